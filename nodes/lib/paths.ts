@@ -1,0 +1,139 @@
+/**
+ * The one path syntax of every shape: dot paths with `[n]`, quoted keys `['a.b']`, and
+ * `[*]` or `*` for "every element". Paths are parsed once at deploy into getters.
+ */
+
+export type Segment =
+  | { kind: "key"; key: string }
+  | { kind: "index"; index: number }
+  | { kind: "all" };
+
+export class PathSyntaxError extends Error {
+  constructor(path: string, at: number, what: string) {
+    super(`path "${path}" has ${what} at character ${at + 1}`);
+    this.name = "PathSyntaxError";
+  }
+}
+
+const IDENT_STOP = new Set([".", "["]);
+
+export function parsePath(path: string): Segment[] {
+  const segments: Segment[] = [];
+  const text = path.trim();
+  let i = 0;
+  let expectKey = true;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === ".") {
+      if (expectKey) throw new PathSyntaxError(path, i, "an empty key");
+      i++;
+      expectKey = true;
+      if (i >= text.length) throw new PathSyntaxError(path, i - 1, "a trailing dot");
+      continue;
+    }
+    if (ch === "[") {
+      const close = findClose(text, i, path);
+      const inner = text.slice(i + 1, close).trim();
+      if (inner === "*") segments.push({ kind: "all" });
+      else if (/^\d+$/.test(inner)) segments.push({ kind: "index", index: Number(inner) });
+      else if (/^(['"]).*\1$/s.test(inner)) segments.push({ kind: "key", key: inner.slice(1, -1) });
+      else throw new PathSyntaxError(path, i, `"[${inner}]" (use [n], [*] or ['key'])`);
+      i = close + 1;
+      expectKey = false;
+      continue;
+    }
+    if (!expectKey) throw new PathSyntaxError(path, i, `"${ch}" where "." or "[" was expected`);
+    let j = i;
+    while (j < text.length && !IDENT_STOP.has(text[j])) j++;
+    const key = text.slice(i, j);
+    segments.push(key === "*" ? { kind: "all" } : { kind: "key", key });
+    i = j;
+    expectKey = false;
+  }
+  return segments;
+}
+
+function findClose(text: string, open: number, path: string): number {
+  const quote = text[open + 1] === "'" || text[open + 1] === '"' ? text[open + 1] : "";
+  if (quote) {
+    const end = text.indexOf(quote, open + 2);
+    if (end < 0 || text[end + 1] !== "]") throw new PathSyntaxError(path, open, "an unclosed quoted key");
+    return end + 1;
+  }
+  const end = text.indexOf("]", open);
+  if (end < 0) throw new PathSyntaxError(path, open, 'a "[" without "]"');
+  return end;
+}
+
+export function hasWildcard(segments: Segment[]): boolean {
+  return segments.some((s) => s.kind === "all");
+}
+
+export type Getter = (root: unknown) => unknown;
+
+/**
+ * A getter for the path. Without a wildcard it returns the value (or undefined); with one it
+ * returns the array of values found under every element (undefined ones left out).
+ */
+export function compileGetter(path: string | Segment[]): Getter {
+  const segments = typeof path === "string" ? parsePath(path) : path;
+  if (!hasWildcard(segments)) return compileSimple(segments);
+  return (root) => {
+    const out: unknown[] = [];
+    collect(root, segments, 0, out);
+    return out;
+  };
+}
+
+function compileSimple(segments: Segment[]): Getter {
+  const steps = segments.map((s) => (s.kind === "key" ? s.key : (s as { index: number }).index));
+  if (steps.length === 0) return (root) => root;
+  if (steps.length === 1) {
+    const a = steps[0];
+    return (root) => (root != null ? (root as Record<string | number, unknown>)[a] : undefined);
+  }
+  return (root) => {
+    let value = root;
+    for (let i = 0; i < steps.length; i++) {
+      if (value == null) return undefined;
+      value = (value as Record<string | number, unknown>)[steps[i]];
+    }
+    return value;
+  };
+}
+
+function collect(value: unknown, segments: Segment[], from: number, out: unknown[]): void {
+  let current = value;
+  for (let i = from; i < segments.length; i++) {
+    if (current == null) return;
+    const seg = segments[i];
+    if (seg.kind === "all") {
+      if (!Array.isArray(current)) return;
+      for (const element of current) collect(element, segments, i + 1, out);
+      return;
+    }
+    current = (current as Record<string | number, unknown>)[seg.kind === "key" ? seg.key : seg.index];
+  }
+  if (current !== undefined) out.push(current);
+}
+
+/** Writes a value at a path without wildcards, creating objects (or arrays before [n]) on the way. */
+export function setAt(root: Record<string, unknown>, segments: Segment[], value: unknown): void {
+  if (segments.length === 0) throw new Error("cannot set the root itself");
+  let target: Record<string | number, unknown> = root;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    if (seg.kind === "all") throw new Error("cannot set through [*]");
+    const key = seg.kind === "key" ? seg.key : seg.index;
+    if (i === segments.length - 1) {
+      target[key] = value;
+      return;
+    }
+    let next = target[key];
+    if (next == null || typeof next !== "object") {
+      next = segments[i + 1].kind === "index" ? [] : {};
+      target[key] = next;
+    }
+    target = next as Record<string | number, unknown>;
+  }
+}

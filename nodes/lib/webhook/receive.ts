@@ -1,0 +1,84 @@
+import type { Readable } from "node:stream";
+import { HttpError, parseBody, readBody, type BodyKind } from "./body";
+import { secretCarriers, verifyWebhook, type WebhookAuth } from "./signature";
+
+/** What the trigger needs of an incoming request (an Express request satisfies it). */
+export interface IncomingRequest extends Readable {
+  method: string;
+  originalUrl: string;
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, unknown>;
+  params?: Record<string, string>;
+}
+
+/** Request details handed to the flow as `msg.webhook`, with secret-carrying fields removed. */
+export interface WebhookDetails {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, unknown>;
+  params: Record<string, string>;
+  bodyKind: BodyKind;
+  /** The body exactly as received, for flows that check signatures or store originals. */
+  rawBody: Buffer;
+}
+
+export interface Delivery {
+  payload: unknown;
+  webhook: WebhookDetails;
+}
+
+export interface ReceiveOptions {
+  methods: Set<string>;
+  auth: WebhookAuth;
+  limitBytes: number;
+  /** The full URL the sender called, for schemes that sign it (HubSpot v3). */
+  fullUrl: string;
+  now?: number;
+}
+
+function without<T>(record: Record<string, T>, names: string[]): Record<string, T> {
+  if (names.length === 0) return { ...record };
+  const out: Record<string, T> = {};
+  for (const key of Object.keys(record)) if (!names.includes(key.toLowerCase())) out[key] = record[key];
+  return out;
+}
+
+/**
+ * Accepts or refuses one webhook request: method (405), size (413), authentication (401),
+ * body syntax (400). The body is checked against the signature before it is parsed.
+ */
+export async function receive(req: IncomingRequest, opts: ReceiveOptions): Promise<Delivery> {
+  const method = req.method.toUpperCase();
+  if (!opts.methods.has(method)) {
+    req.resume();
+    throw new HttpError(405, `this webhook accepts ${[...opts.methods].join(" and ")}, not ${method}`);
+  }
+  const rawBody = await readBody(req, opts.limitBytes);
+  const verdict = verifyWebhook(
+    opts.auth,
+    { method, url: opts.fullUrl, headers: req.headers, query: req.query, rawBody },
+    opts.now,
+  );
+  if (!verdict.ok) throw new HttpError(401, `authentication failed: ${verdict.reason}`);
+
+  const { kind, value } = parseBody(rawBody, req.headers["content-type"] as string | undefined);
+  const carriers = secretCarriers(opts.auth);
+  const query = without(req.query, carriers.query.map((q) => q.toLowerCase()));
+  const headers = without(req.headers, carriers.headers);
+  const url = carriers.query.length ? stripQuery(req.originalUrl, carriers.query) : req.originalUrl;
+  return {
+    // The product's rule: when a request has both a body and URL parameters, the body wins.
+    payload: kind === "empty" ? query : value,
+    webhook: { method, url, headers, query, params: { ...(req.params ?? {}) }, bodyKind: kind, rawBody },
+  };
+}
+
+function stripQuery(url: string, names: string[]): string {
+  const at = url.indexOf("?");
+  if (at < 0) return url;
+  const params = new URLSearchParams(url.slice(at + 1));
+  for (const name of names) params.delete(name);
+  const rest = params.toString();
+  return url.slice(0, at) + (rest ? `?${rest}` : "");
+}

@@ -1,0 +1,54 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { applyRules, compileRules, type CompiledRule, type VariableRule } from "./lib/variables";
+import type { Meta, PwContext } from "./lib/run-context";
+import { envValue, templateView } from "./template-view";
+
+interface SetVariablesDef extends NodeDef {
+  rules: VariableRule[];
+  /** Flow context store; empty means the runtime's default store. */
+  store?: string;
+}
+
+export = function (RED: NodeAPI) {
+  function PwSetVariables(this: Node, def: SetVariablesDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const label = `pw-set-variables "${def.name || def.id}"`;
+    const store = def.store || undefined;
+    let rules: CompiledRule[];
+    try {
+      rules = compileRules(def.rules);
+    } catch (err) {
+      node.status({ fill: "red", shape: "ring", text: "pw-set-variables.status.bad-config" });
+      node.error(`${label}: ${(err as Error).message}`);
+      node.on("input", (_msg, _send, done) => done(new Error(`${label} is not configured correctly: ${(err as Error).message}`)));
+      return;
+    }
+    const flowContext = node.context().flow;
+
+    node.on("input", (msg, send, done) => {
+      const pw = (msg as { pw?: PwContext }).pw;
+      const before: Meta = pw?.meta ?? {};
+      let meta = before;
+      try {
+        const writes = applyRules(rules, {
+          payload: msg.payload,
+          meta,
+          onMeta: (next) => (meta = next),
+          view: () => templateView(RED, node, { ...msg, pw: { ...pw, meta } } as NodeMessage, store),
+          env: (name) => envValue(RED, node, name),
+        });
+        for (const [key, value] of writes) flowContext.set(key, value, store as string);
+        node.status({ fill: "green", shape: "dot", text: `${rules.length} set` });
+        // A new pw object: messages sent earlier may still hold the old meta.
+        send(meta === before ? msg : ({ ...msg, pw: { ...pw, meta } } as NodeMessage));
+        done();
+      } catch (err) {
+        node.status({ fill: "red", shape: "dot", text: "pw-set-variables.status.failed" });
+        done(new Error(`${label}: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  RED.nodes.registerType("pw-set-variables", PwSetVariables);
+};

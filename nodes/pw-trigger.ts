@@ -1,0 +1,165 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { Request, Response } from "express";
+import { compileTrigger, type CompiledTrigger, type TriggerSettings } from "./lib/trigger-config";
+import { formatFireTime, Scheduler } from "./lib/schedule";
+import { readPw, startRun, type PwContext, type RunInfo } from "./lib/run-context";
+import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
+import { receive, type IncomingRequest } from "./lib/webhook/receive";
+import { HttpError } from "./lib/webhook/body";
+import { awaitReply, forget } from "./lib/webhook/replies";
+
+interface TriggerDef extends NodeDef, TriggerSettings {}
+interface TriggerCredentials { secret?: string }
+interface TriggerNode extends Node<TriggerCredentials> {
+  /** Starts a run as the manual route and the editor button do. */
+  fireManually(payload: unknown): RunInfo;
+}
+type Via = "schedule" | "manual" | "webhook" | "event";
+
+export = function (RED: NodeAPI) {
+  function PwTrigger(this: TriggerNode, def: TriggerDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const label = `pw-trigger "${def.name || def.id}"`;
+    let scheduler: Scheduler | undefined;
+    let unmount: (() => void) | undefined;
+    let compiled: CompiledTrigger | undefined;
+
+    const run = (via: Via, parent?: PwContext): PwContext =>
+      startRun({ flow: node.z ?? "", trigger: node.id, parent, via });
+
+    const idleStatus = () => {
+      const next = scheduler?.upcoming();
+      if (next) {
+        node.status({ fill: "blue", shape: "dot", text: `next: ${formatFireTime(next.at, next.schedule.tz)}` });
+      } else if (compiled?.webhook) {
+        node.status({ fill: "blue", shape: "ring", text: `${[...compiled.webhook.methods].join("/")} ${compiled.webhook.path}` });
+      } else {
+        node.status({ fill: "grey", shape: "ring", text: "pw-trigger.status.manual" });
+      }
+    };
+
+    node.fireManually = (payload) => {
+      const pw = run("manual");
+      node.send({ payload: payload === undefined ? {} : payload, pw } as NodeMessage);
+      idleStatus();
+      return pw.run;
+    };
+
+    try {
+      compiled = compileTrigger(def, node.credentials?.secret);
+    } catch (err) {
+      node.status({ fill: "red", shape: "ring", text: "pw-trigger.status.bad-config" });
+      node.error(`${label}: ${(err as Error).message}`);
+      compiled = undefined;
+    }
+
+    // The input is the product's "event listener": any node's message starts a run.
+    node.on("input", (msg, send, done) => {
+      const parent = readPw(msg as { pw?: unknown });
+      send({ ...msg, pw: run("event", parent) } as NodeMessage);
+      done();
+    });
+
+    if (compiled && compiled.schedules.length > 0) {
+      scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
+        const pw = run("schedule");
+        node.send({ payload: {}, pw, schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } } as NodeMessage);
+        idleStatus();
+      });
+      scheduler.start();
+    }
+
+    const webhook = compiled?.webhook;
+    if (webhook) {
+      try {
+        claimPath(webhook.path, node.id);
+        const handler = (req: Request, res: Response) => {
+          onWebhook(req, res).catch((err: Error) => {
+            node.error(`${label}: webhook ${webhook.path} failed: ${err.message}`);
+            if (!res.headersSent) res.status(500).json({ message: "The webhook could not be processed." });
+          });
+        };
+        unmount = mountRoute(RED.httpNode as unknown as RouterApp, webhook.path, handler as never);
+      } catch (err) {
+        node.status({ fill: "red", shape: "ring", text: "pw-trigger.status.path-taken" });
+        node.error(`${label}: ${(err as Error).message}`);
+      }
+    }
+
+    async function onWebhook(req: Request, res: Response) {
+      const hook = webhook!;
+      let delivery;
+      try {
+        delivery = await receive(req as unknown as IncomingRequest, {
+          methods: hook.methods,
+          auth: hook.auth,
+          limitBytes: hook.limitBytes,
+          fullUrl: fullUrl(req),
+        });
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err;
+        // Refusals are the sender's problem, not a flow error: warn, answer, start no run.
+        node.warn(`${label}: refused ${req.method} ${hook.path} (${err.status}): ${err.message}`);
+        res.status(err.status).json({ message: err.message });
+        return;
+      }
+      const pw = run("webhook");
+      const msg: Record<string, unknown> = { payload: delivery.payload, webhook: delivery.webhook, pw };
+      if (hook.reply.mode === "wait") {
+        // msg.res lets Node-RED's own http response node answer too; it is passed by reference.
+        msg.req = req;
+        msg.res = { _res: res };
+        scrubSecrets(req, delivery.webhook);
+        awaitReply(pw.run.id, hook.reply.timeoutMs, (reply) => {
+          if (!res.headersSent) res.status(reply.status).set(reply.headers ?? {}).send(reply.body);
+        });
+        res.on("finish", () => forget(pw.run.id));
+        node.send(msg as NodeMessage);
+      } else {
+        node.send(msg as NodeMessage);
+        res.status(hook.reply.status).type(hook.reply.contentType).send(hook.reply.body({ run: pw.run, meta: pw.meta }));
+      }
+      node.status({ fill: "green", shape: "dot", text: `${req.method} ${hook.path} at ${new Date().toISOString().slice(11, 19)}` });
+    }
+
+    function fullUrl(req: Request): string {
+      const base = (RED.settings as { patchworks?: { publicBaseUrl?: string } }).patchworks?.publicBaseUrl;
+      if (base) return base.replace(/\/+$/, "") + req.originalUrl;
+      return `${req.protocol}://${req.get("host")}${req.originalUrl}`;
+    }
+
+    if (compiled) idleStatus();
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      scheduler?.stop();
+      unmount?.();
+      if (webhook) releasePath(webhook.path, node.id);
+      done();
+    });
+  }
+
+  /** Keeps header and query secrets out of msg.req, which debug output may show. */
+  function scrubSecrets(req: Request, kept: { headers: object; query: object }) {
+    for (const name of Object.keys(req.headers)) if (!(name in kept.headers)) delete req.headers[name];
+    for (const name of Object.keys(req.query)) if (!(name in kept.query)) delete (req.query as Record<string, unknown>)[name];
+  }
+
+  RED.nodes.registerType<TriggerNode, TriggerDef, object, TriggerCredentials>("pw-trigger", PwTrigger, {
+    credentials: { secret: { type: "password" } },
+  });
+
+  RED.httpAdmin.post("/pw/trigger/:id", RED.auth.needsPermission("pw-trigger.write"), (req, res) => {
+    const node = RED.nodes.getNode(req.params.id) as TriggerNode | null;
+    if (!node || node.type !== "pw-trigger") {
+      res.status(404).json({ error: "not_found", message: `No deployed trigger has id ${req.params.id}: deploy the flow first.` });
+      return;
+    }
+    try {
+      const run = node.fireManually(req.body);
+      res.status(200).json({ run });
+    } catch (err) {
+      res.status(500).json({ error: "trigger_failed", message: (err as Error).message });
+    }
+  });
+};
