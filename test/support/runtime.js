@@ -1,0 +1,77 @@
+// A real Node-RED runtime (with @node-red/editor-api) on 127.0.0.1, loading this package
+// from the repository as `npm start` does. One per mocha process: RED is a singleton.
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const http = require("http");
+const { root } = require("./dist");
+const { waitUntil } = require("./wait");
+
+async function startRuntime(extraSettings = {}) {
+  const RED = require("node-red");
+  const express = require("express");
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-runtime-"));
+  const app = express();
+  const server = http.createServer(app);
+  const logs = [];
+  RED.init(server, {
+    userDir,
+    credentialSecret: "test-secret-for-runtime",
+    nodesDir: [root],
+    httpAdminRoot: "/",
+    httpNodeRoot: "/hooks",
+    uiHost: "127.0.0.1",
+    flowFile: "flows.json",
+    telemetry: { enabled: false },
+    editorTheme: { tours: false, projects: { enabled: false } },
+    logging: {
+      console: { level: "off" },
+      capture: { level: "trace", metrics: false, audit: false, handler: () => (msg) => logs.push(msg) },
+    },
+    ...extraSettings,
+  });
+  app.use("/", RED.httpAdmin);
+  app.use("/hooks", RED.httpNode);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await RED.start();
+  const url = `http://127.0.0.1:${server.address().port}`;
+
+  async function api(method, route, body, headers = {}) {
+    const res = await fetch(url + route, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+
+  /**
+   * Deploys a whole flow set (credentials inline on nodes, as the editor sends them) and
+   * waits until every node exists: `flows:started` has been seen to fire before they do.
+   */
+  async function deploy(flows) {
+    const res = await api("POST", "/flows", flows, { "Node-RED-Deployment-Type": "full" });
+    if (res.status !== 200 && res.status !== 204) throw new Error(`deploy failed: ${res.status} ${res.text}`);
+    const ids = flows.filter((n) => n.type !== "tab" && n.type !== "subflow").map((n) => n.id);
+    await waitUntil(() => ids.every((id) => RED.nodes.getNode(id)), "deployed nodes to start");
+    return res;
+  }
+
+  async function stop() {
+    await RED.stop();
+    await new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections?.();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  }
+
+  return { RED, url, hooks: `${url}/hooks`, userDir, logs, api, deploy, stop };
+}
+
+module.exports = { startRuntime };
