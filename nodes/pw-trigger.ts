@@ -7,6 +7,7 @@ import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhoo
 import { receive, type IncomingRequest } from "./lib/webhook/receive";
 import { HttpError } from "./lib/webhook/body";
 import { awaitReply, forget } from "./lib/webhook/replies";
+import { captureRoute, installCapture, releaseCapture } from "./lib/webhook/capture";
 
 interface TriggerDef extends NodeDef, TriggerSettings {}
 interface TriggerCredentials { secret?: string }
@@ -17,6 +18,9 @@ interface TriggerNode extends Node<TriggerCredentials> {
 type Via = "schedule" | "manual" | "webhook" | "event";
 
 export = function (RED: NodeAPI) {
+  installCapture(RED.httpNode);
+  const nodeRoot = (RED.settings as { httpNodeRoot?: string | false }).httpNodeRoot;
+
   function PwTrigger(this: TriggerNode, def: TriggerDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -73,7 +77,9 @@ export = function (RED: NodeAPI) {
     const webhook = compiled?.webhook;
     if (webhook) {
       try {
+        if (nodeRoot === false) throw new Error("webhooks need Node-RED's node HTTP server, but httpNodeRoot is false in settings.js");
         claimPath(webhook.path, node.id);
+        captureRoute((nodeRoot || "/").replace(/\/+$/, "") + webhook.path, webhook.limitBytes);
         const handler = (req: Request, res: Response) => {
           onWebhook(req, res).catch((err: Error) => {
             node.error(`${label}: webhook ${webhook.path} failed: ${err.message}`);
@@ -134,7 +140,10 @@ export = function (RED: NodeAPI) {
     node.on("close", (_removed: boolean, done: () => void) => {
       scheduler?.stop();
       unmount?.();
-      if (webhook) releasePath(webhook.path, node.id);
+      if (webhook && unmount) {
+        releasePath(webhook.path, node.id);
+        releaseCapture((nodeRoot || "/").replace(/\/+$/, "") + webhook.path);
+      }
       done();
     });
   }

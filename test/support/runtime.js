@@ -60,14 +60,21 @@ async function startRuntime(extraSettings = {}) {
     const res = await api("POST", "/flows", flows, { "Node-RED-Deployment-Type": "full" });
     if (res.status !== 200 && res.status !== 204) throw new Error(`deploy failed: ${res.status} ${res.text}`);
     const ids = flows.filter((n) => n.type !== "tab" && n.type !== "subflow").map((n) => n.id);
-    await waitUntil(() => ids.every((id) => RED.nodes.getNode(id)), "deployed nodes to start");
+    try {
+      await waitUntil(() => ids.every((id) => RED.nodes.getNode(id)), "deployed nodes to start");
+    } catch (err) {
+      const missing = ids.filter((id) => !RED.nodes.getNode(id));
+      const recent = logs.filter((l) => l.level <= 30 || missing.some((id) => String(l.msg).includes(id))).slice(-8).map((l) => l.msg).join(" | ");
+      throw new Error(`${err.message}: missing ${missing.join(", ")}; recent log: ${recent}`);
+    }
     return res;
   }
 
   async function stop() {
     await RED.stop();
-    await new Promise((resolve) => server.close(resolve));
-    server.closeAllConnections?.();
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
     fs.rmSync(userDir, { recursive: true, force: true });
   }
 

@@ -9,6 +9,10 @@ export interface IncomingRequest extends Readable {
   headers: Record<string, string | string[] | undefined>;
   query: Record<string, unknown>;
   params?: Record<string, string>;
+  /** The raw body, when the capture middleware read it before any body parser. */
+  pwRawBody?: Buffer;
+  /** Set by body parsers once they consumed the stream. */
+  _body?: boolean;
 }
 
 /** Request details handed to the flow as `msg.webhook`, with secret-carrying fields removed. */
@@ -54,7 +58,7 @@ export async function receive(req: IncomingRequest, opts: ReceiveOptions): Promi
     req.resume();
     throw new HttpError(405, `this webhook accepts ${[...opts.methods].join(" and ")}, not ${method}`);
   }
-  const rawBody = await readBody(req, opts.limitBytes);
+  const rawBody = await rawBodyOf(req, opts.limitBytes);
   const verdict = verifyWebhook(
     opts.auth,
     { method, url: opts.fullUrl, headers: req.headers, query: req.query, rawBody },
@@ -81,4 +85,17 @@ function stripQuery(url: string, names: string[]): string {
   for (const name of names) params.delete(name);
   const rest = params.toString();
   return url.slice(0, at) + (rest ? `?${rest}` : "");
+}
+
+async function rawBodyOf(req: IncomingRequest, limit: number): Promise<Buffer> {
+  if (req.pwRawBody) return req.pwRawBody;
+  if (req._body || req.readableEnded) {
+    // Another middleware consumed the body first; the bytes a signature covers are gone.
+    throw new HttpError(
+      500,
+      "the request body was read by other middleware before the webhook: mount Node-RED's httpNode app before any body parser",
+    );
+  }
+  if (req.pwRawBody === undefined && req.method === "GET") return Buffer.alloc(0);
+  return readBody(req, limit);
 }
