@@ -7,6 +7,7 @@ import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhoo
 import { receive, type IncomingRequest } from "./lib/webhook/receive";
 import { HttpError } from "./lib/webhook/body";
 import { awaitReply, forget } from "./lib/webhook/replies";
+import { installAdminErrors } from "./admin-errors";
 import { captureRoute, installCapture, releaseCapture } from "./lib/webhook/capture";
 
 interface TriggerDef extends NodeDef, TriggerSettings {}
@@ -158,17 +159,22 @@ export = function (RED: NodeAPI) {
     credentials: { secret: { type: "password" } },
   });
 
-  RED.httpAdmin.post("/pw/trigger/:id", RED.auth.needsPermission("pw-trigger.write"), (req, res) => {
-    const node = RED.nodes.getNode(req.params.id) as TriggerNode | null;
-    if (!node || node.type !== "pw-trigger") {
-      res.status(404).json({ error: "not_found", message: `No deployed trigger has id ${req.params.id}: deploy the flow first.` });
-      return;
-    }
-    try {
-      const run = node.fireManually(req.body);
-      res.status(200).json({ run });
-    } catch (err) {
-      res.status(500).json({ error: "trigger_failed", message: (err as Error).message });
-    }
-  });
+  RED.httpAdmin.post(
+    "/pw/trigger/:id",
+    RED.auth.needsPermission("pw-trigger.write"),
+    (req: Request, res: Response) => {
+      const node = RED.nodes.getNode(req.params.id) as TriggerNode | null;
+      if (!node || node.type !== "pw-trigger") {
+        res.status(404).json({ error: "not_found", message: `No deployed trigger has id ${req.params.id}: deploy the flow first.` });
+        return;
+      }
+      try {
+        const run = node.fireManually(req.body);
+        res.status(200).json({ run });
+      } catch (err) {
+        res.status(500).json({ error: "trigger_failed", message: (err as Error).message });
+      }
+    },
+  );
+  installAdminErrors(RED);
 };

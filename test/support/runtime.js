@@ -14,6 +14,7 @@ async function startRuntime(extraSettings = {}) {
   const app = express();
   const server = http.createServer(app);
   const logs = [];
+  const nodeRoot = extraSettings.httpNodeRoot ?? "/hooks";
   RED.init(server, {
     userDir,
     credentialSecret: "test-secret-for-runtime",
@@ -31,7 +32,7 @@ async function startRuntime(extraSettings = {}) {
     ...extraSettings,
   });
   app.use("/", RED.httpAdmin);
-  app.use("/hooks", RED.httpNode);
+  app.use(nodeRoot, RED.httpNode);
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   await RED.start();
   const url = `http://127.0.0.1:${server.address().port}`;
@@ -78,7 +79,7 @@ async function startRuntime(extraSettings = {}) {
     fs.rmSync(userDir, { recursive: true, force: true });
   }
 
-  return { RED, url, hooks: `${url}/hooks`, userDir, logs, api, deploy, stop };
+  return { RED, url, hooks: url + nodeRoot.replace(/\/$/, ""), userDir, logs, api, deploy, stop };
 }
 
 module.exports = { startRuntime };
