@@ -1,0 +1,88 @@
+// The package as the palette manager installs it: `npm pack`, then `npm install <tgz>` in a
+// plain Node-RED user directory, then Node-RED started on it must load every node set.
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
+const net = require("node:net");
+const path = require("node:path");
+const { execFileSync, spawn } = require("node:child_process");
+const { root } = require("../support/dist");
+const { waitUntil } = require("../support/wait");
+
+const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+describe("npm package", function () {
+  this.timeout(180000);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "pw-pack-"));
+  let tarball;
+  let files;
+  let red;
+
+  before(function () {
+    const out = JSON.parse(npm(["pack", "--json", "--pack-destination", work], root));
+    tarball = path.join(work, out[0].filename);
+    files = out[0].files.map((f) => f.path);
+  });
+
+  after(function () {
+    if (red) red.kill("SIGTERM");
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("declares what the Node-RED catalogue and palette manager need", function () {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+    assert.equal(pkg.name, "node-red-contrib-patchworks");
+    assert.ok(pkg.keywords.includes("node-red"));
+    assert.ok(pkg.license);
+    assert.ok(pkg.repository.url);
+    assert.equal(pkg.engines.node, ">=20");
+    assert.equal(pkg["node-red"].version, ">=4.1.0");
+    assert.ok(Object.keys(pkg.dependencies).length <= 6, "node-red-dev D01: at most 6 dependencies");
+    for (const file of Object.values(pkg["node-red"].nodes)) assert.ok(files.includes(file), `${file} is packed`);
+  });
+
+  it("ships compiled nodes, editor files, locales, icons and examples, and no sources or tests", function () {
+    for (const type of ["pw-trigger", "pw-manual-payload", "pw-set-variables"]) {
+      for (const f of [`dist/${type}.js`, `dist/${type}.html`, `dist/locales/en-US/${type}.json`, `dist/locales/en-US/${type}.html`, `dist/icons/${type}.svg`]) {
+        assert.ok(files.includes(f), `${f} is packed`);
+      }
+    }
+    assert.ok(files.some((f) => f.startsWith("examples/") && f.endsWith(".json")));
+    assert.ok(!files.some((f) => f.startsWith("test/") || f.startsWith("nodes/") || f.endsWith(".ts")), "no sources or tests");
+  });
+
+  it("installs into a plain user directory and loads in Node-RED with no errors", async function () {
+    const userDir = path.join(work, "userdir");
+    fs.mkdirSync(userDir);
+    fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", private: true }));
+    // --offline: dependencies come from the npm cache `npm ci` filled; no network in tests.
+    npm(["install", tarball, "--offline", "--no-audit", "--no-fund"], userDir);
+    const port = await freePort();
+    fs.writeFileSync(
+      path.join(userDir, "settings.js"),
+      `module.exports = { uiHost: "127.0.0.1", uiPort: ${port}, credentialSecret: "t", telemetry: { enabled: false }, editorTheme: { tours: false } };`,
+    );
+    let output = "";
+    red = spawn(process.execPath, [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")], { stdio: ["ignore", "pipe", "pipe"] });
+    red.stdout.on("data", (d) => (output += d));
+    red.stderr.on("data", (d) => (output += d));
+    const base = `http://127.0.0.1:${port}`;
+    await waitUntil(() => fetch(`${base}/settings`).then((r) => r.ok, () => false), `Node-RED to start:\n${output}`, 60000, 250);
+    const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
+    const ours = sets.filter((s) => s.module === "node-red-contrib-patchworks");
+    assert.equal(ours.length, 3);
+    for (const set of ours) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
+    const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-patchworks`)).json();
+    assert.deepEqual(examples, ["Getting started"]);
+    const icons = await (await fetch(`${base}/icons`)).json();
+    assert.ok(icons["node-red-contrib-patchworks"].includes("pw-trigger.svg"));
+    assert.doesNotMatch(output, /\[error\]/);
+  });
+});
