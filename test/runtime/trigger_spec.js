@@ -84,6 +84,7 @@ describe("package in a real runtime", function () {
     await rt.deploy([
       { id: "w", type: "tab", label: "Hooks" },
       { id: "wt1", type: "pw-trigger", z: "w", name: "orders", schedules: [], webhook: true, path: "/orders", auth: "shopify", methods: "POST", credentials: { secret }, wires: [["wsink"]] },
+      { id: "wt2", type: "pw-trigger", z: "w", name: "per shop", schedules: [], webhook: true, path: "/shops/:shop/orders", auth: "shopify", methods: "POST", credentials: { secret }, wires: [["wsink"]] },
       { id: "wsink", type: "function", z: "w", func: "global.get('seen').push(msg); return null;", outputs: 0, wires: [] },
     ]);
     const body = '{"id":1,"note":"spaces   kept"}';
@@ -94,6 +95,10 @@ describe("package in a real runtime", function () {
     assert.equal(seen[0].webhook.rawBody.toString(), body);
     const bad = await fetch(`${rt.url}/orders`, { method: "POST", headers: { "content-type": "application/json", "x-shopify-hmac-sha256": sig }, body: body.replace("1", "2") });
     assert.equal(bad.status, 401);
+    const perShop = await fetch(`${rt.url}/shops/acme-eu/orders`, { method: "POST", headers: { "content-type": "application/json", "x-shopify-hmac-sha256": sig }, body });
+    assert.equal(perShop.status, 200);
+    await waitUntil(() => seen.length === 2, "the second run");
+    assert.deepEqual(seen[1].webhook.params, { shop: "acme-eu" });
   });
 
   it("starts a child run from a message that comes over a link from another flow", async function () {

@@ -15,23 +15,44 @@ export interface CapturedRequest extends IncomingMessage {
   originalUrl?: string;
 }
 
-const limits = new Map<string, number>();
+interface Captured {
+  pattern: RegExp;
+  limit: number;
+}
+
+const routes = new Map<string, Captured>();
 
 const keyOf = (path: string) => path.toLowerCase().replace(/\/+$/, "") || "/";
 
+/** The Express path as a regular expression: `:param` matches one segment, like Express. */
+export function pathPattern(path: string): RegExp {
+  const source = keyOf(path)
+    .split("/")
+    .map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .join("/");
+  return new RegExp(`^${source}/?$`, "i");
+}
+
 export function captureRoute(fullPath: string, limitBytes: number): void {
-  limits.set(keyOf(fullPath), limitBytes);
+  routes.set(keyOf(fullPath), { pattern: pathPattern(fullPath), limit: limitBytes });
 }
 
 export function releaseCapture(fullPath: string): void {
-  limits.delete(keyOf(fullPath));
+  routes.delete(keyOf(fullPath));
+}
+
+function limitFor(path: string): number | undefined {
+  const exact = routes.get(keyOf(path));
+  if (exact) return exact.limit;
+  for (const route of routes.values()) if (route.pattern.test(path)) return route.limit;
+  return undefined;
 }
 
 export function rawBodyCapture(req: CapturedRequest, res: ServerResponse, next: (err?: unknown) => void): void {
-  if (limits.size === 0 || req.method === "GET" || req.method === "HEAD") return next();
+  if (routes.size === 0 || req.method === "GET" || req.method === "HEAD") return next();
   const url = req.originalUrl ?? req.url ?? "";
   const q = url.indexOf("?");
-  const limit = limits.get(keyOf(q < 0 ? url : url.slice(0, q)));
+  const limit = limitFor(q < 0 ? url : url.slice(0, q));
   if (limit === undefined) return next();
   readBody(req, limit).then(
     (raw) => {
