@@ -3,20 +3,12 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
-const net = require("node:net");
 const path = require("node:path");
 const { execFileSync, spawn } = require("node:child_process");
 const { root } = require("../support/dist");
 const { waitUntil } = require("../support/wait");
-
+const { freePort } = require("../support/ports");
 const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 describe("npm package", function () {
   this.timeout(180000);

@@ -3,19 +3,11 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
-const net = require("node:net");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 const { root } = require("../support/dist");
 const { waitUntil } = require("../support/wait");
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+const { freePort } = require("../support/ports");
 
 describe("npm start", function () {
   this.timeout(90000);
