@@ -2,7 +2,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { Request, Response } from "express";
 import { compileTrigger, type CompiledTrigger, type TriggerSettings } from "./lib/trigger-config";
 import { formatFireTime, Scheduler } from "./lib/schedule";
-import { readPw, startRun, type PwContext, type RunInfo } from "./lib/run-context";
+import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib/run-context";
+import { activeTracker } from "./lib/runs/active";
 import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
 import { receive, type IncomingRequest } from "./lib/webhook/receive";
 import { HttpError } from "./lib/webhook/body";
@@ -15,8 +16,10 @@ interface TriggerCredentials { secret?: string }
 interface TriggerNode extends Node<TriggerCredentials> {
   /** Starts a run as the manual route and the editor button do. */
   fireManually(payload: unknown): RunInfo;
+  /** Starts a run again from a finished run's original payload and meta. */
+  retryRun(payload: unknown, meta: Meta, retryOf: string): RunInfo;
 }
-type Via = "schedule" | "manual" | "webhook" | "event";
+type Via = NonNullable<RunInfo["via"]>;
 
 export = function (RED: NodeAPI) {
   installCapture(RED.httpNode);
@@ -30,8 +33,13 @@ export = function (RED: NodeAPI) {
     let unmount: (() => void) | undefined;
     let compiled: CompiledTrigger | undefined;
 
-    const run = (via: Via, parent?: PwContext): PwContext =>
-      startRun({ flow: node.z ?? "", trigger: node.id, parent, via });
+    /** Every run starts here: the run tracker (when the runs plugin is on) learns of it first. */
+    const run = (via: Via, payload: unknown, from: { parent?: PwContext; retryOf?: string; meta?: Meta } = {}): PwContext => {
+      const pw = startRun({ flow: node.z ?? "", trigger: node.id, parent: from.parent, via, retryOf: from.retryOf });
+      if (from.meta) pw.meta = { ...from.meta };
+      activeTracker()?.begin(pw, payload);
+      return pw;
+    };
 
     const idleStatus = () => {
       const next = scheduler?.upcoming();
@@ -44,10 +52,18 @@ export = function (RED: NodeAPI) {
       }
     };
 
-    node.fireManually = (payload) => {
-      const pw = run("manual");
-      node.send({ payload: payload === undefined ? {} : payload, pw } as NodeMessage);
+    node.fireManually = (body) => {
+      const payload = body === undefined ? {} : body;
+      const pw = run("manual", payload);
+      node.send({ payload, pw } as NodeMessage);
       idleStatus();
+      return pw.run;
+    };
+
+    node.retryRun = (original, meta, retryOf) => {
+      const payload = original === undefined ? {} : original;
+      const pw = run("retry", payload, { retryOf, meta });
+      node.send({ payload, pw } as NodeMessage);
       return pw.run;
     };
 
@@ -62,14 +78,15 @@ export = function (RED: NodeAPI) {
     // The input is the product's "event listener": any node's message starts a run.
     node.on("input", (msg, send, done) => {
       const parent = readPw(msg as { pw?: unknown });
-      send({ ...msg, pw: run("event", parent) } as NodeMessage);
+      send({ ...msg, pw: run("event", msg.payload, { parent }) } as NodeMessage);
       done();
     });
 
     if (compiled && compiled.schedules.length > 0) {
       scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
-        const pw = run("schedule");
-        node.send({ payload: {}, pw, schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } } as NodeMessage);
+        const payload = {};
+        const pw = run("schedule", payload);
+        node.send({ payload, pw, schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } } as NodeMessage);
         idleStatus();
       });
       scheduler.start();
@@ -111,7 +128,7 @@ export = function (RED: NodeAPI) {
         res.status(err.status).json({ message: err.message });
         return;
       }
-      const pw = run("webhook");
+      const pw = run("webhook", delivery.payload);
       const msg: Record<string, unknown> = { payload: delivery.payload, webhook: delivery.webhook, pw };
       if (hook.reply.mode === "wait") {
         // msg.res lets Node-RED's own http response node answer too; it is passed by reference.

@@ -1,0 +1,64 @@
+import type { Meta, RunInfo } from "../run-context";
+
+/** How a run ended, or that it has not yet. */
+export type RunStatus = "queued" | "running" | "succeeded" | "completed with failures" | "failed" | "stopped" | "timed out";
+
+export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
+  "succeeded", "completed with failures", "failed", "stopped", "timed out",
+]);
+
+/** What one node did for one run. */
+export interface StepStats {
+  node: string;
+  type?: string;
+  name?: string;
+  messagesIn: number;
+  messagesOut: number;
+  /** Records in and out, counted where the payload is an array. */
+  recordsIn: number;
+  recordsOut: number;
+  errors: number;
+  /** Time between receiving messages and finishing them (done), summed. */
+  timeMs: number;
+  /** Messages this node sent without the run context that could not be attributed. */
+  untracked?: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface RunError {
+  node: string;
+  type?: string;
+  name?: string;
+  message: string;
+  at: number;
+  /** A Catch node received it. */
+  handled: boolean;
+}
+
+/** One run as the run store keeps it. */
+export interface RunRecord {
+  id: string;
+  flow: string;
+  trigger: string;
+  via?: RunInfo["via"];
+  parent?: string;
+  retryOf?: string;
+  status: RunStatus;
+  startedAt: number;
+  endedAt?: number;
+  durationMs?: number;
+  /** The trigger's payload and meta, kept (within a cap) so a retry can start from them. */
+  input: { payloadJson?: string; meta: Meta; truncated?: boolean; bytes: number };
+  steps: Record<string, StepStats>;
+  errors: RunError[];
+  /** Records shapes sent to a failure output. */
+  failedRecords: number;
+  /** Why a run stopped or timed out, or which rule decided its status. */
+  reason?: string;
+}
+
+/** Where finished and changed runs go; the store batches the writes. */
+export interface RunSink {
+  save(record: RunRecord): void;
+}

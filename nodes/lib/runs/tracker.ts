@@ -1,0 +1,386 @@
+import type { PwContext } from "../run-context";
+import { systemClock, type Clock } from "../schedule";
+import type { RunError, RunRecord, RunSink, StepStats } from "./record";
+
+/**
+ * Follows every message of every run through the runtime, from the messaging hooks'
+ * point of view, and decides when a run is over. Knows nothing of Node-RED: the plugin
+ * feeds it hook events, tests feed it synthetic ones.
+ *
+ * Counting: a message is "in flight" from the moment the router hands it to a node
+ * (preDeliver; or onReceive when it reached the node without the router, as Catch, Status
+ * and link-in nodes do) until that node finishes it (onComplete; or postReceive for nodes
+ * whose input handler takes no `done`). A run is over when nothing of it has been in flight
+ * for a settle window; it times out when it has messages in flight but no activity at all
+ * for the inactivity timeout (a node that never calls `done`).
+ */
+export interface HookNode {
+  id: string;
+  type?: string;
+  name?: string;
+  /** The node's input handler takes `done`, so onComplete will come. */
+  takesDone: boolean;
+}
+
+export interface TrackerOptions {
+  /** How long a run must have nothing in flight to count as finished. */
+  settleMs?: number;
+  /** How long a run may show no activity at all before it ends as timed out. */
+  inactivityMs?: number;
+  /** Cap on the JSON size of the trigger payload kept with the run. */
+  inputCapBytes?: number;
+  clock?: Clock;
+}
+
+export const DEFAULT_SETTLE_MS = 100;
+export const DEFAULT_INACTIVITY_MS = 10 * 60 * 1000;
+export const DEFAULT_INPUT_CAP_BYTES = 1024 * 1024;
+
+interface LiveRun {
+  record: RunRecord;
+  pw: PwContext;
+  inFlight: number;
+  lastActivity: number;
+  settleTimer?: unknown;
+  /** Nodes whose errors a Catch node already received for this run, waiting for the error itself. */
+  caughtFrom: Set<string>;
+}
+
+interface Delivery {
+  run: LiveRun;
+  node: string;
+  at: number;
+}
+
+export class RunTracker {
+  private readonly runs = new Map<string, LiveRun>();
+  /** Runs stopped recently: their late messages are still held back. */
+  private readonly stoppedIds = new Set<string>();
+  /** Messages counted at preDeliver, so onReceive does not count them again. */
+  private readonly delivered = new WeakSet<object>();
+  /** Messages being processed by a node, to end them at onComplete or postReceive. */
+  private readonly processing = new WeakMap<object, Delivery>();
+  /** Per node, the runs it has messages of in flight: errors and lost contexts are attributed through it. */
+  private readonly atNode = new Map<string, Map<string, number>>();
+  private readonly settleMs: number;
+  private readonly inactivityMs: number;
+  private readonly inputCapBytes: number;
+  private readonly clock: Clock;
+  private sweepTimer: unknown;
+
+  constructor(private readonly sink: RunSink, opts: TrackerOptions = {}) {
+    this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
+    this.inactivityMs = opts.inactivityMs ?? DEFAULT_INACTIVITY_MS;
+    this.inputCapBytes = opts.inputCapBytes ?? DEFAULT_INPUT_CAP_BYTES;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** A trigger started a run; its payload and meta are kept for retry. */
+  begin(pw: PwContext, payload: unknown): RunRecord {
+    const now = this.clock.now();
+    const record: RunRecord = {
+      id: pw.run.id,
+      flow: pw.run.flow,
+      trigger: pw.run.trigger,
+      via: pw.run.via,
+      parent: pw.run.parent,
+      retryOf: pw.run.retryOf,
+      status: "running",
+      startedAt: now,
+      input: keepInput(payload, pw.meta, this.inputCapBytes),
+      steps: {},
+      errors: [],
+      failedRecords: 0,
+    };
+    const run: LiveRun = { record, pw, inFlight: 0, lastActivity: now, caughtFrom: new Set() };
+    this.runs.set(record.id, run);
+    this.sink.save(record);
+    // A trigger with nothing wired ends its run at once.
+    this.scheduleSettle(run);
+    this.ensureSweep();
+    return record;
+  }
+
+  get(runId: string): RunRecord | undefined {
+    return this.runs.get(runId)?.record;
+  }
+
+  isActive(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  isStopped(msg: unknown): boolean {
+    const id = runIdOf(msg);
+    return id !== undefined && this.stoppedIds.has(id);
+  }
+
+  activeRuns(): RunRecord[] {
+    return [...this.runs.values()].map((r) => r.record);
+  }
+
+  /** Messages a node sends: counted out of that node, and the run context restored if the node dropped it. */
+  onSend(source: HookNode, msg: Record<string, unknown>): void {
+    let run = this.runOf(msg);
+    if (!run) {
+      run = this.soleRunAt(source.id);
+      if (!run) {
+        if (msg && (msg as { pw?: unknown }).pw === undefined) this.markUntracked(source);
+        return;
+      }
+      // A function returning a new object loses msg.pw; with one run at the node it can only be that one.
+      msg.pw = run.pw;
+    }
+    const step = this.step(run, source);
+    step.messagesOut++;
+    const payload = msg.payload;
+    if (Array.isArray(payload)) step.recordsOut += payload.length;
+    this.touch(run);
+  }
+
+  /** The router hands a message to a node. */
+  preDeliver(destination: HookNode, msg: object): boolean {
+    if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
+    const run = this.runOf(msg);
+    if (!run) return true;
+    this.delivered.add(msg);
+    this.enter(run, destination, msg);
+    return true;
+  }
+
+  /** A node is about to process a message (some arrive without the router). */
+  onReceive(destination: HookNode, msg: object): boolean {
+    if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
+    const run = this.runOf(msg);
+    if (!run) return true;
+    if (this.delivered.has(msg)) this.delivered.delete(msg);
+    else this.enter(run, destination, msg);
+    if (destination.type === "catch") this.caught(run, msg);
+    const step = this.step(run, destination);
+    step.messagesIn++;
+    const payload = (msg as { payload?: unknown }).payload;
+    if (Array.isArray(payload)) step.recordsIn += payload.length;
+    return true;
+  }
+
+  /** The node's input handler returned; without `done`, that is the end of the message. */
+  postReceive(destination: HookNode, msg: object): void {
+    if (!destination.takesDone) this.leave(msg);
+  }
+
+  /** The node called `done`, perhaps with an error. */
+  onComplete(node: HookNode, msg: object, error?: unknown): void {
+    const delivery = this.processing.get(msg);
+    if (error !== undefined && error !== null && delivery) {
+      this.recordError(delivery.run, node, errorText(error));
+    }
+    this.leave(msg);
+  }
+
+  /** An error Node-RED logged for a node: it belongs to the runs that node is working on. */
+  nodeError(node: { id: string; type?: string; name?: string }, message: string): void {
+    const runs = this.atNode.get(node.id);
+    if (!runs) return;
+    for (const runId of runs.keys()) {
+      const run = this.runs.get(runId);
+      if (run) this.recordError(run, node, message);
+    }
+  }
+
+  /** Records sent to a failure output make the run "completed with failures". */
+  failedRecords(runId: string, count: number): void {
+    const run = this.runs.get(runId);
+    if (run) run.record.failedRecords += count;
+  }
+
+  /** Stops a run: its messages go no further and it ends as stopped. */
+  stop(runId: string, reason = "stopped by a user"): boolean {
+    const run = this.runs.get(runId);
+    if (!run) return false;
+    this.stoppedIds.add(runId);
+    // Remembering the last thousand stopped runs is plenty to hold back their late messages.
+    if (this.stoppedIds.size > 1000) this.stoppedIds.delete(this.stoppedIds.values().next().value as string);
+    this.finish(run, "stopped", reason);
+    return true;
+  }
+
+  /** Ends every run, e.g. when the runtime stops. */
+  close(reason = "Node-RED stopped while the run was in progress"): void {
+    for (const run of [...this.runs.values()]) this.finish(run, "failed", reason);
+    if (this.sweepTimer !== undefined) this.clock.clearTimer(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  private runOf(msg: unknown): LiveRun | undefined {
+    const id = runIdOf(msg);
+    return id === undefined ? undefined : this.runs.get(id);
+  }
+
+  private soleRunAt(nodeId: string): LiveRun | undefined {
+    const runs = this.atNode.get(nodeId);
+    if (!runs || runs.size !== 1) return undefined;
+    return this.runs.get(runs.keys().next().value as string);
+  }
+
+  private enter(run: LiveRun, node: HookNode, msg: object): void {
+    run.inFlight++;
+    this.touch(run);
+    this.processing.set(msg, { run, node: node.id, at: this.clock.now() });
+    let runs = this.atNode.get(node.id);
+    if (!runs) this.atNode.set(node.id, (runs = new Map()));
+    runs.set(run.record.id, (runs.get(run.record.id) ?? 0) + 1);
+  }
+
+  private leave(msg: object): void {
+    const delivery = this.processing.get(msg);
+    if (!delivery) return;
+    this.processing.delete(msg);
+    this.delivered.delete(msg);
+    const { run, node } = delivery;
+    const now = this.clock.now();
+    const step = run.record.steps[node];
+    if (step) step.timeMs += now - delivery.at;
+    const runs = this.atNode.get(node);
+    if (runs) {
+      const left = (runs.get(run.record.id) ?? 1) - 1;
+      if (left > 0) runs.set(run.record.id, left);
+      else {
+        runs.delete(run.record.id);
+        if (runs.size === 0) this.atNode.delete(node);
+      }
+    }
+    run.inFlight = Math.max(0, run.inFlight - 1);
+    this.touch(run);
+    if (run.inFlight === 0) this.scheduleSettle(run);
+  }
+
+  private touch(run: LiveRun): void {
+    run.lastActivity = this.clock.now();
+    if (run.settleTimer !== undefined && run.inFlight > 0) {
+      this.clock.clearTimer(run.settleTimer);
+      run.settleTimer = undefined;
+    }
+  }
+
+  private scheduleSettle(run: LiveRun): void {
+    if (run.settleTimer !== undefined) this.clock.clearTimer(run.settleTimer);
+    run.settleTimer = this.clock.setTimer(() => {
+      run.settleTimer = undefined;
+      if (run.inFlight === 0 && this.runs.get(run.record.id) === run) this.finish(run);
+    }, this.settleMs);
+  }
+
+  private ensureSweep(): void {
+    if (this.sweepTimer !== undefined) return;
+    const every = Math.max(50, Math.min(5000, Math.floor(this.inactivityMs / 4)));
+    const sweep = () => {
+      const now = this.clock.now();
+      for (const run of [...this.runs.values()]) {
+        if (run.inFlight > 0 && now - run.lastActivity >= this.inactivityMs) {
+          this.finish(run, "timed out", `no activity for ${Math.round(this.inactivityMs / 1000)} s with ${run.inFlight} message(s) unfinished`);
+        }
+      }
+      this.sweepTimer = this.runs.size > 0 ? this.clock.setTimer(sweep, every) : undefined;
+    };
+    this.sweepTimer = this.clock.setTimer(sweep, every);
+  }
+
+  private finish(run: LiveRun, forced?: "stopped" | "timed out" | "failed", reason?: string): void {
+    if (this.runs.get(run.record.id) !== run) return;
+    this.runs.delete(run.record.id);
+    if (run.settleTimer !== undefined) this.clock.clearTimer(run.settleTimer);
+    for (const [node, runs] of this.atNode) {
+      runs.delete(run.record.id);
+      if (runs.size === 0) this.atNode.delete(node);
+    }
+    const record = run.record;
+    record.endedAt = this.clock.now();
+    record.durationMs = record.endedAt - record.startedAt;
+    const unhandled = record.errors.filter((e) => !e.handled);
+    if (forced) {
+      record.status = forced;
+      record.reason = reason;
+    } else if (unhandled.length > 0) {
+      record.status = "failed";
+      record.reason = `${unhandled.length} error(s) not handled by a Catch node`;
+    } else if (record.failedRecords > 0) {
+      record.status = "completed with failures";
+      record.reason = `${record.failedRecords} record(s) went to a failure output`;
+    } else {
+      record.status = "succeeded";
+    }
+    this.sink.save(record);
+  }
+
+  private step(run: LiveRun, node: { id: string; type?: string; name?: string }): StepStats {
+    let step = run.record.steps[node.id];
+    if (!step) {
+      const now = this.clock.now();
+      step = run.record.steps[node.id] = {
+        node: node.id, messagesIn: 0, messagesOut: 0, recordsIn: 0, recordsOut: 0, errors: 0, timeMs: 0, firstAt: now, lastAt: now,
+      };
+      if (node.type) step.type = node.type;
+      if (node.name) step.name = node.name;
+    }
+    step.lastAt = this.clock.now();
+    return step;
+  }
+
+  private markUntracked(source: HookNode): void {
+    // Without a run there is nowhere to count it; remember it on every run at the node.
+    const runs = this.atNode.get(source.id);
+    if (!runs) return;
+    for (const runId of runs.keys()) {
+      const run = this.runs.get(runId);
+      if (run) this.step(run, source).untracked = (this.step(run, source).untracked ?? 0) + 1;
+    }
+  }
+
+  private recordError(run: LiveRun, node: { id: string; type?: string; name?: string }, message: string): void {
+    const now = this.clock.now();
+    // done(err) is seen twice: by onComplete and in the log. Keep it once.
+    const same = run.record.errors.find((e) => e.node === node.id && e.message === message && now - e.at < 1000);
+    if (same) return;
+    const error: RunError = { node: node.id, message, at: now, handled: run.caughtFrom.has(node.id) };
+    if (node.type) error.type = node.type;
+    if (node.name) error.name = node.name;
+    run.record.errors.push(error);
+    this.step(run, node).errors++;
+    this.touch(run);
+  }
+
+  private caught(run: LiveRun, msg: object): void {
+    const source = (msg as { error?: { source?: { id?: string } } }).error?.source?.id;
+    if (!source) return;
+    run.caughtFrom.add(source);
+    for (const error of run.record.errors) if (error.node === source) error.handled = true;
+  }
+}
+
+export function runIdOf(msg: unknown): string | undefined {
+  const id = (msg as { pw?: { run?: { id?: unknown } } } | undefined)?.pw?.run?.id;
+  return typeof id === "string" ? id : undefined;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "object" && error !== null && "message" in error) return String((error as { message: unknown }).message);
+  return String(error);
+}
+
+/**
+ * The payload is kept as JSON text: serialising is the copy that protects it from nodes
+ * that later change the payload in place, and it is parsed again only for a retry.
+ */
+function keepInput(payload: unknown, meta: PwContext["meta"], cap: number): RunRecord["input"] {
+  let text: string | undefined;
+  try {
+    text = payload === undefined ? undefined : JSON.stringify(payload);
+  } catch {
+    text = undefined;
+  }
+  const bytes = text === undefined ? 0 : Buffer.byteLength(text, "utf8");
+  if (text === undefined || bytes > cap) {
+    return { meta: { ...meta }, truncated: payload !== undefined, bytes };
+  }
+  return { payloadJson: text, meta: { ...meta }, bytes };
+}

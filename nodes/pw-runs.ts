@@ -1,0 +1,162 @@
+import path from "node:path";
+import { EventEmitter } from "node:events";
+import type { NodeAPI } from "node-red";
+import type { Request, Response } from "express";
+import { RunTracker, type HookNode } from "./lib/runs/tracker";
+import { FileRunStore, type RunFilter } from "./lib/runs/store";
+import { setActiveTracker } from "./lib/runs/active";
+import type { RunStatus } from "./lib/runs/record";
+import { installAdminErrors } from "./admin-errors";
+
+/** `patchworks.runs` in settings.js; every limit has a stated default. */
+interface RunSettings {
+  retentionDays?: number;
+  maxRuns?: number;
+  settleMs?: number;
+  inactivityTimeoutSec?: number;
+  inputCapBytes?: number;
+}
+
+interface RuntimeNode {
+  id: string;
+  type?: string;
+  name?: string;
+  _expectedDoneCount?: number;
+}
+
+const STATUSES: RunStatus[] = ["queued", "running", "succeeded", "completed with failures", "failed", "stopped", "timed out"];
+const LOG_ERROR = 20;
+
+export = function (RED: NodeAPI) {
+  const settings = ((RED.settings as { patchworks?: { runs?: RunSettings } }).patchworks?.runs ?? {}) as RunSettings;
+  const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+  const store = new FileRunStore({
+    dir: path.join(userDir, "patchworks", "runs"),
+    maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
+    maxRuns: settings.maxRuns ?? 10000,
+  });
+  const tracker = new RunTracker(store, {
+    settleMs: settings.settleMs,
+    inactivityMs: settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
+    inputCapBytes: settings.inputCapBytes,
+  });
+  const opened = store.open().catch((err: Error) => RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`));
+  setActiveTracker(tracker);
+
+  // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook
+  // would make every message delivery in the runtime asynchronous.
+  const nodeOf = (n: RuntimeNode): HookNode => ({ id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0 });
+  type SendEvent = { msg: Record<string, unknown>; source: { id: string; node: RuntimeNode }; destination: { id: string; node: RuntimeNode } };
+  type ReceiveEvent = { msg: object; destination: { id: string; node: RuntimeNode } };
+  type CompleteEvent = { msg: object; error?: unknown; node: { id: string; node: RuntimeNode } };
+
+  RED.hooks.add("onSend.pw-runs", (events: SendEvent[]) => {
+    const seen = new Set<object>();
+    for (const e of events) {
+      if (seen.has(e.msg)) continue;
+      seen.add(e.msg);
+      tracker.onSend(nodeOf(e.source.node), e.msg);
+    }
+  });
+  RED.hooks.add("preDeliver.pw-runs", (e: SendEvent) => (tracker.preDeliver(nodeOf(e.destination.node), e.msg) ? undefined : false));
+  RED.hooks.add("onReceive.pw-runs", (e: ReceiveEvent) => (tracker.onReceive(nodeOf(e.destination.node), e.msg) ? undefined : false));
+  RED.hooks.add("postReceive.pw-runs", (e: ReceiveEvent) => tracker.postReceive(nodeOf(e.destination.node), e.msg));
+  RED.hooks.add("onComplete.pw-runs", (e: CompleteEvent) => tracker.onComplete(nodeOf(e.node.node), e.msg, e.error));
+
+  const logs = new EventEmitter();
+  logs.on("log", (entry: { level: number; id?: string; type?: string; name?: string; msg?: unknown }) => {
+    if (entry.level !== LOG_ERROR || !entry.id) return;
+    const text = entry.msg instanceof Error ? entry.msg.message : String(entry.msg);
+    tracker.nodeError({ id: entry.id, type: entry.type, name: entry.name }, text);
+  });
+  (RED.log as unknown as { addHandler(h: EventEmitter): void }).addHandler(logs);
+
+  RED.plugins.registerPlugin("pw-runs", { type: "pw-runs" } as never);
+
+  const read = RED.auth.needsPermission("pw-runs.read");
+  const write = RED.auth.needsPermission("pw-runs.write");
+
+  RED.httpAdmin.get("/pw/runs", read, async (req: Request, res: Response) => {
+    await opened;
+    const filter = parseFilter(req.query as Record<string, unknown>);
+    if (typeof filter === "string") {
+      res.status(400).json({ error: "bad_request", message: filter });
+      return;
+    }
+    res.json({ runs: store.list(filter) });
+  });
+
+  RED.httpAdmin.get("/pw/runs/:id", read, async (req: Request, res: Response) => {
+    await opened;
+    const run = store.get(req.params.id);
+    if (!run) {
+      res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}; it may have been pruned.` });
+      return;
+    }
+    res.json({ run });
+  });
+
+  RED.httpAdmin.post("/pw/runs/:id/stop", write, (req: Request, res: Response) => {
+    const run = store.get(req.params.id);
+    if (!run) {
+      res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
+      return;
+    }
+    if (!tracker.stop(run.id)) {
+      res.status(409).json({ error: "not_running", message: `Run ${run.id} already ended (${run.status}).` });
+      return;
+    }
+    res.json({ run: store.get(run.id) });
+  });
+
+  RED.httpAdmin.post("/pw/runs/:id/retry", write, (req: Request, res: Response) => {
+    const run = store.get(req.params.id);
+    if (!run) {
+      res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
+      return;
+    }
+    if (run.input.truncated) {
+      res.status(409).json({ error: "no_input", message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.` });
+      return;
+    }
+    const trigger = RED.nodes.getNode(run.trigger) as unknown as { type: string; retryRun?: (payload: unknown, meta: object, of: string) => { id: string } } | null;
+    if (!trigger || trigger.type !== "pw-trigger" || !trigger.retryRun) {
+      res.status(409).json({ error: "trigger_gone", message: `The trigger of run ${run.id} is no longer deployed.` });
+      return;
+    }
+    const payload = run.input.payloadJson === undefined ? undefined : JSON.parse(run.input.payloadJson);
+    res.status(202).json({ run: trigger.retryRun(payload, run.input.meta, run.id) });
+  });
+
+  installAdminErrors(RED);
+
+  function parseFilter(q: Record<string, unknown>): RunFilter | string {
+    const filter: RunFilter = {};
+    const text = (name: string) => (typeof q[name] === "string" && q[name] !== "" ? (q[name] as string) : undefined);
+    filter.flow = text("flow");
+    filter.trigger = text("trigger");
+    filter.q = text("q");
+    filter.before = text("before");
+    const status = text("status");
+    if (status) {
+      const list = status.split(",").map((s) => s.trim()) as RunStatus[];
+      const bad = list.find((s) => !STATUSES.includes(s));
+      if (bad) return `unknown status "${bad}": use ${STATUSES.join(", ")}`;
+      filter.status = list;
+    }
+    for (const name of ["from", "to"] as const) {
+      const value = text(name);
+      if (value === undefined) continue;
+      const time = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+      if (Number.isNaN(time)) return `"${name}" must be an ISO 8601 time or milliseconds since 1970, not "${value}"`;
+      filter[name] = time;
+    }
+    const limit = text("limit");
+    if (limit !== undefined) {
+      const n = Number(limit);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) return `"limit" must be a whole number from 1 to 1000, not "${limit}"`;
+      filter.limit = n;
+    }
+    return filter;
+  }
+};
