@@ -2,33 +2,7 @@ const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
 const { toCron, compileSchedule, Scheduler, formatFireTime, checkTimeZone } = lib("schedule");
 
-/** A clock the test moves by hand; timers fire when the time passes them. */
-function fakeClock(start) {
-  let now = start;
-  let timers = [];
-  return {
-    now: () => now,
-    setTimer(fn, ms) {
-      const t = { at: now + ms, fn };
-      timers.push(t);
-      return t;
-    },
-    clearTimer(t) {
-      timers = timers.filter((x) => x !== t);
-    },
-    advanceTo(time) {
-      for (;;) {
-        const due = timers.filter((t) => t.at <= time).sort((a, b) => a.at - b.at)[0];
-        if (!due) break;
-        timers = timers.filter((t) => t !== due);
-        now = due.at;
-        due.fn();
-      }
-      now = time;
-    },
-    pending: () => timers.length,
-  };
-}
+const { fakeClock } = require("../support/fake-clock");
 
 const at = (iso) => Date.parse(iso);
 

@@ -60,7 +60,12 @@ async function startRuntime(extraSettings = {}) {
   async function deploy(flows) {
     const res = await api("POST", "/flows", flows, { "Node-RED-Deployment-Type": "full" });
     if (res.status !== 200 && res.status !== 204) throw new Error(`deploy failed: ${res.status} ${res.text}`);
-    const ids = flows.filter((n) => n.type !== "tab" && n.type !== "subflow").map((n) => n.id);
+    // Nodes inside a subflow definition only exist per instance, under other ids, and
+    // getNode does not return subflow instances themselves.
+    const subflows = new Set(flows.filter((n) => n.type === "subflow").map((n) => n.id));
+    const ids = flows
+      .filter((n) => n.type !== "tab" && n.type !== "subflow" && !n.type.startsWith("subflow:") && !subflows.has(n.z))
+      .map((n) => n.id);
     try {
       await waitUntil(() => ids.every((id) => RED.nodes.getNode(id)), "deployed nodes to start");
     } catch (err) {

@@ -50,16 +50,19 @@ interface Delivery {
   run: LiveRun;
   node: string;
   at: number;
+  /** Counted at preDeliver and not yet seen at onReceive. */
+  routed: boolean;
 }
 
 export class RunTracker {
   private readonly runs = new Map<string, LiveRun>();
   /** Runs stopped recently: their late messages are still held back. */
   private readonly stoppedIds = new Set<string>();
-  /** Messages counted at preDeliver, so onReceive does not count them again. */
-  private readonly delivered = new WeakSet<object>();
-  /** Messages being processed by a node, to end them at onComplete or postReceive. */
-  private readonly processing = new WeakMap<object, Delivery>();
+  /**
+   * Deliveries in flight, by message object and then node. One object can be at several
+   * nodes at once: a node with a single wire forwards the very object it received.
+   */
+  private readonly processing = new WeakMap<object, Delivery[]>();
   /** Per node, the runs it has messages of in flight: errors and lost contexts are attributed through it. */
   private readonly atNode = new Map<string, Map<string, number>>();
   private readonly settleMs: number;
@@ -142,8 +145,7 @@ export class RunTracker {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
-    this.delivered.add(msg);
-    this.enter(run, destination, msg);
+    this.enter(run, destination, msg, true);
     return true;
   }
 
@@ -152,8 +154,9 @@ export class RunTracker {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
-    if (this.delivered.has(msg)) this.delivered.delete(msg);
-    else this.enter(run, destination, msg);
+    const routed = this.find(msg, destination.id, (d) => d.routed);
+    if (routed) routed.routed = false;
+    else this.enter(run, destination, msg, false);
     if (destination.type === "catch") this.caught(run, msg);
     const step = this.step(run, destination);
     step.messagesIn++;
@@ -164,16 +167,16 @@ export class RunTracker {
 
   /** The node's input handler returned; without `done`, that is the end of the message. */
   postReceive(destination: HookNode, msg: object): void {
-    if (!destination.takesDone) this.leave(msg);
+    if (!destination.takesDone) this.leave(msg, destination.id);
   }
 
   /** The node called `done`, perhaps with an error. */
   onComplete(node: HookNode, msg: object, error?: unknown): void {
-    const delivery = this.processing.get(msg);
+    const delivery = this.find(msg, node.id, (d) => !d.routed);
     if (error !== undefined && error !== null && delivery) {
       this.recordError(delivery.run, node, errorText(error));
     }
-    this.leave(msg);
+    this.leave(msg, node.id);
   }
 
   /** An error Node-RED logged for a node: it belongs to the runs that node is working on. */
@@ -221,20 +224,28 @@ export class RunTracker {
     return this.runs.get(runs.keys().next().value as string);
   }
 
-  private enter(run: LiveRun, node: HookNode, msg: object): void {
+  private find(msg: object, node: string, match: (d: Delivery) => boolean): Delivery | undefined {
+    return this.processing.get(msg)?.find((d) => d.node === node && match(d));
+  }
+
+  private enter(run: LiveRun, node: HookNode, msg: object, routed: boolean): void {
     run.inFlight++;
     this.touch(run);
-    this.processing.set(msg, { run, node: node.id, at: this.clock.now() });
+    const delivery: Delivery = { run, node: node.id, at: this.clock.now(), routed };
+    const list = this.processing.get(msg);
+    if (list) list.push(delivery);
+    else this.processing.set(msg, [delivery]);
     let runs = this.atNode.get(node.id);
     if (!runs) this.atNode.set(node.id, (runs = new Map()));
     runs.set(run.record.id, (runs.get(run.record.id) ?? 0) + 1);
   }
 
-  private leave(msg: object): void {
-    const delivery = this.processing.get(msg);
-    if (!delivery) return;
-    this.processing.delete(msg);
-    this.delivered.delete(msg);
+  private leave(msg: object, nodeId: string): void {
+    const list = this.processing.get(msg);
+    const at = list ? list.findIndex((d) => d.node === nodeId && !d.routed) : -1;
+    if (!list || at < 0) return;
+    const [delivery] = list.splice(at, 1);
+    if (list.length === 0) this.processing.delete(msg);
     const { run, node } = delivery;
     const now = this.clock.now();
     const step = run.record.steps[node];
@@ -349,10 +360,19 @@ export class RunTracker {
   }
 
   private caught(run: LiveRun, msg: object): void {
-    const source = (msg as { error?: { source?: { id?: string } } }).error?.source?.id;
-    if (!source) return;
-    run.caughtFrom.add(source);
-    for (const error of run.record.errors) if (error.node === source) error.handled = true;
+    const error = (msg as { error?: { message?: unknown; source?: { id?: string; type?: string; name?: string } } }).error;
+    const source = error?.source;
+    if (!source?.id) return;
+    run.caughtFrom.add(source.id);
+    let known = false;
+    for (const e of run.record.errors) {
+      if (e.node === source.id) {
+        e.handled = true;
+        known = true;
+      }
+    }
+    // Node-RED logs only errors no Catch node took, so a caught one may be news here.
+    if (!known) this.recordError(run, { id: source.id, type: source.type, name: source.name }, String(error?.message ?? "error"));
   }
 }
 

@@ -1,0 +1,230 @@
+// The tracker fed synthetic hook events, in the order Node-RED raises them.
+const assert = require("node:assert/strict");
+const { lib } = require("../support/dist");
+const { fakeClock } = require("../support/fake-clock");
+const { RunTracker } = lib("runs/tracker");
+const { startRun } = lib("run-context");
+
+const node = (id, takesDone = true, type = "function") => ({ id, type, takesDone });
+
+function setup(opts = {}) {
+  const clock = fakeClock(1_000_000);
+  const saved = [];
+  const tracker = new RunTracker({ save: (r) => saved.push(r.status) }, { clock, settleMs: 100, inactivityMs: 60_000, ...opts });
+  const pw = startRun({ flow: "f", trigger: "t", via: "manual" });
+  const rec = tracker.begin(pw, { orders: [1, 2] });
+  const msg = (extra = {}) => ({ payload: [1, 2, 3], pw, ...extra });
+  return { clock, tracker, pw, msg, saved, record: () => rec };
+}
+
+/** A node receiving a routed message and finishing it with done. */
+function pass(tracker, n, m, error) {
+  tracker.preDeliver(n, m);
+  tracker.onReceive(n, m);
+  tracker.postReceive(n, m);
+  if (n.takesDone) tracker.onComplete(n, m, error);
+}
+
+describe("run tracker", function () {
+  it("ends a run once nothing is in flight for the settle window", function () {
+    const { clock, tracker, pw, msg } = setup();
+    const m = msg();
+    tracker.onSend(node("t"), m);
+    tracker.preDeliver(node("a"), m);
+    clock.advance(500);
+    assert.equal(tracker.get(pw.run.id).status, "running", "still in flight");
+    tracker.onReceive(node("a"), m);
+    tracker.postReceive(node("a"), m);
+    tracker.onComplete(node("a"), m);
+    clock.advance(99);
+    assert.ok(tracker.isActive(pw.run.id));
+    clock.advance(1);
+    assert.ok(!tracker.isActive(pw.run.id));
+  });
+
+  it("keeps the run open while a node sends again within the settle window", function () {
+    const { clock, tracker, pw, msg, saved } = setup();
+    const first = msg();
+    pass(tracker, node("a"), first);
+    clock.advance(50);
+    const later = msg();
+    tracker.onSend(node("a"), later);
+    pass(tracker, node("b"), later);
+    clock.advance(99);
+    assert.ok(tracker.isActive(pw.run.id));
+    clock.advance(1);
+    assert.deepEqual(saved, ["running", "succeeded"]);
+  });
+
+  it("counts messages and records in and out per node, and time spent", function () {
+    const { clock, tracker, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("a"), m);
+    tracker.onReceive(node("a"), m);
+    clock.advance(30);
+    const out = { ...m, payload: [1] };
+    tracker.onSend(node("a"), out);
+    tracker.postReceive(node("a"), m);
+    tracker.onComplete(node("a"), m);
+    const step = record().steps.a;
+    assert.equal(step.messagesIn, 1);
+    assert.equal(step.recordsIn, 3);
+    assert.equal(step.messagesOut, 1);
+    assert.equal(step.recordsOut, 1);
+    assert.equal(step.timeMs, 30);
+  });
+
+  it("counts a message that reached a node without the router (Catch, link in) once", function () {
+    const { clock, tracker, pw, msg } = setup();
+    const m = msg();
+    tracker.onReceive(node("linkin", false, "link in"), m);
+    assert.ok(tracker.isActive(pw.run.id));
+    tracker.postReceive(node("linkin", false, "link in"), m);
+    clock.advance(100);
+    assert.ok(!tracker.isActive(pw.run.id));
+  });
+
+  it("ends messages at postReceive for nodes whose handler takes no done", function () {
+    const { clock, tracker, pw, msg } = setup();
+    const m = msg();
+    const sw = node("switch", false, "switch");
+    tracker.preDeliver(sw, m);
+    tracker.onReceive(sw, m);
+    tracker.postReceive(sw, m);
+    clock.advance(100);
+    assert.equal(tracker.isActive(pw.run.id), false);
+  });
+
+  it("restores the run context a node dropped when that node has one run in flight", function () {
+    const { tracker, pw, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("fn"), m);
+    tracker.onReceive(node("fn"), m);
+    const fresh = { payload: "new object" };
+    tracker.onSend(node("fn"), fresh);
+    assert.equal(fresh.pw, pw);
+    assert.equal(record().steps.fn.messagesOut, 1);
+  });
+
+  it("marks sends it cannot attribute as untracked", function () {
+    const { tracker, msg, record } = setup();
+    const other = startRun({ flow: "f", trigger: "t" });
+    tracker.begin(other, {});
+    const a = msg();
+    const b = { payload: 1, pw: other };
+    tracker.preDeliver(node("fn"), a);
+    tracker.onReceive(node("fn"), a);
+    tracker.preDeliver(node("fn"), b);
+    tracker.onReceive(node("fn"), b);
+    const orphan = { payload: "no context" };
+    tracker.onSend(node("fn"), orphan);
+    assert.equal(orphan.pw, undefined);
+    assert.equal(record().steps.fn.untracked, 1);
+  });
+
+  it("fails a run with an error no Catch node handled, naming the node", function () {
+    const { clock, tracker, msg, record, saved } = setup();
+    pass(tracker, node("http", true, "http request"), msg(), new Error("connect ECONNREFUSED"));
+    clock.advance(100);
+    assert.equal(record().status, "failed");
+    assert.deepEqual(record().errors.map((e) => [e.node, e.message, e.handled]), [["http", "connect ECONNREFUSED", false]]);
+    assert.equal(record().steps.http.errors, 1);
+    assert.deepEqual(saved, ["running", "failed"]);
+  });
+
+  it("counts an error reported by done(err) and logged once", function () {
+    const { tracker, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("x"), m);
+    tracker.onReceive(node("x"), m);
+    tracker.nodeError({ id: "x" }, "bad record 3");
+    tracker.onComplete(node("x"), m, new Error("bad record 3"));
+    assert.equal(record().errors.length, 1);
+  });
+
+  it("treats an error a Catch node received as handled, in either order", function () {
+    const { clock, tracker, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("x"), m);
+    tracker.onReceive(node("x"), m);
+    tracker.nodeError({ id: "x", type: "function" }, "boom");
+    const caught = { ...msg(), error: { message: "boom", source: { id: "x" } } };
+    tracker.onReceive(node("c", false, "catch"), caught);
+    tracker.postReceive(node("c", false, "catch"), caught);
+    tracker.onComplete(node("x"), m, new Error("boom"));
+    clock.advance(100);
+    assert.equal(record().status, "succeeded");
+    assert.equal(record().errors[0].handled, true);
+  });
+
+  it("attributes a logged error to the runs at that node only", function () {
+    const { tracker, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("slow"), m);
+    tracker.onReceive(node("slow"), m);
+    tracker.nodeError({ id: "elsewhere" }, "not ours");
+    tracker.nodeError({ id: "slow", name: "Slow API" }, "timeout");
+    assert.deepEqual(record().errors.map((e) => [e.node, e.name, e.message]), [["slow", "Slow API", "timeout"]]);
+  });
+
+  it("ends a run with unfinished messages as timed out after the inactivity timeout", function () {
+    const { clock, tracker, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("never"), m);
+    tracker.onReceive(node("never"), m);
+    clock.advance(59_000);
+    assert.equal(record().status, "running");
+    clock.advance(20_000);
+    assert.equal(record().status, "timed out");
+    assert.match(record().reason, /no activity for 60 s with 1 message\(s\) unfinished/);
+  });
+
+  it("stops a run: it ends as stopped and its messages are held back", function () {
+    const { tracker, pw, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("a"), m);
+    assert.equal(tracker.stop(pw.run.id), true);
+    assert.equal(record().status, "stopped");
+    assert.equal(tracker.isActive(pw.run.id), false, "no longer live");
+    assert.equal(tracker.preDeliver(node("b"), msg()), false);
+    assert.equal(tracker.onReceive(node("a"), m), false);
+    assert.equal(tracker.stop(pw.run.id), false, "already ended");
+  });
+
+  it("ends with failures when a shape reported failed records", function () {
+    const { clock, tracker, pw, msg } = setup();
+    const seen = [];
+    pass(tracker, node("a"), msg());
+    tracker.failedRecords(pw.run.id, 2);
+    const saved = tracker.get(pw.run.id);
+    clock.advance(100);
+    seen.push(saved.status, saved.reason);
+    assert.deepEqual(seen, ["completed with failures", "2 record(s) went to a failure output"]);
+  });
+
+  it("keeps the trigger payload and meta for retry, within a cap", function () {
+    const clock = fakeClock(0);
+    const tracker = new RunTracker({ save() {} }, { clock, inputCapBytes: 20 });
+    const small = startRun({ flow: "f", trigger: "t" });
+    small.meta.k = "v";
+    const payload = { a: [1] };
+    const rec = tracker.begin(small, payload);
+    payload.a.push(2);
+    assert.equal(rec.input.payloadJson, '{"a":[1]}');
+    assert.deepEqual(rec.input.meta, { k: "v" });
+    const big = tracker.begin(startRun({ flow: "f", trigger: "t" }), { text: "x".repeat(100) });
+    assert.equal(big.input.truncated, true);
+    assert.equal(big.input.payloadJson, undefined);
+    assert.equal(big.input.bytes, 111);
+  });
+
+  it("ends a run whose trigger has nothing wired", function () {
+    const clock = fakeClock(0);
+    const tracker = new RunTracker({ save() {} }, { clock, settleMs: 100 });
+    const pw = startRun({ flow: "f", trigger: "t" });
+    const rec = tracker.begin(pw, {});
+    clock.advance(100);
+    assert.equal(rec.status, "succeeded");
+    assert.equal(rec.durationMs, 100);
+  });
+});
