@@ -15,11 +15,13 @@ describe("runs (runtime)", function () {
   after(() => rt.stop());
   beforeEach(() => (seen.length = 0));
 
-  /** Deploys the nodes on a tab with a trigger "t" wired to `first`, starts a run, waits for its end. */
+  /** Deploys the nodes on a tab with a trigger "trig1" wired to `first`, starts a run, waits for its end. */
   async function runFlow(nodes, first, payload = { go: true }) {
     const tab = { id: "tab", type: "tab", label: "Runs" };
-    await rt.deploy([tab, { id: "t", type: "pw-trigger", z: "tab", name: "start", schedules: [], wires: [first] }, ...nodes.map((n) => ({ z: "tab", wires: [], ...n }))]);
-    const started = await rt.api("POST", "/pw/trigger/t", payload);
+    const subflows = nodes.filter((n) => n.type === "subflow");
+    nodes = nodes.filter((n) => n.type !== "subflow");
+    await rt.deploy([tab, ...subflows, { id: "trig1", type: "pw-trigger", z: "tab", name: "start", schedules: [], wires: [first] }, ...nodes.map((n) => ({ z: "tab", wires: [], ...n }))]);
+    const started = await rt.api("POST", "/pw/trigger/trig1", payload);
     const id = started.json.run.id;
     const run = await waitUntil(async () => {
       const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
@@ -31,15 +33,15 @@ describe("runs (runtime)", function () {
   it("follows fan-out to several wires and ends when every branch is done", async function () {
     const run = await runFlow(
       [
-        { id: "a", type: "function", func: "return msg;", outputs: 1, wires: [["s"]] },
-        { id: "b", type: "function", func: "return new Promise(r => setTimeout(() => r(msg), 80));", outputs: 1, wires: [["s"]] },
-        { id: "s", type: "function", func: sinkFn, outputs: 0 },
+        { id: "a", type: "function", func: "return msg;", outputs: 1, wires: [["sink1"]] },
+        { id: "b", type: "function", func: "return new Promise(r => setTimeout(() => r(msg), 80));", outputs: 1, wires: [["sink1"]] },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["a", "b"],
     );
     assert.equal(run.status, "succeeded");
-    assert.equal(run.steps.s.messagesIn, 2);
-    assert.equal(run.steps.t.messagesOut, 1);
+    assert.equal(run.steps.sink1.messagesIn, 2);
+    assert.equal(run.steps.trig1.messagesOut, 1);
     assert.ok(run.durationMs >= 80, `took ${run.durationMs} ms`);
     assert.equal(seen.length, 2);
   });
@@ -47,47 +49,47 @@ describe("runs (runtime)", function () {
   it("follows a core switch, which never calls done", async function () {
     const run = await runFlow(
       [
-        { id: "sw", type: "switch", property: "payload.go", propertyType: "msg", rules: [{ t: "true" }], checkall: "true", repair: false, outputs: 1, wires: [["s"]] },
-        { id: "s", type: "function", func: sinkFn, outputs: 0 },
+        { id: "sw", type: "switch", property: "payload.go", propertyType: "msg", rules: [{ t: "true" }], checkall: "true", repair: false, outputs: 1, wires: [["sink1"]] },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["sw"],
     );
     assert.equal(run.status, "succeeded");
     assert.equal(run.steps.sw.messagesIn, 1);
-    assert.equal(run.steps.s.messagesIn, 1);
+    assert.equal(run.steps.sink1.messagesIn, 1);
   });
 
   it("keeps tracking after a function returns a new message object", async function () {
     const run = await runFlow(
       [
-        { id: "fresh", type: "function", func: "return { payload: [1, 2, 3] };", outputs: 1, wires: [["s"]] },
-        { id: "s", type: "function", func: sinkFn, outputs: 0 },
+        { id: "fresh", type: "function", func: "return { payload: [1, 2, 3] };", outputs: 1, wires: [["sink1"]] },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["fresh"],
     );
     assert.equal(run.status, "succeeded");
-    assert.equal(run.steps.s.recordsIn, 3);
+    assert.equal(run.steps.sink1.recordsIn, 3);
     assert.equal(seen[0].pw.run.id, run.id, "msg.pw restored");
   });
 
   it("waits for a send that comes shortly after done", async function () {
     const run = await runFlow(
       [
-        { id: "late", type: "function", func: "setTimeout(() => node.send(msg), 30); return null;", outputs: 1, wires: [["s"]] },
-        { id: "s", type: "function", func: sinkFn, outputs: 0 },
+        { id: "late", type: "function", func: "setTimeout(() => node.send(msg), 30); return null;", outputs: 1, wires: [["sink1"]] },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["late"],
     );
     assert.equal(run.status, "succeeded");
-    assert.equal(run.steps.s?.messagesIn, 1);
+    assert.equal(run.steps.sink1?.messagesIn, 1);
   });
 
   it("follows split and join", async function () {
     const run = await runFlow(
       [
         { id: "sp", type: "split", splt: "\\n", spltType: "str", arraySplt: 1, arraySpltType: "len", stream: false, addname: "", wires: [["jn"]] },
-        { id: "jn", type: "join", mode: "auto", build: "object", property: "payload", propertyType: "msg", key: "topic", joiner: "\\n", joinerType: "str", accumulate: false, timeout: "", count: "", reduceRight: false, wires: [["s"]] },
-        { id: "s", type: "function", func: sinkFn, outputs: 0 },
+        { id: "jn", type: "join", mode: "auto", build: "object", property: "payload", propertyType: "msg", key: "topic", joiner: "\\n", joinerType: "str", accumulate: false, timeout: "", count: "", reduceRight: false, wires: [["sink1"]] },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["sp"],
       [10, 20, 30],
@@ -100,17 +102,27 @@ describe("runs (runtime)", function () {
   it("follows a link call and its return", async function () {
     const run = await runFlow(
       [
-        { id: "call", type: "link call", links: ["lin"], linkType: "static", timeout: "5", wires: [["s"]] },
+        { id: "call", type: "link call", links: ["lin"], linkType: "static", timeout: "5", wires: [["sink1"]] },
         { id: "lin", type: "link in", links: [], wires: [["work"]] },
         { id: "work", type: "function", func: "msg.payload = 'worked'; return msg;", outputs: 1, wires: [["ret"]] },
         { id: "ret", type: "link out", mode: "return", links: [] },
-        { id: "s", type: "function", func: sinkFn, outputs: 0 },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["call"],
     );
     assert.equal(run.status, "succeeded");
     assert.equal(run.steps.work.messagesIn, 1);
     assert.equal(seen[0].payload, "worked");
+  });
+
+  it("follows messages through a subflow", async function () {
+    const sub = { id: "sub1", type: "subflow", name: "double", info: "", category: "", env: [], in: [{ x: 50, y: 30, wires: [{ id: "subfn" }] }], out: [{ x: 250, y: 30, wires: [{ id: "subfn", port: 0 }] }] };
+    const subfn = { id: "subfn", type: "function", z: "sub1", func: "msg.payload = 2; return msg;", outputs: 1, wires: [[]] };
+    const run = await runFlow([sub, subfn, { id: "inst", type: "subflow:sub1", wires: [["sink1"]] }, { id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["inst"]);
+    assert.equal(run.status, "succeeded");
+    assert.equal(seen.length, 1, JSON.stringify(run.steps));
+    assert.equal(seen[0].payload, 2);
+    assert.equal(seen[0].pw.run.id, run.id);
   });
 
   describe("HTTP errors", function () {
@@ -125,7 +137,7 @@ describe("runs (runtime)", function () {
     const request = (wires) => ({ id: "req", type: "http request", method: "GET", ret: "txt", url: `http://127.0.0.1:${port}/x`, senderr: true, wires });
 
     it("fails the run for an error no Catch node handles, naming the node", async function () {
-      const run = await runFlow([request([["s"]]), { id: "s", type: "function", func: sinkFn, outputs: 0 }], ["req"]);
+      const run = await runFlow([request([["sink1"]]), { id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["req"]);
       assert.equal(run.status, "failed");
       assert.equal(run.errors[0].node, "req");
       assert.equal(run.errors[0].type, "http request");
@@ -134,12 +146,12 @@ describe("runs (runtime)", function () {
 
     it("succeeds when a Catch node handles the error", async function () {
       const run = await runFlow(
-        [request([["s"]]), { id: "c", type: "catch", scope: null, uncaught: false, wires: [["s"]] }, { id: "s", type: "function", func: sinkFn, outputs: 0 }],
+        [request([["sink1"]]), { id: "catch1", type: "catch", scope: null, uncaught: false, wires: [["sink1"]] }, { id: "sink1", type: "function", func: sinkFn, outputs: 0 }],
         ["req"],
       );
       assert.equal(run.status, "succeeded");
       assert.equal(run.errors[0].handled, true);
-      assert.equal(run.steps.c.messagesIn, 1);
+      assert.equal(run.steps.catch1.messagesIn, 1);
     });
   });
 
@@ -155,11 +167,11 @@ describe("runs (runtime)", function () {
       const tab = { id: "tab", type: "tab", label: "Stop" };
       await rt.deploy([
         tab,
-        { id: "t", type: "pw-trigger", z: "tab", name: "start", schedules: [], wires: [["wait"]] },
-        { id: "wait", type: "delay", z: "tab", pauseType: "delay", timeout: "400", timeoutUnits: "milliseconds", rate: "1", nbRateUnits: "1", rateUnits: "second", randomFirst: "1", randomLast: "5", randomUnits: "seconds", drop: false, wires: [["s"]] },
-        { id: "s", type: "function", z: "tab", func: sinkFn, outputs: 0, wires: [] },
+        { id: "trig1", type: "pw-trigger", z: "tab", name: "start", schedules: [], wires: [["wait"]] },
+        { id: "wait", type: "delay", z: "tab", pauseType: "delay", timeout: "400", timeoutUnits: "milliseconds", rate: "1", nbRateUnits: "1", rateUnits: "second", randomFirst: "1", randomLast: "5", randomUnits: "seconds", drop: false, wires: [["sink1"]] },
+        { id: "sink1", type: "function", z: "tab", func: sinkFn, outputs: 0, wires: [] },
       ]);
-      const id = (await rt.api("POST", "/pw/trigger/t", {})).json.run.id;
+      const id = (await rt.api("POST", "/pw/trigger/trig1", {})).json.run.id;
       await new Promise((r) => setTimeout(r, 50));
       const stopped = await rt.api("POST", `/pw/runs/${id}/stop`);
       assert.equal(stopped.status, 200);
@@ -171,7 +183,7 @@ describe("runs (runtime)", function () {
     });
 
     it("retries a run with its original payload and links the two", async function () {
-      const first = await runFlow([{ id: "s", type: "function", func: sinkFn, outputs: 0 }], ["s"], { order: 1001 });
+      const first = await runFlow([{ id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["sink1"], { order: 1001 });
       const retried = await rt.api("POST", `/pw/runs/${first.id}/retry`);
       assert.equal(retried.status, 202);
       await waitUntil(() => seen.length === 2, "the retried run");
@@ -181,7 +193,7 @@ describe("runs (runtime)", function () {
     });
 
     it("lists runs with filters and answers bad input with JSON errors", async function () {
-      const run = await runFlow([{ id: "s", type: "function", func: sinkFn, outputs: 0 }], ["s"], { sku: "FIND-ME-42" });
+      const run = await runFlow([{ id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["sink1"], { sku: "FIND-ME-42" });
       const found = await rt.api("GET", "/pw/runs?q=find-me-42&status=succeeded&flow=tab");
       assert.deepEqual(found.json.runs.map((r) => r.id), [run.id]);
       assert.equal((await rt.api("GET", "/pw/runs?status=great")).status, 400);

@@ -57,7 +57,12 @@ async function startRuntime(extraSettings = {}) {
    * Deploys a whole flow set (credentials inline on nodes, as the editor sends them) and
    * waits until every node exists: `flows:started` has been seen to fire before they do.
    */
-  async function deploy(flows) {
+  async function deploy(input) {
+    // Node-RED treats a node without x/y as a config node, and its rewiring on redeploy then
+    // fails; flows from the editor always have them, so test flows get them too.
+    const flows = input.map((n) => (Array.isArray(n.wires) && n.x === undefined ? { ...n, x: 100, y: 100 } : n));
+    // Nodes of the previous deploy may share ids with the new ones: wait for new instances.
+    const before = new Map(flows.map((n) => [n.id, RED.nodes.getNode(n.id)]));
     const res = await api("POST", "/flows", flows, { "Node-RED-Deployment-Type": "full" });
     if (res.status !== 200 && res.status !== 204) throw new Error(`deploy failed: ${res.status} ${res.text}`);
     // Nodes inside a subflow definition only exist per instance, under other ids, and
@@ -67,9 +72,9 @@ async function startRuntime(extraSettings = {}) {
       .filter((n) => n.type !== "tab" && n.type !== "subflow" && !n.type.startsWith("subflow:") && !subflows.has(n.z))
       .map((n) => n.id);
     try {
-      await waitUntil(() => ids.every((id) => RED.nodes.getNode(id)), "deployed nodes to start");
+      await waitUntil(() => ids.every((id) => { const n = RED.nodes.getNode(id); return n && n !== before.get(id); }), "deployed nodes to start");
     } catch (err) {
-      const missing = ids.filter((id) => !RED.nodes.getNode(id));
+      const missing = ids.filter((id) => !RED.nodes.getNode(id) || RED.nodes.getNode(id) === before.get(id));
       const recent = logs.filter((l) => l.level <= 30 || missing.some((id) => String(l.msg).includes(id))).slice(-8).map((l) => l.msg).join(" | ");
       throw new Error(`${err.message}: missing ${missing.join(", ")}; recent log: ${recent}`);
     }
