@@ -228,3 +228,34 @@ describe("run tracker", function () {
     assert.equal(rec.durationMs, 100);
   });
 });
+
+describe("run tracker signals and requests", function () {
+  it("aborts the run's signal when it is stopped, so waits end at once", function () {
+    const { tracker, pw } = setup();
+    const signal = tracker.signal(pw.run.id);
+    let reason;
+    signal.addEventListener("abort", () => (reason = signal.reason.message));
+    tracker.stop(pw.run.id, "stopped from the sidebar");
+    assert.equal(signal.aborted, true);
+    assert.equal(reason, "stopped from the sidebar");
+    assert.equal(tracker.signal(pw.run.id), undefined);
+  });
+
+  it("aborts the signal when a run ends normally too", function () {
+    const { clock, tracker, pw } = setup();
+    const signal = tracker.signal(pw.run.id);
+    clock.advance(100);
+    assert.equal(signal.aborted, true);
+  });
+
+  it("lists requests on the step that made them, keeping the latest 200", function () {
+    const { tracker, pw, record } = setup();
+    for (let i = 0; i < 205; i++) {
+      tracker.recordRequest(pw.run.id, { id: "conn", type: "pw-connection" }, { method: "GET", url: `https://shop.example.com/orders.json?page=${i}`, status: 200, attempts: 1, durationMs: 12, at: i });
+    }
+    const step = record().steps.conn;
+    assert.equal(step.requests.length, 200);
+    assert.equal(step.requestsDropped, 5);
+    assert.match(step.requests[0].url, /page=5$/);
+  });
+});

@@ -7,6 +7,21 @@ export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   "succeeded", "completed with failures", "failed", "stopped", "timed out",
 ]);
 
+/**
+ * One HTTP request a shape made for a run, as the run log shows it. The URL never
+ * carries secrets: the HTTP engine removes credentials before recording.
+ */
+export interface RequestRecord {
+  method: string;
+  url: string;
+  /** Final status; absent when no answer came (connection error, abort). */
+  status?: number;
+  attempts: number;
+  durationMs: number;
+  at: number;
+  error?: string;
+}
+
 /** What one node did for one run. */
 export interface StepStats {
   node: string;
@@ -22,6 +37,10 @@ export interface StepStats {
   timeMs: number;
   /** Messages this node sent without the run context that could not be attributed. */
   untracked?: number;
+  /** HTTP requests made by this node for the run (the most recent, up to a cap). */
+  requests?: RequestRecord[];
+  /** Requests beyond the cap, counted but not listed. */
+  requestsDropped?: number;
   firstAt: number;
   lastAt: number;
 }

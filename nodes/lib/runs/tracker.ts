@@ -1,6 +1,6 @@
 import type { PwContext } from "../run-context";
 import { systemClock, type Clock } from "../schedule";
-import type { RunError, RunRecord, RunSink, StepStats } from "./record";
+import type { RequestRecord, RunError, RunRecord, RunSink, StepStats } from "./record";
 
 /**
  * Follows every message of every run through the runtime, from the messaging hooks'
@@ -36,8 +36,13 @@ export const DEFAULT_SETTLE_MS = 100;
 export const DEFAULT_INACTIVITY_MS = 10 * 60 * 1000;
 export const DEFAULT_INPUT_CAP_BYTES = 1024 * 1024;
 
+/** Requests listed per step; a long paginated pull keeps its latest ones. */
+export const MAX_REQUESTS_PER_STEP = 200;
+
 interface LiveRun {
   record: RunRecord;
+  /** Aborted when the run stops or ends, for waits and requests made on its behalf. */
+  abort: AbortController;
   pw: PwContext;
   inFlight: number;
   lastActivity: number;
@@ -95,7 +100,7 @@ export class RunTracker {
       errors: [],
       failedRecords: 0,
     };
-    const run: LiveRun = { record, pw, inFlight: 0, lastActivity: now, caughtFrom: new Set() };
+    const run: LiveRun = { record, pw, abort: new AbortController(), inFlight: 0, lastActivity: now, caughtFrom: new Set() };
     this.runs.set(record.id, run);
     this.sink.save(record);
     // A trigger with nothing wired ends its run at once.
@@ -187,6 +192,28 @@ export class RunTracker {
       const run = this.runs.get(runId);
       if (run) this.recordError(run, node, message);
     }
+  }
+
+  /**
+   * The run's AbortSignal: pagination, backoff waits, pacing delays and child runs listen to
+   * it so a stop takes effect at once. Undefined for runs that are not live here.
+   */
+  signal(runId: string): AbortSignal | undefined {
+    return this.runs.get(runId)?.abort.signal;
+  }
+
+  /** Adds an HTTP request to the step of the node that made it. */
+  recordRequest(runId: string, node: { id: string; type?: string; name?: string }, request: RequestRecord): void {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    const step = this.step(run, node);
+    const list = (step.requests ??= []);
+    list.push(request);
+    if (list.length > MAX_REQUESTS_PER_STEP) {
+      list.shift();
+      step.requestsDropped = (step.requestsDropped ?? 0) + 1;
+    }
+    this.touch(run);
   }
 
   /** Records sent to a failure output make the run "completed with failures". */
@@ -303,6 +330,7 @@ export class RunTracker {
       runs.delete(run.record.id);
       if (runs.size === 0) this.atNode.delete(node);
     }
+    run.abort.abort(new Error(reason ?? `run ${run.record.id} ended`));
     const record = run.record;
     record.endedAt = this.clock.now();
     record.durationMs = record.endedAt - record.startedAt;
