@@ -5,7 +5,7 @@ import type { Request, Response } from "express";
 import { RunTracker, type HookNode } from "./lib/runs/tracker";
 import { FileRunStore, type RunFilter } from "./lib/runs/store";
 import { setActiveTracker } from "./lib/runs/active";
-import type { RunStatus } from "./lib/runs/record";
+import type { RunRecord, RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
 
 /** `patchworks.runs` in settings.js; every limit has a stated default. */
@@ -35,7 +35,22 @@ export = function (RED: NodeAPI) {
     maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
     maxRuns: settings.maxRuns ?? 10000,
   });
-  const tracker = new RunTracker(store, {
+  // The sidebar is told which runs changed, a few times a second at most.
+  const changed = new Set<string>();
+  let publishTimer: NodeJS.Timeout | undefined;
+  const comms = (RED as unknown as { comms: { publish(topic: string, data: unknown, retain: boolean): void } }).comms;
+  const sink = {
+    save(record: RunRecord) {
+      store.save(record);
+      changed.add(record.id);
+      publishTimer ??= setTimeout(() => {
+        publishTimer = undefined;
+        comms.publish("pw-runs/changed", { ids: [...changed] }, false);
+        changed.clear();
+      }, 250);
+    },
+  };
+  const tracker = new RunTracker(sink, {
     settleMs: settings.settleMs,
     inactivityMs: settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
     inputCapBytes: settings.inputCapBytes,

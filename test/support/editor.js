@@ -10,12 +10,14 @@ const FLAGS = [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
 
-async function openEditor(settings = {}) {
+/** Starts a runtime (deploying `flows` first, if given) and opens the editor on it. */
+async function openEditor(settings = {}, flows) {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (.ci/run does) or set CHROMIUM_PATH`);
   }
   // No palette catalogue: tests reach no server but their own.
   const rt = await startRuntime({ httpNodeRoot: "/", editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } }, ...settings });
+  if (flows) await rt.deploy(flows);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const consoleErrors = [];
