@@ -10,6 +10,8 @@ import { installAdminErrors } from "./admin-errors";
 
 /** `patchworks.runs` in settings.js; every limit has a stated default. */
 interface RunSettings {
+  /** false turns run tracking off (no hooks, no run store). */
+  enabled?: boolean;
   retentionDays?: number;
   maxRuns?: number;
   settleMs?: number;
@@ -30,6 +32,10 @@ const LOG_ERROR = 20;
 export = function (RED: NodeAPI) {
   const settings = ((RED.settings as { patchworks?: { runs?: RunSettings } }).patchworks?.runs ?? {}) as RunSettings;
   const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+  if (settings.enabled === false) {
+    RED.log.info("pw-runs: run tracking is off (patchworks.runs.enabled is false in settings.js)");
+    return;
+  }
   const store = new FileRunStore({
     dir: path.join(userDir, "patchworks", "runs"),
     maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
@@ -56,21 +62,30 @@ export = function (RED: NodeAPI) {
     inputCapBytes: settings.inputCapBytes,
   });
   const opened = store.open().catch((err: Error) => RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`));
+  // Age-based pruning; the count cap is kept as runs arrive.
+  setInterval(() => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)), 60 * 60 * 1000).unref();
   setActiveTracker(tracker);
 
   // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook
   // would make every message delivery in the runtime asynchronous.
-  const nodeOf = (n: RuntimeNode): HookNode => ({ id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0 });
+  // One description per node object, made once: hooks run for every message in the runtime.
+  const described = new WeakMap<RuntimeNode, HookNode>();
+  const nodeOf = (n: RuntimeNode): HookNode => {
+    let d = described.get(n);
+    if (!d) described.set(n, (d = { id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0 }));
+    return d;
+  };
   type SendEvent = { msg: Record<string, unknown>; source: { id: string; node: RuntimeNode }; destination: { id: string; node: RuntimeNode } };
   type ReceiveEvent = { msg: object; destination: { id: string; node: RuntimeNode } };
   type CompleteEvent = { msg: object; error?: unknown; node: { id: string; node: RuntimeNode } };
 
   RED.hooks.add("onSend.pw-runs", (events: SendEvent[]) => {
-    const seen = new Set<object>();
-    for (const e of events) {
-      if (seen.has(e.msg)) continue;
-      seen.add(e.msg);
-      tracker.onSend(nodeOf(e.source.node), e.msg);
+    // The same message object on several wires is one message sent.
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      let repeat = false;
+      for (let j = 0; j < i && !repeat; j++) repeat = events[j].msg === e.msg;
+      if (!repeat) tracker.onSend(nodeOf(e.source.node), e.msg);
     }
   });
   RED.hooks.add("preDeliver.pw-runs", (e: SendEvent) => (tracker.preDeliver(nodeOf(e.destination.node), e.msg) ? undefined : false));

@@ -12,8 +12,16 @@ export function newId(now: number = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
+  if (poolAt + 16 > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
   let rand = "";
-  for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i] & 31];
+  for (let i = 0; i < 16; i++) rand += ALPHABET[pool[poolAt + i] & 31];
+  poolAt += 16;
   return time + rand;
 }
+
+// One call to the system's random source per 256 ids: a run starts on every trigger firing.
+let pool = Buffer.alloc(0);
+let poolAt = 0;

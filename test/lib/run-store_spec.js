@@ -5,6 +5,7 @@ const path = require("node:path");
 const { lib } = require("../support/dist");
 const { FileRunStore } = lib("runs/store");
 const { newId } = lib("ids");
+const { waitUntil } = require("../support/wait");
 
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = Date.parse("2026-11-20T10:00:00Z");
@@ -87,15 +88,16 @@ describe("file run store", function () {
   });
 
   it("prunes by age and by count and rewrites the files that held pruned runs", async function () {
-    const store = new FileRunStore({ dir, clock, maxAgeMs: 3 * DAY, maxRuns: 3 });
-    await store.open();
+    const writer = new FileRunStore({ dir, clock });
+    await writer.open();
     const old = record(T0 - 5 * DAY);
     const kept = [1, 2, 3].map((i) => record(T0 + i * 1000));
     const oldest = record(T0);
-    [old, oldest, ...kept].forEach((r) => store.save(r));
-    await store.flush();
+    [old, oldest, ...kept].forEach((r) => writer.save(r));
+    await writer.close();
     assert.ok(fs.existsSync(path.join(dir, "runs-2026-11-15.jsonl")));
-    assert.equal(await store.prune(), 2);
+    const store = new FileRunStore({ dir, clock, maxAgeMs: 3 * DAY, maxRuns: 3 });
+    await store.open();
     assert.deepEqual(store.list().map((r) => r.id).sort(), kept.map((r) => r.id).sort());
     assert.ok(!fs.existsSync(path.join(dir, "runs-2026-11-15.jsonl")), "the expired day's file is gone");
     const lines = fs.readFileSync(path.join(dir, "runs-2026-11-20.jsonl"), "utf8").trim().split("\n");
@@ -104,6 +106,25 @@ describe("file run store", function () {
     const reopened = new FileRunStore({ dir, clock, maxAgeMs: 3 * DAY, maxRuns: 3 });
     await reopened.open();
     assert.equal(reopened.size, 3);
+  });
+
+  it("evicts the oldest finished runs once the count passes the cap by a tenth", async function () {
+    const store = new FileRunStore({ dir, clock, maxRuns: 10, compactMs: 10 });
+    await store.open();
+    const running = record(T0 - 1, { status: "running" });
+    store.save(running);
+    for (let i = 0; i < 10; i++) store.save(record(T0 + i));
+    assert.equal(store.size, 11, "within the slack of a tenth");
+    store.save(record(T0 + 10));
+    assert.equal(store.size, 10);
+    assert.ok(store.get(running.id), "a running run stays");
+    await store.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    await store.close();
+    const reopened = new FileRunStore({ dir, clock, maxRuns: 10 });
+    await reopened.open();
+    assert.equal(reopened.size, 10, "the files were compacted");
+    await reopened.close();
   });
 
   it("never prunes a run that is still going", async function () {
@@ -115,5 +136,20 @@ describe("file run store", function () {
     await store.prune();
     assert.ok(store.get(running.id));
     await store.close();
+  });
+});
+
+describe("run log lines", function () {
+  const { toLine, fromLine } = lib("runs/store");
+  it("write steps compactly and read them back unchanged", function () {
+    const run = record(T0, {
+      steps: {
+        a: { node: "a", type: "function", name: "Check", messagesIn: 1, messagesOut: 2, recordsIn: 3, recordsOut: 4, errors: 0, timeMs: 5, firstAt: 6, lastAt: 7 },
+        b: { node: "b", messagesIn: 1, messagesOut: 0, recordsIn: 0, recordsOut: 0, errors: 1, timeMs: 2, firstAt: 3, lastAt: 4, requests: [{ method: "GET", url: "https://x.example/a", status: 200, attempts: 1, durationMs: 9, at: 1 }] },
+      },
+    });
+    const line = toLine(run);
+    assert.ok(!line.includes("messagesIn"), "no field names per step");
+    assert.deepEqual(fromLine(line), run);
   });
 });

@@ -1,7 +1,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { systemClock, type Clock } from "../schedule";
-import { FINAL_STATUSES, type RunRecord, type RunSink, type RunStatus } from "./record";
+import { FINAL_STATUSES, type RunRecord, type RunSink, type RunStatus, type StepStats } from "./record";
 
 /**
  * The embedded run store: an append-only log of run records under Node-RED's user
@@ -39,6 +39,8 @@ export interface StoreOptions {
   maxRuns?: number;
   /** How long writes are gathered before they go to disk. */
   flushMs?: number;
+  /** How long after runs leave the index their files are rewritten. */
+  compactMs?: number;
   clock?: Clock;
 }
 
@@ -53,16 +55,23 @@ export class FileRunStore implements RunSink, RunQuery {
   private readonly index = new Map<string, RunRecord>();
   private readonly dirty = new Map<string, RunRecord>();
   private flushTimer: unknown;
+  private compactTimer: unknown;
+  /** Days whose files still hold runs evicted from the index, rewritten by the next compaction. */
+  private readonly staleDays = new Set<string>();
+  private evictAt: number;
   private writing: Promise<void> = Promise.resolve();
   private readonly maxAgeMs: number;
   private readonly maxRuns: number;
   private readonly flushMs: number;
+  private readonly compactMs: number;
   private readonly clock: Clock;
 
   constructor(private readonly opts: StoreOptions) {
     this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     this.maxRuns = opts.maxRuns ?? DEFAULT_MAX_RUNS;
     this.flushMs = opts.flushMs ?? 250;
+    this.compactMs = opts.compactMs ?? 60_000;
+    this.evictAt = this.maxRuns + Math.ceil(this.maxRuns / 10);
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -75,7 +84,7 @@ export class FileRunStore implements RunSink, RunQuery {
       for (const line of text.split("\n")) {
         if (!line) continue;
         try {
-          const record = JSON.parse(line) as RunRecord;
+          const record = fromLine(line);
           loaded.set(record.id, record);
         } catch {
           // A line cut short by a crash mid-append: the earlier lines of that run still stand.
@@ -100,6 +109,12 @@ export class FileRunStore implements RunSink, RunQuery {
   save(record: RunRecord): void {
     this.index.set(record.id, record);
     this.dirty.set(record.id, record);
+    // Evicting walks the index from its oldest end, so it runs once per tenth of the cap
+    // (even when many running runs, which are never evicted, fill the index).
+    if (this.index.size > this.evictAt) {
+      this.evictOldest();
+      this.evictAt = Math.max(this.index.size, this.maxRuns) + Math.ceil(this.maxRuns / 10);
+    }
     if (this.flushTimer === undefined) {
       this.flushTimer = this.clock.setTimer(() => {
         this.flushTimer = undefined;
@@ -117,7 +132,7 @@ export class FileRunStore implements RunSink, RunQuery {
     const byFile = new Map<string, string>();
     for (const record of batch) {
       const file = `runs-${dayOf(record.startedAt)}.jsonl`;
-      byFile.set(file, (byFile.get(file) ?? "") + JSON.stringify(record) + "\n");
+      byFile.set(file, (byFile.get(file) ?? "") + toLine(record) + "\n");
     }
     this.writing = this.writing.then(async () => {
       for (const [file, text] of byFile) await fs.appendFile(path.join(this.opts.dir, file), text, "utf8");
@@ -151,6 +166,27 @@ export class FileRunStore implements RunSink, RunQuery {
     return this.index.get(id);
   }
 
+  /**
+   * Keeps the index within the cap as runs arrive: the oldest finished runs leave memory at
+   * once (the index keeps insertion order, which is start order); their files are rewritten
+   * later, in one go, so a busy flow never waits for a rewrite.
+   */
+  private evictOldest(): void {
+    for (const [id, record] of this.index) {
+      if (this.index.size <= this.maxRuns) break;
+      if (!FINAL_STATUSES.has(record.status)) continue;
+      this.index.delete(id);
+      this.dirty.delete(id);
+      this.staleDays.add(dayOf(record.startedAt));
+    }
+    if (this.compactTimer === undefined && this.staleDays.size > 0) {
+      this.compactTimer = this.clock.setTimer(() => {
+        this.compactTimer = undefined;
+        void this.prune().catch(() => undefined);
+      }, this.compactMs);
+    }
+  }
+
   get size(): number {
     return this.index.size;
   }
@@ -164,8 +200,9 @@ export class FileRunStore implements RunSink, RunQuery {
     const drop = new Set<string>();
     for (const r of finished) if (r.startedAt < cutoff) drop.add(r.id);
     for (let i = 0; drop.size < excess && i < finished.length; i++) drop.add(finished[i].id);
-    if (drop.size === 0) return 0;
-    const touchedDays = new Set<string>();
+    if (drop.size === 0 && this.staleDays.size === 0) return 0;
+    const touchedDays = new Set<string>(this.staleDays);
+    this.staleDays.clear();
     for (const id of drop) {
       const record = this.index.get(id) as RunRecord;
       touchedDays.add(dayOf(record.startedAt));
@@ -181,6 +218,8 @@ export class FileRunStore implements RunSink, RunQuery {
   async close(): Promise<void> {
     if (this.flushTimer !== undefined) this.clock.clearTimer(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.compactTimer !== undefined) this.clock.clearTimer(this.compactTimer);
+    this.compactTimer = undefined;
     await this.flush();
   }
 
@@ -198,11 +237,49 @@ export class FileRunStore implements RunSink, RunQuery {
         await fs.rm(full, { force: true });
       } else if (days.has(day)) {
         const tmp = `${full}.${process.pid}.tmp`;
-        await fs.writeFile(tmp, kept.map((r) => JSON.stringify(r)).join("\n") + "\n", "utf8");
+        await fs.writeFile(tmp, kept.map(toLine).join("\n") + "\n", "utf8");
         await fs.rename(tmp, full);
       }
     }
   }
+}
+
+/**
+ * A record as one line of the log. Steps are written as arrays: a run of ten nodes has ten
+ * of them, and field names would make up most of the line and of the time to write it.
+ */
+const STEP_FIELDS = ["node", "type", "name", "messagesIn", "messagesOut", "recordsIn", "recordsOut", "errors", "timeMs", "firstAt", "lastAt", "untracked", "requests", "requestsDropped"] as const;
+
+export function toLine(record: RunRecord): string {
+  let steps = "";
+  for (const id in record.steps) {
+    const step = record.steps[id];
+    let row = `${JSON.stringify(step.node)},${str(step.type)},${str(step.name)},${num(step.messagesIn)},${num(step.messagesOut)},` +
+      `${num(step.recordsIn)},${num(step.recordsOut)},${num(step.errors)},${num(step.timeMs)},${num(step.firstAt)},${num(step.lastAt)}`;
+    if (step.untracked !== undefined || step.requests !== undefined) {
+      row += `,${step.untracked ?? null},${step.requests ? JSON.stringify(step.requests) : null},${step.requestsDropped ?? null}`;
+    }
+    steps += (steps ? ",[" : "[") + row + "]";
+  }
+  const rest = JSON.stringify({ ...record, steps: undefined });
+  return `${rest.slice(0, -1)}${rest.length > 2 ? "," : ""}"steps":[${steps}]}`;
+}
+
+const str = (value: string | undefined) => (value === undefined ? "null" : JSON.stringify(value));
+const num = (value: number | undefined) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
+
+export function fromLine(line: string): RunRecord {
+  const raw = JSON.parse(line) as Omit<RunRecord, "steps"> & { steps: unknown[][] | RunRecord["steps"] };
+  if (!Array.isArray(raw.steps)) return raw as RunRecord;
+  const steps: RunRecord["steps"] = {};
+  for (const row of raw.steps) {
+    const step: Record<string, unknown> = {};
+    STEP_FIELDS.forEach((f, i) => {
+      if (row[i] !== null && row[i] !== undefined) step[f] = row[i];
+    });
+    steps[step.node as string] = step as unknown as StepStats;
+  }
+  return { ...raw, steps } as RunRecord;
 }
 
 function summarise(r: RunRecord): RunSummary {

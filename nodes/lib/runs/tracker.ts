@@ -41,14 +41,14 @@ export const MAX_REQUESTS_PER_STEP = 200;
 
 interface LiveRun {
   record: RunRecord;
-  /** Aborted when the run stops or ends, for waits and requests made on its behalf. */
-  abort: AbortController;
+  /** Aborted when the run stops or ends; made on first use, as most runs never need one. */
+  abort?: AbortController;
   pw: PwContext;
   inFlight: number;
   lastActivity: number;
   settleTimer?: unknown;
   /** Nodes whose errors a Catch node already received for this run, waiting for the error itself. */
-  caughtFrom: Set<string>;
+  caughtFrom?: Set<string>;
 }
 
 interface Delivery {
@@ -67,7 +67,7 @@ export class RunTracker {
    * Deliveries in flight, by message object and then node. One object can be at several
    * nodes at once: a node with a single wire forwards the very object it received.
    */
-  private readonly processing = new WeakMap<object, Delivery[]>();
+  private readonly processing = new WeakMap<object, Delivery | Delivery[]>();
   /** Per node, the runs it has messages of in flight: errors and lost contexts are attributed through it. */
   private readonly atNode = new Map<string, Map<string, number>>();
   private readonly settleMs: number;
@@ -100,7 +100,7 @@ export class RunTracker {
       errors: [],
       failedRecords: 0,
     };
-    const run: LiveRun = { record, pw, abort: new AbortController(), inFlight: 0, lastActivity: now, caughtFrom: new Set() };
+    const run: LiveRun = { record, pw, inFlight: 0, lastActivity: now };
     this.runs.set(record.id, run);
     this.sink.save(record);
     // A trigger with nothing wired ends its run at once.
@@ -199,7 +199,9 @@ export class RunTracker {
    * it so a stop takes effect at once. Undefined for runs that are not live here.
    */
   signal(runId: string): AbortSignal | undefined {
-    return this.runs.get(runId)?.abort.signal;
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    return (run.abort ??= new AbortController()).signal;
   }
 
   /** Adds an HTTP request to the step of the node that made it. */
@@ -252,27 +254,40 @@ export class RunTracker {
   }
 
   private find(msg: object, node: string, match: (d: Delivery) => boolean): Delivery | undefined {
-    return this.processing.get(msg)?.find((d) => d.node === node && match(d));
+    const entry = this.processing.get(msg);
+    if (entry === undefined) return undefined;
+    if (!Array.isArray(entry)) return entry.node === node && match(entry) ? entry : undefined;
+    return entry.find((d) => d.node === node && match(d));
   }
 
   private enter(run: LiveRun, node: HookNode, msg: object, routed: boolean): void {
     run.inFlight++;
     this.touch(run);
     const delivery: Delivery = { run, node: node.id, at: this.clock.now(), routed };
-    const list = this.processing.get(msg);
-    if (list) list.push(delivery);
-    else this.processing.set(msg, [delivery]);
+    // Most messages are at one node at a time: no array for them.
+    const entry = this.processing.get(msg);
+    if (entry === undefined) this.processing.set(msg, delivery);
+    else if (Array.isArray(entry)) entry.push(delivery);
+    else this.processing.set(msg, [entry, delivery]);
     let runs = this.atNode.get(node.id);
     if (!runs) this.atNode.set(node.id, (runs = new Map()));
     runs.set(run.record.id, (runs.get(run.record.id) ?? 0) + 1);
   }
 
   private leave(msg: object, nodeId: string): void {
-    const list = this.processing.get(msg);
-    const at = list ? list.findIndex((d) => d.node === nodeId && !d.routed) : -1;
-    if (!list || at < 0) return;
-    const [delivery] = list.splice(at, 1);
-    if (list.length === 0) this.processing.delete(msg);
+    const entry = this.processing.get(msg);
+    if (entry === undefined) return;
+    let delivery: Delivery;
+    if (!Array.isArray(entry)) {
+      if (entry.node !== nodeId || entry.routed) return;
+      delivery = entry;
+      this.processing.delete(msg);
+    } else {
+      const at = entry.findIndex((d) => d.node === nodeId && !d.routed);
+      if (at < 0) return;
+      delivery = entry.splice(at, 1)[0];
+      if (entry.length === 1) this.processing.set(msg, entry[0]);
+    }
     const { run, node } = delivery;
     const now = this.clock.now();
     const step = run.record.steps[node];
@@ -330,7 +345,7 @@ export class RunTracker {
       runs.delete(run.record.id);
       if (runs.size === 0) this.atNode.delete(node);
     }
-    run.abort.abort(new Error(reason ?? `run ${run.record.id} ended`));
+    run.abort?.abort(new Error(reason ?? `run ${run.record.id} ended`));
     const record = run.record;
     record.endedAt = this.clock.now();
     record.durationMs = record.endedAt - record.startedAt;
@@ -379,7 +394,7 @@ export class RunTracker {
     // done(err) is seen twice: by onComplete and in the log. Keep it once.
     const same = run.record.errors.find((e) => e.node === node.id && e.message === message && now - e.at < 1000);
     if (same) return;
-    const error: RunError = { node: node.id, message, at: now, handled: run.caughtFrom.has(node.id) };
+    const error: RunError = { node: node.id, message, at: now, handled: run.caughtFrom?.has(node.id) === true };
     if (node.type) error.type = node.type;
     if (node.name) error.name = node.name;
     run.record.errors.push(error);
@@ -391,7 +406,7 @@ export class RunTracker {
     const error = (msg as { error?: { message?: unknown; source?: { id?: string; type?: string; name?: string } } }).error;
     const source = error?.source;
     if (!source?.id) return;
-    run.caughtFrom.add(source.id);
+    (run.caughtFrom ??= new Set()).add(source.id);
     let known = false;
     for (const e of run.record.errors) {
       if (e.node === source.id) {
