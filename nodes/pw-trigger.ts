@@ -7,7 +7,8 @@ import { activeTracker } from "./lib/runs/active";
 import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
 import { receive, type IncomingRequest } from "./lib/webhook/receive";
 import { HttpError } from "./lib/webhook/body";
-import { awaitReply, forget } from "./lib/webhook/replies";
+import { awaitCallback, forgetCallback } from "./lib/runs/callbacks";
+import { replyBody } from "./lib/webhook/reply-body";
 import { installAdminErrors } from "./admin-errors";
 import { captureRoute, installCapture, releaseCapture } from "./lib/webhook/capture";
 
@@ -18,6 +19,8 @@ interface TriggerNode extends Node<TriggerCredentials> {
   fireManually(payload: unknown): RunInfo;
   /** Starts a run again from a finished run's original payload and meta. */
   retryRun(payload: unknown, meta: Meta, retryOf: string): RunInfo;
+  /** Starts a child run for a run-flow shape; refuses a loop back to a trigger already in the chain. */
+  startChild(payload: unknown, parent: PwContext | undefined): PwContext;
 }
 type Via = NonNullable<RunInfo["via"]>;
 
@@ -58,6 +61,17 @@ export = function (RED: NodeAPI) {
       node.send({ payload, pw } as NodeMessage);
       idleStatus();
       return pw.run;
+    };
+
+    node.startChild = (payload, parent) => {
+      const chain = parent ? [...(parent.run.chain ?? []), parent.run.trigger] : [];
+      if (chain.includes(node.id)) {
+        const names = chain.concat(node.id).map((id) => (RED.nodes.getNode(id) as { name?: string } | null)?.name || id);
+        throw new Error(`starting "${def.name || node.id}" would loop (${names.join(" → ")}): a process flow may not start itself or a flow that started it`);
+      }
+      const pw = run("flow", payload, { parent });
+      node.send({ payload, pw } as NodeMessage);
+      return pw;
     };
 
     node.retryRun = (original, meta, retryOf) => {
@@ -135,10 +149,20 @@ export = function (RED: NodeAPI) {
         msg.req = req;
         msg.res = { _res: res };
         scrubSecrets(req, delivery.webhook);
-        awaitReply(pw.run.id, hook.reply.timeoutMs, (reply) => {
-          if (!res.headersSent) res.status(reply.status).set(reply.headers ?? {}).send(reply.body);
-        });
-        res.on("finish", () => forget(pw.run.id));
+        awaitCallback(
+          pw.run.id,
+          hook.reply.timeoutMs,
+          (reply) => {
+            if (res.headersSent) return;
+            const { contentType, body } = replyBody(reply);
+            res.status(reply.status).set(reply.headers).type(contentType).send(body);
+          },
+          () => {
+            if (res.headersSent) return;
+            res.status(504).json({ message: `The flow did not answer within ${Math.round(hook.reply.timeoutMs / 1000)} s.`, run: pw.run.id });
+          },
+        );
+        res.on("finish", () => forgetCallback(pw.run.id));
         node.send(msg as NodeMessage);
       } else {
         node.send(msg as NodeMessage);

@@ -13,8 +13,10 @@ export interface RunInfo {
   parent?: string;
   /** The run this one retries. */
   retryOf?: string;
-  /** What fired the trigger: a schedule, the editor or admin API, a webhook, or a message at its input. */
-  via?: "schedule" | "manual" | "webhook" | "event" | "retry";
+  /** What fired the trigger: a schedule, the editor or admin API, a webhook, a message at its input, a retry, or a run-flow shape. */
+  via?: "schedule" | "manual" | "webhook" | "event" | "retry" | "flow";
+  /** Triggers of the runs that led to this one, oldest first: how run-flow refuses loops. */
+  chain?: string[];
 }
 
 export type Meta = Record<string, string>;
@@ -51,7 +53,10 @@ export function startRun(opts: StartRunOptions): PwContext {
     startedAt: now.toISOString(),
   };
   const parentRun = opts.parent?.run;
-  if (parentRun && typeof parentRun.id === "string") run.parent = parentRun.id;
+  if (parentRun && typeof parentRun.id === "string") {
+    run.parent = parentRun.id;
+    run.chain = [...(Array.isArray(parentRun.chain) ? parentRun.chain : []), parentRun.trigger];
+  }
   if (opts.retryOf) run.retryOf = opts.retryOf;
   if (opts.via) run.via = opts.via;
   const parentMeta = run.parent ? opts.parent?.meta : undefined;

@@ -4,7 +4,7 @@ const assert = require("node:assert/strict");
 const { openEditor } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
 
-const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables"];
+const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback"];
 
 describe("editor (Chromium)", function () {
   this.timeout(120000);
@@ -98,6 +98,40 @@ describe("editor (Chromium)", function () {
       { target: "meta", key: "orderRef", valueType: "template", value: "order-{{payload.0.id}}" },
       { target: "flow", key: "emails", valueType: "path", value: "[*].email" },
     ]);
+    assert.equal(saved.valid, true);
+  });
+
+  it("configures run process flow: picks a trigger from the workspace and waits for its answer", async function () {
+    const triggerId = await page.evaluate(() => { let t; RED.nodes.eachNode((n) => { if (n.type === "pw-trigger") t = n.id; }); return t; });
+    const id = await ed.addNode("pw-run-flow", 200, 240);
+    await ed.openDialog(id);
+    const options = await page.$$eval("#node-input-trigger option", (os) => os.map((o) => o.textContent));
+    assert.ok(options.some((o) => /Orders/.test(o)), `the trigger is offered: ${options}`);
+    await page.selectOption("#node-input-trigger", triggerId);
+    await page.selectOption("#node-input-mode", "wait");
+    assert.ok(await page.isVisible("#node-input-timeoutSec"));
+    await page.fill("#node-input-timeoutSec", "60");
+    await ed.pressDone();
+    const saved = await page.evaluate((nid) => RED.nodes.node(nid), id);
+    assert.equal(saved.trigger, triggerId);
+    assert.equal(saved.mode, "wait");
+    assert.equal(Number(saved.timeoutSec), 60);
+    assert.equal(saved.valid, true);
+  });
+
+  it("configures a callback's status, format and headers", async function () {
+    const id = await ed.addNode("pw-callback", 420, 240);
+    await ed.openDialog(id);
+    await page.fill("#node-input-status", "201");
+    await page.selectOption("#node-input-format", "xml");
+    await page.locator(".red-ui-editableList-addButton:has-text('header')").click();
+    await page.locator(".pw-header-name").last().fill("X-Source");
+    await page.locator(".pw-header-value").last().fill("patchworks");
+    await ed.pressDone();
+    const saved = await page.evaluate((nid) => RED.nodes.node(nid), id);
+    assert.equal(Number(saved.status), 201);
+    assert.equal(saved.format, "xml");
+    assert.deepEqual(saved.headers, [{ name: "X-Source", value: "patchworks" }]);
     assert.equal(saved.valid, true);
   });
 

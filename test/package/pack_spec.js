@@ -41,7 +41,7 @@ describe("npm package", function () {
   });
 
   it("ships compiled nodes, editor files, locales, icons and examples, and no sources or tests", function () {
-    for (const type of ["pw-trigger", "pw-manual-payload", "pw-set-variables"]) {
+    for (const type of ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback"]) {
       for (const f of [`dist/${type}.js`, `dist/${type}.html`, `dist/locales/en-US/${type}.json`, `dist/locales/en-US/${type}.html`, `dist/icons/${type}.svg`]) {
         assert.ok(files.includes(f), `${f} is packed`);
       }
@@ -69,7 +69,9 @@ describe("npm package", function () {
     await waitUntil(() => fetch(`${base}/settings`).then((r) => r.ok, () => false), `Node-RED to start:\n${output}`, 60000, 250);
     const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
     const ours = sets.filter((s) => s.module === "node-red-contrib-patchworks");
-    assert.equal(ours.length, 3);
+    assert.equal(ours.length, 5);
+    const plugins = await (await fetch(`${base}/plugins`, { headers: { accept: "application/json" } })).json();
+    assert.ok(plugins.some((p) => p.module === "node-red-contrib-patchworks" && p.plugins.some((x) => x.id === "pw-runs") && !p.err), "the runs plugin loads");
     for (const set of ours) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
     const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-patchworks`)).json();
     assert.deepEqual(examples, ["Getting started"]);

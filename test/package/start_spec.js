@@ -50,7 +50,9 @@ describe("npm start", function () {
     assert.match(output, /Server now running at http:\/\/127\.0\.0\.1:/);
     const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
     const ours = sets.filter((s) => s.module === "node-red-contrib-patchworks");
-    assert.equal(ours.length, 3);
+    assert.equal(ours.length, 5);
+    const plugins = await (await fetch(`${base}/plugins`, { headers: { accept: "application/json" } })).json();
+    assert.ok(plugins.some((p) => p.module === "node-red-contrib-patchworks" && p.plugins.some((x) => x.id === "pw-runs") && !p.err), "the runs plugin loads");
     assert.ok(ours.every((s) => !s.err));
     assert.equal((await fetch(`${base}/`)).status, 200, "the editor");
   });

@@ -61,6 +61,7 @@ interface Delivery {
 
 export class RunTracker {
   private readonly runs = new Map<string, LiveRun>();
+  private readonly finishListeners = new Map<string, Array<(record: RunRecord) => void>>();
   /** Runs stopped recently: their late messages are still held back. */
   private readonly stoppedIds = new Set<string>();
   /**
@@ -202,6 +203,15 @@ export class RunTracker {
     const run = this.runs.get(runId);
     if (!run) return undefined;
     return (run.abort ??= new AbortController()).signal;
+  }
+
+  /** Calls back once the run has ended (at once if it is not live). */
+  whenFinished(runId: string, listener: (record: RunRecord) => void): void {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    const list = this.finishListeners.get(runId);
+    if (list) list.push(listener);
+    else this.finishListeners.set(runId, [listener]);
   }
 
   /** Adds an HTTP request to the step of the node that made it. */
@@ -363,6 +373,11 @@ export class RunTracker {
       record.status = "succeeded";
     }
     this.sink.save(record);
+    const listeners = this.finishListeners.get(record.id);
+    if (listeners) {
+      this.finishListeners.delete(record.id);
+      for (const listener of listeners) listener(record);
+    }
   }
 
   private step(run: LiveRun, node: { id: string; type?: string; name?: string }): StepStats {
