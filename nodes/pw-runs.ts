@@ -4,7 +4,9 @@ import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
 import { RunTracker, type HookNode } from "./lib/runs/tracker";
 import { FileRunStore, type RunFilter } from "./lib/runs/store";
-import { setActiveTracker } from "./lib/runs/active";
+import { setActiveService } from "./lib/runs/active";
+import { FileQueuePersistence, RunQueue } from "./lib/runs/queue";
+import { RunService } from "./lib/runs/service";
 import type { RunRecord, RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
 
@@ -17,6 +19,10 @@ interface RunSettings {
   settleMs?: number;
   inactivityTimeoutSec?: number;
   inputCapBytes?: number;
+  /** Runs going at once across all flows; more wait in the queue. */
+  maxConcurrent?: number;
+  /** Runs that may wait; what happens beyond is each trigger's choice. */
+  maxQueued?: number;
 }
 
 interface RuntimeNode {
@@ -56,15 +62,24 @@ export = function (RED: NodeAPI) {
       }, 250);
     },
   };
+  let service: RunService | undefined;
   const tracker = new RunTracker(sink, {
     settleMs: settings.settleMs,
     inactivityMs: settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
     inputCapBytes: settings.inputCapBytes,
+    onEnd: (record) => service?.ended(record),
   });
-  const opened = store.open().catch((err: Error) => RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`));
+  const queue = new RunQueue(new FileQueuePersistence(path.join(userDir, "patchworks", "queue.json")), {
+    maxConcurrent: settings.maxConcurrent ?? 20,
+    maxQueued: settings.maxQueued ?? 1000,
+  });
+  service = new RunService(tracker, queue, store);
+  const opened = Promise.all([store.open(), queue.open().then(() => service?.drain())]).catch((err: Error) =>
+    RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`),
+  );
   // Age-based pruning; the count cap is kept as runs arrive.
   setInterval(() => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)), 60 * 60 * 1000).unref();
-  setActiveTracker(tracker);
+  setActiveService(service);
 
   // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook
   // would make every message delivery in the runtime asynchronous.
@@ -130,6 +145,10 @@ export = function (RED: NodeAPI) {
     const run = store.get(req.params.id);
     if (!run) {
       res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
+      return;
+    }
+    if (run.status === "queued" && service?.cancel(run.id, "cancelled by a user while queued")) {
+      res.json({ run: store.get(run.id) });
       return;
     }
     if (!tracker.stop(run.id)) {

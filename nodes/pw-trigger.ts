@@ -3,7 +3,9 @@ import type { Request, Response } from "express";
 import { compileTrigger, type CompiledTrigger, type TriggerSettings } from "./lib/trigger-config";
 import { formatFireTime, Scheduler } from "./lib/schedule";
 import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib/run-context";
-import { activeTracker } from "./lib/runs/active";
+import { activeService } from "./lib/runs/active";
+import { priorityRank } from "./lib/runs/queue";
+import type { Admission, TriggerLauncher } from "./lib/runs/service";
 import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
 import { receive, type IncomingRequest } from "./lib/webhook/receive";
 import { HttpError } from "./lib/webhook/body";
@@ -12,7 +14,14 @@ import { replyBody } from "./lib/webhook/reply-body";
 import { installAdminErrors } from "./admin-errors";
 import { captureRoute, installCapture, releaseCapture } from "./lib/webhook/capture";
 
-interface TriggerDef extends NodeDef, TriggerSettings {}
+interface TriggerDef extends NodeDef, TriggerSettings {
+  /** Queue priority when runs wait for a slot: highest … lowest. */
+  priority?: string;
+  /** Runs of this trigger going at once; 0 for no limit of its own. Default 1. */
+  concurrency?: number | string;
+  /** When the queue is full: drop the run with a warning, or (webhooks) answer 429. */
+  whenFull?: "drop" | "reject";
+}
 interface TriggerCredentials { secret?: string }
 interface TriggerNode extends Node<TriggerCredentials> {
   /** Starts a run as the manual route and the editor button do. */
@@ -36,13 +45,37 @@ export = function (RED: NodeAPI) {
     let unmount: (() => void) | undefined;
     let compiled: CompiledTrigger | undefined;
 
-    /** Every run starts here: the run tracker (when the runs plugin is on) learns of it first. */
-    const run = (via: Via, payload: unknown, from: { parent?: PwContext; retryOf?: string; meta?: Meta } = {}): PwContext => {
+    const limit = def.concurrency === undefined || def.concurrency === "" ? 1 : Math.max(0, Math.floor(Number(def.concurrency) || 0));
+    const rank = priorityRank(def.priority);
+    const launcher: TriggerLauncher = { limit, launch: (message) => node.send(message as NodeMessage) };
+    activeService()?.registerTrigger(node.id, launcher);
+
+    /**
+     * Every run starts here. With the runs plugin on it may wait in the queue for a slot
+     * (manual runs and retries take one at once); `live` holds what cannot be stored.
+     */
+    const fire = (
+      via: Via,
+      payload: unknown,
+      extras: Record<string, unknown> = {},
+      from: { parent?: PwContext; retryOf?: string; meta?: Meta } = {},
+      live?: Record<string, unknown>,
+    ): { pw: PwContext; admission: Admission } => {
       const pw = startRun({ flow: node.z ?? "", trigger: node.id, parent: from.parent, via, retryOf: from.retryOf });
       if (from.meta) pw.meta = { ...from.meta };
-      activeTracker()?.begin(pw, payload);
-      return pw;
+      const message = { ...extras, payload, pw };
+      const service = activeService();
+      if (!service) {
+        node.send((live ? { ...message, ...live } : message) as NodeMessage);
+        return { pw, admission: "started" };
+      }
+      const admission = service.submit(pw, payload, message, { rank, limit, skipQueue: via === "manual" || via === "retry", live }, (m) => node.send(m as NodeMessage));
+      if (admission === "queued") node.status({ fill: "yellow", shape: "ring", text: `queued (${service.queue.queuedCount} waiting)` });
+      return { pw, admission };
     };
+
+    const full = (what: string) =>
+      new Error(`${label}: the run queue is full (${activeService()?.queue.queuedCount} waiting); ${what}. Raise patchworks.runs.maxQueued or the concurrency limits`);
 
     const idleStatus = () => {
       const next = scheduler?.upcoming();
@@ -56,9 +89,7 @@ export = function (RED: NodeAPI) {
     };
 
     node.fireManually = (body) => {
-      const payload = body === undefined ? {} : body;
-      const pw = run("manual", payload);
-      node.send({ payload, pw } as NodeMessage);
+      const { pw } = fire("manual", body === undefined ? {} : body);
       idleStatus();
       return pw.run;
     };
@@ -69,15 +100,13 @@ export = function (RED: NodeAPI) {
         const names = chain.concat(node.id).map((id) => (RED.nodes.getNode(id) as { name?: string } | null)?.name || id);
         throw new Error(`starting "${def.name || node.id}" would loop (${names.join(" → ")}): a process flow may not start itself or a flow that started it`);
       }
-      const pw = run("flow", payload, { parent });
-      node.send({ payload, pw } as NodeMessage);
+      const { pw, admission } = fire("flow", payload, {}, { parent });
+      if (admission === "full") throw full("the child run was not started");
       return pw;
     };
 
     node.retryRun = (original, meta, retryOf) => {
-      const payload = original === undefined ? {} : original;
-      const pw = run("retry", payload, { retryOf, meta });
-      node.send({ payload, pw } as NodeMessage);
+      const { pw } = fire("retry", original === undefined ? {} : original, {}, { retryOf, meta });
       return pw.run;
     };
 
@@ -90,18 +119,18 @@ export = function (RED: NodeAPI) {
     }
 
     // The input is the product's "event listener": any node's message starts a run.
-    node.on("input", (msg, send, done) => {
+    node.on("input", (msg, _send, done) => {
       const parent = readPw(msg as { pw?: unknown });
-      send({ ...msg, pw: run("event", msg.payload, { parent }) } as NodeMessage);
-      done();
+      const { pw: _old, ...rest } = msg as NodeMessage & { pw?: unknown };
+      const { admission } = fire("event", msg.payload, rest, { parent });
+      done(admission === "full" ? full("this message started no run") : undefined);
     });
 
     if (compiled && compiled.schedules.length > 0) {
       scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
-        const payload = {};
-        const pw = run("schedule", payload);
-        node.send({ payload, pw, schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } } as NodeMessage);
-        idleStatus();
+        const { admission } = fire("schedule", {}, { schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } });
+        if (admission === "full") node.warn(full("this scheduled run was dropped").message);
+        if (admission !== "queued") idleStatus();
       });
       scheduler.start();
     }
@@ -142,13 +171,12 @@ export = function (RED: NodeAPI) {
         res.status(err.status).json({ message: err.message });
         return;
       }
-      const pw = run("webhook", delivery.payload);
-      const msg: Record<string, unknown> = { payload: delivery.payload, webhook: delivery.webhook, pw };
+      const extras = { webhook: delivery.webhook };
       if (hook.reply.mode === "wait") {
-        // msg.res lets Node-RED's own http response node answer too; it is passed by reference.
-        msg.req = req;
-        msg.res = { _res: res };
         scrubSecrets(req, delivery.webhook);
+        // msg.req/msg.res let Node-RED's own http response node answer too; they live in memory only.
+        const { pw, admission } = fire("webhook", delivery.payload, extras, {}, { req, res: { _res: res } });
+        if (admission === "full") return refuseFull(res);
         awaitCallback(
           pw.run.id,
           hook.reply.timeoutMs,
@@ -163,12 +191,25 @@ export = function (RED: NodeAPI) {
           },
         );
         res.on("finish", () => forgetCallback(pw.run.id));
-        node.send(msg as NodeMessage);
       } else {
-        node.send(msg as NodeMessage);
+        const { pw, admission } = fire("webhook", delivery.payload, extras);
+        if (admission === "full") return refuseFull(res);
         res.status(hook.reply.status).type(hook.reply.contentType).send(hook.reply.body({ run: pw.run, meta: pw.meta }));
       }
       node.status({ fill: "green", shape: "dot", text: `${req.method} ${hook.path} at ${new Date().toISOString().slice(11, 19)}` });
+    }
+
+    function refuseFull(res: Response) {
+      const error = full("this webhook started no run");
+      if (def.whenFull === "reject") {
+        node.warn(error.message);
+        res.status(429).set("Retry-After", "30").json({ message: "Too many runs are waiting; try again later." });
+      } else {
+        node.warn(error.message);
+        // The sender is told what it is always told; the run is dropped, as chosen.
+        const reply = (webhook as NonNullable<typeof webhook>).reply;
+        res.status(reply.status).type(reply.contentType).send(reply.body({}));
+      }
     }
 
     function fullUrl(req: Request): string {
@@ -181,6 +222,7 @@ export = function (RED: NodeAPI) {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       scheduler?.stop();
+      activeService()?.unregisterTrigger(node.id, launcher);
       unmount?.();
       if (webhook && unmount) {
         releasePath(webhook.path, node.id);

@@ -11,6 +11,10 @@ describe("run process flow and callback (runtime)", function () {
   before(async () => (rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 50 } } })));
   after(() => rt.stop());
   beforeEach(() => (seen.length = 0));
+  // A child left running holds its trigger's slot (concurrency 1) and would queue the next test's.
+  afterEach(async () => {
+    for (const run of (await rt.api("GET", "/pw/runs?status=running,queued")).json.runs) await rt.api("POST", `/pw/runs/${run.id}/stop`);
+  });
 
   const runOf = async (id) => (await rt.api("GET", `/pw/runs/${id}`)).json.run;
   const ended = (id) => waitUntil(async () => { const r = await runOf(id); return r && r.status !== "running" ? r : undefined; }, `run ${id} to end`, 8000, 20);

@@ -64,6 +64,8 @@ export interface RunRecord {
   parent?: string;
   retryOf?: string;
   status: RunStatus;
+  /** When the run joined the queue, if it had to wait for a slot. */
+  queuedAt?: number;
   startedAt: number;
   endedAt?: number;
   durationMs?: number;

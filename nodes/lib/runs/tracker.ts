@@ -30,6 +30,8 @@ export interface TrackerOptions {
   /** Cap on the JSON size of the trigger payload kept with the run. */
   inputCapBytes?: number;
   clock?: Clock;
+  /** Told of every run that ends (the run service frees its slot). */
+  onEnd?: (record: RunRecord) => void;
 }
 
 export const DEFAULT_SETTLE_MS = 100;
@@ -76,8 +78,10 @@ export class RunTracker {
   private readonly inputCapBytes: number;
   private readonly clock: Clock;
   private sweepTimer: unknown;
+  private readonly onEnd?: (record: RunRecord) => void;
 
   constructor(private readonly sink: RunSink, opts: TrackerOptions = {}) {
+    this.onEnd = opts.onEnd;
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     this.inactivityMs = opts.inactivityMs ?? DEFAULT_INACTIVITY_MS;
     this.inputCapBytes = opts.inputCapBytes ?? DEFAULT_INPUT_CAP_BYTES;
@@ -85,8 +89,40 @@ export class RunTracker {
   }
 
   /** A trigger started a run; its payload and meta are kept for retry. */
-  begin(pw: PwContext, payload: unknown): RunRecord {
+  begin(pw: PwContext, payload: unknown, queuedAt?: number): RunRecord {
     const now = this.clock.now();
+    const record = this.newRecord(pw, payload, now);
+    if (queuedAt !== undefined) record.queuedAt = queuedAt;
+    const run: LiveRun = { record, pw, inFlight: 0, lastActivity: now };
+    this.runs.set(record.id, run);
+    this.sink.save(record);
+    // A trigger with nothing wired ends its run at once.
+    this.scheduleSettle(run);
+    this.ensureSweep();
+    return record;
+  }
+
+  /** A run waiting in the queue: recorded (and shown) as queued, not yet followed. */
+  recordQueued(pw: PwContext, payload: unknown): RunRecord {
+    const now = this.clock.now();
+    const record = this.newRecord(pw, payload, now);
+    record.status = "queued";
+    record.queuedAt = now;
+    this.sink.save(record);
+    return record;
+  }
+
+  /** Ends a record that is not live (a cancelled queued run) and tells whoever waits for it. */
+  endUnfollowed(record: RunRecord, status: "stopped" | "failed", reason: string): void {
+    record.status = status;
+    record.reason = reason;
+    record.endedAt = this.clock.now();
+    record.durationMs = 0;
+    this.sink.save(record);
+    this.notifyFinished(record);
+  }
+
+  private newRecord(pw: PwContext, payload: unknown, now: number): RunRecord {
     const record: RunRecord = {
       id: pw.run.id,
       flow: pw.run.flow,
@@ -101,12 +137,6 @@ export class RunTracker {
       errors: [],
       failedRecords: 0,
     };
-    const run: LiveRun = { record, pw, inFlight: 0, lastActivity: now };
-    this.runs.set(record.id, run);
-    this.sink.save(record);
-    // A trigger with nothing wired ends its run at once.
-    this.scheduleSettle(run);
-    this.ensureSweep();
     return record;
   }
 
@@ -205,10 +235,8 @@ export class RunTracker {
     return (run.abort ??= new AbortController()).signal;
   }
 
-  /** Calls back once the run has ended (at once if it is not live). */
+  /** Calls back once the run has ended (a queued run too, once it has run or been cancelled). */
   whenFinished(runId: string, listener: (record: RunRecord) => void): void {
-    const run = this.runs.get(runId);
-    if (!run) return;
     const list = this.finishListeners.get(runId);
     if (list) list.push(listener);
     else this.finishListeners.set(runId, [listener]);
@@ -373,11 +401,16 @@ export class RunTracker {
       record.status = "succeeded";
     }
     this.sink.save(record);
+    this.notifyFinished(record);
+  }
+
+  private notifyFinished(record: RunRecord): void {
     const listeners = this.finishListeners.get(record.id);
     if (listeners) {
       this.finishListeners.delete(record.id);
       for (const listener of listeners) listener(record);
     }
+    this.onEnd?.(record);
   }
 
   private step(run: LiveRun, node: { id: string; type?: string; name?: string }): StepStats {

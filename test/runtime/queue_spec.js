@@ -1,0 +1,59 @@
+// Concurrency limits and the run queue in a real runtime.
+const assert = require("node:assert/strict");
+const { startRuntime } = require("../support/runtime");
+const { waitUntil } = require("../support/wait");
+
+const sinkFn = "global.get('seen').push(msg.payload.n); return null;";
+const delay = (id, ms, wires) => ({ id, type: "delay", z: "q", pauseType: "delay", timeout: String(ms), timeoutUnits: "milliseconds", rate: "1", nbRateUnits: "1", rateUnits: "second", randomFirst: "1", randomLast: "5", randomUnits: "seconds", drop: false, wires });
+
+describe("run queue (runtime)", function () {
+  let rt;
+  const seen = [];
+  before(async () => {
+    rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 30, maxConcurrent: 5, maxQueued: 3 } } });
+    await rt.deploy([
+      { id: "q", type: "tab", label: "Queue" },
+      { id: "hook", type: "pw-trigger", z: "q", name: "orders in", schedules: [], webhook: true, path: "/queued", methods: "POST", concurrency: 1, whenFull: "reject", wires: [["slow"]] },
+      delay("slow", 150, [["sink1"]]),
+      { id: "sink1", type: "function", z: "q", func: sinkFn, outputs: 0, wires: [] },
+    ]);
+  });
+  after(() => rt.stop());
+  beforeEach(() => (seen.length = 0));
+
+  const post = (n) => fetch(`${rt.hooks}/queued`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ n }) });
+  const byStatus = async (status) => (await rt.api("GET", `/pw/runs?status=${status}&trigger=hook`)).json.runs;
+
+  it("runs one at a time for a trigger with concurrency 1, queueing the rest in order", async function () {
+    const replies = await Promise.all([post(1), post(2), post(3)]);
+    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+    assert.equal((await byStatus("queued")).length, 2);
+    await waitUntil(() => seen.length === 3, "all three runs", 5000);
+    assert.deepEqual(seen, [1, 2, 3]);
+    const done = await waitUntil(async () => { const r = await byStatus("succeeded"); return r.length === 3 && r; }, "three succeeded runs");
+    assert.ok(done.filter((r) => r.queuedAt !== undefined).length === 2, "two of them waited");
+  });
+
+  it("answers 429 with Retry-After when the queue is full and the trigger says reject", async function () {
+    const replies = [];
+    for (let n = 10; n < 16; n++) replies.push(await post(n));
+    const statuses = replies.map((r) => r.status);
+    assert.deepEqual(statuses.slice(0, 4), [200, 200, 200, 200], "one running, three waiting");
+    assert.deepEqual(statuses.slice(4), [429, 429]);
+    assert.equal(replies[4].headers.get("retry-after"), "30");
+    await waitUntil(() => seen.length === 4, "the accepted runs", 5000);
+    assert.ok(rt.logs.some((l) => l.id === "hook" && /run queue is full/.test(l.msg)));
+  });
+
+  it("cancels a queued run with stop: it ends as stopped and never runs", async function () {
+    await post(20);
+    await post(21);
+    const [queued] = await byStatus("queued");
+    const res = await rt.api("POST", `/pw/runs/${queued.id}/stop`);
+    assert.equal(res.status, 200);
+    assert.equal(res.json.run.status, "stopped");
+    await waitUntil(() => seen.length === 1, "the first run");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(seen, [20]);
+  });
+});
