@@ -7,6 +7,7 @@ import { FileRunStore, type RunFilter } from "./lib/runs/store";
 import { setActiveService } from "./lib/runs/active";
 import { FileQueuePersistence, RunQueue } from "./lib/runs/queue";
 import { RunService } from "./lib/runs/service";
+import { SnapshotStore } from "./lib/runs/snapshots";
 import type { RunRecord, RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
 
@@ -23,6 +24,10 @@ interface RunSettings {
   maxConcurrent?: number;
   /** Runs that may wait; what happens beyond is each trigger's choice. */
   maxQueued?: number;
+  /** Largest payload kept whole in one snapshot (default 64 KB). */
+  snapshotCapBytes?: number;
+  /** All snapshots together (default 100 MB); the oldest runs' go first. */
+  snapshotTotalBytes?: number;
 }
 
 interface RuntimeNode {
@@ -63,7 +68,10 @@ export = function (RED: NodeAPI) {
     },
   };
   let service: RunService | undefined;
+  const snapshots = new SnapshotStore(path.join(userDir, "patchworks", "payloads"), settings.snapshotTotalBytes);
   const tracker = new RunTracker(sink, {
+    snapshotSink: snapshots,
+    snapshotCapBytes: settings.snapshotCapBytes,
     settleMs: settings.settleMs,
     inactivityMs: settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
     inputCapBytes: settings.inputCapBytes,
@@ -74,7 +82,7 @@ export = function (RED: NodeAPI) {
     maxQueued: settings.maxQueued ?? 1000,
   });
   service = new RunService(tracker, queue, store);
-  const opened = Promise.all([store.open(), queue.open().then(() => service?.drain())]).catch((err: Error) =>
+  const opened = Promise.all([store.open(), snapshots.open(), queue.open().then(() => service?.drain())]).catch((err: Error) =>
     RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`),
   );
   // Age-based pruning; the count cap is kept as runs arrive.
@@ -139,6 +147,17 @@ export = function (RED: NodeAPI) {
       return;
     }
     res.json({ run });
+  });
+
+  RED.httpAdmin.get("/pw/runs/:id/payloads", read, async (req: Request, res: Response) => {
+    await opened;
+    const run = store.get(req.params.id);
+    if (!run) {
+      res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
+      return;
+    }
+    const steps = (await snapshots.get(run.id)) ?? {};
+    res.json({ run: run.id, mode: run.snapshots ?? "off", steps });
   });
 
   RED.httpAdmin.post("/pw/runs/:id/stop", write, (req: Request, res: Response) => {

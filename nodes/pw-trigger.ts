@@ -6,6 +6,7 @@ import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib
 import { activeService } from "./lib/runs/active";
 import { priorityRank } from "./lib/runs/queue";
 import type { Admission, TriggerLauncher } from "./lib/runs/service";
+import type { SnapshotMode } from "./lib/runs/snapshots";
 import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
 import { receive, type IncomingRequest } from "./lib/webhook/receive";
 import { HttpError } from "./lib/webhook/body";
@@ -21,6 +22,8 @@ interface TriggerDef extends NodeDef, TriggerSettings {
   concurrency?: number | string;
   /** When the queue is full: drop the run with a warning, or (webhooks) answer 429. */
   whenFull?: "drop" | "reject";
+  /** Which payloads this flow's runs keep in the run log. */
+  snapshots?: SnapshotMode;
 }
 interface TriggerCredentials { secret?: string }
 interface TriggerNode extends Node<TriggerCredentials> {
@@ -47,7 +50,8 @@ export = function (RED: NodeAPI) {
 
     const limit = def.concurrency === undefined || def.concurrency === "" ? 1 : Math.max(0, Math.floor(Number(def.concurrency) || 0));
     const rank = priorityRank(def.priority);
-    const launcher: TriggerLauncher = { limit, launch: (message) => node.send(message as NodeMessage) };
+    const snapshots: SnapshotMode = def.snapshots === "errors" || def.snapshots === "all" || def.snapshots === "never" ? def.snapshots : "off";
+    const launcher: TriggerLauncher = { limit, snapshots, launch: (message) => node.send(message as NodeMessage) };
     activeService()?.registerTrigger(node.id, launcher);
 
     /**
@@ -69,7 +73,7 @@ export = function (RED: NodeAPI) {
         node.send((live ? { ...message, ...live } : message) as NodeMessage);
         return { pw, admission: "started" };
       }
-      const admission = service.submit(pw, payload, message, { rank, limit, skipQueue: via === "manual" || via === "retry", live }, (m) => node.send(m as NodeMessage));
+      const admission = service.submit(pw, payload, message, { rank, limit, skipQueue: via === "manual" || via === "retry", live, snapshots }, (m) => node.send(m as NodeMessage));
       if (admission === "queued") node.status({ fill: "yellow", shape: "ring", text: `queued (${service.queue.queuedCount} waiting)` });
       return { pw, admission };
     };

@@ -7,7 +7,7 @@ const { waitUntil } = require("../support/wait");
 
 const flows = [
   { id: "f1", type: "tab", label: "Orders" },
-  { id: "trg", type: "pw-trigger", z: "f1", name: "Order sync", schedules: [], x: 120, y: 80, wires: [["check"]] },
+  { id: "trg", type: "pw-trigger", z: "f1", name: "Order sync", schedules: [], snapshots: "all", x: 120, y: 80, wires: [["check"]] },
   { id: "check", type: "function", z: "f1", name: "Check order", func: "if (msg.payload.fail) { throw new Error('order ' + msg.payload.id + ' has no lines'); } return msg;", outputs: 1, x: 320, y: 80, wires: [["hold"]] },
   { id: "hold", type: "delay", z: "f1", name: "Hold", pauseType: "delay", timeout: "1", timeoutUnits: "milliseconds", rate: "1", nbRateUnits: "1", rateUnits: "second", randomFirst: "1", randomLast: "5", randomUnits: "seconds", drop: false, x: 520, y: 80, wires: [[]] },
   { id: "slow", type: "pw-trigger", z: "f1", name: "Slow", schedules: [], x: 120, y: 180, wires: [["wait"]] },
@@ -50,6 +50,9 @@ describe("Runs sidebar (Chromium)", function () {
     const steps = await page.$$eval(".pw-runs-step", (rows) => rows.map((r) => r.getAttribute("data-node")));
     assert.deepEqual(steps, ["trg", "check"]);
     assert.match(await page.textContent(".pw-runs-payload"), /1042/);
+    await page.locator(".pw-runs-step[data-node='check'] .pw-runs-show-payload").click();
+    await page.waitForSelector(".pw-runs-snapshot");
+    assert.match(await page.textContent(".pw-runs-snapshots"), /Payloads at Check order[\s\S]*1042/);
     await page.locator(".pw-runs-step[data-node='check']").click();
     await waitUntil(() => page.evaluate(() => RED.view.selection().nodes?.[0]?.id), "the node to be selected", 5000, 50).then((id) => assert.equal(id, "check"));
   });

@@ -162,6 +162,23 @@ describe("runs (runtime)", function () {
     assert.match(run.reason, /no activity for 1 s/);
   });
 
+  it("keeps the payload where an error happened, secrets redacted, when the trigger asks for it", async function () {
+    const tab = { id: "tab", type: "tab", label: "Snapshots" };
+    await rt.deploy([
+      tab,
+      { id: "trig1", type: "pw-trigger", z: "tab", name: "start", schedules: [], snapshots: "errors", wires: [["bad"]] },
+      { id: "bad", type: "function", z: "tab", func: "throw new Error('no price for ' + msg.payload.sku);", outputs: 1, wires: [[]] },
+    ]);
+    const id = (await rt.api("POST", "/pw/trigger/trig1", { sku: "ZX-1", api_key: "sk_live_123" })).json.run.id;
+    const run = await waitUntil(async () => { const r = (await rt.api("GET", `/pw/runs/${id}`)).json.run; return r.status !== "running" && r; }, "the run to end");
+    assert.equal(run.status, "failed");
+    assert.equal(run.steps.bad.snapshots, 1);
+    const payloads = await waitUntil(async () => { const p = (await rt.api("GET", `/pw/runs/${id}/payloads`)).json; return p.steps.bad && p; }, "the snapshots");
+    assert.equal(payloads.mode, "errors");
+    assert.deepEqual(JSON.parse(payloads.steps.bad[0].json), { sku: "ZX-1", api_key: "***" });
+    assert.equal((await rt.api("GET", "/pw/runs/NOPE/payloads")).status, 404);
+  });
+
   describe("admin routes", function () {
     it("stops a running run: no further delivery, status stopped", async function () {
       const tab = { id: "tab", type: "tab", label: "Stop" };

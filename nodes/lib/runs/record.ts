@@ -41,6 +41,8 @@ export interface StepStats {
   requests?: RequestRecord[];
   /** Requests beyond the cap, counted but not listed. */
   requestsDropped?: number;
+  /** Payload snapshots kept for this step (see the run's payloads). */
+  snapshots?: number;
   firstAt: number;
   lastAt: number;
 }
@@ -77,6 +79,8 @@ export interface RunRecord {
   failedRecords: number;
   /** Why a run stopped or timed out, or which rule decided its status. */
   reason?: string;
+  /** Which payloads the run keeps: off, errors, all, never. */
+  snapshots?: "off" | "errors" | "all" | "never";
 }
 
 /** Where finished and changed runs go; the store batches the writes. */

@@ -3,6 +3,7 @@ import type { RunRecord } from "./record";
 import type { RunQueue } from "./queue";
 import type { RunTracker } from "./tracker";
 import { systemClock, type Clock } from "../schedule";
+import type { SnapshotMode } from "./snapshots";
 
 /**
  * Starts runs: now, when a slot is free, or later from the queue. Triggers register how to
@@ -12,6 +13,8 @@ import { systemClock, type Clock } from "../schedule";
 export interface TriggerLauncher {
   /** The trigger's own limit of concurrent runs; 0 for none. */
   limit: number;
+  /** Which payloads its runs keep. */
+  snapshots?: SnapshotMode;
   launch(message: Record<string, unknown>): void;
 }
 
@@ -23,6 +26,7 @@ export interface SubmitOptions {
   skipQueue?: boolean;
   /** Properties that cannot be stored (a held HTTP request): kept in memory, lost on restart. */
   live?: Record<string, unknown>;
+  snapshots?: SnapshotMode;
 }
 
 export type Admission = "started" | "queued" | "full";
@@ -55,11 +59,11 @@ export class RunService {
       const queued = this.queue.enqueue({ runId: pw.run.id, trigger, rank: opts.rank, enqueuedAt: this.clock.now(), message: JSON.stringify(message, keepBuffers) });
       if (!queued) return "full";
       if (opts.live) this.liveExtras.set(pw.run.id, opts.live);
-      this.tracker.recordQueued(pw, payload);
+      this.tracker.recordQueued(pw, payload, opts.snapshots);
       return "queued";
     }
     this.slotHolders.set(pw.run.id, trigger);
-    this.tracker.begin(pw, payload);
+    this.tracker.begin(pw, payload, undefined, opts.snapshots);
     send(opts.live ? { ...message, ...opts.live } : message);
     return "started";
   }
@@ -91,7 +95,7 @@ export class RunService {
       const live = this.liveExtras.get(item.runId);
       this.liveExtras.delete(item.runId);
       this.slotHolders.set(item.runId, item.trigger);
-      this.tracker.begin(message.pw, message.payload, item.enqueuedAt);
+      this.tracker.begin(message.pw, message.payload, item.enqueuedAt, launcher.snapshots);
       launcher.launch(live ? { ...message, ...live } : message);
     }
   }

@@ -1,6 +1,7 @@
 import type { PwContext } from "../run-context";
 import { systemClock, type Clock } from "../schedule";
 import type { RequestRecord, RunError, RunRecord, RunSink, StepStats } from "./record";
+import { DEFAULT_SNAPSHOT_CAP_BYTES, SNAPSHOTS_PER_STEP, takeSnapshot, type Snapshot, type SnapshotMode } from "./snapshots";
 
 /**
  * Follows every message of every run through the runtime, from the messaging hooks'
@@ -32,6 +33,10 @@ export interface TrackerOptions {
   clock?: Clock;
   /** Told of every run that ends (the run service frees its slot). */
   onEnd?: (record: RunRecord) => void;
+  /** Where a finished run's payload snapshots go. */
+  snapshotSink?: { save(runId: string, steps: Record<string, Snapshot[]>): void };
+  /** Largest payload kept whole in one snapshot. */
+  snapshotCapBytes?: number;
 }
 
 export const DEFAULT_SETTLE_MS = 100;
@@ -51,6 +56,8 @@ interface LiveRun {
   settleTimer?: unknown;
   /** Nodes whose errors a Catch node already received for this run, waiting for the error itself. */
   caughtFrom?: Set<string>;
+  /** Payload snapshots by node, when the run keeps them. */
+  snapshots?: Record<string, Snapshot[]>;
 }
 
 interface Delivery {
@@ -79,9 +86,13 @@ export class RunTracker {
   private readonly clock: Clock;
   private sweepTimer: unknown;
   private readonly onEnd?: (record: RunRecord) => void;
+  private readonly snapshotSink?: TrackerOptions["snapshotSink"];
+  private readonly snapshotCapBytes: number;
 
   constructor(private readonly sink: RunSink, opts: TrackerOptions = {}) {
     this.onEnd = opts.onEnd;
+    this.snapshotSink = opts.snapshotSink;
+    this.snapshotCapBytes = opts.snapshotCapBytes ?? DEFAULT_SNAPSHOT_CAP_BYTES;
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     this.inactivityMs = opts.inactivityMs ?? DEFAULT_INACTIVITY_MS;
     this.inputCapBytes = opts.inputCapBytes ?? DEFAULT_INPUT_CAP_BYTES;
@@ -89,9 +100,9 @@ export class RunTracker {
   }
 
   /** A trigger started a run; its payload and meta are kept for retry. */
-  begin(pw: PwContext, payload: unknown, queuedAt?: number): RunRecord {
+  begin(pw: PwContext, payload: unknown, queuedAt?: number, snapshots: SnapshotMode = "off"): RunRecord {
     const now = this.clock.now();
-    const record = this.newRecord(pw, payload, now);
+    const record = this.newRecord(pw, payload, now, snapshots);
     if (queuedAt !== undefined) record.queuedAt = queuedAt;
     const run: LiveRun = { record, pw, inFlight: 0, lastActivity: now };
     this.runs.set(record.id, run);
@@ -103,9 +114,9 @@ export class RunTracker {
   }
 
   /** A run waiting in the queue: recorded (and shown) as queued, not yet followed. */
-  recordQueued(pw: PwContext, payload: unknown): RunRecord {
+  recordQueued(pw: PwContext, payload: unknown, snapshots: SnapshotMode = "off"): RunRecord {
     const now = this.clock.now();
-    const record = this.newRecord(pw, payload, now);
+    const record = this.newRecord(pw, payload, now, snapshots);
     record.status = "queued";
     record.queuedAt = now;
     this.sink.save(record);
@@ -122,7 +133,7 @@ export class RunTracker {
     this.notifyFinished(record);
   }
 
-  private newRecord(pw: PwContext, payload: unknown, now: number): RunRecord {
+  private newRecord(pw: PwContext, payload: unknown, now: number, snapshots: SnapshotMode): RunRecord {
     const record: RunRecord = {
       id: pw.run.id,
       flow: pw.run.flow,
@@ -132,11 +143,13 @@ export class RunTracker {
       retryOf: pw.run.retryOf,
       status: "running",
       startedAt: now,
-      input: keepInput(payload, pw.meta, this.inputCapBytes),
+      // "never store payloads": not even the trigger's, so such runs cannot be retried.
+      input: snapshots === "never" ? { meta: { ...pw.meta }, truncated: true, bytes: 0 } : keepInput(payload, pw.meta, this.inputCapBytes),
       steps: {},
       errors: [],
       failedRecords: 0,
     };
+    if (snapshots !== "off") record.snapshots = snapshots;
     return record;
   }
 
@@ -198,6 +211,7 @@ export class RunTracker {
     step.messagesIn++;
     const payload = (msg as { payload?: unknown }).payload;
     if (Array.isArray(payload)) step.recordsIn += payload.length;
+    if (run.record.snapshots === "all" && step.messagesIn <= SNAPSHOTS_PER_STEP) this.snapshot(run, destination.id, payload, false);
     return true;
   }
 
@@ -211,6 +225,8 @@ export class RunTracker {
     const delivery = this.find(msg, node.id, (d) => !d.routed);
     if (error !== undefined && error !== null && delivery) {
       this.recordError(delivery.run, node, errorText(error));
+      const mode = delivery.run.record.snapshots;
+      if (mode === "errors" || mode === "all") this.snapshot(delivery.run, node.id, (msg as { payload?: unknown }).payload, true);
     }
     this.leave(msg, node.id);
   }
@@ -401,7 +417,16 @@ export class RunTracker {
       record.status = "succeeded";
     }
     this.sink.save(record);
+    if (run.snapshots) this.snapshotSink?.save(record.id, run.snapshots);
     this.notifyFinished(record);
+  }
+
+  private snapshot(run: LiveRun, nodeId: string, payload: unknown, error: boolean): void {
+    const list = ((run.snapshots ??= {})[nodeId] ??= []);
+    if (list.length >= SNAPSHOTS_PER_STEP + 1) return;
+    list.push(takeSnapshot(payload, this.snapshotCapBytes, this.clock.now(), error));
+    const step = run.record.steps[nodeId];
+    if (step) step.snapshots = list.length;
   }
 
   private notifyFinished(record: RunRecord): void {
@@ -464,6 +489,8 @@ export class RunTracker {
     }
     // Node-RED logs only errors no Catch node took, so a caught one may be news here.
     if (!known) this.recordError(run, { id: source.id, type: source.type, name: source.name }, String(error?.message ?? "error"));
+    const mode = run.record.snapshots;
+    if (mode === "errors" || mode === "all") this.snapshot(run, source.id, (msg as { payload?: unknown }).payload, true);
   }
 }
 

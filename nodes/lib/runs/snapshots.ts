@@ -1,0 +1,96 @@
+import { promises as fs } from "node:fs";
+import path from "node:path";
+
+/**
+ * Payload snapshots: what a step received, kept for the run log when the flow asks for it.
+ * off: none (the default); errors: the payload at a node that reported an error; all: the
+ * first messages each node received; never: not even the trigger payload (sensitive flows).
+ */
+export type SnapshotMode = "off" | "errors" | "all" | "never";
+
+export const SNAPSHOTS_PER_STEP = 3;
+export const DEFAULT_SNAPSHOT_CAP_BYTES = 64 * 1024;
+export const DEFAULT_SNAPSHOT_TOTAL_BYTES = 100 * 1024 * 1024;
+
+export interface Snapshot {
+  at: number;
+  bytes: number;
+  /** The payload as JSON, secrets redacted; absent when over the cap (see preview). */
+  json?: string;
+  preview?: string;
+  truncated?: boolean;
+  error?: boolean;
+}
+
+const SECRET_KEY = /^(password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?)$/i;
+
+/** Values under keys that name a secret become "***", at any depth. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 50 || value === null || typeof value !== "object") return value;
+  if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = SECRET_KEY.test(k) ? "***" : redact(v, depth + 1);
+  return out;
+}
+
+export function takeSnapshot(payload: unknown, capBytes: number, at: number, error?: boolean): Snapshot {
+  let json: string;
+  try {
+    json = JSON.stringify(redact(payload)) ?? "null";
+  } catch (err) {
+    json = JSON.stringify(`<not serialisable: ${(err as Error).message}>`);
+  }
+  const bytes = Buffer.byteLength(json, "utf8");
+  const snap: Snapshot = bytes > capBytes ? { at, bytes, truncated: true, preview: json.slice(0, 2000) } : { at, bytes, json };
+  if (error) snap.error = true;
+  return snap;
+}
+
+/** Snapshots on disk, one file per run, the oldest removed past a total size. */
+export class SnapshotStore {
+  private total = 0;
+  private readonly files: Array<{ name: string; bytes: number }> = [];
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly dir: string, private readonly totalCapBytes = DEFAULT_SNAPSHOT_TOTAL_BYTES) {}
+
+  async open(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    for (const name of (await fs.readdir(this.dir)).filter((n) => n.endsWith(".json")).sort()) {
+      const { size } = await fs.stat(path.join(this.dir, name));
+      this.files.push({ name, bytes: size });
+      this.total += size;
+    }
+  }
+
+  save(runId: string, steps: Record<string, Snapshot[]>): void {
+    const text = JSON.stringify(steps);
+    const name = `${runId}.json`;
+    const bytes = Buffer.byteLength(text, "utf8");
+    this.writing = this.writing.then(async () => {
+      await fs.writeFile(path.join(this.dir, name), text, "utf8");
+      this.files.push({ name, bytes });
+      this.total += bytes;
+      while (this.total > this.totalCapBytes && this.files.length > 1) {
+        const oldest = this.files.shift() as { name: string; bytes: number };
+        this.total -= oldest.bytes;
+        await fs.rm(path.join(this.dir, oldest.name), { force: true });
+      }
+    }).catch(() => undefined);
+  }
+
+  async get(runId: string): Promise<Record<string, Snapshot[]> | undefined> {
+    await this.writing;
+    if (!/^[0-9A-Z]{26}$/.test(runId)) return undefined;
+    try {
+      return JSON.parse(await fs.readFile(path.join(this.dir, `${runId}.json`), "utf8"));
+    } catch {
+      return undefined;
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.writing;
+  }
+}
