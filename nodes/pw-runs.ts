@@ -77,7 +77,8 @@ export = function (RED: NodeAPI) {
     inputCapBytes: settings.inputCapBytes,
     onEnd: (record) => service?.ended(record),
   });
-  const queue = new RunQueue(new FileQueuePersistence(path.join(userDir, "patchworks", "queue.json")), {
+  const queueFile = new FileQueuePersistence(path.join(userDir, "patchworks", "queue.json"));
+  const queue = new RunQueue(queueFile, {
     maxConcurrent: settings.maxConcurrent ?? 20,
     maxQueued: settings.maxQueued ?? 1000,
   });
@@ -88,6 +89,12 @@ export = function (RED: NodeAPI) {
   // Age-based pruning; the count cap is kept as runs arrive.
   setInterval(() => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)), 60 * 60 * 1000).unref();
   setActiveService(service);
+  RED.events.on("flows:started", () => service?.setFlowsRunning(true));
+  // Flows stop on every redeploy and when Node-RED shuts down: write what is pending then.
+  RED.events.on("flows:stopped", () => {
+    service?.setFlowsRunning(false);
+    void Promise.all([store.flush(), queueFile.flush(), snapshots.flush()]).catch((err: Error) => RED.log.warn(`pw-runs: could not write runs: ${err.message}`));
+  });
 
   // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook
   // would make every message delivery in the runtime asynchronous.

@@ -71,7 +71,13 @@ describe("Runs sidebar (Chromium)", function () {
     const started = await ed.rt.api("POST", "/pw/trigger/slow", {});
     const id = started.json.run.id;
     await waitUntil(async () => (await items()).some((i) => i.id === id), "the running run", 10000, 100);
+    // The HTTP engine records requests on the step that made them; here the delay node "made" one.
+    require("../support/dist").lib("runs/active").activeTracker().recordRequest(id, { id: "wait", type: "delay" }, {
+      method: "GET", url: "https://shop.example.com/admin/api/2024-07/orders.json?limit=250", status: 429, attempts: 3, durationMs: 1840, at: Date.now(),
+    });
     await page.locator(`.pw-runs-item[data-run='${id}']`).click();
+    await page.locator(".pw-runs-step[data-node='wait'] .pw-runs-show-requests").click();
+    assert.match(await page.textContent(".pw-runs-requests"), /GET https:\/\/shop\.example\.com\/admin\/api\/2024-07\/orders\.json\?limit=250\s*429\s*3\s*1\.8 s/);
     await page.click("#pw-runs-stop");
     await waitUntil(async () => (await ed.rt.api("GET", `/pw/runs/${id}`)).json.run.status === "stopped", "the run to stop", 5000, 50);
     await waitUntil(async () => /stopped/.test(await page.textContent(".pw-runs-info")), "the detail to show it", 5000, 50);

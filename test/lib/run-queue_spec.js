@@ -71,6 +71,7 @@ describe("run service", function () {
     const tracker = new RunTracker({ save: (r) => records.set(r.id, r) }, { clock, settleMs: 10, onEnd: (r) => service.ended(r) });
     const queue = new RunQueue(memory(), { maxConcurrent, maxQueued: 5 });
     service = new RunService(tracker, queue, { get: (id) => records.get(id) }, clock);
+    service.setFlowsRunning(true);
     const launched = [];
     service.registerTrigger("t", { limit: 1, launch: (m) => launched.push(m) });
     const submit = (payload, opts = {}) => {
@@ -98,6 +99,17 @@ describe("run service", function () {
     assert.equal(launched[0].webhook.rawBody.toString(), "raw");
     assert.equal(records.get(second.pw.run.id).status, "running");
     assert.equal(records.get(second.pw.run.id).queuedAt, 0);
+  });
+
+  it("starts queued runs only while flows are running", function () {
+    const { clock, service, launched, submit } = setup();
+    submit({});
+    submit({ n: 2 });
+    service.setFlowsRunning(false);
+    clock.advance(10);
+    assert.equal(launched.length, 0, "held while flows are stopped");
+    service.setFlowsRunning(true);
+    assert.equal(launched.length, 1);
   });
 
   it("lets manual runs skip the queue while counting them", function () {

@@ -35,6 +35,11 @@ export class RunService {
   private readonly launchers = new Map<string, TriggerLauncher>();
   private readonly slotHolders = new Map<string, string>();
   private readonly liveExtras = new Map<string, Record<string, unknown>>();
+  /**
+   * Queued runs start only while flows are running: a trigger registers as its flow starts,
+   * before the nodes wired after it exist, so a run launched then would go nowhere.
+   */
+  private flowsRunning = false;
 
   constructor(
     readonly tracker: RunTracker,
@@ -87,8 +92,14 @@ export class RunService {
     this.drain();
   }
 
+  setFlowsRunning(running: boolean): void {
+    this.flowsRunning = running;
+    if (running) this.drain();
+  }
+
   /** Starts every queued run whose trigger is deployed and has a slot. */
   drain(): void {
+    if (!this.flowsRunning) return;
     for (const item of this.queue.takeStartable((t) => this.launchers.get(t)?.limit)) {
       const launcher = this.launchers.get(item.trigger) as TriggerLauncher;
       const message = reviveBuffers(JSON.parse(item.message)) as Record<string, unknown> & { pw: PwContext; payload: unknown };
