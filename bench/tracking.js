@@ -9,17 +9,22 @@ async function main() {
   const done = { count: 0, resolve: null };
   const rt = await startRuntime({
     functionGlobalContext: { done },
-    patchworks: { runs: { enabled: mode === "on" } },
+    // Every run may start at once: this measures tracking, not the queue.
+    patchworks: { runs: { enabled: mode === "on", maxConcurrent: 1e9, maxQueued: 1e9 } },
   });
   const chain = Array.from({ length: 9 }, (_, i) => ({
     id: `c${i}`, type: "change", z: "b", rules: [{ t: "set", p: `step${i}`, pt: "msg", to: String(i), tot: "num" }], wires: [[i < 8 ? `c${i + 1}` : "end"]],
   }));
   await rt.deploy([
     { id: "b", type: "tab", label: "bench" },
-    { id: "trig", type: "pw-trigger", z: "b", name: "bench", schedules: [], wires: [["c0"]] },
+    { id: "trig", type: "pw-trigger", z: "b", name: "bench", schedules: [], concurrency: 0, wires: [["c0"]] },
     ...chain,
     { id: "end", type: "function", z: "b", func: "const d = global.get('done'); if (++d.count === d.total) d.resolve(); return null;", outputs: 0, wires: [] },
   ]);
+  if (mode === "noop") {
+    // The cost of Node-RED's hook machinery alone: the same five hooks, doing nothing.
+    for (const h of ["onSend", "preDeliver", "onReceive", "postReceive", "onComplete"]) rt.RED.hooks.add(`${h}.bench`, (_event) => {});
+  }
   const trigger = rt.RED.nodes.getNode("trig");
   async function round(n) {
     done.count = 0;

@@ -18,7 +18,7 @@ import { captureRoute, installCapture, releaseCapture } from "./lib/webhook/capt
 interface TriggerDef extends NodeDef, TriggerSettings {
   /** Queue priority when runs wait for a slot: highest … lowest. */
   priority?: string;
-  /** Runs of this trigger going at once; 0 for no limit of its own. Default 1. */
+  /** Runs of this trigger going at once; 0 for no limit of its own. Blank: 1 for scheduled runs, none for others. */
   concurrency?: number | string;
   /** When the queue is full: drop the run with a warning, or (webhooks) answer 429. */
   whenFull?: "drop" | "reject";
@@ -48,10 +48,12 @@ export = function (RED: NodeAPI) {
     let unmount: (() => void) | undefined;
     let compiled: CompiledTrigger | undefined;
 
-    const limit = def.concurrency === undefined || def.concurrency === "" ? 1 : Math.max(0, Math.floor(Number(def.concurrency) || 0));
+    // Left blank: scheduled runs never overlap each other (1); other runs only meet the global limit.
+    const explicitLimit = def.concurrency === undefined || def.concurrency === "" ? undefined : Math.max(0, Math.floor(Number(def.concurrency) || 0));
+    const limitFor = (via: Via) => explicitLimit ?? (via === "schedule" ? 1 : 0);
     const rank = priorityRank(def.priority);
     const snapshots: SnapshotMode = def.snapshots === "errors" || def.snapshots === "all" || def.snapshots === "never" ? def.snapshots : "off";
-    const launcher: TriggerLauncher = { limit, snapshots, launch: (message) => node.send(message as NodeMessage) };
+    const launcher: TriggerLauncher = { snapshots, launch: (message) => node.send(message as NodeMessage) };
     activeService()?.registerTrigger(node.id, launcher);
 
     /**
@@ -73,7 +75,7 @@ export = function (RED: NodeAPI) {
         node.send((live ? { ...message, ...live } : message) as NodeMessage);
         return { pw, admission: "started" };
       }
-      const admission = service.submit(pw, payload, message, { rank, limit, skipQueue: via === "manual" || via === "retry", live, snapshots }, (m) => node.send(m as NodeMessage));
+      const admission = service.submit(pw, payload, message, { rank, limit: limitFor(via), skipQueue: via === "manual" || via === "retry", live, snapshots }, (m) => node.send(m as NodeMessage));
       if (admission === "queued") node.status({ fill: "yellow", shape: "ring", text: `queued (${service.queue.queuedCount} waiting)` });
       return { pw, admission };
     };

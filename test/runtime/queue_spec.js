@@ -11,13 +11,15 @@ describe("run queue (runtime)", function () {
   const seen = [];
   before(async () => {
     rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 30, maxConcurrent: 5, maxQueued: 3 } } });
-    await rt.deploy([
+    await deployHook();
+  });
+  const deployHook = () =>
+    rt.deploy([
       { id: "q", type: "tab", label: "Queue" },
       { id: "hook", type: "pw-trigger", z: "q", name: "orders in", schedules: [], webhook: true, path: "/queued", methods: "POST", concurrency: 1, whenFull: "reject", wires: [["slow"]] },
       delay("slow", 150, [["sink1"]]),
       { id: "sink1", type: "function", z: "q", func: sinkFn, outputs: 0, wires: [] },
     ]);
-  });
   after(() => rt.stop());
   beforeEach(() => (seen.length = 0));
 
@@ -45,7 +47,35 @@ describe("run queue (runtime)", function () {
     assert.ok(rt.logs.some((l) => l.id === "hook" && /run queue is full/.test(l.msg)));
   });
 
+  it("does not limit a trigger's event runs of its own when At once is left blank", async function () {
+    await rt.deploy([
+      { id: "q", type: "tab", label: "Queue" },
+      { id: "ev", type: "pw-trigger", z: "q", name: "events", schedules: [], wires: [["evslow"]] },
+      delay("evslow", 150, [["evsink"]]),
+      { id: "evsink", type: "function", z: "q", func: sinkFn, outputs: 0, wires: [] },
+    ]);
+    const trigger = rt.RED.nodes.getNode("ev");
+    [31, 32, 33].forEach((n) => trigger.receive({ payload: { n } }));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await rt.api("GET", "/pw/runs?status=queued&trigger=ev")).json.runs.length, 0);
+    assert.equal((await rt.api("GET", "/pw/runs?status=running&trigger=ev")).json.runs.length, 3);
+    await waitUntil(() => seen.length === 3, "the three runs");
+  });
+
+  it("runs a schedule's runs one at a time when At once is left blank", async function () {
+    this.timeout(10000);
+    await rt.deploy([
+      { id: "q", type: "tab", label: "Queue" },
+      { id: "every", type: "pw-trigger", z: "q", name: "every second", schedules: [{ type: "cron", cron: "* * * * * *" }], wires: [["long"]] },
+      delay("long", 5000, [[]]),
+    ]);
+    await waitUntil(async () => (await rt.api("GET", "/pw/runs?status=queued&trigger=every")).json.runs.length >= 1, "a scheduled run to wait", 4000, 100);
+    assert.equal((await rt.api("GET", "/pw/runs?status=running&trigger=every")).json.runs.length, 1);
+    for (const run of (await rt.api("GET", "/pw/runs?status=running,queued&trigger=every")).json.runs) await rt.api("POST", `/pw/runs/${run.id}/stop`);
+  });
+
   it("cancels a queued run with stop: it ends as stopped and never runs", async function () {
+    await deployHook();
     await post(20);
     await post(21);
     const [queued] = await byStatus("queued");

@@ -19,6 +19,8 @@ export interface QueuedRun {
   runId: string;
   trigger: string;
   rank: number;
+  /** The trigger's own limit for this run; 0 for none. */
+  limit: number;
   seq: number;
   enqueuedAt: number;
   /** JSON of the message to send: payload, pw and extras such as msg.webhook. */
@@ -90,15 +92,14 @@ export class RunQueue {
   }
 
   /**
-   * Takes the runs that may start now, each with its slot already taken. `limitOf` gives a
-   * trigger's own limit, or undefined while that trigger is not deployed (its runs wait).
+   * Takes the runs that may start now, each with its slot already taken. Runs of triggers
+   * that are not deployed (`deployed` says no) wait.
    */
-  takeStartable(limitOf: (trigger: string) => number | undefined): QueuedRun[] {
+  takeStartable(deployed: (trigger: string) => boolean): QueuedRun[] {
     const out: QueuedRun[] = [];
     const kept: QueuedRun[] = [];
     for (const item of this.items) {
-      const limit = limitOf(item.trigger);
-      if (limit !== undefined && this.tryAcquire(item.trigger, limit)) out.push(item);
+      if (deployed(item.trigger) && this.tryAcquire(item.trigger, item.limit ?? 0)) out.push(item);
       else kept.push(item);
     }
     if (out.length > 0) {

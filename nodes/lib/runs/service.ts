@@ -11,8 +11,6 @@ import type { SnapshotMode } from "./snapshots";
  * starts what waits.
  */
 export interface TriggerLauncher {
-  /** The trigger's own limit of concurrent runs; 0 for none. */
-  limit: number;
   /** Which payloads its runs keep. */
   snapshots?: SnapshotMode;
   launch(message: Record<string, unknown>): void;
@@ -61,7 +59,7 @@ export class RunService {
     const trigger = pw.run.trigger;
     if (opts.skipQueue) this.queue.acquire(trigger);
     else if (!this.queue.tryAcquire(trigger, opts.limit)) {
-      const queued = this.queue.enqueue({ runId: pw.run.id, trigger, rank: opts.rank, enqueuedAt: this.clock.now(), message: JSON.stringify(message, keepBuffers) });
+      const queued = this.queue.enqueue({ runId: pw.run.id, trigger, rank: opts.rank, limit: opts.limit, enqueuedAt: this.clock.now(), message: JSON.stringify(message, keepBuffers) });
       if (!queued) return "full";
       if (opts.live) this.liveExtras.set(pw.run.id, opts.live);
       this.tracker.recordQueued(pw, payload, opts.snapshots);
@@ -100,7 +98,7 @@ export class RunService {
   /** Starts every queued run whose trigger is deployed and has a slot. */
   drain(): void {
     if (!this.flowsRunning) return;
-    for (const item of this.queue.takeStartable((t) => this.launchers.get(t)?.limit)) {
+    for (const item of this.queue.takeStartable((t) => this.launchers.has(t))) {
       const launcher = this.launchers.get(item.trigger) as TriggerLauncher;
       const message = reviveBuffers(JSON.parse(item.message)) as Record<string, unknown> & { pw: PwContext; payload: unknown };
       const live = this.liveExtras.get(item.runId);
