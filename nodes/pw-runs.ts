@@ -45,6 +45,10 @@ export = function (RED: NodeAPI) {
   const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
   if (settings.enabled === false) {
     RED.log.info("pw-runs: run tracking is off (patchworks.runs.enabled is false in settings.js)");
+    // The sidebar and API callers learn why there are no runs, rather than meeting a 404.
+    RED.httpAdmin.all(/^\/pw\/runs(\/.*)?$/, RED.auth.needsPermission("pw-runs.read"), (_req: Request, res: Response) => {
+      res.status(503).json({ error: "tracking_off", message: "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED." });
+    });
     return;
   }
   const store = new FileRunStore({
