@@ -86,24 +86,6 @@ export function toCron(spec: ScheduleSpec): string {
   }
 }
 
-const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-
-export function describeSchedule(spec: ScheduleSpec): string {
-  const tz = spec.tz || DEFAULT_TZ;
-  switch (spec.type) {
-    case "minutes":
-      return `every ${spec.every} min (${tz})`;
-    case "hourly":
-      return `${(spec.every ?? 1) > 1 ? `every ${spec.every} hours` : "hourly"} at :${String(spec.minute ?? 0).padStart(2, "0")} (${tz})`;
-    case "daily":
-      return `${spec.days && spec.days.length && spec.days.length < 7 ? spec.days.map((d) => DAY_NAMES[d]).join(",") : "daily"} at ${spec.time} (${tz})`;
-    case "monthly":
-      return `monthly on ${spec.days.join(",")} at ${spec.time} (${tz})`;
-    case "cron":
-      return `cron ${spec.cron} (${tz})`;
-  }
-}
-
 /** A schedule checked and ready to compute fire times. */
 export interface CompiledSchedule {
   spec: ScheduleSpec;

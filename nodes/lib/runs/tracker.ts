@@ -166,10 +166,6 @@ export class RunTracker {
     return id !== undefined && this.stoppedIds.has(id);
   }
 
-  activeRuns(): RunRecord[] {
-    return [...this.runs.values()].map((r) => r.record);
-  }
-
   /** Messages a node sends: counted out of that node, and the run context restored if the node dropped it. */
   onSend(source: HookNode, msg: Record<string, unknown>): void {
     let run = this.runOf(msg);

@@ -96,6 +96,6 @@ async function rawBodyOf(req: IncomingRequest, limit: number): Promise<Buffer> {
       "the request body was read by other middleware before the webhook: mount Node-RED's httpNode app before any body parser",
     );
   }
-  if (req.pwRawBody === undefined && req.method === "GET") return Buffer.alloc(0);
+  if (req.method === "GET") return Buffer.alloc(0);
   return readBody(req, limit);
 }
