@@ -33,7 +33,7 @@ export interface StepStats {
   recordsIn: number;
   recordsOut: number;
   errors: number;
-  /** Time between receiving messages and finishing them (done), summed. */
+  /** Wall time during which the node held at least one of the run's messages (delivered, not yet done). */
   timeMs: number;
   /** Messages this node sent without the run context that could not be attributed. */
   untracked?: number;
@@ -56,6 +56,12 @@ export interface RunError {
   /** A Catch node received it. */
   handled: boolean;
 }
+
+/**
+ * On a live run's record: its step table, which the store serialises directly instead of
+ * making step objects first. A symbol, so JSON and copies of the record never show it.
+ */
+export const STEP_TABLE = Symbol("pw-run-steps");
 
 /** One run as the run store keeps it. */
 export interface RunRecord {

@@ -1,7 +1,8 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { systemClock, type Clock } from "../schedule";
-import { FINAL_STATUSES, type RunRecord, type RunSink, type RunStatus, type StepStats } from "./record";
+import { FINAL_STATUSES, STEP_TABLE, type RunRecord, type RunSink, type RunStatus } from "./record";
+import { rowsOf, stepsFromRows, type StepTable } from "./steps";
 
 /**
  * The embedded run store: an append-only log of run records under Node-RED's user
@@ -9,6 +10,12 @@ import { FINAL_STATUSES, type RunRecord, type RunSink, type RunStatus, type Step
  * A record is appended when it starts and when it changes; on load the last line of a run
  * wins. Writes are batched on a timer so message flow never waits for the disk, and pruning
  * (by age and by count) rewrites files in the background with a temp file and a rename.
+ *
+ * A finished run stays in memory as its line of the log and a summary for lists and
+ * filters: one string and one small object instead of a tree of step objects for the
+ * garbage collector to walk, ten thousand times over. Reading one run parses its line.
+ * A run that is still going is written once it has been going for a second (or at a
+ * shutdown flush): most runs finish sooner and are written once, finished.
  */
 export interface RunFilter {
   flow?: string;
@@ -45,14 +52,30 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
+/** Runs still going are written once they have been going this long. */
+export const WRITE_RUNNING_AFTER_MS = 1000;
 export const DEFAULT_MAX_RUNS = 10000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FILE = /^runs-(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 
+/** A finished run in the index: what lists and filters read, and its line in the log. */
+class StoredRun {
+  constructor(readonly summary: RunSummary, readonly line: string) {}
+  get status(): RunStatus {
+    return this.summary.status;
+  }
+  get startedAt(): number {
+    return this.summary.startedAt;
+  }
+}
+
+type Entry = RunRecord | StoredRun;
+
 export class FileRunStore implements RunSink, RunQuery {
-  private readonly index = new Map<string, RunRecord>();
+  /** In start order (ids sort by start time), finished runs as StoredRun, the rest as records. */
+  private readonly index = new Map<string, Entry>();
   private readonly dirty = new Map<string, RunRecord>();
   private flushTimer: unknown;
   private compactTimer: unknown;
@@ -78,24 +101,25 @@ export class FileRunStore implements RunSink, RunQuery {
   /** Loads the log. Runs that were still going when the process ended are marked failed. */
   async open(): Promise<void> {
     await fs.mkdir(this.opts.dir, { recursive: true });
-    const loaded = new Map<string, RunRecord>();
+    const loaded = new Map<string, Entry>();
     for (const file of await this.files()) {
       const text = await fs.readFile(path.join(this.opts.dir, file), "utf8");
       for (const line of text.split("\n")) {
         if (!line) continue;
         try {
           const record = fromLine(line);
-          loaded.set(record.id, record);
+          loaded.set(record.id, FINAL_STATUSES.has(record.status) ? new StoredRun(summarise(record), line) : record);
         } catch {
           // A line cut short by a crash mid-append: the earlier lines of that run still stand.
         }
       }
     }
     // Runs saved while the files were loading are newer than anything in them.
-    for (const [id, record] of loaded) if (!this.index.has(id)) this.index.set(id, record);
+    for (const [id, entry] of loaded) if (!this.index.has(id)) this.index.set(id, entry);
     const now = this.clock.now();
     for (const record of loaded.values()) {
-      if (this.index.get(record.id) === record && !FINAL_STATUSES.has(record.status) && record.status !== "queued") {
+      if (record instanceof StoredRun) continue;
+      if (this.index.get(record.id) === record && record.status !== "queued") {
         record.status = "failed";
         record.reason = "Node-RED stopped while the run was in progress";
         record.endedAt = record.endedAt ?? now;
@@ -115,27 +139,49 @@ export class FileRunStore implements RunSink, RunQuery {
       this.evictOldest();
       this.evictAt = Math.max(this.index.size, this.maxRuns) + Math.ceil(this.maxRuns / 10);
     }
-    if (this.flushTimer === undefined) {
-      this.flushTimer = this.clock.setTimer(() => {
-        this.flushTimer = undefined;
-        void this.flush();
-      }, this.flushMs);
-    }
+    this.armFlush();
   }
 
-  /** Writes what changed since the last flush. Safe to call at any time. */
-  flush(): Promise<void> {
+  private armFlush(): void {
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = this.clock.setTimer(() => {
+      this.flushTimer = undefined;
+      void this.flush(false);
+    }, this.flushMs);
+  }
+
+  /**
+   * Writes what changed since the last flush. Safe to call at any time. `all` false leaves
+   * runs that started less than a second ago and are still going for a later flush.
+   */
+  flush(all = true): Promise<void> {
     if (this.dirty.size === 0) return this.writing;
-    const batch = [...this.dirty.values()];
-    this.dirty.clear();
+    const now = this.clock.now();
     // Serialise now: the tracker keeps changing live records after this returns.
-    const byFile = new Map<string, string>();
-    for (const record of batch) {
-      const file = `runs-${dayOf(record.startedAt)}.jsonl`;
-      byFile.set(file, (byFile.get(file) ?? "") + toLine(record) + "\n");
+    const byFile = new Map<string, string[]>();
+    let day = "";
+    let dayStart = 0;
+    let dayEnd = -1;
+    for (const [id, record] of this.dirty) {
+      const final = FINAL_STATUSES.has(record.status);
+      if (!final && !all && now - record.startedAt < WRITE_RUNNING_AFTER_MS) continue;
+      this.dirty.delete(id);
+      const line = toLine(record);
+      if (final && this.index.get(id) === record) this.index.set(id, new StoredRun(summarise(record), line));
+      if (record.startedAt < dayStart || record.startedAt >= dayEnd) {
+        day = dayOf(record.startedAt);
+        dayStart = Date.parse(day);
+        dayEnd = dayStart + DAY_MS;
+      }
+      const file = `runs-${day}.jsonl`;
+      const lines = byFile.get(file);
+      if (lines) lines.push(line);
+      else byFile.set(file, [line]);
     }
+    if (this.dirty.size > 0) this.armFlush();
+    if (byFile.size === 0) return this.writing;
     this.writing = this.writing.then(async () => {
-      for (const [file, text] of byFile) await fs.appendFile(path.join(this.opts.dir, file), text, "utf8");
+      for (const [file, lines] of byFile) await fs.appendFile(path.join(this.opts.dir, file), lines.join("\n") + "\n", "utf8");
     });
     return this.writing;
   }
@@ -149,21 +195,23 @@ export class FileRunStore implements RunSink, RunQuery {
     const ids = [...this.index.keys()].sort().reverse();
     for (const id of ids) {
       if (filter.before && id >= filter.before) continue;
-      const r = this.index.get(id) as RunRecord;
+      const entry = this.index.get(id) as Entry;
+      const r = entry instanceof StoredRun ? entry.summary : entry;
       if (filter.flow && r.flow !== filter.flow) continue;
       if (filter.trigger && r.trigger !== filter.trigger) continue;
       if (statuses && !statuses.has(r.status)) continue;
       if (filter.from !== undefined && r.startedAt < filter.from) continue;
       if (filter.to !== undefined && r.startedAt >= filter.to) continue;
-      if (q && !searchable(r).includes(q)) continue;
-      out.push(summarise(r));
+      if (q && !(entry instanceof StoredRun ? entry.line : searchable(entry)).toLowerCase().includes(q)) continue;
+      out.push(entry instanceof StoredRun ? entry.summary : summarise(entry));
       if (out.length >= limit) break;
     }
     return out;
   }
 
   get(id: string): RunRecord | undefined {
-    return this.index.get(id);
+    const entry = this.index.get(id);
+    return entry instanceof StoredRun ? fromLine(entry.line) : entry;
   }
 
   /**
@@ -195,16 +243,16 @@ export class FileRunStore implements RunSink, RunQuery {
   async prune(): Promise<number> {
     const now = this.clock.now();
     const cutoff = now - this.maxAgeMs;
-    const finished = [...this.index.values()].filter((r) => FINAL_STATUSES.has(r.status)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const finished = [...this.index].filter(([, r]) => FINAL_STATUSES.has(r.status)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const excess = Math.max(0, this.index.size - this.maxRuns);
     const drop = new Set<string>();
-    for (const r of finished) if (r.startedAt < cutoff) drop.add(r.id);
-    for (let i = 0; drop.size < excess && i < finished.length; i++) drop.add(finished[i].id);
+    for (const [id, r] of finished) if (r.startedAt < cutoff) drop.add(id);
+    for (let i = 0; drop.size < excess && i < finished.length; i++) drop.add(finished[i][0]);
     if (drop.size === 0 && this.staleDays.size === 0) return 0;
     const touchedDays = new Set<string>(this.staleDays);
     this.staleDays.clear();
     for (const id of drop) {
-      const record = this.index.get(id) as RunRecord;
+      const record = this.index.get(id) as Entry;
       touchedDays.add(dayOf(record.startedAt));
       this.index.delete(id);
       this.dirty.delete(id);
@@ -233,60 +281,57 @@ export class FileRunStore implements RunSink, RunQuery {
       const day = (FILE.exec(file) as RegExpExecArray)[1];
       const full = path.join(this.opts.dir, file);
       const kept = [...this.index.values()].filter((r) => dayOf(r.startedAt) === day);
+      const lines = kept.map((r) => (r instanceof StoredRun ? r.line : toLine(r)));
       if (kept.length === 0 && (days.has(day) || day < expiredBefore)) {
         await fs.rm(full, { force: true });
       } else if (days.has(day)) {
         const tmp = `${full}.${process.pid}.tmp`;
-        await fs.writeFile(tmp, kept.map(toLine).join("\n") + "\n", "utf8");
+        await fs.writeFile(tmp, lines.join("\n") + "\n", "utf8");
         await fs.rename(tmp, full);
       }
     }
   }
 }
 
-/**
- * A record as one line of the log. Steps are written as arrays: a run of ten nodes has ten
- * of them, and field names would make up most of the line and of the time to write it.
- */
-const STEP_FIELDS = ["node", "type", "name", "messagesIn", "messagesOut", "recordsIn", "recordsOut", "errors", "timeMs", "firstAt", "lastAt", "untracked", "requests", "requestsDropped"] as const;
-
-export function toLine(record: RunRecord): string {
-  let steps = "";
-  for (const id in record.steps) {
-    const step = record.steps[id];
-    let row = `${JSON.stringify(step.node)},${str(step.type)},${str(step.name)},${num(step.messagesIn)},${num(step.messagesOut)},` +
-      `${num(step.recordsIn)},${num(step.recordsOut)},${num(step.errors)},${num(step.timeMs)},${num(step.firstAt)},${num(step.lastAt)}`;
-    if (step.untracked !== undefined || step.requests !== undefined) {
-      row += `,${step.untracked ?? null},${step.requests ? JSON.stringify(step.requests) : null},${step.requestsDropped ?? null}`;
-    }
-    steps += (steps ? ",[" : "[") + row + "]";
-  }
-  const rest = JSON.stringify({ ...record, steps: undefined });
-  return `${rest.slice(0, -1)}${rest.length > 2 ? "," : ""}"steps":[${steps}]}`;
+/** A record as one line of the log; steps as rows (see STEP_FIELDS). */
+export function toLine(r: RunRecord): string {
+  const head = JSON.stringify({
+    id: r.id, flow: r.flow, trigger: r.trigger, via: r.via, parent: r.parent, retryOf: r.retryOf, status: r.status, queuedAt: r.queuedAt,
+    startedAt: r.startedAt, endedAt: r.endedAt, durationMs: r.durationMs, input: r.input, errors: r.errors, failedRecords: r.failedRecords,
+    reason: r.reason, snapshots: r.snapshots,
+  });
+  const table = (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
+  // Joined, not concatenated: `+` makes a tree of every piece, which the index would keep
+  // for days; join copies them into one flat string and the pieces die young.
+  // A run still going is written for crash recovery only: its steps come with its last line.
+  if (!FINAL_STATUSES.has(r.status)) return `${head.slice(0, -1)},"steps":[]}`;
+  return [head.slice(0, -1), ',"steps":[', (table ? table.rows(r.startedAt) : rowsOf(r.steps, r.startedAt)).join(","), "]}"].join("");
 }
-
-const str = (value: string | undefined) => (value === undefined ? "null" : JSON.stringify(value));
-const num = (value: number | undefined) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
 
 export function fromLine(line: string): RunRecord {
   const raw = JSON.parse(line) as Omit<RunRecord, "steps"> & { steps: unknown[][] | RunRecord["steps"] };
   if (!Array.isArray(raw.steps)) return raw as RunRecord;
-  const steps: RunRecord["steps"] = {};
-  for (const row of raw.steps) {
-    const step: Record<string, unknown> = {};
-    STEP_FIELDS.forEach((f, i) => {
-      if (row[i] !== null && row[i] !== undefined) step[f] = row[i];
-    });
-    steps[step.node as string] = step as unknown as StepStats;
-  }
-  return { ...raw, steps } as RunRecord;
+  return { ...raw, steps: stepsFromRows(raw.steps, raw.startedAt) } as RunRecord;
 }
 
+/** Built field by field: a live record's steps are made on reading, and a summary needs only their count. */
 function summarise(r: RunRecord): RunSummary {
-  const { steps, input, ...rest } = r;
-  return { ...rest, steps: Object.keys(steps).length, errorCount: r.errors.length };
+  const table = (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
+  const s: RunSummary = {
+    id: r.id, flow: r.flow, trigger: r.trigger, status: r.status, startedAt: r.startedAt, errors: r.errors, failedRecords: r.failedRecords,
+    steps: table ? table.nodes.length : Object.keys(r.steps).length, errorCount: r.errors.length,
+  };
+  if (r.via !== undefined) s.via = r.via;
+  if (r.parent !== undefined) s.parent = r.parent;
+  if (r.retryOf !== undefined) s.retryOf = r.retryOf;
+  if (r.queuedAt !== undefined) s.queuedAt = r.queuedAt;
+  if (r.endedAt !== undefined) s.endedAt = r.endedAt;
+  if (r.durationMs !== undefined) s.durationMs = r.durationMs;
+  if (r.reason !== undefined) s.reason = r.reason;
+  if (r.snapshots !== undefined) s.snapshots = r.snapshots;
+  return s;
 }
 
 function searchable(r: RunRecord): string {
-  return `${r.id} ${r.input.payloadJson ?? ""} ${JSON.stringify(r.input.meta)} ${r.errors.map((e) => e.message).join(" ")} ${r.reason ?? ""}`.toLowerCase();
+  return `${r.id} ${r.input.payloadJson ?? ""} ${JSON.stringify(r.input.meta)} ${r.errors.map((e) => e.message).join(" ")} ${r.reason ?? ""}`;
 }

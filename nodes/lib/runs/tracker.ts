@@ -1,6 +1,7 @@
 import type { PwContext } from "../run-context";
 import { systemClock, type Clock } from "../schedule";
-import type { RequestRecord, RunError, RunRecord, RunSink, StepStats } from "./record";
+import { STEP_TABLE, type RequestRecord, type RunError, type RunRecord, type RunSink } from "./record";
+import { BUSY, ERRORS, IN, LAST, OUT, PENDING, RECORDS_IN, RECORDS_OUT, SINCE, StepTable, TIME, WIDTH, type StepNode } from "./steps";
 import { DEFAULT_SNAPSHOT_CAP_BYTES, SNAPSHOTS_PER_STEP, takeSnapshot, type Snapshot, type SnapshotMode } from "./snapshots";
 
 /**
@@ -48,38 +49,45 @@ export const MAX_REQUESTS_PER_STEP = 200;
 
 interface LiveRun {
   record: RunRecord;
+  table: StepTable;
   /** Aborted when the run stops or ends; made on first use, as most runs never need one. */
   abort?: AbortController;
   pw: PwContext;
   inFlight: number;
   lastActivity: number;
-  settleTimer?: unknown;
+  /** When nothing of the run was last left in flight; undefined while something is. */
+  idleSince?: number;
   /** Nodes whose errors a Catch node already received for this run, waiting for the error itself. */
   caughtFrom?: Set<string>;
   /** Payload snapshots by node, when the run keeps them. */
   snapshots?: Record<string, Snapshot[]>;
 }
 
-interface Delivery {
-  run: LiveRun;
-  node: string;
-  at: number;
-  /** Counted at preDeliver and not yet seen at onReceive. */
-  routed: boolean;
+/** Per node, across runs: how many runs it holds messages of, and the latest to arrive. */
+interface NodeState {
+  busyRuns: number;
+  last?: LiveRun;
 }
+
+type Described = HookNode & { state?: NodeState };
 
 export class RunTracker {
   private readonly runs = new Map<string, LiveRun>();
   private readonly finishListeners = new Map<string, Array<(record: RunRecord) => void>>();
   /** Runs stopped recently: their late messages are still held back. */
   private readonly stoppedIds = new Set<string>();
+  private readonly nodes = new Map<string, NodeState>();
   /**
-   * Deliveries in flight, by message object and then node. One object can be at several
-   * nodes at once: a node with a single wire forwards the very object it received.
+   * Runs that went idle, in the order they did. The settle window is the same for every
+   * run, so the head is always the next to expire: one timer serves them all, and a run that
+   * gets busy again just leaves a stale entry behind (no timer to clear per message).
    */
-  private readonly processing = new WeakMap<object, Delivery | Delivery[]>();
-  /** Per node, the runs it has messages of in flight: errors and lost contexts are attributed through it. */
-  private readonly atNode = new Map<string, Map<string, number>>();
+  private settleRuns: LiveRun[] = [];
+  private settleTimes: number[] = [];
+  private settleHead = 0;
+  private settleTimer: unknown;
+  /** The error onComplete just recorded: Node-RED logs it right after, for the same node. */
+  private reported?: { node: string; message: string };
   private readonly settleMs: number;
   private readonly inactivityMs: number;
   private readonly inputCapBytes: number;
@@ -102,13 +110,14 @@ export class RunTracker {
   /** A trigger started a run; its payload and meta are kept for retry. */
   begin(pw: PwContext, payload: unknown, queuedAt?: number, snapshots: SnapshotMode = "off"): RunRecord {
     const now = this.clock.now();
-    const record = this.newRecord(pw, payload, now, snapshots);
+    const table = new StepTable();
+    const record = this.newRecord(pw, payload, now, snapshots, table);
     if (queuedAt !== undefined) record.queuedAt = queuedAt;
-    const run: LiveRun = { record, pw, inFlight: 0, lastActivity: now };
+    const run: LiveRun = { record, table, pw, inFlight: 0, lastActivity: now };
     this.runs.set(record.id, run);
     this.sink.save(record);
     // A trigger with nothing wired ends its run at once.
-    this.scheduleSettle(run);
+    this.settle(run, now);
     this.ensureSweep();
     return record;
   }
@@ -133,22 +142,15 @@ export class RunTracker {
     this.notifyFinished(record);
   }
 
-  private newRecord(pw: PwContext, payload: unknown, now: number, snapshots: SnapshotMode): RunRecord {
-    const record: RunRecord = {
-      id: pw.run.id,
-      flow: pw.run.flow,
-      trigger: pw.run.trigger,
-      via: pw.run.via,
-      parent: pw.run.parent,
-      retryOf: pw.run.retryOf,
-      status: "running",
-      startedAt: now,
-      // "never store payloads": not even the trigger's, so such runs cannot be retried.
-      input: snapshots === "never" ? { meta: { ...pw.meta }, truncated: true, bytes: 0 } : keepInput(payload, pw.meta, this.inputCapBytes),
-      steps: {},
-      errors: [],
-      failedRecords: 0,
-    };
+  private newRecord(pw: PwContext, payload: unknown, now: number, snapshots: SnapshotMode, table?: StepTable): RunRecord {
+    // "never store payloads": not even the trigger's, so such runs cannot be retried.
+    const input = snapshots === "never" ? { meta: { ...pw.meta }, truncated: true, bytes: 0 } : keepInput(payload, pw.meta, this.inputCapBytes);
+    const record: RunRecord = table
+      ? new LiveRecord(pw, now, input, table)
+      : {
+          id: pw.run.id, flow: pw.run.flow, trigger: pw.run.trigger, via: pw.run.via, parent: pw.run.parent, retryOf: pw.run.retryOf,
+          status: "running", startedAt: now, input, steps: {}, errors: [], failedRecords: 0,
+        };
     if (snapshots !== "off") record.snapshots = snapshots;
     return record;
   }
@@ -170,7 +172,7 @@ export class RunTracker {
   onSend(source: HookNode, msg: Record<string, unknown>): void {
     let run = this.runOf(msg);
     if (!run) {
-      run = this.soleRunAt(source.id);
+      run = this.soleRunAt(source);
       if (!run) {
         if (msg && (msg as { pw?: unknown }).pw === undefined) this.markUntracked(source);
         return;
@@ -178,11 +180,14 @@ export class RunTracker {
       // A function returning a new object loses msg.pw; with one run at the node it can only be that one.
       msg.pw = run.pw;
     }
-    const step = this.step(run, source);
-    step.messagesOut++;
+    const now = this.clock.now();
+    const v = run.table.v;
+    const o = run.table.row(source, now);
+    v[o + OUT]++;
     const payload = msg.payload;
-    if (Array.isArray(payload)) step.recordsOut += payload.length;
-    this.touch(run);
+    if (Array.isArray(payload)) v[o + RECORDS_OUT] += payload.length;
+    v[o + LAST] = now;
+    run.lastActivity = now;
   }
 
   /** The router hands a message to a node. */
@@ -190,7 +195,8 @@ export class RunTracker {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
-    this.enter(run, destination, msg, true);
+    const o = this.enter(run, destination, this.clock.now());
+    run.table.v[o + PENDING]++;
     return true;
   }
 
@@ -199,42 +205,47 @@ export class RunTracker {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
-    const routed = this.find(msg, destination.id, (d) => d.routed);
-    if (routed) routed.routed = false;
-    else this.enter(run, destination, msg, false);
+    const now = this.clock.now();
+    const v = run.table.v;
+    let o = run.table.row(destination, now);
+    // Routed messages were counted in flight at preDeliver; the rest start here.
+    if (v[o + PENDING] > 0) v[o + PENDING]--;
+    else o = this.enter(run, destination, now);
     if (destination.type === "catch") this.caught(run, msg);
-    const step = this.step(run, destination);
-    step.messagesIn++;
+    const messagesIn = ++v[o + IN];
     const payload = (msg as { payload?: unknown }).payload;
-    if (Array.isArray(payload)) step.recordsIn += payload.length;
-    if (run.record.snapshots === "all" && step.messagesIn <= SNAPSHOTS_PER_STEP) this.snapshot(run, destination.id, payload, false);
+    if (Array.isArray(payload)) v[o + RECORDS_IN] += payload.length;
+    if (run.record.snapshots === "all" && messagesIn <= SNAPSHOTS_PER_STEP) this.snapshot(run, destination, payload, false);
     return true;
   }
 
   /** The node's input handler returned; without `done`, that is the end of the message. */
   postReceive(destination: HookNode, msg: object): void {
-    if (!destination.takesDone) this.leave(msg, destination.id);
+    if (!destination.takesDone) this.leave(this.runOf(msg) ?? this.soleRunAt(destination), destination);
   }
 
   /** The node called `done`, perhaps with an error. */
   onComplete(node: HookNode, msg: object, error?: unknown): void {
-    const delivery = this.find(msg, node.id, (d) => !d.routed);
-    if (error !== undefined && error !== null && delivery) {
-      this.recordError(delivery.run, node, errorText(error));
-      const mode = delivery.run.record.snapshots;
-      if (mode === "errors" || mode === "all") this.snapshot(delivery.run, node.id, (msg as { payload?: unknown }).payload, true);
+    // A node that deleted msg.pw in place still finishes the run's message.
+    const run = this.runOf(msg) ?? this.soleRunAt(node);
+    if (!run) return;
+    if (error !== undefined && error !== null) {
+      const message = errorText(error);
+      this.recordError(run, node, message);
+      this.reported = { node: node.id, message };
+      const mode = run.record.snapshots;
+      if (mode === "errors" || mode === "all") this.snapshot(run, node, (msg as { payload?: unknown }).payload, true);
     }
-    this.leave(msg, node.id);
+    this.leave(run, node);
   }
 
   /** An error Node-RED logged for a node: it belongs to the runs that node is working on. */
   nodeError(node: { id: string; type?: string; name?: string }, message: string): void {
-    const runs = this.atNode.get(node.id);
-    if (!runs) return;
-    for (const runId of runs.keys()) {
-      const run = this.runs.get(runId);
-      if (run) this.recordError(run, node, message);
-    }
+    const reported = this.reported;
+    this.reported = undefined;
+    // done(err) reaches onComplete and then the log: recorded already, for its own run only.
+    if (reported && reported.node === node.id && reported.message === message) return;
+    for (const run of this.runsAt(node)) this.recordError(run, node, message);
   }
 
   /**
@@ -258,14 +269,14 @@ export class RunTracker {
   recordRequest(runId: string, node: { id: string; type?: string; name?: string }, request: RequestRecord): void {
     const run = this.runs.get(runId);
     if (!run) return;
-    const step = this.step(run, node);
-    const list = (step.requests ??= []);
+    const now = this.clock.now();
+    const extra = run.table.extra(this.touchRow(run, node, now));
+    const list = (extra.requests ??= []);
     list.push(request);
     if (list.length > MAX_REQUESTS_PER_STEP) {
       list.shift();
-      step.requestsDropped = (step.requestsDropped ?? 0) + 1;
+      extra.requestsDropped = (extra.requestsDropped ?? 0) + 1;
     }
-    this.touch(run);
   }
 
   /** Records sent to a failure output make the run "completed with failures". */
@@ -290,86 +301,130 @@ export class RunTracker {
     for (const run of [...this.runs.values()]) this.finish(run, "failed", reason);
     if (this.sweepTimer !== undefined) this.clock.clearTimer(this.sweepTimer);
     this.sweepTimer = undefined;
+    if (this.settleTimer !== undefined) this.clock.clearTimer(this.settleTimer);
+    this.settleTimer = undefined;
+    this.settleRuns = [];
+    this.settleTimes = [];
+    this.settleHead = 0;
   }
 
+  /**
+   * By id, never by a reference kept on msg.pw: Node-RED clones messages with lodash,
+   * which copies even hidden properties, and would copy the whole live run with them.
+   */
   private runOf(msg: unknown): LiveRun | undefined {
     const id = runIdOf(msg);
     return id === undefined ? undefined : this.runs.get(id);
   }
 
-  private soleRunAt(nodeId: string): LiveRun | undefined {
-    const runs = this.atNode.get(nodeId);
-    if (!runs || runs.size !== 1) return undefined;
-    return this.runs.get(runs.keys().next().value as string);
+  private stateOf(node: Described): NodeState {
+    let state = node.state;
+    if (state) return state;
+    state = this.nodes.get(node.id);
+    if (!state) this.nodes.set(node.id, (state = { busyRuns: 0 }));
+    // The plugin describes each runtime node once, so the next lookup is a property read.
+    node.state = state;
+    return state;
   }
 
-  private find(msg: object, node: string, match: (d: Delivery) => boolean): Delivery | undefined {
-    const entry = this.processing.get(msg);
-    if (entry === undefined) return undefined;
-    if (!Array.isArray(entry)) return entry.node === node && match(entry) ? entry : undefined;
-    return entry.find((d) => d.node === node && match(d));
+  /** The live runs that have messages in flight at this node. */
+  private runsAt(node: { id: string }): LiveRun[] {
+    const state = this.nodes.get(node.id);
+    if (!state || state.busyRuns === 0) return [];
+    if (state.busyRuns === 1 && state.last && this.busyAt(state.last, node.id)) return [state.last];
+    const out: LiveRun[] = [];
+    for (const run of this.runs.values()) if (this.busyAt(run, node.id)) out.push(run);
+    return out;
   }
 
-  private enter(run: LiveRun, node: HookNode, msg: object, routed: boolean): void {
+  private busyAt(run: LiveRun, nodeId: string): boolean {
+    if (this.runs.get(run.record.id) !== run) return false;
+    const o = run.table.find(nodeId);
+    return o >= 0 && run.table.v[o + BUSY] > 0;
+  }
+
+  private soleRunAt(node: { id: string }): LiveRun | undefined {
+    const state = this.nodes.get(node.id);
+    if (!state || state.busyRuns !== 1) return undefined;
+    return this.runsAt(node)[0];
+  }
+
+  private enter(run: LiveRun, node: HookNode, now: number): number {
+    const table = run.table;
+    const o = table.row(node, now);
+    const v = table.v;
+    if (v[o + BUSY]++ === 0) {
+      v[o + SINCE] = now;
+      const state = this.stateOf(node);
+      state.busyRuns++;
+      state.last = run;
+    }
+    v[o + LAST] = now;
     run.inFlight++;
-    this.touch(run);
-    const delivery: Delivery = { run, node: node.id, at: this.clock.now(), routed };
-    // Most messages are at one node at a time: no array for them.
-    const entry = this.processing.get(msg);
-    if (entry === undefined) this.processing.set(msg, delivery);
-    else if (Array.isArray(entry)) entry.push(delivery);
-    else this.processing.set(msg, [entry, delivery]);
-    let runs = this.atNode.get(node.id);
-    if (!runs) this.atNode.set(node.id, (runs = new Map()));
-    runs.set(run.record.id, (runs.get(run.record.id) ?? 0) + 1);
+    run.idleSince = undefined;
+    run.lastActivity = now;
+    return o;
   }
 
-  private leave(msg: object, nodeId: string): void {
-    const entry = this.processing.get(msg);
-    if (entry === undefined) return;
-    let delivery: Delivery;
-    if (!Array.isArray(entry)) {
-      if (entry.node !== nodeId || entry.routed) return;
-      delivery = entry;
-      this.processing.delete(msg);
-    } else {
-      const at = entry.findIndex((d) => d.node === nodeId && !d.routed);
-      if (at < 0) return;
-      delivery = entry.splice(at, 1)[0];
-      if (entry.length === 1) this.processing.set(msg, entry[0]);
-    }
-    const { run, node } = delivery;
+  private leave(run: LiveRun | undefined, node: HookNode): void {
+    if (!run) return;
+    const o = run.table.find(node.id);
+    if (o < 0) return;
+    const v = run.table.v;
+    if (v[o + BUSY] === 0) return;
     const now = this.clock.now();
-    const step = run.record.steps[node];
-    if (step) step.timeMs += now - delivery.at;
-    const runs = this.atNode.get(node);
-    if (runs) {
-      const left = (runs.get(run.record.id) ?? 1) - 1;
-      if (left > 0) runs.set(run.record.id, left);
-      else {
-        runs.delete(run.record.id);
-        if (runs.size === 0) this.atNode.delete(node);
-      }
+    if (--v[o + BUSY] === 0) {
+      v[o + TIME] += now - v[o + SINCE];
+      this.stateOf(node).busyRuns--;
     }
-    run.inFlight = Math.max(0, run.inFlight - 1);
-    this.touch(run);
-    if (run.inFlight === 0) this.scheduleSettle(run);
+    v[o + LAST] = now;
+    run.lastActivity = now;
+    if (--run.inFlight === 0) this.settle(run, now);
   }
 
-  private touch(run: LiveRun): void {
-    run.lastActivity = this.clock.now();
-    if (run.settleTimer !== undefined && run.inFlight > 0) {
-      this.clock.clearTimer(run.settleTimer);
-      run.settleTimer = undefined;
-    }
+  /** Notes activity on a node's row outside message flow (errors, requests). */
+  private touchRow(run: LiveRun, node: StepNode, now: number): number {
+    const o = run.table.row(node, now);
+    run.table.v[o + LAST] = now;
+    run.lastActivity = now;
+    return o;
   }
 
-  private scheduleSettle(run: LiveRun): void {
-    if (run.settleTimer !== undefined) this.clock.clearTimer(run.settleTimer);
-    run.settleTimer = this.clock.setTimer(() => {
-      run.settleTimer = undefined;
-      if (run.inFlight === 0 && this.runs.get(run.record.id) === run) this.finish(run);
-    }, this.settleMs);
+  private settle(run: LiveRun, now: number): void {
+    run.idleSince = now;
+    this.settleRuns.push(run);
+    this.settleTimes.push(now);
+    if (this.settleTimer === undefined) this.armSettle(now);
+  }
+
+  private armSettle(now: number): void {
+    if (this.settleHead >= this.settleRuns.length) return;
+    const due = this.settleTimes[this.settleHead] + this.settleMs;
+    this.settleTimer = this.clock.setTimer(() => this.settleDue(), Math.max(0, due - now));
+  }
+
+  private settleDue(): void {
+    this.settleTimer = undefined;
+    const now = this.clock.now();
+    const runs = this.settleRuns;
+    const times = this.settleTimes;
+    while (this.settleHead < runs.length && times[this.settleHead] + this.settleMs <= now) {
+      const run = runs[this.settleHead];
+      const since = times[this.settleHead];
+      runs[this.settleHead] = undefined as unknown as LiveRun;
+      this.settleHead++;
+      if (run.idleSince === since && run.inFlight === 0) this.finish(run);
+    }
+    if (this.settleHead === runs.length) {
+      this.settleRuns = [];
+      this.settleTimes = [];
+      this.settleHead = 0;
+    } else if (this.settleHead > 1024 && this.settleHead * 2 > runs.length) {
+      this.settleRuns = runs.slice(this.settleHead);
+      this.settleTimes = times.slice(this.settleHead);
+      this.settleHead = 0;
+    }
+    if (this.settleTimer === undefined) this.armSettle(now);
   }
 
   private ensureSweep(): void {
@@ -390,39 +445,44 @@ export class RunTracker {
   private finish(run: LiveRun, forced?: "stopped" | "timed out" | "failed", reason?: string): void {
     if (this.runs.get(run.record.id) !== run) return;
     this.runs.delete(run.record.id);
-    if (run.settleTimer !== undefined) this.clock.clearTimer(run.settleTimer);
-    for (const [node, runs] of this.atNode) {
-      runs.delete(run.record.id);
-      if (runs.size === 0) this.atNode.delete(node);
+    run.idleSince = undefined;
+    const { nodes, v } = run.table;
+    for (let i = 0; i < nodes.length; i++) {
+      if (v[i * WIDTH + BUSY] > 0) {
+        const state = this.nodes.get(nodes[i].id);
+        if (state) state.busyRuns--;
+      }
     }
     run.abort?.abort(new Error(reason ?? `run ${run.record.id} ended`));
     const record = run.record;
     record.endedAt = this.clock.now();
     record.durationMs = record.endedAt - record.startedAt;
-    const unhandled = record.errors.filter((e) => !e.handled);
     if (forced) {
       record.status = forced;
       record.reason = reason;
-    } else if (unhandled.length > 0) {
-      record.status = "failed";
-      record.reason = `${unhandled.length} error(s) not handled by a Catch node`;
-    } else if (record.failedRecords > 0) {
-      record.status = "completed with failures";
-      record.reason = `${record.failedRecords} record(s) went to a failure output`;
     } else {
-      record.status = "succeeded";
+      const unhandled = record.errors.reduce((n, e) => (e.handled ? n : n + 1), 0);
+      if (unhandled > 0) {
+        record.status = "failed";
+        record.reason = `${unhandled} error(s) not handled by a Catch node`;
+      } else if (record.failedRecords > 0) {
+        record.status = "completed with failures";
+        record.reason = `${record.failedRecords} record(s) went to a failure output`;
+      } else {
+        record.status = "succeeded";
+      }
     }
     this.sink.save(record);
     if (run.snapshots) this.snapshotSink?.save(record.id, run.snapshots);
     this.notifyFinished(record);
   }
 
-  private snapshot(run: LiveRun, nodeId: string, payload: unknown, error: boolean): void {
-    const list = ((run.snapshots ??= {})[nodeId] ??= []);
+  private snapshot(run: LiveRun, node: StepNode, payload: unknown, error: boolean): void {
+    const list = ((run.snapshots ??= {})[node.id] ??= []);
     if (list.length >= SNAPSHOTS_PER_STEP + 1) return;
-    list.push(takeSnapshot(payload, this.snapshotCapBytes, this.clock.now(), error));
-    const step = run.record.steps[nodeId];
-    if (step) step.snapshots = list.length;
+    const now = this.clock.now();
+    list.push(takeSnapshot(payload, this.snapshotCapBytes, now, error));
+    run.table.extra(run.table.row(node, now)).snapshots = list.length;
   }
 
   private notifyFinished(record: RunRecord): void {
@@ -434,41 +494,25 @@ export class RunTracker {
     this.onEnd?.(record);
   }
 
-  private step(run: LiveRun, node: { id: string; type?: string; name?: string }): StepStats {
-    let step = run.record.steps[node.id];
-    if (!step) {
-      const now = this.clock.now();
-      step = run.record.steps[node.id] = {
-        node: node.id, messagesIn: 0, messagesOut: 0, recordsIn: 0, recordsOut: 0, errors: 0, timeMs: 0, firstAt: now, lastAt: now,
-      };
-      if (node.type) step.type = node.type;
-      if (node.name) step.name = node.name;
-    }
-    step.lastAt = this.clock.now();
-    return step;
-  }
-
   private markUntracked(source: HookNode): void {
     // Without a run there is nowhere to count it; remember it on every run at the node.
-    const runs = this.atNode.get(source.id);
-    if (!runs) return;
-    for (const runId of runs.keys()) {
-      const run = this.runs.get(runId);
-      if (run) this.step(run, source).untracked = (this.step(run, source).untracked ?? 0) + 1;
+    const now = this.clock.now();
+    for (const run of this.runsAt(source)) {
+      const extra = run.table.extra(this.touchRow(run, source, now));
+      extra.untracked = (extra.untracked ?? 0) + 1;
     }
   }
 
   private recordError(run: LiveRun, node: { id: string; type?: string; name?: string }, message: string): void {
     const now = this.clock.now();
-    // done(err) is seen twice: by onComplete and in the log. Keep it once.
+    // A Catch node may tell of an error the log tells of too. Keep it once.
     const same = run.record.errors.find((e) => e.node === node.id && e.message === message && now - e.at < 1000);
     if (same) return;
     const error: RunError = { node: node.id, message, at: now, handled: run.caughtFrom?.has(node.id) === true };
     if (node.type) error.type = node.type;
     if (node.name) error.name = node.name;
     run.record.errors.push(error);
-    this.step(run, node).errors++;
-    this.touch(run);
+    run.table.v[this.touchRow(run, node, now) + ERRORS]++;
   }
 
   private caught(run: LiveRun, msg: object): void {
@@ -483,10 +527,52 @@ export class RunTracker {
         known = true;
       }
     }
+    const from = { id: source.id, type: source.type, name: source.name };
     // Node-RED logs only errors no Catch node took, so a caught one may be news here.
-    if (!known) this.recordError(run, { id: source.id, type: source.type, name: source.name }, String(error?.message ?? "error"));
+    if (!known) this.recordError(run, from, String(error?.message ?? "error"));
     const mode = run.record.snapshots;
-    if (mode === "errors" || mode === "all") this.snapshot(run, source.id, (msg as { payload?: unknown }).payload, true);
+    if (mode === "errors" || mode === "all") this.snapshot(run, from, (msg as { payload?: unknown }).payload, true);
+  }
+}
+
+/** A live run's record: steps are read from the run's table when someone looks. */
+class LiveRecord implements RunRecord {
+  id: string;
+  flow: string;
+  trigger: string;
+  via?: RunRecord["via"];
+  parent?: string;
+  retryOf?: string;
+  status: RunRecord["status"] = "running";
+  queuedAt?: number;
+  startedAt: number;
+  endedAt?: number;
+  durationMs?: number;
+  input: RunRecord["input"];
+  errors: RunError[] = [];
+  failedRecords = 0;
+  reason?: string;
+  snapshots?: RunRecord["snapshots"];
+  readonly [STEP_TABLE]: StepTable;
+
+  constructor(pw: PwContext, now: number, input: RunRecord["input"], table: StepTable) {
+    this.id = pw.run.id;
+    this.flow = pw.run.flow;
+    this.trigger = pw.run.trigger;
+    this.via = pw.run.via;
+    this.parent = pw.run.parent;
+    this.retryOf = pw.run.retryOf;
+    this.startedAt = now;
+    this.input = input;
+    this[STEP_TABLE] = table;
+  }
+
+  get steps(): RunRecord["steps"] {
+    return this[STEP_TABLE].toSteps();
+  }
+
+  toJSON(): Omit<RunRecord, never> {
+    return { ...this, steps: this.steps };
   }
 }
 

@@ -1,0 +1,152 @@
+import type { RequestRecord, StepStats } from "./record";
+
+/**
+ * A live run's steps, kept flat: one row of numbers per node the run reached, in one
+ * array. The hooks update it for every message of every run, so it must not allocate
+ * per message, and a burst of thousands of live runs must not mean thousands of small
+ * objects per node for the garbage collector to trace. Step objects are made only when
+ * someone reads the run.
+ */
+export interface StepNode {
+  id: string;
+  type?: string;
+  name?: string;
+  /** The start of the node's row in the log, made once per node (see row). */
+  rowHead?: string;
+}
+
+/** Columns of a row. Busy/since/pending are bookkeeping, not shown. */
+export const IN = 0;
+export const OUT = 1;
+export const RECORDS_IN = 2;
+export const RECORDS_OUT = 3;
+export const ERRORS = 4;
+export const TIME = 5;
+export const FIRST = 6;
+export const LAST = 7;
+/** Messages of the run this node holds (delivered, not yet done). */
+export const BUSY = 8;
+/** When BUSY last went from 0 to 1: time spent is the wall time the node was busy. */
+export const SINCE = 9;
+/** Messages the router handed over (preDeliver) that the node has not yet received. */
+export const PENDING = 10;
+export const WIDTH = 11;
+
+/** Rarely used parts of a step, kept apart so the rows stay plain numbers. */
+export interface StepExtras {
+  untracked?: number;
+  requests?: RequestRecord[];
+  requestsDropped?: number;
+  snapshots?: number;
+}
+
+export class StepTable {
+  readonly nodes: StepNode[] = [];
+  readonly v: number[] = [];
+  private extras?: Array<StepExtras | undefined>;
+  /** Large runs (hundreds of nodes) look rows up by id instead of scanning. */
+  private byId?: Map<string, number>;
+
+  /** Offset of the node's row, or -1 when the run has not reached it. */
+  find(id: string): number {
+    if (this.byId) return this.byId.get(id) ?? -1;
+    const nodes = this.nodes;
+    for (let i = 0; i < nodes.length; i++) if (nodes[i].id === id) return i * WIDTH;
+    return -1;
+  }
+
+  /** Offset of the node's row, made at `now` when the run first reaches it. */
+  row(node: StepNode, now: number): number {
+    const at = this.find(node.id);
+    if (at >= 0) return at;
+    const offset = this.nodes.length * WIDTH;
+    this.nodes.push(node);
+    this.v.push(0, 0, 0, 0, 0, 0, now, now, 0, 0, 0);
+    if (this.byId) this.byId.set(node.id, offset);
+    else if (this.nodes.length > 32) this.byId = new Map(this.nodes.map((n, i) => [n.id, i * WIDTH]));
+    return offset;
+  }
+
+  extra(offset: number): StepExtras {
+    const list = (this.extras ??= []);
+    return (list[offset / WIDTH] ??= {});
+  }
+
+  /** The steps as the run log shows them. */
+  toSteps(): Record<string, StepStats> {
+    const steps: Record<string, StepStats> = {};
+    const v = this.v;
+    this.nodes.forEach((node, i) => {
+      const o = i * WIDTH;
+      const step: StepStats = {
+        node: node.id, messagesIn: v[o + IN], messagesOut: v[o + OUT], recordsIn: v[o + RECORDS_IN], recordsOut: v[o + RECORDS_OUT],
+        errors: v[o + ERRORS], timeMs: v[o + TIME], firstAt: v[o + FIRST], lastAt: v[o + LAST],
+      };
+      if (node.type) step.type = node.type;
+      if (node.name) step.name = node.name;
+      const extra = this.extras?.[i];
+      if (extra) Object.assign(step, extra);
+      steps[node.id] = step;
+    });
+    return steps;
+  }
+
+  /** The steps as rows of the run log file (see STEP_FIELDS), without making step objects. */
+  rows(startedAt: number): string[] {
+    const out: string[] = [];
+    const v = this.v;
+    for (let i = 0; i < this.nodes.length; i++) {
+      const node = this.nodes[i];
+      const o = i * WIDTH;
+      const head = (node.rowHead ??= rowHead(node.id, node.type, node.name));
+      out.push(row(head, v[o + IN], v[o + OUT], v[o + RECORDS_IN], v[o + RECORDS_OUT], v[o + ERRORS], v[o + TIME], v[o + FIRST] - startedAt, v[o + LAST] - startedAt, this.extras?.[i]));
+    }
+    return out;
+  }
+}
+
+/**
+ * The order of a step's fields in a row of the log file. Field names would make up most of
+ * a line, and most of the time to write it. firstAt and lastAt are written as milliseconds
+ * after the run started: short numbers, quick to write.
+ */
+export const STEP_FIELDS = ["node", "type", "name", "messagesIn", "messagesOut", "recordsIn", "recordsOut", "errors", "timeMs", "firstAt", "lastAt", "untracked", "requests", "requestsDropped", "snapshots"] as const;
+
+/** Rows for steps that are already objects (runs read back from the log). */
+export function rowsOf(steps: Record<string, StepStats>, startedAt: number): string[] {
+  const out: string[] = [];
+  for (const id in steps) {
+    const s = steps[id];
+    out.push(row(rowHead(s.node, s.type, s.name), s.messagesIn, s.messagesOut, s.recordsIn, s.recordsOut, s.errors, s.timeMs, s.firstAt - startedAt, s.lastAt - startedAt, s));
+  }
+  return out;
+}
+
+export function stepsFromRows(rows: unknown[][], startedAt: number): Record<string, StepStats> {
+  const steps: Record<string, StepStats> = {};
+  for (const r of rows) {
+    const step: Record<string, unknown> = {};
+    STEP_FIELDS.forEach((f, i) => {
+      if (r[i] !== null && r[i] !== undefined) step[f] = r[i];
+    });
+    step.firstAt = (step.firstAt as number) + startedAt;
+    step.lastAt = (step.lastAt as number) + startedAt;
+    steps[step.node as string] = step as unknown as StepStats;
+  }
+  return steps;
+}
+
+function rowHead(id: string, type: string | undefined, name: string | undefined): string {
+  return `[${JSON.stringify(id)},${str(type)},${str(name)},`;
+}
+
+function row(head: string, messagesIn: number, messagesOut: number, recordsIn: number, recordsOut: number, errors: number, timeMs: number, firstAt: number, lastAt: number, extra?: StepExtras): string {
+  let out = `${head}${num(messagesIn)},${num(messagesOut)},${num(recordsIn)},${num(recordsOut)},${num(errors)},${num(timeMs)},${num(firstAt)},${num(lastAt)}`;
+  if (extra && (extra.untracked !== undefined || extra.requests !== undefined || extra.snapshots !== undefined)) {
+    out += `,${extra.untracked ?? null},${extra.requests ? JSON.stringify(extra.requests) : null},${extra.requestsDropped ?? null},${extra.snapshots ?? null}`;
+  }
+  return out + "]";
+}
+
+const str = (value: string | undefined) => (value === undefined ? "null" : JSON.stringify(value));
+const num = (value: number | undefined) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
