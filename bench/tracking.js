@@ -1,12 +1,15 @@
 // One measurement in a process of its own: N messages, each a run, through a trigger and
 // ten nodes, with run tracking on or off. Prints one JSON line.
-//   node bench/tracking.js on|off [messages]
+//   node bench/tracking.js on|off|noop [messages] [window]
+// window 0 sends every message at once (a burst: all runs live together); window W keeps W
+// runs in flight, starting the next as one ends (a steady load, as a busy server sees).
 const { startRuntime } = require("../test/support/runtime");
 
 async function main() {
   const mode = process.argv[2];
   const messages = Number(process.argv[3] || 10000);
-  const done = { count: 0, resolve: null };
+  const windowSize = Number(process.argv[4] || 0);
+  const done = { count: 0, resolve: null, next: null };
   const rt = await startRuntime({
     functionGlobalContext: { done },
     // Every run may start at once: this measures tracking, not the queue.
@@ -19,7 +22,7 @@ async function main() {
     { id: "b", type: "tab", label: "bench" },
     { id: "trig", type: "pw-trigger", z: "b", name: "bench", schedules: [], concurrency: 0, wires: [["c0"]] },
     ...chain,
-    { id: "end", type: "function", z: "b", func: "const d = global.get('done'); if (++d.count === d.total) d.resolve(); return null;", outputs: 0, wires: [] },
+    { id: "end", type: "function", z: "b", func: "const d = global.get('done'); if (++d.count === d.total) d.resolve(); else if (d.next) d.next(); return null;", outputs: 0, wires: [] },
   ]);
   if (mode === "noop") {
     // The cost of Node-RED's hook machinery alone: the same five hooks, doing nothing.
@@ -31,7 +34,10 @@ async function main() {
     done.total = n;
     const finished = new Promise((resolve) => (done.resolve = resolve));
     const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) trigger.receive({ payload: { id: i, sku: `SKU-${i}`, qty: i % 5 } });
+    let sent = 0;
+    const send = () => trigger.receive({ payload: { id: sent, sku: `SKU-${sent}`, qty: sent++ % 5 } });
+    done.next = windowSize > 0 ? () => sent < n && send() : null;
+    while (sent < (windowSize > 0 ? Math.min(windowSize, n) : n)) send();
     await finished;
     return Number(process.hrtime.bigint() - start) / 1e6;
   }
@@ -44,7 +50,7 @@ async function main() {
   if (global.gc) global.gc();
   if (process.env.HEAPSNAP) require("v8").writeHeapSnapshot(process.env.HEAPSNAP);
   const retained = process.memoryUsage().heapUsed;
-  console.log(JSON.stringify({ mode, messages, nodes: 10, ms: times[1], heapMB: Math.round(heap / 1048576), retainedMB: Math.round(retained / 1048576) }));
+  console.log(JSON.stringify({ mode, messages, window: windowSize, nodes: 10, ms: times[1], heapMB: Math.round(heap / 1048576), retainedMB: Math.round(retained / 1048576) }));
   await rt.stop();
   process.exit(0);
 }

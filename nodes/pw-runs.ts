@@ -97,7 +97,13 @@ export = function (RED: NodeAPI) {
   // Flows stop on every redeploy and when Node-RED shuts down: write what is pending then.
   RED.events.on("flows:stopped", () => {
     service?.setFlowsRunning(false);
-    void Promise.all([store.flush(), queueFile.flush(), snapshots.flush()]).catch((err: Error) => RED.log.warn(`pw-runs: could not write runs: ${err.message}`));
+    // Run lines synchronously: Node-RED may exit right after, without waiting for us.
+    try {
+      store.flushSync();
+    } catch (err) {
+      RED.log.warn(`pw-runs: could not write runs: ${(err as Error).message}`);
+    }
+    void Promise.all([queueFile.flush(), snapshots.flush()]).catch((err: Error) => RED.log.warn(`pw-runs: could not write runs: ${err.message}`));
   });
 
   // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook

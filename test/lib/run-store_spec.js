@@ -55,6 +55,24 @@ describe("file run store", function () {
     await store.close();
   });
 
+  it("writes every change synchronously for shutdown, and a finished line wins over a later running one", async function () {
+    const store = new FileRunStore({ dir, clock });
+    await store.open();
+    const run = record(T0, { status: "running" });
+    store.save(run);
+    store.flushSync();
+    const file = path.join(dir, "runs-2026-11-20.jsonl");
+    assert.equal(fs.readFileSync(file, "utf8").trim().split("\n").length, 1, "on disk before flushSync returns");
+    // An older running line landing after the finished one (an asynchronous write overtaken).
+    const finished = { ...run, status: "succeeded", endedAt: T0 + 5 };
+    fs.appendFileSync(file, JSON.stringify(finished) + "\n" + JSON.stringify(run) + "\n");
+    const reopened = new FileRunStore({ dir, clock });
+    await reopened.open();
+    assert.equal(reopened.get(run.id).status, "succeeded");
+    await store.close();
+    await reopened.close();
+  });
+
   it("skips a line cut short by a crash", async function () {
     const good = record(T0);
     fs.writeFileSync(path.join(dir, "runs-2026-11-20.jsonl"), JSON.stringify(good) + "\n" + '{"id":"01KX');
@@ -150,6 +168,7 @@ describe("run log lines", function () {
     });
     const line = toLine(run);
     assert.ok(!line.includes("messagesIn"), "no field names per step");
+    assert.ok(line.includes('"input":{"payload":{"order":1001}'), "the trigger payload is written as JSON, not as an escaped string");
     assert.deepEqual(fromLine(line), run);
   });
 });

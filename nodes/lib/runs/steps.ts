@@ -24,13 +24,15 @@ export const ERRORS = 4;
 export const TIME = 5;
 export const FIRST = 6;
 export const LAST = 7;
-/** Messages of the run this node holds (delivered, not yet done). */
+/** Messages of the run on their way to this node or at it (in flight). */
 export const BUSY = 8;
-/** When BUSY last went from 0 to 1: time spent is the wall time the node was busy. */
-export const SINCE = 9;
+/** Messages of the run the node is working on (received, not yet done). */
+export const ACTIVE = 9;
+/** When ACTIVE last went from 0 to 1: time spent is the wall time the node was working for the run. */
+export const SINCE = 10;
 /** Messages the router handed over (preDeliver) that the node has not yet received. */
-export const PENDING = 10;
-export const WIDTH = 11;
+export const PENDING = 11;
+export const WIDTH = 12;
 
 /** Rarely used parts of a step, kept apart so the rows stay plain numbers. */
 export interface StepExtras {
@@ -41,6 +43,8 @@ export interface StepExtras {
 }
 
 export class StepTable {
+  /** Step times are kept relative to this; a node that only sent shows the run's start. */
+  constructor(readonly startedAt: number) {}
   readonly nodes: StepNode[] = [];
   readonly v: number[] = [];
   private extras?: Array<StepExtras | undefined>;
@@ -55,13 +59,14 @@ export class StepTable {
     return -1;
   }
 
-  /** Offset of the node's row, made at `now` when the run first reaches it. */
-  row(node: StepNode, now: number): number {
+  /** Offset of the node's row, made when the run first reaches it. */
+  row(node: StepNode): number {
     const at = this.find(node.id);
     if (at >= 0) return at;
     const offset = this.nodes.length * WIDTH;
     this.nodes.push(node);
-    this.v.push(0, 0, 0, 0, 0, 0, now, now, 0, 0, 0);
+    // Times are ms after the run started, so the row stays small integers; -1: not yet seen.
+    this.v.push(0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0);
     if (this.byId) this.byId.set(node.id, offset);
     else if (this.nodes.length > 32) this.byId = new Map(this.nodes.map((n, i) => [n.id, i * WIDTH]));
     return offset;
@@ -80,7 +85,7 @@ export class StepTable {
       const o = i * WIDTH;
       const step: StepStats = {
         node: node.id, messagesIn: v[o + IN], messagesOut: v[o + OUT], recordsIn: v[o + RECORDS_IN], recordsOut: v[o + RECORDS_OUT],
-        errors: v[o + ERRORS], timeMs: v[o + TIME], firstAt: v[o + FIRST], lastAt: v[o + LAST],
+        errors: v[o + ERRORS], timeMs: v[o + TIME], firstAt: this.startedAt + Math.max(0, v[o + FIRST]), lastAt: this.startedAt + Math.max(0, v[o + LAST]),
       };
       if (node.type) step.type = node.type;
       if (node.name) step.name = node.name;
@@ -92,14 +97,14 @@ export class StepTable {
   }
 
   /** The steps as rows of the run log file (see STEP_FIELDS), without making step objects. */
-  rows(startedAt: number): string[] {
+  rows(): string[] {
     const out: string[] = [];
     const v = this.v;
     for (let i = 0; i < this.nodes.length; i++) {
       const node = this.nodes[i];
       const o = i * WIDTH;
       const head = (node.rowHead ??= rowHead(node.id, node.type, node.name));
-      out.push(row(head, v[o + IN], v[o + OUT], v[o + RECORDS_IN], v[o + RECORDS_OUT], v[o + ERRORS], v[o + TIME], v[o + FIRST] - startedAt, v[o + LAST] - startedAt, this.extras?.[i]));
+      out.push(row(head, v[o + IN], v[o + OUT], v[o + RECORDS_IN], v[o + RECORDS_OUT], v[o + ERRORS], v[o + TIME], Math.max(0, v[o + FIRST]), Math.max(0, v[o + LAST]), this.extras?.[i]));
     }
     return out;
   }

@@ -1,4 +1,4 @@
-import { promises as fs } from "node:fs";
+import fsSync, { promises as fs } from "node:fs";
 import path from "node:path";
 import { systemClock, type Clock } from "../schedule";
 import { FINAL_STATUSES, STEP_TABLE, type RunRecord, type RunSink, type RunStatus } from "./record";
@@ -108,7 +108,10 @@ export class FileRunStore implements RunSink, RunQuery {
         if (!line) continue;
         try {
           const record = fromLine(line);
-          loaded.set(record.id, FINAL_STATUSES.has(record.status) ? new StoredRun(summarise(record), line) : record);
+          const final = FINAL_STATUSES.has(record.status);
+          // A run never goes back from finished: a late running line (see flushSync) does not undo its end.
+          if (!final && loaded.get(record.id) instanceof StoredRun) continue;
+          loaded.set(record.id, final ? new StoredRun(summarise(record), line) : record);
         } catch {
           // A line cut short by a crash mid-append: the earlier lines of that run still stand.
         }
@@ -155,10 +158,29 @@ export class FileRunStore implements RunSink, RunQuery {
    * runs that started less than a second ago and are still going for a later flush.
    */
   flush(all = true): Promise<void> {
-    if (this.dirty.size === 0) return this.writing;
+    const byFile = this.takeLines(all);
+    if (byFile.size === 0) return this.writing;
+    this.writing = this.writing.then(async () => {
+      for (const [file, lines] of byFile) await fs.appendFile(path.join(this.opts.dir, file), lines.join("\n") + "\n", "utf8");
+    });
+    return this.writing;
+  }
+
+  /**
+   * Writes every change at once, before returning: for shutdown, when Node-RED exits without
+   * waiting for promises of ours. A line that an earlier asynchronous write still holds may
+   * land after these; loading lets a finished line win over a running one, so order does not matter.
+   */
+  flushSync(): void {
+    for (const [file, lines] of this.takeLines(true)) fsSync.appendFileSync(path.join(this.opts.dir, file), lines.join("\n") + "\n", "utf8");
+  }
+
+  /** The dirty runs as lines by file, taken out of the dirty set (running runs under a second old stay, unless `all`). */
+  private takeLines(all: boolean): Map<string, string[]> {
+    const byFile = new Map<string, string[]>();
+    if (this.dirty.size === 0) return byFile;
     const now = this.clock.now();
     // Serialise now: the tracker keeps changing live records after this returns.
-    const byFile = new Map<string, string[]>();
     let day = "";
     let dayStart = 0;
     let dayEnd = -1;
@@ -179,11 +201,7 @@ export class FileRunStore implements RunSink, RunQuery {
       else byFile.set(file, [line]);
     }
     if (this.dirty.size > 0) this.armFlush();
-    if (byFile.size === 0) return this.writing;
-    this.writing = this.writing.then(async () => {
-      for (const [file, lines] of byFile) await fs.appendFile(path.join(this.opts.dir, file), lines.join("\n") + "\n", "utf8");
-    });
-    return this.writing;
+    return byFile;
   }
 
   list(filter: RunFilter = {}): RunSummary[] {
@@ -293,33 +311,46 @@ export class FileRunStore implements RunSink, RunQuery {
   }
 }
 
-/** A record as one line of the log; steps as rows (see STEP_FIELDS). */
+/**
+ * A record as one line of the log; steps as rows (see STEP_FIELDS). The trigger payload,
+ * already JSON, goes in as it is (`input.payload`), not as a string to escape again.
+ */
 export function toLine(r: RunRecord): string {
   const head = JSON.stringify({
     id: r.id, flow: r.flow, trigger: r.trigger, via: r.via, parent: r.parent, retryOf: r.retryOf, status: r.status, queuedAt: r.queuedAt,
-    startedAt: r.startedAt, endedAt: r.endedAt, durationMs: r.durationMs, input: r.input, errors: r.errors, failedRecords: r.failedRecords,
+    startedAt: r.startedAt, endedAt: r.endedAt, durationMs: r.durationMs, errors: r.errors, failedRecords: r.failedRecords,
     reason: r.reason, snapshots: r.snapshots,
   });
-  const table = (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
+  const { payloadJson, meta, truncated, bytes } = r.input;
+  const input = payloadJson === undefined
+    ? JSON.stringify(r.input)
+    : `{"payload":${payloadJson},"meta":${JSON.stringify(meta)},"bytes":${bytes}${truncated ? ',"truncated":true' : ""}}`;
+  const start = `${head.slice(0, -1)},"input":${input}`;
+  // A run still going is written for crash recovery only: its steps come with its last line.
+  if (!FINAL_STATUSES.has(r.status)) return `${start},"steps":[]}`;
   // Joined, not concatenated: `+` makes a tree of every piece, which the index would keep
   // for days; join copies them into one flat string and the pieces die young.
-  // A run still going is written for crash recovery only: its steps come with its last line.
-  if (!FINAL_STATUSES.has(r.status)) return `${head.slice(0, -1)},"steps":[]}`;
-  return [head.slice(0, -1), ',"steps":[', (table ? table.rows(r.startedAt) : rowsOf(r.steps, r.startedAt)).join(","), "]}"].join("");
+  return [start, ',"steps":[', (table(r) ? (table(r) as StepTable).rows() : rowsOf(r.steps, r.startedAt)).join(","), "]}"].join("");
 }
 
+const table = (r: RunRecord) => (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
+
 export function fromLine(line: string): RunRecord {
-  const raw = JSON.parse(line) as Omit<RunRecord, "steps"> & { steps: unknown[][] | RunRecord["steps"] };
+  const raw = JSON.parse(line) as Omit<RunRecord, "steps" | "input"> & { steps: unknown[][] | RunRecord["steps"]; input: RunRecord["input"] & { payload?: unknown } };
+  if (raw.input && "payload" in raw.input) {
+    const { payload, ...rest } = raw.input;
+    raw.input = { payloadJson: JSON.stringify(payload), ...rest };
+  }
   if (!Array.isArray(raw.steps)) return raw as RunRecord;
   return { ...raw, steps: stepsFromRows(raw.steps, raw.startedAt) } as RunRecord;
 }
 
 /** Built field by field: a live record's steps are made on reading, and a summary needs only their count. */
 function summarise(r: RunRecord): RunSummary {
-  const table = (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
+  const steps = table(r);
   const s: RunSummary = {
     id: r.id, flow: r.flow, trigger: r.trigger, status: r.status, startedAt: r.startedAt, errors: r.errors, failedRecords: r.failedRecords,
-    steps: table ? table.nodes.length : Object.keys(r.steps).length, errorCount: r.errors.length,
+    steps: steps ? steps.nodes.length : Object.keys(r.steps).length, errorCount: r.errors.length,
   };
   if (r.via !== undefined) s.via = r.via;
   if (r.parent !== undefined) s.parent = r.parent;

@@ -1,7 +1,7 @@
 import type { PwContext } from "../run-context";
 import { systemClock, type Clock } from "../schedule";
 import { STEP_TABLE, type RequestRecord, type RunError, type RunRecord, type RunSink } from "./record";
-import { BUSY, ERRORS, IN, LAST, OUT, PENDING, RECORDS_IN, RECORDS_OUT, SINCE, StepTable, TIME, WIDTH, type StepNode } from "./steps";
+import { ACTIVE, BUSY, ERRORS, FIRST, IN, LAST, OUT, PENDING, RECORDS_IN, RECORDS_OUT, SINCE, StepTable, TIME, WIDTH, type StepNode } from "./steps";
 import { DEFAULT_SNAPSHOT_CAP_BYTES, SNAPSHOTS_PER_STEP, takeSnapshot, type Snapshot, type SnapshotMode } from "./snapshots";
 
 /**
@@ -86,6 +86,9 @@ export class RunTracker {
   private settleTimes: number[] = [];
   private settleHead = 0;
   private settleTimer: unknown;
+  /** The run the last message belonged to, by its `msg.pw.run` object (see runOf). */
+  private lastInfo?: object;
+  private lastRun?: LiveRun;
   /** The error onComplete just recorded: Node-RED logs it right after, for the same node. */
   private reported?: { node: string; message: string };
   private readonly settleMs: number;
@@ -110,7 +113,7 @@ export class RunTracker {
   /** A trigger started a run; its payload and meta are kept for retry. */
   begin(pw: PwContext, payload: unknown, queuedAt?: number, snapshots: SnapshotMode = "off"): RunRecord {
     const now = this.clock.now();
-    const table = new StepTable();
+    const table = new StepTable(now);
     const record = this.newRecord(pw, payload, now, snapshots, table);
     if (queuedAt !== undefined) record.queuedAt = queuedAt;
     const run: LiveRun = { record, table, pw, inFlight: 0, lastActivity: now };
@@ -180,14 +183,12 @@ export class RunTracker {
       // A function returning a new object loses msg.pw; with one run at the node it can only be that one.
       msg.pw = run.pw;
     }
-    const now = this.clock.now();
+    // No clock read here: a send is always followed by a delivery or a done, which read it.
     const v = run.table.v;
-    const o = run.table.row(source, now);
+    const o = run.table.row(source);
     v[o + OUT]++;
     const payload = msg.payload;
     if (Array.isArray(payload)) v[o + RECORDS_OUT] += payload.length;
-    v[o + LAST] = now;
-    run.lastActivity = now;
   }
 
   /** The router hands a message to a node. */
@@ -195,7 +196,7 @@ export class RunTracker {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
-    const o = this.enter(run, destination, this.clock.now());
+    const o = this.enter(run, destination);
     run.table.v[o + PENDING]++;
     return true;
   }
@@ -207,10 +208,15 @@ export class RunTracker {
     if (!run) return true;
     const now = this.clock.now();
     const v = run.table.v;
-    let o = run.table.row(destination, now);
+    let o = run.table.row(destination);
     // Routed messages were counted in flight at preDeliver; the rest start here.
     if (v[o + PENDING] > 0) v[o + PENDING]--;
-    else o = this.enter(run, destination, now);
+    else o = this.enter(run, destination);
+    const t = now - run.table.startedAt;
+    if (v[o + ACTIVE]++ === 0) v[o + SINCE] = t;
+    if (v[o + FIRST] < 0) v[o + FIRST] = t;
+    v[o + LAST] = t;
+    run.lastActivity = now;
     if (destination.type === "catch") this.caught(run, msg);
     const messagesIn = ++v[o + IN];
     const payload = (msg as { payload?: unknown }).payload;
@@ -313,8 +319,17 @@ export class RunTracker {
    * which copies even hidden properties, and would copy the whole live run with them.
    */
   private runOf(msg: unknown): LiveRun | undefined {
-    const id = runIdOf(msg);
-    return id === undefined ? undefined : this.runs.get(id);
+    const info = (msg as { pw?: { run?: { id?: unknown } } } | undefined)?.pw?.run;
+    if (info === undefined || info === null) return undefined;
+    // A message passes five hooks in a row, and a chain of nodes passes on the same object.
+    if (info === this.lastInfo) return this.lastRun;
+    const id = info.id;
+    const run = typeof id === "string" ? this.runs.get(id) : undefined;
+    if (run) {
+      this.lastInfo = info;
+      this.lastRun = run;
+    }
+    return run;
   }
 
   private stateOf(node: Described): NodeState {
@@ -349,20 +364,18 @@ export class RunTracker {
     return this.runsAt(node)[0];
   }
 
-  private enter(run: LiveRun, node: HookNode, now: number): number {
+  /** A message of the run is on its way to or at the node. */
+  private enter(run: LiveRun, node: HookNode): number {
     const table = run.table;
-    const o = table.row(node, now);
+    const o = table.row(node);
     const v = table.v;
     if (v[o + BUSY]++ === 0) {
-      v[o + SINCE] = now;
       const state = this.stateOf(node);
       state.busyRuns++;
       state.last = run;
     }
-    v[o + LAST] = now;
     run.inFlight++;
     run.idleSince = undefined;
-    run.lastActivity = now;
     return o;
   }
 
@@ -373,19 +386,21 @@ export class RunTracker {
     const v = run.table.v;
     if (v[o + BUSY] === 0) return;
     const now = this.clock.now();
-    if (--v[o + BUSY] === 0) {
-      v[o + TIME] += now - v[o + SINCE];
-      this.stateOf(node).busyRuns--;
-    }
-    v[o + LAST] = now;
+    if (--v[o + BUSY] === 0) this.stateOf(node).busyRuns--;
+    const t = now - run.table.startedAt;
+    if (v[o + ACTIVE] > 0 && --v[o + ACTIVE] === 0) v[o + TIME] += t - v[o + SINCE];
+    v[o + LAST] = t;
     run.lastActivity = now;
     if (--run.inFlight === 0) this.settle(run, now);
   }
 
   /** Notes activity on a node's row outside message flow (errors, requests). */
   private touchRow(run: LiveRun, node: StepNode, now: number): number {
-    const o = run.table.row(node, now);
-    run.table.v[o + LAST] = now;
+    const o = run.table.row(node);
+    const v = run.table.v;
+    const t = now - run.table.startedAt;
+    if (v[o + FIRST] < 0) v[o + FIRST] = t;
+    v[o + LAST] = t;
     run.lastActivity = now;
     return o;
   }
@@ -445,6 +460,7 @@ export class RunTracker {
   private finish(run: LiveRun, forced?: "stopped" | "timed out" | "failed", reason?: string): void {
     if (this.runs.get(run.record.id) !== run) return;
     this.runs.delete(run.record.id);
+    if (this.lastRun === run) this.lastInfo = this.lastRun = undefined;
     run.idleSince = undefined;
     const { nodes, v } = run.table;
     for (let i = 0; i < nodes.length; i++) {
@@ -482,7 +498,7 @@ export class RunTracker {
     if (list.length >= SNAPSHOTS_PER_STEP + 1) return;
     const now = this.clock.now();
     list.push(takeSnapshot(payload, this.snapshotCapBytes, now, error));
-    run.table.extra(run.table.row(node, now)).snapshots = list.length;
+    run.table.extra(run.table.row(node)).snapshots = list.length;
   }
 
   private notifyFinished(record: RunRecord): void {
