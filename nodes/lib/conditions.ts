@@ -1,0 +1,440 @@
+import { compileGetter, hasWildcard, parsePath, type Getter } from "./paths";
+import { compileTemplate, type Template, type TemplateView } from "./templates";
+
+/**
+ * The one condition engine of filter, route (and later the legacy service shape). A
+ * configuration is compiled once into a matcher; per message it is bound to the message's
+ * template view and clock (templates rendered, relative dates fixed), giving a predicate
+ * that runs over every record without parsing anything again.
+ */
+export type ValueType = "string" | "number" | "date" | "boolean";
+
+export const OPERATORS = [
+  "equals", "not_equals", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
+  "gt", "gte", "lt", "lte", "between", "exists", "not_exists", "empty", "not_empty", "regex",
+  "true", "false", "before", "after", "within_last", "within_next", "older_than",
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export interface Condition {
+  /** Path into the record (empty: the record itself); through `[*]` any element may match. */
+  field: string;
+  op: Operator;
+  type?: ValueType;
+  /** The value compared with: a literal, a `{{ }}` template, or another field of the record. */
+  value?: string;
+  valueType?: "literal" | "template" | "field";
+  /** Upper bound of `between`. */
+  value2?: string;
+  /** For within_last / within_next / older_than: the unit of `value`. */
+  unit?: "minutes" | "hours" | "days";
+  caseInsensitive?: boolean;
+  /** Through `[*]`: every element must match (none at all is no match). */
+  all?: boolean;
+}
+
+export interface ConditionGroup {
+  logic: "and" | "or";
+  rules: Array<Condition | ConditionGroup>;
+}
+
+export interface Conditions extends ConditionGroup {
+  /** A value that cannot be compared: no match (default), or an error naming field, record and value. */
+  onBadValue?: "no-match" | "error";
+}
+
+/** A record's value could not be compared, and the policy says so. */
+export class ConditionValueError extends Error {
+  constructor(readonly field: string, readonly record: number, readonly value: unknown, why: string) {
+    super(`record ${record}: field "${field}" ${why} (value ${preview(value)})`);
+    this.name = "ConditionValueError";
+  }
+}
+
+export type Predicate = (record: unknown, index: number) => boolean;
+
+export interface Matcher {
+  /** True when no condition needs the message (no templates, no relative dates): bind once. */
+  readonly constant: boolean;
+  /** Takes everything: no conditions at all. */
+  readonly always: boolean;
+  bind(view: () => TemplateView, now: number): Predicate;
+}
+
+const NEGATED: Partial<Record<Operator, Operator>> = {
+  not_equals: "equals", not_contains: "contains", not_in: "in", not_exists: "exists", not_empty: "empty",
+};
+const NEEDS_VALUE = new Set<Operator>(["equals", "contains", "starts_with", "ends_with", "in", "gt", "gte", "lt", "lte", "between", "regex", "before", "after", "within_last", "within_next", "older_than"]);
+const RELATIVE = new Set<Operator>(["within_last", "within_next", "older_than"]);
+const UNIT_MS = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
+/** Per element: matched, did not, or could not be compared. */
+const YES = 1;
+const NO = 0;
+const BAD = -1;
+type Verdict = typeof YES | typeof NO | typeof BAD;
+
+/** A record value that cannot be compared as the condition's type. */
+const UNREADABLE = Symbol("unreadable");
+
+/** Compiles conditions once; throws with the rule's position and what is wrong. */
+export function compileConditions(input: unknown): Matcher {
+  const config = normalise(input);
+  const onBad = config.onBadValue === "error" ? "error" : "no-match";
+  const root = compileGroup(config, "", onBad);
+  const always = config.rules.length === 0;
+  if (root.constant) {
+    const predicate = root.bind(() => ({}), 0);
+    return { constant: true, always, bind: () => predicate };
+  }
+  return { constant: false, always, bind: root.bind };
+}
+
+interface Compiled {
+  constant: boolean;
+  bind(view: () => TemplateView, now: number): Predicate;
+}
+
+function normalise(input: unknown): Conditions {
+  if (input === undefined || input === null || input === "") return { logic: "and", rules: [] };
+  let value = input;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new Error("the conditions are not valid JSON");
+    }
+  }
+  if (Array.isArray(value)) return { logic: "and", rules: value as Condition[] };
+  if (typeof value !== "object" || value === null || !Array.isArray((value as ConditionGroup).rules)) {
+    throw new Error("the conditions must be a group: { logic: \"and\" | \"or\", rules: [...] }");
+  }
+  return value as Conditions;
+}
+
+function compileGroup(group: ConditionGroup, at: string, onBad: "no-match" | "error"): Compiled {
+  if (group.logic !== undefined && group.logic !== "and" && group.logic !== "or") {
+    throw new Error(`${at || "the conditions"}: logic must be "and" or "or", not "${String(group.logic)}"`);
+  }
+  const parts = group.rules.map((rule, i) => {
+    const where = `${at}${at ? "." : ""}rule ${i + 1}`;
+    if (rule && typeof rule === "object" && Array.isArray((rule as ConditionGroup).rules)) return compileGroup(rule as ConditionGroup, where, onBad);
+    return compileCondition(rule as Condition, where, onBad);
+  });
+  const or = group.logic === "or";
+  const constant = parts.every((p) => p.constant);
+  const bind = (view: () => TemplateView, now: number): Predicate => {
+    const predicates = parts.map((p) => p.bind(view, now));
+    if (predicates.length === 0) return () => true;
+    if (predicates.length === 1) return predicates[0];
+    if (predicates.length === 2) {
+      const [a, b] = predicates;
+      return or ? (r, i) => a(r, i) || b(r, i) : (r, i) => a(r, i) && b(r, i);
+    }
+    return or ? (r, i) => predicates.some((p) => p(r, i)) : (r, i) => predicates.every((p) => p(r, i));
+  };
+  return { constant, bind };
+}
+
+function compileCondition(c: Condition, where: string, onBad: "no-match" | "error"): Compiled {
+  if (!c || typeof c !== "object") throw new Error(`${where}: not a condition`);
+  if (!(OPERATORS as readonly string[]).includes(c.op)) throw new Error(`${where}: unknown operator "${String(c.op)}" (use one of ${OPERATORS.join(", ")})`);
+  const field = typeof c.field === "string" ? c.field.trim() : "";
+  const label = field || "(the record)";
+  let getter: Getter;
+  let wildcard: boolean;
+  try {
+    const segments = parsePath(field);
+    getter = compileGetter(segments);
+    wildcard = hasWildcard(segments);
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+  const positive = NEGATED[c.op] ?? c.op;
+  const negate = positive !== c.op;
+  const type: ValueType = c.op === "true" || c.op === "false" ? "boolean" : ["before", "after", ...RELATIVE].includes(c.op) ? "date" : (c.type ?? "string");
+  if (!["string", "number", "date", "boolean"].includes(type)) throw new Error(`${where}: unknown type "${String(c.type)}"`);
+  const ci = c.caseInsensitive === true && type === "string";
+  const valueType = c.valueType ?? "literal";
+  if (NEEDS_VALUE.has(positive) && (c.value === undefined || c.value === "")) throw new Error(`${where} (${label} ${c.op}): needs a value`);
+  if (positive === "between" && (c.value2 === undefined || c.value2 === "")) throw new Error(`${where} (${label} between): needs an upper value`);
+  if (positive === "in" && valueType === "field") throw new Error(`${where} (${label} ${c.op}): a list must be typed in or come from a template, not a field`);
+  if (RELATIVE.has(positive) && valueType === "field") throw new Error(`${where} (${label} ${c.op}): the amount must be a number or a template, not a field`);
+
+  const read = reader(type, ci);
+  const source = (raw: string | undefined, name: string): ((view: () => TemplateView) => (record: unknown) => unknown) => {
+    if (raw === undefined) return () => () => undefined;
+    if (valueType === "field") {
+      let get: Getter;
+      try {
+        get = compileGetter(raw);
+      } catch (err) {
+        throw new Error(`${where}: ${name}: ${(err as Error).message}`);
+      }
+      return () => (record) => read(get(record));
+    }
+    if (valueType === "template") {
+      let template: Template;
+      try {
+        template = compileTemplate(raw);
+      } catch (err) {
+        throw new Error(`${where}: ${name}: ${(err as Error).message}`);
+      }
+      return (view) => {
+        const value = prepare(positive, type, ci, template(view()), `${where} (${label} ${c.op}): ${name}`);
+        return () => value;
+      };
+    }
+    const value = prepare(positive, type, ci, raw, `${where} (${label} ${c.op}): ${name}`);
+    return () => () => value;
+  };
+  const first = source(c.value, "the value");
+  const second = source(c.value2, "the upper value");
+  const constant = valueType !== "template" && !RELATIVE.has(positive);
+  const all = c.all === true;
+
+  const bind = (view: () => TemplateView, now: number): Predicate => {
+    const v1 = first(view);
+    const v2 = second(view);
+    const test = elementTest(positive, type, read, v1, v2, now, c.unit ?? "days");
+    const settle = (verdict: Verdict, value: unknown, index: number): boolean => {
+      if (verdict === BAD) {
+        if (onBad === "error") throw new ConditionValueError(label, index, value, whyBad(type, positive));
+        return false;
+      }
+      return negate ? verdict === NO : verdict === YES;
+    };
+    if (!wildcard) return (record, index) => {
+      const value = getter(record);
+      return settle(test(value, record), value, index);
+    };
+    return (record, index) => {
+      const values = getter(record) as unknown[];
+      let bad: unknown = UNREADABLE;
+      let sawBad = false;
+      if (all) {
+        if (values.length === 0) return negate;
+        for (const value of values) {
+          const verdict = test(value, record);
+          if (verdict === NO) return settle(NO, value, index);
+          if (verdict === BAD && !sawBad) {
+            sawBad = true;
+            bad = value;
+          }
+        }
+        return sawBad ? settle(BAD, bad, index) : settle(YES, undefined, index);
+      }
+      for (const value of values) {
+        const verdict = test(value, record);
+        if (verdict === YES) return settle(YES, value, index);
+        if (verdict === BAD && !sawBad) {
+          sawBad = true;
+          bad = value;
+        }
+      }
+      return sawBad ? settle(BAD, bad, index) : settle(NO, undefined, index);
+    };
+  };
+  return { constant, bind };
+}
+
+/** The record side: a value as the condition's type, or UNREADABLE. */
+function reader(type: ValueType, ci: boolean): (value: unknown) => unknown {
+  switch (type) {
+    case "number":
+      return toNumber;
+    case "date":
+      return toTime;
+    case "boolean":
+      return toBoolean;
+    default:
+      return ci ? (v) => {
+        const s = toText(v);
+        return s === UNREADABLE ? s : (s as string).toLowerCase();
+      } : toText;
+  }
+}
+
+/** The condition side, read once (or once per message for templates); a bad value is a configuration error. */
+function prepare(op: Operator, type: ValueType, ci: boolean, raw: string, where: string): unknown {
+  if (op === "regex") {
+    try {
+      return new RegExp(raw, ci ? "i" : "");
+    } catch (err) {
+      throw new Error(`${where}: "${raw}" is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  if (RELATIVE.has(op)) {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`${where}: "${raw}" is not a number of minutes, hours or days`);
+    return n;
+  }
+  if (op === "in") {
+    const items = raw.split(/[,\n]/).map((s) => s.trim()).filter((s) => s !== "");
+    return new Set(items.map((item) => prepareOne(type, ci, item, where)));
+  }
+  return prepareOne(type, ci, raw, where);
+}
+
+function prepareOne(type: ValueType, ci: boolean, raw: string, where: string): unknown {
+  const value = reader(type, ci)(raw);
+  if (value === UNREADABLE) throw new Error(`${where}: "${raw}" is not a ${type === "date" ? "date (use ISO 8601, e.g. 2026-11-27 or 2026-11-27T10:00:00Z)" : type}`);
+  return value;
+}
+
+type ValueOf = (record: unknown) => unknown;
+
+/** One element's verdict for the positive form of the operator. */
+function elementTest(op: Operator, type: ValueType, read: (v: unknown) => unknown, v1: ValueOf, v2: ValueOf, now: number, unit: keyof typeof UNIT_MS): (value: unknown, record: unknown) => Verdict {
+  switch (op) {
+    case "exists":
+      return (value) => (value !== undefined && value !== null ? YES : NO);
+    case "empty":
+      return (value) => (isEmpty(value) ? YES : NO);
+    case "true":
+    case "false": {
+      const want = op === "true";
+      return (value) => {
+        if (value === undefined || value === null) return NO;
+        const b = toBoolean(value);
+        return b === UNREADABLE ? BAD : b === want ? YES : NO;
+      };
+    }
+    case "within_last":
+    case "within_next":
+    case "older_than": {
+      const span = UNIT_MS[unit] ?? UNIT_MS.days;
+      return (value, record) => {
+        if (value === undefined || value === null) return NO;
+        const t = toTime(value);
+        if (t === UNREADABLE) return BAD;
+        const amount = (v1(record) as number) * span;
+        if (op === "older_than") return (t as number) < now - amount ? YES : NO;
+        if (op === "within_last") return (t as number) >= now - amount && (t as number) <= now ? YES : NO;
+        return (t as number) >= now && (t as number) <= now + amount ? YES : NO;
+      };
+    }
+    case "contains":
+      if (type === "string") {
+        return (value, record) => {
+          if (value === undefined || value === null) return NO;
+          const want = v1(record);
+          if (want === UNREADABLE) return BAD;
+          // An array field without [*]: "contains" means one of its elements is the value.
+          if (Array.isArray(value)) return value.some((e) => read(e) === want) ? YES : NO;
+          const s = read(value);
+          return s === UNREADABLE ? BAD : (s as string).includes(want as string) ? YES : NO;
+        };
+      }
+      return (value, record) => {
+        if (!Array.isArray(value)) return value === undefined || value === null ? NO : BAD;
+        const want = v1(record);
+        return value.some((e) => read(e) === want) ? YES : NO;
+      };
+    default:
+      break;
+  }
+  const compare = comparison(op);
+  return (value, record) => {
+    if (value === undefined || value === null) return NO;
+    const a = read(value);
+    if (a === UNREADABLE) return BAD;
+    const b = v1(record);
+    if (b === UNREADABLE) return BAD;
+    return compare(a, b, op === "between" ? v2(record) : undefined) ? YES : NO;
+  };
+}
+
+function comparison(op: Operator): (a: unknown, b: unknown, c: unknown) => boolean {
+  switch (op) {
+    case "equals":
+      return (a, b) => a === b;
+    case "starts_with":
+      return (a, b) => String(a).startsWith(String(b));
+    case "ends_with":
+      return (a, b) => String(a).endsWith(String(b));
+    case "in":
+      return (a, b) => (b as Set<unknown>).has(a);
+    case "gt":
+    case "after":
+      return (a, b) => (a as number) > (b as number);
+    case "gte":
+      return (a, b) => (a as number) >= (b as number);
+    case "lt":
+    case "before":
+      return (a, b) => (a as number) < (b as number);
+    case "lte":
+      return (a, b) => (a as number) <= (b as number);
+    case "between":
+      return (a, b, c) => c !== UNREADABLE && (a as number) >= (b as number) && (a as number) <= (c as number);
+    case "regex":
+      return (a, b) => (b as RegExp).test(String(a));
+    default:
+      throw new Error(`operator ${op} has no comparison`);
+  }
+}
+
+function toText(v: unknown): unknown {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return UNREADABLE;
+}
+
+function toNumber(v: unknown): unknown {
+  if (typeof v === "number") return Number.isFinite(v) ? v : UNREADABLE;
+  if (typeof v === "string") {
+    const s = v.trim();
+    if (s === "") return UNREADABLE;
+    const n = Number(s);
+    return Number.isFinite(n) ? n : UNREADABLE;
+  }
+  return UNREADABLE;
+}
+
+/** Dates: ISO 8601 text, epoch milliseconds (or seconds, below 10^11), Date objects. As ms. */
+function toTime(v: unknown): unknown {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? UNREADABLE : v.getTime();
+  if (typeof v === "number") return Number.isFinite(v) ? (Math.abs(v) < 1e11 ? v * 1000 : v) : UNREADABLE;
+  if (typeof v === "string") {
+    const s = v.trim();
+    if (/^-?\d+(\.\d+)?$/.test(s)) return toTime(Number(s));
+    // Date.parse accepts nearly anything; require something that starts like a date.
+    if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return UNREADABLE;
+    const t = Date.parse(s);
+    return Number.isNaN(t) ? UNREADABLE : t;
+  }
+  return UNREADABLE;
+}
+
+function toBoolean(v: unknown): unknown {
+  if (typeof v === "boolean") return v;
+  if (typeof v === "number") return v === 1 ? true : v === 0 ? false : UNREADABLE;
+  if (typeof v === "string") {
+    const s = v.trim().toLowerCase();
+    if (s === "true" || s === "yes" || s === "1") return true;
+    if (s === "false" || s === "no" || s === "0") return false;
+  }
+  return UNREADABLE;
+}
+
+function isEmpty(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (typeof v === "string") return v.trim() === "";
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object") return Object.keys(v as object).length === 0;
+  return false;
+}
+
+function whyBad(type: ValueType, op: Operator): string {
+  if (op === "contains" && type !== "string") return "is not a list to look in";
+  return type === "date" ? "is not a date" : type === "number" ? "is not a number" : type === "boolean" ? "is not true or false" : "is not text";
+}
+
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
