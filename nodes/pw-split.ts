@@ -1,0 +1,50 @@
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import { compileSplitter, type ParentField, type Splitter } from "./lib/splitting";
+import { derive, noPayload, refuseMessages } from "./shape";
+
+interface SplitDef extends NodeDef {
+  path: string;
+  mode?: "each" | "whole";
+  wrapper?: string;
+  parentFields?: ParentField[];
+}
+
+export = function (RED: NodeAPI) {
+  function PwSplit(this: Node, def: SplitDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const label = `pw-split "${def.name || def.id}"`;
+    let splitter: Splitter;
+    try {
+      splitter = compileSplitter({ path: def.path, mode: def.mode === "whole" ? "whole" : "each", wrapper: def.wrapper, parentFields: def.parentFields });
+    } catch (err) {
+      refuseMessages(node, label, "pw-split.status.bad-config", err);
+      return;
+    }
+    const each = def.mode !== "whole";
+    let total = 0;
+
+    node.on("input", (msg, send, done) => {
+      if (msg.payload === undefined) {
+        done(noPayload(label));
+        return;
+      }
+      let parts: unknown[];
+      try {
+        parts = splitter.parts(msg.payload);
+      } catch (err) {
+        node.status({ fill: "red", shape: "dot", text: "pw-split.status.failed" });
+        done(new Error(`${label}: ${(err as Error).message}`));
+        return;
+      }
+      const count = parts.length;
+      // One send per part: Node-RED would deep-copy every message after the first of one call.
+      for (let index = 0; index < count; index++) send(each ? derive(msg, parts[index], { batch: { index, count } }) : derive(msg, parts[index]));
+      total += count;
+      node.status({ fill: "green", shape: "dot", text: `${total} parts` });
+      done();
+    });
+  }
+
+  RED.nodes.registerType("pw-split", PwSplit);
+};

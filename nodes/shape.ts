@@ -1,0 +1,39 @@
+import type { Node, NodeAPI, NodeMessage } from "node-red";
+import type { Matcher, Predicate } from "./lib/conditions";
+import type { PwContext } from "./lib/run-context";
+import { templateView } from "./template-view";
+
+/**
+ * What every shape does when its configuration cannot be used: a red status, the reason in
+ * the log, and every message that arrives failed with that reason (so Catch nodes and the
+ * run log see it) instead of passing through as if nothing were wrong.
+ */
+export function refuseMessages(node: Node, label: string, statusKey: string, err: unknown): void {
+  const reason = (err as Error).message;
+  node.status({ fill: "red", shape: "ring", text: statusKey });
+  node.error(`${label}: ${reason}`);
+  node.on("input", (_msg, _send, done) => done(new Error(`${label} is not configured correctly: ${reason}. Open the shape and fix it.`)));
+}
+
+/** The matcher bound for this message: templates read the message, relative dates its time of arrival. */
+export function predicateFor(RED: NodeAPI, node: Node, matcher: Matcher, constant: Predicate | undefined, msg: NodeMessage): Predicate {
+  return constant ?? matcher.bind(() => templateView(RED, node, msg), Date.now());
+}
+
+/** A shallow copy of the message for one more send: own object, own pw, payload replaced. */
+export function derive(msg: NodeMessage, payload: unknown, pw?: Partial<PwContext>): NodeMessage {
+  const out = { ...msg, payload } as NodeMessage & { pw?: unknown };
+  if (pw) out.pw = { ...((msg as { pw?: object }).pw ?? {}), ...pw };
+  return out;
+}
+
+/** Sends one message on one output of several, with a call of its own (Node-RED deep-copies all but the first message of a call). */
+export function sendOn(send: (msgs: Array<NodeMessage | null>) => void, outputs: number, index: number, msg: NodeMessage): void {
+  const slots: Array<NodeMessage | null> = new Array(outputs).fill(null);
+  slots[index] = msg;
+  send(slots);
+}
+
+export function noPayload(label: string): Error {
+  return new Error(`${label}: msg.payload is missing; put a shape that produces records (a connection, a manual payload) before this one`);
+}
