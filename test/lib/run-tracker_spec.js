@@ -259,3 +259,74 @@ describe("run tracker signals and requests", function () {
     assert.match(step.requests[0].url, /page=5$/);
   });
 });
+
+describe("run tracker scopes (branch)", function () {
+  const scoped = (pw, token) => ({ payload: {}, pw: { ...pw, scope: [token] } });
+  /** The branch shape holds its own message while its outputs run, keeping the run open. */
+  function setupBranch() {
+    const s = setup();
+    const held = s.msg();
+    s.tracker.preDeliver(node("br"), held);
+    s.tracker.onReceive(node("br"), held);
+    return s;
+  }
+
+  it("closes a scope once its messages, and what they started, are done for the settle window", function () {
+    const { clock, tracker, pw } = setupBranch();
+    const closed = [];
+    tracker.openScope(pw.run.id, "b1", (r) => closed.push(r));
+    const m = scoped(pw, "b1");
+    tracker.preDeliver(node("a"), m);
+    tracker.onReceive(node("a"), m);
+    const child = { ...m, payload: [1] };
+    tracker.onSend(node("a"), child);
+    tracker.preDeliver(node("b"), child);
+    tracker.onComplete(node("a"), m);
+    clock.advance(150);
+    assert.equal(closed.length, 0, "b still holds a message of the scope");
+    tracker.onReceive(node("b"), child);
+    tracker.onComplete(node("b"), child);
+    clock.advance(99);
+    assert.equal(closed.length, 0);
+    clock.advance(1);
+    assert.deepEqual(closed, [{ failed: false, errors: [], ended: undefined }]);
+  });
+
+  it("fails a scope on an error no Catch node handled, from done(err) or from the log", function () {
+    const { clock, tracker, pw } = setupBranch();
+    const closed = [];
+    tracker.openScope(pw.run.id, "b1", (r) => closed.push(r));
+    const m = scoped(pw, "b1");
+    pass(tracker, node("a"), m, new Error("HTTP 500"));
+    const n = scoped(pw, "b1");
+    tracker.preDeliver(node("c", true, "function"), n);
+    tracker.onReceive(node("c", true, "function"), n);
+    tracker.nodeError({ id: "c", name: "Lookup" }, "not found");
+    tracker.onComplete(node("c"), n);
+    clock.advance(100);
+    assert.deepEqual(closed[0].errors, ["function: HTTP 500", "Lookup: not found"]);
+    assert.equal(closed[0].failed, true);
+  });
+
+  it("treats an error a Catch node received as handled", function () {
+    const { clock, tracker, pw } = setupBranch();
+    const closed = [];
+    tracker.openScope(pw.run.id, "b1", (r) => closed.push(r));
+    const m = scoped(pw, "b1");
+    pass(tracker, node("a"), m, new Error("boom"));
+    pass(tracker, node("catch1", false, "catch"), { ...m, error: { message: "boom", source: { id: "a" } } });
+    clock.advance(100);
+    assert.equal(closed[0].failed, false);
+  });
+
+  it("ends open scopes when their run is stopped", function () {
+    const { tracker, pw } = setupBranch();
+    const closed = [];
+    tracker.openScope(pw.run.id, "b1", (r) => closed.push(r));
+    tracker.preDeliver(node("a"), scoped(pw, "b1"));
+    tracker.stop(pw.run.id);
+    assert.equal(closed[0].failed, true);
+    assert.match(closed[0].ended, /the run ended \(stopped: stopped by a user\)/);
+    assert.equal(tracker.openScope(pw.run.id, "b2", () => {}), false, "no scopes on a run that is over");
+  });
+});

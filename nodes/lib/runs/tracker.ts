@@ -63,6 +63,28 @@ interface LiveRun {
   snapshots?: Record<string, Snapshot[]>;
 }
 
+/** What a scope's messages came to (see openScope). */
+export interface ScopeResult {
+  failed: boolean;
+  /** Errors no Catch node handled, as "node: message". */
+  errors: string[];
+  /** Set when the run ended (stopped, timed out) before the scope finished. */
+  ended?: string;
+}
+
+interface Scope {
+  token: string;
+  run: LiveRun;
+  inFlight: number;
+  timer?: unknown;
+  errors: Array<{ node: string; text: string }>;
+  /** Nodes whose errors on the scope's messages a Catch node received. */
+  handled: Set<string>;
+  /** Nodes holding the scope's messages: errors they log without a message are the scope's. */
+  atNodes: Map<string, number>;
+  onClose: (result: ScopeResult) => void;
+}
+
 /** Per node, across runs: how many runs it holds messages of, and the latest to arrive. */
 interface NodeState {
   busyRuns: number;
@@ -86,6 +108,8 @@ export class RunTracker {
   private settleTimes: number[] = [];
   private settleHead = 0;
   private settleTimer: unknown;
+  /** Open scopes (see openScope), by token. */
+  private readonly scopes = new Map<string, Scope>();
   /** The run the last message belonged to, by its `msg.pw.run` object (see runOf). */
   private lastInfo?: object;
   private lastRun?: LiveRun;
@@ -196,7 +220,7 @@ export class RunTracker {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
-    const o = this.enter(run, destination);
+    const o = this.enter(run, destination, msg);
     run.table.v[o + PENDING]++;
     return true;
   }
@@ -211,13 +235,17 @@ export class RunTracker {
     let o = run.table.row(destination);
     // Routed messages were counted in flight at preDeliver; the rest start here.
     if (v[o + PENDING] > 0) v[o + PENDING]--;
-    else o = this.enter(run, destination);
+    else o = this.enter(run, destination, msg);
     const t = now - run.table.startedAt;
     if (v[o + ACTIVE]++ === 0) v[o + SINCE] = t;
     if (v[o + FIRST] < 0) v[o + FIRST] = t;
     v[o + LAST] = t;
     run.lastActivity = now;
-    if (destination.type === "catch") this.caught(run, msg);
+    if (destination.type === "catch") {
+      this.caught(run, msg);
+      const source = (msg as { error?: { source?: { id?: unknown } } }).error?.source?.id;
+      if (this.scopes.size > 0 && typeof source === "string") for (const scope of this.scopesOf(msg)) scope.handled.add(source);
+    }
     const messagesIn = ++v[o + IN];
     const payload = (msg as { payload?: unknown }).payload;
     if (Array.isArray(payload)) v[o + RECORDS_IN] += payload.length;
@@ -227,7 +255,7 @@ export class RunTracker {
 
   /** The node's input handler returned; without `done`, that is the end of the message. */
   postReceive(destination: HookNode, msg: object): void {
-    if (!destination.takesDone) this.leave(this.runOf(msg) ?? this.soleRunAt(destination), destination);
+    if (!destination.takesDone) this.leave(this.runOf(msg) ?? this.soleRunAt(destination), destination, msg);
   }
 
   /** The node called `done`, perhaps with an error. */
@@ -238,11 +266,12 @@ export class RunTracker {
     if (error !== undefined && error !== null) {
       const message = errorText(error);
       this.recordError(run, node, message);
+      if (this.scopes.size > 0) for (const scope of this.scopesOf(msg)) scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
       this.reported = { node: node.id, message };
       const mode = run.record.snapshots;
       if (mode === "errors" || mode === "all") this.snapshot(run, node, (msg as { payload?: unknown }).payload, true);
     }
-    this.leave(run, node);
+    this.leave(run, node, msg);
   }
 
   /** An error Node-RED logged for a node: it belongs to the runs that node is working on. */
@@ -252,6 +281,7 @@ export class RunTracker {
     // done(err) reaches onComplete and then the log: recorded already, for its own run only.
     if (reported && reported.node === node.id && reported.message === message) return;
     for (const run of this.runsAt(node)) this.recordError(run, node, message);
+    for (const scope of this.scopes.values()) if (scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
   }
 
   /**
@@ -318,6 +348,63 @@ export class RunTracker {
    * By id, never by a reference kept on msg.pw: Node-RED clones messages with lodash,
    * which copies even hidden properties, and would copy the whole live run with them.
    */
+  /**
+   * Counts everything that messages carrying `token` in `msg.pw.scope` start, and calls back
+   * once none of them is in flight for the settle window (branch: the next output may go).
+   * Errors reported by nodes on such messages, minus those a Catch node received, make the
+   * scope failed. False when the run is not live here (tracking off, run over).
+   */
+  openScope(runId: string, token: string, onClose: (result: ScopeResult) => void): boolean {
+    const run = this.runs.get(runId);
+    if (!run || this.scopes.has(token)) return false;
+    const scope: Scope = { token, run, inFlight: 0, errors: [], handled: new Set(), atNodes: new Map(), onClose };
+    this.scopes.set(token, scope);
+    // Nothing wired to the output: the scope closes after the settle window.
+    this.settleScope(token, scope);
+    return true;
+  }
+
+  private scopesOf(msg: object): Scope[] {
+    const tokens = (msg as { pw?: { scope?: unknown } }).pw?.scope;
+    if (!Array.isArray(tokens)) return [];
+    const out: Scope[] = [];
+    for (const token of tokens) {
+      const scope = this.scopes.get(token as string);
+      if (scope) out.push(scope);
+    }
+    return out;
+  }
+
+  private scopeCount(msg: object, nodeId: string, delta: 1 | -1): void {
+    for (const scope of this.scopesOf(msg)) {
+      scope.inFlight = Math.max(0, scope.inFlight + delta);
+      const at = (scope.atNodes.get(nodeId) ?? 0) + delta;
+      if (at > 0) scope.atNodes.set(nodeId, at);
+      else scope.atNodes.delete(nodeId);
+      if (delta > 0 && scope.timer !== undefined) {
+        this.clock.clearTimer(scope.timer);
+        scope.timer = undefined;
+      }
+      if (scope.inFlight === 0) this.settleScope(scope.token, scope);
+    }
+  }
+
+  private settleScope(token: string, scope: Scope): void {
+    if (scope.timer !== undefined) this.clock.clearTimer(scope.timer);
+    scope.timer = this.clock.setTimer(() => {
+      scope.timer = undefined;
+      if (scope.inFlight === 0) this.closeScope(token, scope);
+    }, this.settleMs);
+  }
+
+  private closeScope(token: string, scope: Scope, ended?: string): void {
+    if (this.scopes.get(token) !== scope) return;
+    this.scopes.delete(token);
+    if (scope.timer !== undefined) this.clock.clearTimer(scope.timer);
+    const unhandled = scope.errors.filter((e) => !scope.handled.has(e.node)).map((e) => e.text);
+    scope.onClose({ failed: unhandled.length > 0 || ended !== undefined, errors: unhandled, ended });
+  }
+
   private runOf(msg: unknown): LiveRun | undefined {
     const info = (msg as { pw?: { run?: { id?: unknown } } } | undefined)?.pw?.run;
     if (info === undefined || info === null) return undefined;
@@ -365,7 +452,8 @@ export class RunTracker {
   }
 
   /** A message of the run is on its way to or at the node. */
-  private enter(run: LiveRun, node: HookNode): number {
+  private enter(run: LiveRun, node: HookNode, msg: object): number {
+    if (this.scopes.size > 0) this.scopeCount(msg, node.id, 1);
     const table = run.table;
     const o = table.row(node);
     const v = table.v;
@@ -379,12 +467,13 @@ export class RunTracker {
     return o;
   }
 
-  private leave(run: LiveRun | undefined, node: HookNode): void {
+  private leave(run: LiveRun | undefined, node: HookNode, msg: object): void {
     if (!run) return;
     const o = run.table.find(node.id);
     if (o < 0) return;
     const v = run.table.v;
     if (v[o + BUSY] === 0) return;
+    if (this.scopes.size > 0) this.scopeCount(msg, node.id, -1);
     const now = this.clock.now();
     if (--v[o + BUSY] === 0) this.stateOf(node).busyRuns--;
     const t = now - run.table.startedAt;
@@ -470,6 +559,9 @@ export class RunTracker {
       }
     }
     run.abort?.abort(new Error(reason ?? `run ${run.record.id} ended`));
+    if (this.scopes.size > 0) {
+      for (const [token, scope] of this.scopes) if (scope.run === run) this.closeScope(token, scope, `the run ended (${forced ?? "finished"}${reason ? `: ${reason}` : ""})`);
+    }
     const record = run.record;
     record.endedAt = this.clock.now();
     record.durationMs = record.endedAt - record.startedAt;
