@@ -45,14 +45,63 @@ function trackingWorkload(windowSize, description) {
   };
 }
 
+/** Route, filter and flow control against Node-RED's core chain and a plain loop (one process, rounds inside). */
+function flowShapes() {
+  const records = Number(process.env.BENCH_RECORDS || 100000);
+  const out = execFileSync(process.execPath, ["--expose-gc", path.join(__dirname, "flow-shapes.js"), String(records), String(ROUNDS)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const { ms } = JSON.parse(out.trim().split("\n").pop());
+  const perSecond = (t) => Math.round((records / t) * 1000);
+  const entry = (key, workload, core, loop, targets) => ({
+    workload,
+    records,
+    ms: { ours: round(ms[key].ours), coreChain: round(ms[key].core), plainLoop: round(ms[key].loop) },
+    recordsPerSecond: { ours: perSecond(ms[key].ours), coreChain: perSecond(ms[key].core), plainLoop: perSecond(ms[key].loop) },
+    timesFasterThanCoreChain: round(ms[key].core / ms[key].ours),
+    timesThePlainLoop: round(ms[key].ours / ms[key].loop, 2),
+    coreChain: core,
+    plainLoop: loop,
+    targets,
+    rounds: ROUNDS,
+    measuredAt: new Date().toISOString(),
+    node: process.version,
+  });
+  return {
+    route: entry("route", `${records} records in one message through pw-route: 3 routes (country, total > 500, channel) and otherwise, first match`,
+      "split (one record per message) → switch (3 JSONata rules + otherwise, stop at first match) → sinks",
+      "a function node looping over the records and sending each output with node.send(…, false)",
+      "at least 100× the core chain, within 2× of the plain loop"),
+    filter: entry("filter", `${records} records in one message through pw-filter: status equals paid, removed records to a second output`,
+      "split (one record per message) → switch (payload.status == paid, otherwise) → sinks",
+      "a function node partitioning the records and sending both lists with node.send(…, false)",
+      "at least 100× the core chain, within 2× of the plain loop"),
+    "flow-control": entry("batch", `${records} records in one message through pw-flow-control: batches of 100`,
+      "split node with array split = 100",
+      "a function node slicing batches of 100 and sending each with node.send(…, false), no cloning",
+      "within 2× of the plain slice loop"),
+  };
+}
+
+const round = (x, places = 1) => Math.round(x * 10 ** places) / 10 ** places;
+
 const file = path.join(__dirname, "results.json");
 const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
-results["runs-tracking"] = trackingWorkload(0, "sent at once (a burst: every run live together)");
-results["runs-tracking-steady"] = trackingWorkload(100, "100 runs in flight at a time, the next starting as one ends (a steady load)");
+const only = process.env.BENCH_ONLY;
+if (!only || only === "tracking") {
+  results["runs-tracking"] = trackingWorkload(0, "sent at once (a burst: every run live together)");
+  results["runs-tracking-steady"] = trackingWorkload(100, "100 runs in flight at a time, the next starting as one ends (a steady load)");
+}
+if (!only || only === "shapes") Object.assign(results, flowShapes());
 fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 
+for (const key of ["route", "filter", "flow-control"]) {
+  const r = results[key];
+  if (!r) continue;
+  console.log(`${key}: ${r.workload}`);
+  console.log(`  ours ${r.ms.ours} ms, core chain ${r.ms.coreChain} ms, plain loop ${r.ms.plainLoop} ms: ${r.timesFasterThanCoreChain}× the core chain, ${r.timesThePlainLoop}× the plain loop's time (target: ${r.targets})`);
+}
 for (const key of ["runs-tracking", "runs-tracking-steady"]) {
   const r = results[key];
+  if (!r) continue;
   console.log(`${key}: ${r.workload}`);
   console.log(`  untracked: ${r.messagesPerSecondUntracked} runs/s   tracked: ${r.messagesPerSecondTracked} runs/s`);
   console.log(`  overhead: ${r.overheadPercent}% (target ${r.target}; Node-RED's hooks alone: ${r.hookMachineryOverheadPercent}%)   retained heap: ${r.retainedHeapMBUntracked} MB -> ${r.retainedHeapMBTracked} MB`);
