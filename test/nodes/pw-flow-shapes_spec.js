@@ -76,6 +76,15 @@ describe("pw-filter (node)", function () {
     assert.equal(seen.length, 0);
   });
 
+  it("treats a path missing from a record as no match", async function () {
+    await load([tab, filter([{ field: "customer.address.city", op: "equals", value: "Leeds" }], { removedOutput: true, outputs: 2 }), ...helpers("kept", "removed")]);
+    const removed = nextMessage("removed");
+    const seen = collect("kept");
+    helper.getNode("f").receive({ payload: orders });
+    assert.equal((await removed).payload.length, 4);
+    assert.equal(seen.length, 0);
+  });
+
   it("renders template values per message", async function () {
     await load([tab, filter([{ field: "country", op: "equals", value: "{{meta.country}}", valueType: "template" }]), ...helpers("kept", "removed")]);
     const kept = nextMessage("kept");
@@ -284,6 +293,14 @@ describe("pw-split (node)", function () {
     assert.deepEqual(seen.map((m) => [m.payload.city, m.payload.customer_id]), [["A", 1], ["B", 2], ["C", 2]]);
   });
 
+  it("sends nothing for an empty list at the path", async function () {
+    await load([tab, split(), ...helpers("out")]);
+    const seen = collect("out");
+    helper.getNode("sp").receive({ payload: { customer: { addresses: [] } } });
+    await settle();
+    assert.equal(seen.length, 0);
+  });
+
   it("fails a path that finds nothing, with a hint for arrays", async function () {
     await load([tab, split({ path: "addresses" }), ...helpers("out"), ...catcher]);
     const caught = nextMessage("caught");
@@ -296,5 +313,40 @@ describe("pw-split (node)", function () {
     const caught = nextMessage("caught");
     helper.getNode("sp").receive({ payload: {} });
     assert.match((await caught).error.message, /not configured correctly: path "a..b" has an empty key/);
+  });
+});
+
+describe("pw-branch (node, without run tracking)", function () {
+  afterEach(() => helper.unload());
+  const branch = (extra = {}) => ({ id: "br", type: "pw-branch", z: "tab1", name: "sync", branches: [{ label: "customer" }, { label: "order" }], wires: [["b1"], ["b2"]], ...extra });
+
+  it("sends every output its own copy of the payload, all at once, and says it cannot wait", async function () {
+    await load([tab, branch(), ...helpers("b1", "b2")]);
+    const [a, b] = [nextMessage("b1"), nextMessage("b2")];
+    const status = [];
+    helper.getNode("br").on("call:status", (call) => status.push(call.args[0].text));
+    const incoming = { payload: [{ id: 1, tags: ["a"] }], pw: pw() };
+    helper.getNode("br").receive(incoming);
+    const [ma, mb] = [await a, await b];
+    assert.deepEqual(ma.payload, incoming.payload);
+    assert.notEqual(ma.payload, mb.payload);
+    assert.notEqual(ma.payload[0], incoming.payload[0], "a deep copy: a branch may change its records");
+    assert.equal(mb.pw.run.id, "R1");
+    assert.equal(status.pop(), "pw-branch.status.not-awaited");
+  });
+
+  it("handles an empty array and a single record alike", async function () {
+    await load([tab, branch(), ...helpers("b1", "b2")]);
+    const [a, b] = [nextMessage("b1"), nextMessage("b2")];
+    helper.getNode("br").receive({ payload: [] });
+    assert.deepEqual((await a).payload, []);
+    assert.deepEqual((await b).payload, []);
+  });
+
+  it("refuses a branch shape without branches", async function () {
+    await load([tab, branch({ branches: [] }), ...helpers("b1", "b2"), ...catcher]);
+    const caught = nextMessage("caught");
+    helper.getNode("br").receive({ payload: 1 });
+    assert.match((await caught).error.message, /pw-branch "sync" is not configured correctly: add at least one branch/);
   });
 });

@@ -6,7 +6,7 @@ const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
 
 const MODULE = "node-red-contrib-patchworks";
-const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback"];
+const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch"];
 
 describe("package in a real runtime", function () {
   let rt;
@@ -51,6 +51,24 @@ describe("package in a real runtime", function () {
     assert.equal(seen[0].pw.run.id, res.json.run.id);
     assert.equal(seen[0].pw.meta.firstOrder, "1001");
     assert.equal(seen[0].payload.length, 2);
+  });
+
+  it("runs the filter, route and batch example end to end", async function () {
+    const example = (await rt.api("GET", `/library/examples/flows/${MODULE}/Getting%20started/Filter,%20route%20and%20batch%20orders`)).json;
+    const flow = [{ id: "ex2", type: "tab", label: "Example 2" }, ...example.map((n) => ({ ...n, z: "ex2" }))];
+    for (const debug of flow.filter((n) => n.type === "debug")) {
+      Object.assign(debug, { type: "function", func: `global.get('seen').push({ at: ${JSON.stringify(debug.name)}, ids: msg.payload.map((o) => o.id), batch: msg.pw.batch }); return null;`, outputs: 0 });
+    }
+    await rt.deploy(flow);
+    seen.length = 0;
+    const trigger = flow.find((n) => n.type === "pw-trigger");
+    assert.equal((await rt.api("POST", `/pw/trigger/${trigger.id}`)).status, 200);
+    await waitUntil(() => seen.length === 4, "four messages at the debug nodes");
+    const at = (name) => seen.filter((s) => s.at === name);
+    assert.deepEqual(at("not paid").map((s) => s.ids), [[3]]);
+    assert.deepEqual(at("UK batch").map((s) => [s.ids, s.batch]), [[[1, 4], { index: 0, count: 1 }]]);
+    assert.deepEqual(at("over 100").map((s) => s.ids), [[2]]);
+    assert.deepEqual(at("otherwise").map((s) => s.ids), [[5]]);
   });
 
   describe("manual route", function () {
