@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { compileConditions, type Matcher, type Predicate } from "./lib/conditions";
 import { filterRecords } from "./lib/routing";
-import { derive, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
+import { attempt, derive, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
 
 interface FilterDef extends NodeDef {
   conditions: unknown;
@@ -36,14 +36,8 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
-      let result;
-      try {
-        result = filterRecords(msg.payload, predicateFor(RED, node, matcher, constant, msg), keepMatching);
-      } catch (err) {
-        node.status({ fill: "red", shape: "dot", text: "pw-filter.status.failed" });
-        done(new Error(`${label}: ${(err as Error).message}`));
-        return;
-      }
+      const result = attempt(node, label, "pw-filter.status.failed", done, () => filterRecords(msg.payload, predicateFor(RED, node, matcher, constant, msg), keepMatching));
+      if (!result) return;
       kept += result.kept.length;
       removed += result.removed.length;
       node.status({ fill: "green", shape: "dot", text: `${kept} kept, ${removed} removed` });

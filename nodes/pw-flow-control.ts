@@ -3,7 +3,7 @@ import { batchAt, batchCount, checkBatchSize, compileBatchLevel, type BatchLevel
 import { delay } from "./lib/delay";
 import { activeTracker } from "./lib/runs/active";
 import { runIdOf } from "./lib/runs/tracker";
-import { derive, noPayload, refuseMessages } from "./shape";
+import { attempt, derive, noPayload, refuseMessages } from "./shape";
 
 interface FlowControlDef extends NodeDef {
   /** Path to the array to batch (root when empty or "*"); through [*] the arrays of every element. */
@@ -40,14 +40,8 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
-      let records: unknown[];
-      try {
-        records = level.records(msg.payload);
-      } catch (err) {
-        node.status({ fill: "red", shape: "dot", text: "pw-flow-control.status.failed" });
-        done(new Error(`${label}: ${(err as Error).message}`));
-        return;
-      }
+      const records = attempt(node, label, "pw-flow-control.status.failed", done, () => level.records(msg.payload));
+      if (!records) return;
       const count = batchCount(records.length, size);
       const batchOf = (index: number) => derive(msg, batchAt(records, size, index), { batch: { index, count } });
       if (pause === 0 || count <= 1) {

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileConditions, type Matcher, type Predicate } from "./lib/conditions";
 import { routeRecords } from "./lib/routing";
-import { derive, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
+import { attempt, derive, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
 
 interface RouteDef extends NodeDef {
   routes: Array<{ label?: string; conditions?: unknown }>;
@@ -42,15 +42,10 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
-      let routed;
-      try {
-        const predicates = matchers.map((m, i) => predicateFor(RED, node, m, constants[i], msg));
-        routed = routeRecords(msg.payload, predicates, mode, otherwise);
-      } catch (err) {
-        node.status({ fill: "red", shape: "dot", text: "pw-route.status.failed" });
-        done(new Error(`${label}: ${(err as Error).message}`));
-        return;
-      }
+      const routed = attempt(node, label, "pw-route.status.failed", done, () =>
+        routeRecords(msg.payload, matchers.map((m, i) => predicateFor(RED, node, m, constants[i], msg)), mode, otherwise),
+      );
+      if (!routed) return;
       let sentOriginal = false;
       routed.outputs.forEach((records, i) => {
         totals[i] += records.length;

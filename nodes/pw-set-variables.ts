@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { applyRules, compileRules, type CompiledRule, type VariableRule } from "./lib/variables";
 import type { Meta, PwContext } from "./lib/run-context";
 import { envValue, templateView } from "./template-view";
+import { refuseMessages } from "./shape";
 
 interface SetVariablesDef extends NodeDef {
   rules: VariableRule[];
@@ -19,9 +20,7 @@ export = function (RED: NodeAPI) {
     try {
       rules = compileRules(def.rules);
     } catch (err) {
-      node.status({ fill: "red", shape: "ring", text: "pw-set-variables.status.bad-config" });
-      node.error(`${label}: ${(err as Error).message}`);
-      node.on("input", (_msg, _send, done) => done(new Error(`${label} is not configured correctly: ${(err as Error).message}`)));
+      refuseMessages(node, label, "pw-set-variables.status.bad-config", err);
       return;
     }
     const flowContext = node.context().flow;

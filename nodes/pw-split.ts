@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileSplitter, type ParentField, type Splitter } from "./lib/splitting";
-import { derive, noPayload, refuseMessages } from "./shape";
+import { attempt, derive, noPayload, refuseMessages } from "./shape";
 
 interface SplitDef extends NodeDef {
   path: string;
@@ -29,14 +29,8 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
-      let parts: unknown[];
-      try {
-        parts = splitter.parts(msg.payload);
-      } catch (err) {
-        node.status({ fill: "red", shape: "dot", text: "pw-split.status.failed" });
-        done(new Error(`${label}: ${(err as Error).message}`));
-        return;
-      }
+      const parts = attempt(node, label, "pw-split.status.failed", done, () => splitter.parts(msg.payload));
+      if (!parts) return;
       const count = parts.length;
       // One send per part: Node-RED would deep-copy every message after the first of one call.
       for (let index = 0; index < count; index++) send(each ? derive(msg, parts[index], { batch: { index, count } }) : derive(msg, parts[index]));

@@ -34,6 +34,20 @@ export function sendOn(send: (msgs: Array<NodeMessage | null>) => void, outputs:
   send(slots);
 }
 
+/**
+ * Runs the shape's work on a message; when it throws, the message fails (red status, the
+ * error named after the shape, to Catch nodes) and undefined comes back.
+ */
+export function attempt<T>(node: Node, label: string, statusKey: string, done: (err?: Error) => void, work: () => T): T | undefined {
+  try {
+    return work();
+  } catch (err) {
+    node.status({ fill: "red", shape: "dot", text: statusKey });
+    done(new Error(`${label}: ${(err as Error).message}`));
+    return undefined;
+  }
+}
+
 export function noPayload(label: string): Error {
   return new Error(`${label}: msg.payload is missing; put a shape that produces records (a connection, a manual payload) before this one`);
 }

@@ -50,9 +50,10 @@ describe("npm start", function () {
     assert.match(output, /Server now running at http:\/\/127\.0\.0\.1:/);
     const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
     const ours = sets.filter((s) => s.module === "node-red-contrib-patchworks");
-    assert.equal(ours.length, 5);
+    assert.equal(ours.length, Object.keys(require("../../package.json")["node-red"].nodes).length, "every node set of package.json");
     const plugins = await (await fetch(`${base}/plugins`, { headers: { accept: "application/json" } })).json();
-    assert.ok(plugins.some((p) => p.module === "node-red-contrib-patchworks" && p.plugins.some((x) => x.id === "pw-runs") && !p.err), "the runs plugin loads");
+    const loaded = plugins.filter((p) => p.module === "node-red-contrib-patchworks" && !p.err).flatMap((p) => p.plugins.map((x) => x.id));
+    assert.deepEqual(loaded.sort(), ["pw-editor", "pw-runs"], "the runs and editor plugins load");
     assert.ok(ours.every((s) => !s.err));
     assert.equal((await fetch(`${base}/`)).status, 200, "the editor");
   });
