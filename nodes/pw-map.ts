@@ -1,0 +1,118 @@
+import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { Request, Response } from "express";
+import { compileMapping, type MapOptions, type MapRule, type Mapping } from "./lib/mapping/mapping";
+import { autoMap, samplePaths } from "./lib/mapping/automap";
+import type { CompileDeps } from "./lib/mapping/transforms";
+import { attempt, derive, noPayload, refuseMessages } from "./shape";
+import { templateView } from "./template-view";
+import { installAdminErrors } from "./admin-errors";
+import type { LookupTable } from "./lib/mapping/transforms";
+
+/** What a pw-lookup-table config node offers (see pw-lookup-table.ts). */
+interface LookupTableNode extends Node {
+  table?: LookupTable;
+  problem?: string;
+}
+
+interface MapDef extends NodeDef, MapOptions {
+  rules: MapRule[];
+}
+
+/** The largest sample the "use last payload" button hands to the editor. */
+const SAMPLE_CAP_BYTES = 256 * 1024;
+
+export = function (RED: NodeAPI) {
+  /** Lookup tables are config nodes, found by id among those deployed. */
+  const deps: CompileDeps = {
+    table(id) {
+      const node = RED.nodes.getNode(id) as LookupTableNode | null;
+      if (!node) return undefined;
+      if (node.problem) throw new Error(`the lookup table "${node.name || id}" cannot be used: ${node.problem}`);
+      return node.table;
+    },
+  };
+  /** The first record each map shape last received, for the editor's field pickers. */
+  const lastSamples = new Map<string, unknown>();
+
+  function PwMap(this: Node, def: MapDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const label = `pw-map "${def.name || def.id}"`;
+    let mapping: Mapping;
+    try {
+      mapping = compileMapping(def.rules, { wrapInput: def.wrapInput, wrapOutput: def.wrapOutput }, deps);
+    } catch (err) {
+      refuseMessages(node, label, "pw-map.status.bad-config", err);
+      return;
+    }
+    let total = 0;
+
+    node.on("input", (msg, send, done) => {
+      const payload = msg.payload;
+      if (payload === undefined) {
+        done(noPayload(label));
+        return;
+      }
+      lastSamples.set(node.id, Array.isArray(payload) ? payload[0] : payload);
+      const input = def.wrapInput && !Array.isArray(payload) ? [payload] : payload;
+      const mapped = attempt(node, label, "pw-map.status.failed", done, () => mapping.map(input, { now: Date.now(), view: () => templateView(RED, node, msg) }));
+      if (mapped === undefined) return;
+      total += Array.isArray(input) ? input.length : 1;
+      node.status({ fill: "green", shape: "dot", text: `${total} records mapped` });
+      send(derive(msg, mapped));
+      done();
+    });
+    node.on("close", (removed: boolean, done: () => void) => {
+      if (removed) lastSamples.delete(node.id);
+      done();
+    });
+  }
+  RED.nodes.registerType("pw-map", PwMap);
+
+  // The dialog's helpers run the engine itself, so what the editor shows is what a deploy does.
+  const read = RED.auth.needsPermission("pw-map.read");
+  const write = RED.auth.needsPermission("pw-map.write");
+  const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
+  RED.httpAdmin.post("/pw/map/test", write, (req: Request, res: Response) => {
+    const { rules, options, sample } = body(req);
+    if (sample === undefined) {
+      res.status(400).json({ error: "bad_request", message: "paste a sample record first" });
+      return;
+    }
+    try {
+      const mapping = compileMapping(rules as MapRule[], (options ?? {}) as MapOptions, deps);
+      const records = Array.isArray(sample) ? sample.slice(0, 20) : sample;
+      res.json({ result: mapping.map(records, { now: Date.now(), view: () => ({ payload: sample, meta: {}, flow: {}, global: {}, env: {} }) }) });
+    } catch (err) {
+      res.status(400).json({ error: "mapping_failed", message: (err as Error).message });
+    }
+  });
+
+  RED.httpAdmin.post("/pw/map/fields", write, (req: Request, res: Response) => {
+    res.json({ paths: samplePaths(body(req).sample) });
+  });
+
+  RED.httpAdmin.post("/pw/map/automap", write, (req: Request, res: Response) => {
+    const { source, target, rules, replace } = body(req);
+    if (source === undefined) {
+      res.status(400).json({ error: "bad_request", message: "auto-map needs a source sample" });
+      return;
+    }
+    res.json({ rules: autoMap(source, target, Array.isArray(rules) ? (rules as MapRule[]) : [], replace === true) });
+  });
+
+  RED.httpAdmin.get("/pw/map/:id/last-payload", read, (req: Request, res: Response) => {
+    if (!lastSamples.has(req.params.id)) {
+      res.status(404).json({ error: "no_payload", message: "This map shape has not received a message since it was deployed: run the flow once, then try again." });
+      return;
+    }
+    const text = JSON.stringify(lastSamples.get(req.params.id)) ?? "null";
+    if (Buffer.byteLength(text) > SAMPLE_CAP_BYTES) {
+      res.status(413).json({ error: "too_large", message: `The last record is over ${SAMPLE_CAP_BYTES / 1024} KB; paste a smaller sample instead.` });
+      return;
+    }
+    res.type("application/json").send(`{"sample":${text}}`);
+  });
+  installAdminErrors(RED);
+};
