@@ -125,7 +125,7 @@ describe("map: rules", function () {
       fails([{ type: "to_number" }], "n/a", /cannot read "n\/a" as a number/);
       fails([{ type: "round", places: "2" }], "abc", /round: cannot read "abc" as a number/);
       assert.throws(() => map([{ source: "v", target: "out", transforms: [{ type: "math", op: "divide", operandType: "field", operand: "zero" }] }], { v: 5, zero: 0 }), /would divide by 0/);
-      fails([{ type: "to_minor" }], [], /cannot read \[\] as a number|cannot/);
+      fails([{ type: "to_minor" }], "1.2.3", /to_minor: cannot read "1.2.3" as a number/);
     });
     it("text, booleans, JSON, lookups, expressions", function () {
       fails([{ type: "upper" }], { a: 1 }, /upper: cannot use \{"a":1\} as text/);
