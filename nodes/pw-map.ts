@@ -6,6 +6,7 @@ import type { CompileDeps } from "./lib/mapping/transforms";
 import { attempt, derive, noPayload, refuseMessages } from "./shape";
 import { templateView } from "./template-view";
 import { installAdminErrors } from "./admin-errors";
+import { redact } from "./lib/runs/snapshots";
 import type { LookupTable } from "./lib/mapping/transforms";
 
 /** What a pw-lookup-table config node offers (see pw-lookup-table.ts). */
@@ -107,7 +108,8 @@ export = function (RED: NodeAPI) {
       res.status(404).json({ error: "no_payload", message: "This map shape has not received a message since it was deployed: run the flow once, then try again." });
       return;
     }
-    const text = JSON.stringify(lastSamples.get(req.params.id)) ?? "null";
+    // Samples end up in flow files: mask whatever looks like a secret before the editor sees it.
+    const text = JSON.stringify(redact(lastSamples.get(req.params.id))) ?? "null";
     if (Buffer.byteLength(text) > SAMPLE_CAP_BYTES) {
       res.status(413).json({ error: "too_large", message: `The last record is over ${SAMPLE_CAP_BYTES / 1024} KB; paste a smaller sample instead.` });
       return;
