@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { Request, Response } from "express";
 import { compileMapping, type MapOptions, type MapRule, type Mapping } from "./lib/mapping/mapping";
 import { autoMap, samplePaths } from "./lib/mapping/automap";
+import { buildLookupTable, type LookupTableConfig } from "./lib/mapping/lookup";
 import type { CompileDeps } from "./lib/mapping/transforms";
 import { attempt, derive, noPayload, refuseMessages } from "./shape";
 import { templateView } from "./template-view";
@@ -76,17 +77,21 @@ export = function (RED: NodeAPI) {
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
   RED.httpAdmin.post("/pw/map/test", write, (req: Request, res: Response) => {
-    const { rules, options, sample } = body(req);
+    const { rules, options, sample, tables } = body(req);
     if (sample === undefined) {
       res.status(400).json({ error: "bad_request", message: "paste a sample record first" });
       return;
     }
     try {
-      const mapping = compileMapping(rules as MapRule[], (options ?? {}) as MapOptions, deps);
+      // Tables as the editor has them, saved or not yet deployed, before the deployed ones.
+      const drafts = new Map<string, LookupTable>();
+      for (const [id, config] of Object.entries((tables ?? {}) as Record<string, LookupTableConfig>)) drafts.set(id, buildLookupTable(config));
+      const mapping = compileMapping(rules as MapRule[], (options ?? {}) as MapOptions, { table: (id) => drafts.get(id) ?? deps.table(id) });
       const records = Array.isArray(sample) ? sample.slice(0, 20) : sample;
       res.json({ result: mapping.map(records, { now: Date.now(), view: () => ({ payload: sample, meta: {}, flow: {}, global: {}, env: {} }) }) });
     } catch (err) {
-      res.status(400).json({ error: "mapping_failed", message: (err as Error).message });
+      // The test ran and the mapping failed: that is the answer, not a bad request.
+      res.json({ failed: true, message: (err as Error).message });
     }
   });
 

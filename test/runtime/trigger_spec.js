@@ -6,7 +6,7 @@ const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
 
 const MODULE = "node-red-contrib-patchworks";
-const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch"];
+const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch", "pw-map"];
 
 describe("package in a real runtime", function () {
   let rt;
