@@ -78,6 +78,22 @@ export type Getter = (root: unknown) => unknown;
 export function compileGetter(path: string | Segment[]): Getter {
   const segments = typeof path === "string" ? parsePath(path) : path;
   if (!hasWildcard(segments)) return compileSimple(segments);
+  const star = segments.findIndex((seg) => seg.kind === "all");
+  if (segments.filter((seg) => seg.kind === "all").length === 1) {
+    // One [*] (line_items[*].sku), the common case: a plain loop, no recursion.
+    const before = compileSimple(segments.slice(0, star));
+    const after = compileSimple(segments.slice(star + 1));
+    return (root) => {
+      const list = before(root);
+      const out: unknown[] = [];
+      if (!Array.isArray(list)) return out;
+      for (let i = 0; i < list.length; i++) {
+        const value = after(list[i]);
+        if (value !== undefined) out.push(value);
+      }
+      return out;
+    };
+  }
   return (root) => {
     const out: unknown[] = [];
     collect(root, segments, 0, out);

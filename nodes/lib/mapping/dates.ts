@@ -42,6 +42,11 @@ export function toDate(value: unknown, zone = "UTC"): MappedDate {
     return new MappedDate(Math.abs(value) < 1e11 ? value * 1000 : value, zone);
   }
   if (typeof value === "string") {
+    // The common case first and cheaply: an ISO time with its offset, as APIs send them.
+    if (value.length >= 17 && value.charCodeAt(4) === 45 && value.charCodeAt(7) === 45 && value.charCodeAt(10) === 84 /* yyyy-mm-ddT */ && hasOffset(value)) {
+      const ms = Date.parse(value);
+      if (!Number.isNaN(ms)) return new MappedDate(ms, zone);
+    }
     const s = value.trim();
     if (/^-?\d+(\.\d+)?$/.test(s)) return toDate(Number(s), zone);
     if (ISO_WITH_ZONE.test(s)) {
@@ -54,6 +59,16 @@ export function toDate(value: unknown, zone = "UTC"): MappedDate {
     if (ISO_DATE.test(s)) throw new DateValueError("is not a real date");
   }
   throw new DateValueError("is not a date (ISO 8601 or epoch time expected)");
+}
+
+/** Ends in Z, +hh:mm, -hh:mm, +hhmm or -hhmm. */
+function hasOffset(s: string): boolean {
+  const n = s.length;
+  const last = s.charCodeAt(n - 1);
+  if (last === 90 /* Z */) return true;
+  const six = s.charCodeAt(n - 6);
+  const five = s.charCodeAt(n - 5);
+  return ((six === 43 || six === 45) && s.charCodeAt(n - 3) === 58) || five === 43 || five === 45;
 }
 
 /** A parser for one format, compiled once. */

@@ -70,6 +70,11 @@ function number(value: unknown, decimal = "."): number {
     throw new TransformError(`${value} is not a usable number`);
   }
   if (typeof value === "string") {
+    // Most values are plain numbers already: "120.50".
+    if (decimal === "." && value !== "") {
+      const quick = Number(value);
+      if (Number.isFinite(quick) && value.trim() !== "") return quick;
+    }
     let s = value.trim().replace(/[\s\u00a0]/g, "");
     if (decimal === ",") s = s.replace(/\./g, "").replace(",", ".");
     else s = s.replace(/,/g, "");
@@ -214,7 +219,18 @@ const DEFS: Record<string, Def> = {
     arrays: "whole",
     compile(s) {
       const sep = str(s, "separator", ",");
-      return (v) => (Array.isArray(v) ? v.filter((e) => e !== undefined && e !== null).map(text).join(sep) : text(v));
+      return (v) => {
+        if (!Array.isArray(v)) return text(v);
+        let out = "";
+        let first = true;
+        for (let i = 0; i < v.length; i++) {
+          const e = v[i];
+          if (e === undefined || e === null) continue;
+          out += first ? text(e) : sep + text(e);
+          first = false;
+        }
+        return out;
+      };
     },
   },
   replace: {
