@@ -94,6 +94,24 @@ describe("map shape in the editor (Chromium)", function () {
     await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
   });
 
+  it("takes its sample from a manual payload wired into it", async function () {
+    await page.evaluate(() => {
+      const z = RED.workspaces.active();
+      RED.nodes.import([
+        { id: "upmp1", type: "pw-manual-payload", z, name: "orders", format: "json", payload: '[{"order_id":7,"buyer":{"mail":"x@y.z"}}]', x: 100, y: 400, wires: [["upmap1"]] },
+        { id: "upmap1", type: "pw-map", z, rules: [], x: 300, y: 400, wires: [[]] },
+      ], { generateIds: false });
+      RED.nodes.dirty(true);
+      RED.view.redraw(true);
+    });
+    await ed.openDialog("upmap1");
+    assert.ok(await page.isVisible("#pw-map-upstream"));
+    assert.deepEqual(JSON.parse(await page.inputValue("#pw-map-sample")), { order_id: 7, buyer: { mail: "x@y.z" } });
+    await page.waitForFunction(() => [...document.querySelectorAll("#pw-map-source-fields option")].some((o) => o.value === "buyer.mail"));
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+  });
+
   it("deploys the map and its lookup table", async function () {
     await ed.deploy();
     assert.ok(ed.rt.RED.nodes.getNode(mapId), "the map runs");

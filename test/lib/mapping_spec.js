@@ -135,6 +135,27 @@ describe("map: rules", function () {
       fails([{ type: "expression", code: "value.nope.deeper" }], 1, /the expression failed/);
       fails([{ type: "expression", code: "(() => { while (true) {} })()" }], 1, /the expression failed: Script execution timed out/);
     });
+    it("every text transform refuses what is not text, every number transform what is not a number, every date transform what is not a date", function () {
+      const params = { prefix: { text: "#" }, suffix: { text: "!" }, replace: { find: "a", replacement: "b" }, substring: { start: "0", length: "1" }, pad_left: { length: "3" }, pad_right: { length: "3" }, truncate: { length: "2" }, split: { separator: "," } };
+      for (const type of ["upper", "lower", "capitalise", "trim", "prefix", "suffix", "split", "replace", "substring", "pad_left", "pad_right", "truncate", "slug", "url_encode"]) {
+        fails([{ type, ...params[type] }], { a: 1 }, new RegExp(`${type}: cannot use \\{"a":1\\} as text`));
+      }
+      const numParams = { math: { op: "add", operand: "1" }, min: { value: "1" }, max: { value: "1" } };
+      for (const type of ["to_number", "round", "math", "abs", "min", "max", "fixed", "to_minor", "to_major"]) {
+        fails([{ type, ...numParams[type] }], "abc", new RegExp(`${type}: cannot read "abc" as a number`));
+      }
+      fails([{ type: "sum" }], [1, "x"], /sum: cannot read "x" as a number/);
+      const dateParams = { date_zone: { zone: "UTC" }, date_add: { amount: "1", unit: "days" }, date_start: { unit: "day" }, date_end: { unit: "day" } };
+      for (const type of ["date_parse", "date_format", "date_zone", "date_add", "date_start", "date_end"]) {
+        fails([{ type, ...dateParams[type] }], "31/31/2026", new RegExp(`${type}: "31/31/2026" is not a date`));
+      }
+    });
+
+    it("takes any value where there is nothing to refuse", function () {
+      const anything = { nested: [1, { a: null }] };
+      for (const type of ["to_string", "json_stringify", "count", "first", "last", "null_if_empty", "default"]) assert.doesNotThrow(() => one([{ type, value: "x" }], anything), type);
+    });
+
     it("passes missing values through instead of failing", function () {
       assert.deepEqual(map([{ source: "x", target: "y", transforms: [{ type: "to_number" }, { type: "upper" }, { type: "date_parse" }] }], {}), {});
     });
