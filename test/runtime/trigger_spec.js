@@ -17,9 +17,11 @@ describe("package in a real runtime", function () {
 
   it("loads every node set without errors, in palette category patchworks", async function () {
     const sets = (await rt.api("GET", "/nodes", undefined, { accept: "application/json" })).json.filter((s) => s.module === MODULE);
-    assert.deepEqual(sets.map((s) => s.types[0]).sort(), [...TYPES].sort());
+    assert.deepEqual(sets.map((s) => s.types[0]).sort(), [...TYPES, "pw-lookup-table"].sort());
     for (const set of sets) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
     const html = (await rt.api("GET", "/nodes", undefined, { accept: "text/html" })).text;
+    assert.match(html, /registerType\("pw-lookup-table", \{\s*category: "config"/, "lookup tables are config nodes");
+    assert.match(html, /data-help-name="pw-lookup-table"/);
     for (const type of TYPES) {
       assert.match(html, new RegExp(`registerType\\("${type}", \\{\\s*category: "patchworks"`), `${type} in category patchworks`);
       assert.match(html, new RegExp(`data-help-name="${type}"`), `${type} has help`);

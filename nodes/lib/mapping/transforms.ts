@@ -104,6 +104,19 @@ const roundTo = (n: number, places: number, mode: "round" | "ceil" | "floor") =>
   return Number.isFinite(shifted) ? Number(`${r}e-${places}`) : Math[mode](n * f) / f;
 };
 
+/** Start or end of the day, week or month, in the given zone or the date's own. */
+function boundary(edge: "start" | "end"): Def {
+  return {
+    arrays: "each",
+    compile(s) {
+      const zone = s.zone ? checkZone(str(s, "zone")) : undefined;
+      const unit = str(s, "unit", "day") as "day" | "week" | "month";
+      if (!["day", "week", "month"].includes(unit)) throw new Error(`unknown unit "${unit}" (day, week or month)`);
+      return (v) => boundaryOf(date(v), edge, unit, zone);
+    },
+  };
+}
+
 const DEFS: Record<string, Def> = {
   // Date and time
   date_parse: {
@@ -144,22 +157,8 @@ const DEFS: Record<string, Def> = {
       return (v) => addToDate(date(v), amount, unit);
     },
   },
-  date_start: {
-    arrays: "each",
-    compile(s) {
-      const zone = s.zone ? checkZone(str(s, "zone")) : undefined;
-      const unit = str(s, "unit", "day") as "day" | "week" | "month";
-      return (v) => boundaryOf(date(v), "start", unit, zone);
-    },
-  },
-  date_end: {
-    arrays: "each",
-    compile(s) {
-      const zone = s.zone ? checkZone(str(s, "zone")) : undefined;
-      const unit = str(s, "unit", "day") as "day" | "week" | "month";
-      return (v) => boundaryOf(date(v), "end", unit, zone);
-    },
-  },
+  date_start: boundary("start"),
+  date_end: boundary("end"),
   now: {
     arrays: "whole",
     missing: true,
