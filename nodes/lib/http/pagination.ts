@@ -1,0 +1,199 @@
+import { compileGetter, type Getter } from "../paths";
+import type { HttpRequest, HttpResponse } from "./request";
+
+/**
+ * Every common way APIs page their lists. A pull reads page after page until the API says
+ * there is no more: a short or empty page, no marker, no next link. A page that fails (after
+ * its retries) is an error, never taken for the end; a next URL on another origin, a cursor
+ * seen before and too many pages stop with an error too, since the records would be wrong.
+ */
+export type Pagination =
+  | { type: "none" }
+  | { type: "page"; pageParam: string; sizeParam?: string; pageSize?: number; startPage?: number }
+  | { type: "offset"; offsetParam: string; limitParam: string; limit: number }
+  | { type: "link" }
+  | { type: "next_url"; path: string }
+  | { type: "cursor"; path: string; param: string }
+  | { type: "graphql"; endCursorPath: string; hasNextPath: string; variable: string }
+  | { type: "next_path"; path: string };
+
+export interface PageOptions {
+  /** Where the records are in a response body (empty: the body itself). */
+  recordsPath?: string;
+  /** A guard against an API that never stops (default 1000). */
+  maxPages?: number;
+}
+
+export interface Page {
+  number: number;
+  records: unknown[];
+  last: boolean;
+  response: HttpResponse;
+}
+
+export class PaginationError extends Error {}
+
+export function checkPagination(p: Pagination | undefined): Pagination {
+  const pagination = p ?? { type: "none" };
+  const need = (ok: unknown, what: string) => {
+    if (!ok) throw new Error(`pagination "${pagination.type}" needs ${what}`);
+  };
+  switch (pagination.type) {
+    case "none":
+    case "link":
+      break;
+    case "page":
+      need(pagination.pageParam, "the name of the page parameter");
+      if (pagination.pageSize !== undefined) need(Number.isInteger(pagination.pageSize) && pagination.pageSize > 0, "a page size of 1 or more");
+      break;
+    case "offset":
+      need(pagination.offsetParam && pagination.limitParam, "the names of the offset and limit parameters");
+      need(Number.isInteger(pagination.limit) && pagination.limit > 0, "a limit of 1 or more");
+      break;
+    case "next_url":
+    case "next_path":
+      need(pagination.path, "the path to the next page in the response");
+      break;
+    case "cursor":
+      need(pagination.path && pagination.param, "the path to the cursor in the response and the parameter that sends it");
+      break;
+    case "graphql":
+      need(pagination.endCursorPath && pagination.hasNextPath && pagination.variable, "the paths to pageInfo.endCursor and hasNextPage and the cursor variable");
+      break;
+    default:
+      throw new Error(`unknown pagination "${(pagination as { type: string }).type}"`);
+  }
+  return pagination;
+}
+
+/**
+ * Pages in order. Each page is handed over once the next has been asked for (or is known not
+ * to exist), so `last` is true on the real last page even when the API only says so with an
+ * empty page after it.
+ */
+export async function* paginate(first: HttpRequest, pagination: Pagination, send: (request: HttpRequest) => Promise<HttpResponse>, opts: PageOptions = {}): AsyncGenerator<Page> {
+  const p = checkPagination(pagination);
+  const records = recordsGetter(opts.recordsPath);
+  const maxPages = opts.maxPages ?? 1000;
+  const origin = new URL(first.url).origin;
+  const seen = new Set<string>();
+  let request: HttpRequest | undefined = initial(first, p);
+  let pending: Page | undefined;
+  let number = 0;
+
+  while (request) {
+    if (number >= maxPages) throw new PaginationError(`stopped after ${maxPages} pages, the most allowed: raise "max pages" if the API really has more`);
+    number++;
+    const response = await send(request);
+    const list = records(response.data, number);
+    const next = nextRequest(request, response, list, p, origin, seen, first);
+    const page: Page = { number, records: list, last: next === undefined, response };
+    if (pending) {
+      // An empty page after a full one: the full one was the last.
+      if (list.length === 0 && next === undefined) {
+        pending.last = true;
+        yield pending;
+        return;
+      }
+      yield pending;
+    }
+    pending = page;
+    request = next;
+  }
+  if (pending) yield pending;
+}
+
+function recordsGetter(path: string | undefined): (data: unknown, page: number) => unknown[] {
+  const get: Getter | undefined = path ? compileGetter(path) : undefined;
+  return (data, page) => {
+    const found = get ? get(data) : data;
+    if (Array.isArray(found)) return found;
+    if (found === undefined || found === null) {
+      if (get) throw new PaginationError(`page ${page}: the response has no "${path}" with the records; check the endpoint's records path`);
+      return [];
+    }
+    // A single record where a list was expected: one record.
+    return [found];
+  };
+}
+
+function initial(first: HttpRequest, p: Pagination): HttpRequest {
+  switch (p.type) {
+    case "page":
+      return { ...first, query: { ...first.query, [p.pageParam]: p.startPage ?? 1, ...(p.sizeParam && p.pageSize ? { [p.sizeParam]: p.pageSize } : {}) } };
+    case "offset":
+      return { ...first, query: { ...first.query, [p.offsetParam]: 0, [p.limitParam]: p.limit } };
+    default:
+      return first;
+  }
+}
+
+function nextRequest(current: HttpRequest, response: HttpResponse, list: unknown[], p: Pagination, origin: string, seen: Set<string>, first: HttpRequest): HttpRequest | undefined {
+  const data = response.data;
+  switch (p.type) {
+    case "none":
+      return undefined;
+    case "page": {
+      if (list.length === 0 || (p.pageSize !== undefined && list.length < p.pageSize)) return undefined;
+      const page = Number(current.query?.[p.pageParam] ?? p.startPage ?? 1) + 1;
+      return { ...current, query: { ...current.query, [p.pageParam]: page } };
+    }
+    case "offset": {
+      if (list.length === 0 || list.length < p.limit) return undefined;
+      const offset = Number(current.query?.[p.offsetParam] ?? 0) + list.length;
+      return { ...current, query: { ...current.query, [p.offsetParam]: offset } };
+    }
+    case "link": {
+      const next = linkNext(response.headers.link);
+      return next ? followUrl(current, new URL(next, current.url).toString(), origin, seen) : undefined;
+    }
+    case "next_url": {
+      const next = compileGetter(p.path)(data);
+      return typeof next === "string" && next !== "" ? followUrl(current, new URL(next, current.url).toString(), origin, seen) : undefined;
+    }
+    case "next_path": {
+      const next = compileGetter(p.path)(data);
+      return typeof next === "string" && next !== "" ? followUrl(current, new URL(next, `${origin}/`).toString(), origin, seen) : undefined;
+    }
+    case "cursor": {
+      const cursor = compileGetter(p.path)(data);
+      if (cursor === undefined || cursor === null || cursor === "" || cursor === false) return undefined;
+      remember(seen, String(cursor));
+      return { ...first, query: { ...first.query, [p.param]: String(cursor) } };
+    }
+    case "graphql": {
+      const hasNext = compileGetter(p.hasNextPath)(data);
+      const cursor = compileGetter(p.endCursorPath)(data);
+      if (hasNext !== true || cursor === undefined || cursor === null || cursor === "") return undefined;
+      remember(seen, String(cursor));
+      const body = (first.body ?? {}) as { query?: string; variables?: Record<string, unknown> };
+      return { ...first, body: { ...body, variables: { ...(body.variables ?? {}), [p.variable]: cursor } } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A next URL keeps the auth of the first only on the same origin; elsewhere it would leak. */
+function followUrl(current: HttpRequest, next: string, origin: string, seen: Set<string>): HttpRequest {
+  const url = new URL(next);
+  if (url.origin !== origin) throw new PaginationError(`the next page is on another site (${url.origin}, not ${origin}); it is not followed, so credentials stay with the API`);
+  remember(seen, url.toString());
+  // The URL carries the paging state itself: the first request's query would repeat it.
+  return { ...current, url: url.toString(), query: undefined };
+}
+
+function remember(seen: Set<string>, marker: string): void {
+  if (seen.has(marker)) throw new PaginationError(`the API gave the same next-page marker twice (${marker.length > 60 ? `${marker.slice(0, 57)}...` : marker}): stopping, as it would loop`);
+  seen.add(marker);
+}
+
+/** The rel="next" target of a Link header. */
+export function linkNext(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
+    if (m && /\brel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?/i.test(m[2])) return m[1];
+  }
+  return undefined;
+}

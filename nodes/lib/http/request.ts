@@ -1,0 +1,272 @@
+import axios, { type AxiosRequestConfig, type AxiosResponse } from "axios";
+import { XMLBuilder, XMLParser } from "fast-xml-parser";
+import type { Agent as HttpsAgent } from "node:https";
+import { delay } from "../delay";
+import type { RequestRecord } from "../runs/record";
+import type { RateLimiter } from "./rate-limit";
+import { redactUrl } from "./redact";
+
+/**
+ * One HTTP request with everything around it: the instance's rate limit, retries with
+ * backoff and Retry-After, the rule for non-idempotent methods, the run's AbortSignal, and a
+ * record of it for the run log with secrets taken out of the URL.
+ */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+  bodyFormat?: "json" | "form" | "xml" | "text";
+  responseFormat?: "json" | "xml" | "text";
+}
+
+export interface SendOptions {
+  /** Tries in all, the first included (default 3). */
+  attempts?: number;
+  timeoutMs?: number;
+  /** First backoff step; doubles each retry, with jitter (default 500 ms). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** The longest a Retry-After (or reset header) may make a run wait (default 60 s). */
+  retryAfterCapMs?: number;
+  /** A vendor header telling when to try again, as the connector declares it. */
+  resetHeader?: { name: string; unit: "seconds" | "epoch_s" | "epoch_ms" };
+  /** The header carrying an idempotency key the API honours: POST/PATCH may then be retried. */
+  idempotencyHeader?: string;
+  signal?: AbortSignal;
+  limiter?: RateLimiter;
+  /** Values never to show (tokens, keys): replaced by *** in recorded URLs and errors. */
+  secrets?: string[];
+  /** Told of every request, for the run log. */
+  record?: (request: RequestRecord) => void;
+  httpsAgent?: HttpsAgent;
+  proxy?: AxiosRequestConfig["proxy"];
+  /** Changes each attempt just before it is sent (auth headers, request signing). */
+  prepare?: (request: HttpRequest) => HttpRequest | Promise<HttpRequest>;
+  /** A 401 that may be cured (a session or OAuth token to renew): true to try once more. */
+  onUnauthorized?: () => Promise<boolean>;
+  random?: () => number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  data: unknown;
+  url: string;
+}
+
+/** A request that failed for good: what a user needs to see, and nothing secret. */
+export class HttpError extends Error {
+  constructor(
+    message: string,
+    readonly method: string,
+    readonly url: string,
+    readonly status?: number,
+    readonly excerpt?: string,
+    readonly attempts = 1,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+/** Errors where the request never left: safe to retry whatever the method. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+const xmlParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", parseTagValue: true, removeNSPrefix: true });
+const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@" });
+
+export async function sendRequest(request: HttpRequest, opts: SendOptions = {}): Promise<HttpResponse> {
+  const attempts = Math.max(1, opts.attempts ?? 3);
+  const method = request.method.toUpperCase();
+  const secrets = opts.secrets ?? [];
+  const started = Date.now();
+  const shown = () => redactUrl(withQuery(request.url, request.query), secrets);
+  let triedAuth = false;
+  let lastError: HttpError | undefined;
+  let attempt = 0;
+  const finish = (status: number | undefined, error?: string) =>
+    opts.record?.({ method, url: shown(), status, attempts: attempt, durationMs: Date.now() - started, at: started, ...(error ? { error } : {}) });
+
+  while (attempt < attempts) {
+    attempt++;
+    if (opts.signal?.aborted) {
+      finish(undefined, "stopped");
+      throw new HttpError(`${method} ${shown()} was stopped before it was sent`, method, shown(), undefined, undefined, attempt);
+    }
+    if (opts.limiter) {
+      try {
+        await opts.limiter.acquire(opts.signal);
+      } catch {
+        finish(undefined, "stopped");
+        throw new HttpError(`${method} ${shown()} was stopped while waiting for the rate limit`, method, shown(), undefined, undefined, attempt);
+      }
+    }
+    const prepared = opts.prepare ? await opts.prepare({ ...request, headers: { ...(request.headers ?? {}) } }) : request;
+    let response: AxiosResponse<string> | undefined;
+    let code: string | undefined;
+    try {
+      response = await axios.request<string>(toAxios(prepared, opts));
+    } catch (err) {
+      const e = err as { code?: string; message?: string; name?: string };
+      if (axios.isCancel(err) || e.name === "CanceledError" || opts.signal?.aborted) {
+        finish(undefined, "stopped");
+        throw new HttpError(`${method} ${shown()} was stopped`, method, shown(), undefined, undefined, attempt);
+      }
+      code = e.code ?? "ERR_NETWORK";
+      lastError = new HttpError(`${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${opts.timeoutMs ?? 30000} ms` : redact(e.message ?? code, secrets)}`, method, shown(), undefined, undefined, attempt);
+    }
+
+    if (response) {
+      const status = response.status;
+      if (status >= 200 && status < 300) {
+        finish(status);
+        return { status, headers: flatHeaders(response.headers), data: parseBody(response.data, prepared.responseFormat ?? guessFormat(response.headers), method, shown()), url: shown() };
+      }
+      const excerpt = redact(String(response.data ?? "").slice(0, 300), secrets).replace(/\s+/g, " ").trim();
+      lastError = new HttpError(`${method} ${shown()} answered ${status}${excerpt ? `: ${excerpt.slice(0, 200)}` : ""}`, method, shown(), status, excerpt, attempt);
+      if (status === 401 && opts.onUnauthorized && !triedAuth) {
+        triedAuth = true;
+        if (await opts.onUnauthorized()) {
+          attempt--; // a renewed login is not a retry of the request
+          continue;
+        }
+      }
+      if (!retryable(method, status, undefined, opts) || attempt >= attempts) break;
+      const wait = waitAfter(response, attempt, opts);
+      if (wait === undefined) {
+        lastError = new HttpError(`${lastError.message} (it asked to wait longer than ${Math.round((opts.retryAfterCapMs ?? 60000) / 1000)} s, the cap)`, method, shown(), status, excerpt, attempt);
+        break;
+      }
+      if (!(await delay(wait, opts.signal))) continue;
+      continue;
+    }
+    if (!retryable(method, undefined, code, opts) || attempt >= attempts) break;
+    if (!(await delay(backoff(attempt, opts), opts.signal))) continue;
+  }
+  const error = lastError as HttpError;
+  finish(error.status, error.message);
+  throw new HttpError(attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message, method, error.url, error.status, error.excerpt, attempt);
+}
+
+/**
+ * Network errors, 429 and 5xx are retried; other 4xx are not. POST and PATCH could create a
+ * second order, so they are retried only when the request never left, on 429 (refused before
+ * any work), or when the API takes an idempotency key.
+ */
+export function retryable(method: string, status: number | undefined, code: string | undefined, opts: SendOptions): boolean {
+  const safe = IDEMPOTENT.has(method) || opts.idempotencyHeader !== undefined;
+  if (status === undefined) return safe || NOT_SENT.has(code ?? "");
+  if (status === 429) return true;
+  if (status >= 500) return safe;
+  return false;
+}
+
+function backoff(attempt: number, opts: SendOptions): number {
+  const base = Math.min(opts.maxBackoffMs ?? 30000, (opts.backoffMs ?? 500) * 2 ** (attempt - 1));
+  return Math.round(base * (0.5 + (opts.random ?? Math.random)() * 0.5));
+}
+
+/** The wait before the next try: Retry-After or the vendor's reset header, else backoff; undefined past the cap. */
+function waitAfter(response: AxiosResponse, attempt: number, opts: SendOptions): number | undefined {
+  const cap = opts.retryAfterCapMs ?? 60000;
+  const headers = flatHeaders(response.headers);
+  let wait = parseRetryAfter(headers["retry-after"]);
+  if (wait === undefined && opts.resetHeader) wait = parseReset(headers[opts.resetHeader.name.toLowerCase()], opts.resetHeader.unit);
+  if (wait === undefined) return backoff(attempt, opts);
+  return wait > cap ? undefined : wait;
+}
+
+/** Retry-After: seconds, or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.ceil(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function parseReset(value: string | undefined, unit: "seconds" | "epoch_s" | "epoch_ms", now = Date.now()): number | undefined {
+  if (value === undefined || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined;
+  const n = Number(value);
+  if (unit === "seconds") return Math.ceil(n * 1000);
+  return Math.max(0, (unit === "epoch_s" ? n * 1000 : n) - now);
+}
+
+function toAxios(request: HttpRequest, opts: SendOptions): AxiosRequestConfig {
+  const headers: Record<string, string> = { ...(request.headers ?? {}) };
+  let data: unknown;
+  if (request.body !== undefined) {
+    switch (request.bodyFormat ?? "json") {
+      case "form":
+        data = new URLSearchParams(Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)])).toString();
+        headers["content-type"] ??= "application/x-www-form-urlencoded";
+        break;
+      case "xml":
+        data = typeof request.body === "string" ? request.body : xmlBuilder.build(request.body);
+        headers["content-type"] ??= "application/xml";
+        break;
+      case "text":
+        data = String(request.body);
+        headers["content-type"] ??= "text/plain";
+        break;
+      default:
+        data = JSON.stringify(request.body);
+        headers["content-type"] ??= "application/json";
+    }
+  }
+  return {
+    method: request.method,
+    url: withQuery(request.url, request.query),
+    headers,
+    data,
+    timeout: opts.timeoutMs ?? 30000,
+    signal: opts.signal,
+    // Every status comes back as a response: retries and errors are ours to decide.
+    validateStatus: () => true,
+    // The body as text: parsed here, by the format the endpoint declares.
+    responseType: "text",
+    transformResponse: [(d: unknown) => d],
+    maxRedirects: 5,
+    httpsAgent: opts.httpsAgent,
+    proxy: opts.proxy,
+  };
+}
+
+export function withQuery(url: string, query: Record<string, unknown> | undefined): string {
+  if (!query) return url;
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, String(v));
+  return u.toString();
+}
+
+function parseBody(text: string, format: "json" | "xml" | "text", method: string, url: string): unknown {
+  if (format === "text") return text;
+  if (text === "" || text === undefined) return undefined;
+  if (format === "xml") return xmlParser.parse(text);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(`${method} ${url} answered with a body that is not JSON: ${text.slice(0, 100)}`, method, url, 200, text.slice(0, 300));
+  }
+}
+
+function guessFormat(headers: AxiosResponse["headers"]): "json" | "xml" | "text" {
+  const type = String(flatHeaders(headers)["content-type"] ?? "");
+  if (/json/.test(type)) return "json";
+  if (/xml/.test(type)) return "xml";
+  return "text";
+}
+
+function flatHeaders(headers: AxiosResponse["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+  return out;
+}
+
+function redact(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("***");
+  return out;
+}
