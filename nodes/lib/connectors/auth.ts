@@ -1,0 +1,139 @@
+import { compileGetter } from "../paths";
+import { systemClock, type Clock } from "../schedule";
+import type { HttpRequest, HttpResponse } from "../http/request";
+import type { AuthMethod } from "./definition";
+
+/**
+ * Auth methods applied to each request. Tokens obtained at run time (a session login, an
+ * OAuth 2 client-credentials grant) are kept until they expire or an API answers 401, then
+ * fetched again, once, however many requests wait for them.
+ */
+export interface Authenticator {
+  /** Adds credentials to a request about to be sent. */
+  prepare(request: HttpRequest): Promise<HttpRequest>;
+  /** After a 401: drops a run-time token so the next prepare fetches a new one. True if that may help. */
+  renew(): Promise<boolean>;
+  /** Values to keep out of logs and errors (tokens fetched so far included). */
+  secrets(): string[];
+}
+
+export interface AuthContext {
+  /** Renders a template of the auth settings over the instance's variables. */
+  render(template: string): string;
+  baseUrl: string;
+  /** Sends a request without auth (logins, token calls), with the instance's retries and limits. */
+  send(request: HttpRequest): Promise<HttpResponse>;
+  clock?: Clock;
+}
+
+/** Tokens are renewed this long before they expire, so none expires mid-request. */
+const EARLY_MS = 30_000;
+
+export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authenticator {
+  const fixed = (values: string[]) => values.filter((v) => v && v.length >= 4);
+  switch (method.type) {
+    case "none":
+      return { prepare: async (r) => r, renew: async () => false, secrets: () => [] };
+    case "basic": {
+      const user = ctx.render(method.username);
+      const pass = ctx.render(method.password);
+      const header = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+      return { prepare: async (r) => withHeader(r, "Authorization", header), renew: async () => false, secrets: () => fixed([pass, header.slice(6)]) };
+    }
+    case "bearer": {
+      const token = ctx.render(method.token);
+      return { prepare: async (r) => withHeader(r, "Authorization", `Bearer ${token}`), renew: async () => false, secrets: () => fixed([token]) };
+    }
+    case "apikey": {
+      const value = ctx.render(method.value);
+      const prepare = method.in === "query"
+        ? async (r: HttpRequest) => ({ ...r, query: { ...(r.query ?? {}), [method.name]: value } })
+        : async (r: HttpRequest) => withHeader(r, method.name, value);
+      return { prepare, renew: async () => false, secrets: () => fixed([value]) };
+    }
+    case "session":
+      return tokenAuth(ctx, async () => {
+        const login = method.login;
+        const response = await ctx.send({
+          method: login.method,
+          url: joinUrl(ctx.baseUrl, ctx.render(login.path)),
+          headers: renderAll(login.headers ?? {}, ctx) as Record<string, string>,
+          body: login.body === undefined ? undefined : renderAll(login.body, ctx),
+          bodyFormat: login.bodyFormat ?? "json",
+          responseFormat: "json",
+        });
+        const token = compileGetter(method.tokenPath)(response.data);
+        if (typeof token !== "string" || token === "") throw new Error(`the login answered without a token at "${method.tokenPath}"`);
+        const seconds = method.expiresInPath ? Number(compileGetter(method.expiresInPath)(response.data)) : method.expiresInSeconds;
+        return { token, expiresInMs: Number.isFinite(seconds) && (seconds as number) > 0 ? (seconds as number) * 1000 : undefined };
+      }, method.header ?? "Authorization", method.prefix ?? "Bearer ");
+    case "oauth2_client_credentials":
+      return tokenAuth(ctx, async () => {
+        const clientId = ctx.render(method.clientId);
+        const clientSecret = ctx.render(method.clientSecret);
+        const body: Record<string, string> = { grant_type: "client_credentials" };
+        if (method.scope) body.scope = ctx.render(method.scope);
+        if (method.audience) body.audience = ctx.render(method.audience);
+        const headers: Record<string, string> = { accept: "application/json" };
+        if (method.sendAs === "basic") headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64")}`;
+        else Object.assign(body, { client_id: clientId, client_secret: clientSecret });
+        const response = await ctx.send({ method: "POST", url: ctx.render(method.tokenUrl), headers, body, bodyFormat: "form", responseFormat: "json" });
+        const data = response.data as { access_token?: unknown; expires_in?: unknown };
+        if (typeof data?.access_token !== "string") throw new Error("the token endpoint answered without an access_token");
+        return { token: data.access_token, expiresInMs: Number(data.expires_in) > 0 ? Number(data.expires_in) * 1000 : undefined };
+      }, "Authorization", "Bearer ", () => fixed([ctx.render(method.clientSecret)]));
+    default:
+      throw new Error(`unknown auth method "${(method as { type: string }).type}"`);
+  }
+}
+
+function tokenAuth(ctx: AuthContext, fetchToken: () => Promise<{ token: string; expiresInMs?: number }>, header: string, prefix: string, extraSecrets: () => string[] = () => []): Authenticator {
+  const clock = ctx.clock ?? systemClock;
+  let token: string | undefined;
+  let expiresAt = Infinity;
+  let pending: Promise<string> | undefined;
+  const seen: string[] = [];
+  const current = async (): Promise<string> => {
+    if (token && clock.now() < expiresAt - EARLY_MS) return token;
+    // One login for every request waiting on it.
+    pending ??= fetchToken()
+      .then((t) => {
+        token = t.token;
+        expiresAt = t.expiresInMs ? clock.now() + t.expiresInMs : Infinity;
+        seen.push(t.token);
+        return t.token;
+      })
+      .catch((err: Error) => {
+        throw new Error(`could not get a token: ${err.message}`);
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+  return {
+    prepare: async (r) => withHeader(r, header, `${prefix}${await current()}`),
+    renew: async () => {
+      token = undefined;
+      return true;
+    },
+    secrets: () => [...seen, ...extraSecrets()],
+  };
+}
+
+function withHeader(r: HttpRequest, name: string, value: string): HttpRequest {
+  return { ...r, headers: { ...(r.headers ?? {}), [name]: value } };
+}
+
+/** Strings in a JSON value rendered as templates (login bodies, headers). */
+export function renderAll(value: unknown, ctx: { render(t: string): string }): unknown {
+  if (typeof value === "string") return ctx.render(value);
+  if (Array.isArray(value)) return value.map((v) => renderAll(v, ctx));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderAll(v, ctx)]));
+  return value;
+}
+
+export function joinUrl(base: string, pathPart: string): string {
+  if (/^https?:\/\//i.test(pathPart)) return pathPart;
+  return `${base.replace(/\/+$/, "")}/${pathPart.replace(/^\/+/, "")}`;
+}
