@@ -6,7 +6,7 @@ const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
 
 const MODULE = "node-red-contrib-patchworks";
-const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch", "pw-map"];
+const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch", "pw-map", "pw-connection"];
 
 describe("package in a real runtime", function () {
   let rt;
@@ -17,11 +17,13 @@ describe("package in a real runtime", function () {
 
   it("loads every node set without errors, in palette category patchworks", async function () {
     const sets = (await rt.api("GET", "/nodes", undefined, { accept: "application/json" })).json.filter((s) => s.module === MODULE);
-    assert.deepEqual(sets.map((s) => s.types[0]).sort(), [...TYPES, "pw-lookup-table"].sort());
+    assert.deepEqual(sets.map((s) => s.types[0]).sort(), [...TYPES, "pw-lookup-table", "pw-instance"].sort());
     for (const set of sets) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
     const html = (await rt.api("GET", "/nodes", undefined, { accept: "text/html" })).text;
-    assert.match(html, /registerType\("pw-lookup-table", \{\s*category: "config"/, "lookup tables are config nodes");
-    assert.match(html, /data-help-name="pw-lookup-table"/);
+    for (const config of ["pw-lookup-table", "pw-instance"]) {
+      assert.match(html, new RegExp(`registerType\\("${config}", \\{\\s*category: "config"`), `${config} is a config node`);
+      assert.match(html, new RegExp(`data-help-name="${config}"`));
+    }
     for (const type of TYPES) {
       assert.match(html, new RegExp(`registerType\\("${type}", \\{\\s*category: "patchworks"`), `${type} in category patchworks`);
       assert.match(html, new RegExp(`data-help-name="${type}"`), `${type} has help`);

@@ -35,6 +35,8 @@ export interface CallOptions {
   timeoutMs?: number;
   attempts?: number;
   maxPages?: number;
+  /** Just the first page (a connection test). */
+  firstPageOnly?: boolean;
 }
 
 export interface SendResult {
@@ -85,7 +87,8 @@ export class ConnectorClient {
     if (endpoint.direction !== "receive") throw new Error(`"${endpoint.name}" is a send endpoint: use it to send records`);
     const request = this.request(endpoint, opts, undefined);
     const send = (r: HttpRequest) => sendRequest(r, this.base(opts));
-    yield* paginate(request, endpoint.pagination ?? { type: "none" }, send, { recordsPath: endpoint.records, maxPages: opts.maxPages ?? endpoint.pagination?.maxPages });
+    const pagination = opts.firstPageOnly ? { type: "none" as const } : endpoint.pagination ?? { type: "none" as const };
+    yield* paginate(request, pagination, send, { recordsPath: endpoint.records, maxPages: opts.maxPages ?? endpoint.pagination?.maxPages });
   }
 
   /** Sends records (one request each, or batches up to the endpoint's size) with at most `concurrency` requests at once. */

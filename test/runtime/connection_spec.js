@@ -1,0 +1,126 @@
+// Instances and connection shapes in a real runtime against the Shopify and HubSpot fakes:
+// pages as messages, requests in the run log, failures per record, test connection, and
+// secrets kept out of flows, logs and errors.
+const assert = require("node:assert/strict");
+const { startRuntime } = require("../support/runtime");
+const { waitUntil } = require("../support/wait");
+const { startShopify } = require("../fakes/shopify");
+const { startHubSpot } = require("../fakes/hubspot");
+
+describe("instances and connection shapes (runtime)", function () {
+  let rt;
+  let shop;
+  let hub;
+  const seen = [];
+  const TOKEN = "shpat_runtime_secret";
+  const HUB = "pat-na1-runtime-secret";
+  const orders = Array.from({ length: 5 }, (_, i) => ({ id: i + 1, created_at: "2026-11-27T10:00:00Z", email: `o${i}@x.com` }));
+  before(async () => {
+    shop = await startShopify({ token: TOKEN, orders });
+    hub = await startHubSpot({ token: HUB });
+    rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 40 } } });
+  });
+  after(async () => {
+    await rt.stop();
+    await shop.close();
+    await hub.close();
+  });
+  beforeEach(() => (seen.length = 0));
+  const sink = (id) => ({ id, type: "function", z: "t", func: `global.get('seen').push({ at: '${id}', payload: msg.payload, page: msg.pw && msg.pw.page }); return null;`, outputs: 0, wires: [] });
+  const ended = (id) => waitUntil(async () => { const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run; return r && r.status !== "running" ? r : undefined; }, `run ${id}`, 8000, 20);
+  const shopInstance = { id: "inst1", type: "pw-instance", name: "Acme store", connector: "shopify", vars: { shop: "", scheme: "http" }, secretSlots: { token: 0 } };
+
+  async function deploy(nodes, credentials = { secret_0: TOKEN }) {
+    await rt.deploy([
+      { id: "t", type: "tab", label: "Sync" },
+      { ...shopInstance, vars: { shop: new URL(shop.base).host, scheme: "http" }, credentials },
+      { id: "hubinst", type: "pw-instance", name: "HubSpot", connector: "hubspot", vars: { baseUrl: hub.base }, secretSlots: { token: 0 }, credentials: { secret_0: HUB } },
+      { id: "trig", type: "pw-trigger", z: "t", name: "start", schedules: [], wires: [[nodes[0].id]] },
+      ...nodes.map((n) => ({ z: "t", wires: [], ...n })),
+    ]);
+  }
+
+  it("pulls orders page by page, one message each, and lists the requests in the run log", async function () {
+    await deploy([{ id: "pull", type: "pw-connection", name: "Orders", instance: "inst1", endpoint: "list-orders", params: [{ key: "created_at_min", valueType: "str", value: "2026-01-01" }], wires: [["out"]] }, sink("out")]);
+    // Shopify pages at 250; five orders come in one page.
+    const id = (await rt.api("POST", "/pw/trigger/trig", {})).json.run.id;
+    const run = await ended(id);
+    assert.equal(run.status, "succeeded");
+    assert.deepEqual(seen.map((s) => [s.payload.length, s.page]), [[5, { number: 1, last: true }]]);
+    const requests = run.steps.pull.requests;
+    assert.equal(requests.length, 1);
+    assert.match(requests[0].url, /\/admin\/api\/2024-07\/orders\.json\?status=any&limit=250&created_at_min=2026-01-01/);
+    assert.equal(requests[0].status, 200);
+    assert.equal(shop.log.at(-1).headers["x-shopify-access-token"], TOKEN);
+  });
+
+  it("sends records in batches, failed ones to the second output, and the run completes with failures", async function () {
+    await deploy([
+      { id: "mp", type: "pw-manual-payload", format: "json", payload: JSON.stringify([{ properties: { email: "a@x.com" } }, { properties: { firstname: "no email" } }]), wires: [["push"]] },
+      { id: "push", type: "pw-connection", name: "Contacts", instance: "hubinst", endpoint: "create-contacts", failureOutput: true, outputs: 2, wires: [["ok"], ["bad"]] },
+      sink("ok"), sink("bad"),
+    ]);
+    const id = (await rt.api("POST", "/pw/trigger/trig", {})).json.run.id;
+    const run = await ended(id);
+    // One batch of two: HubSpot refuses the whole batch, so both records come back failed.
+    const bad = seen.find((s) => s.at === "bad");
+    assert.equal(bad.payload.length, 2);
+    assert.match(bad.payload[0].error, /answered 400: .*email is required/);
+    assert.equal(bad.payload[0].status, 400);
+    assert.equal(run.status, "completed with failures");
+    assert.equal(run.failedRecords, 2);
+  });
+
+  it("fails the message, naming how many failed, without a failure output", async function () {
+    await deploy([
+      { id: "mp", type: "pw-manual-payload", format: "json", payload: JSON.stringify({ email: "x@y.z", line_items: [] }), wires: [["push"]] },
+      { id: "push", type: "pw-connection", instance: "inst1", endpoint: "create-order", wires: [["ok"]] },
+      sink("ok"),
+    ]);
+    const id = (await rt.api("POST", "/pw/trigger/trig", {})).json.run.id;
+    const run = await ended(id);
+    assert.equal(run.status, "failed");
+    assert.match(run.errors[0].message, /1 of 1 record\(s\) failed; first: POST .*orders\.json answered 422/);
+  });
+
+  it("tests a connection with the dialog's values, using the saved secret when it is unchanged", async function () {
+    await deploy([sink("out")]);
+    const base = { id: "inst1", connector: "shopify", vars: { shop: new URL(shop.base).host, scheme: "http" }, secretSlots: { token: 0 }, endpoint: "list-orders" };
+    const kept = await rt.api("POST", "/pw/instances/test", { ...base, secrets: { token: "__PWRD__" } });
+    assert.equal(kept.json.ok, true, kept.json.message);
+    assert.match(kept.json.message, /Shopify answered "List orders" with 5 record\(s\)/);
+    const wrong = await rt.api("POST", "/pw/instances/test", { ...base, secrets: { token: "shpat_typed_but_wrong" } });
+    assert.equal(wrong.json.ok, false);
+    assert.match(wrong.json.message, /answered 401/);
+    assert.ok(!wrong.json.message.includes("shpat_typed_but_wrong"));
+    const missing = await rt.api("POST", "/pw/instances/test", { connector: "shopify", vars: {}, secrets: {} });
+    assert.match(missing.json.message, /needs "Store address, e.g. acme.myshopify.com", "Admin API access token"/);
+    assert.equal((await rt.api("POST", "/pw/instances/test", {})).status, 400);
+  });
+
+  it("lists connectors and their endpoints for the editor", async function () {
+    const list = (await rt.api("GET", "/pw/connectors")).json.connectors;
+    const shopify = list.find((c) => c.id === "shopify");
+    assert.ok(shopify.endpoints.some((e) => e.id === "list-orders" && e.parameters.some((p) => p.key === "created_at_min")));
+    assert.ok(shopify.variables.find((v) => v.key === "token").secret);
+  });
+
+  it("keeps secrets out of the flow file, the logs and the run log", async function () {
+    await deploy([{ id: "pull", type: "pw-connection", instance: "inst1", endpoint: "list-orders", wires: [["out"]] }, sink("out")]);
+    const id = (await rt.api("POST", "/pw/trigger/trig", {})).json.run.id;
+    await ended(id);
+    const flows = (await rt.api("GET", "/flows")).text;
+    const runs = (await rt.api("GET", `/pw/runs/${id}`)).text;
+    const logs = JSON.stringify(rt.logs);
+    for (const [where, text] of [["flows", flows], ["run log", runs], ["logs", logs]]) {
+      assert.ok(!text.includes(TOKEN) && !text.includes(HUB), `no secret in the ${where}`);
+    }
+  });
+
+  it("refuses a connection without a usable instance", async function () {
+    await deploy([{ id: "pull", type: "pw-connection", name: "Orphan", instance: "nope", endpoint: "list-orders", wires: [["out"]] }, sink("out")]);
+    const id = (await rt.api("POST", "/pw/trigger/trig", {})).json.run.id;
+    const run = await ended(id);
+    assert.match(run.errors[0].message, /pw-connection "Orphan" is not configured correctly: choose an instance/);
+  });
+});
