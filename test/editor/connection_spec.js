@@ -1,0 +1,95 @@
+// The instance and connection dialogs in Chromium: make an instance from the connection
+// shape, test the connection against a fake Shopify, pick an endpoint and a filter, deploy, run.
+const assert = require("node:assert/strict");
+const { openEditor } = require("../support/editor");
+const { waitUntil } = require("../support/wait");
+const { startShopify } = require("../fakes/shopify");
+
+describe("instance and connection dialogs (Chromium)", function () {
+  this.timeout(120000);
+  let ed;
+  let page;
+  let shop;
+  const seen = [];
+  const TOKEN = "shpat_from_the_dialog";
+  before(async () => {
+    shop = await startShopify({ token: TOKEN, orders: [{ id: 1, created_at: "2026-11-27T10:00:00Z" }, { id: 2, created_at: "2026-11-28T10:00:00Z" }] });
+    ed = await openEditor({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 40 } } });
+    page = ed.page;
+  });
+  after(async () => {
+    await ed.close();
+    await shop.close();
+  });
+  afterEach(async function () {
+    if (this.currentTest.state === "failed") {
+      require("fs").mkdirSync("test-results", { recursive: true });
+      await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
+    }
+  });
+
+  let connId;
+  it("makes an instance from the connection shape and tests the connection", async function () {
+    connId = await ed.addNode("pw-connection", 300, 120);
+    await ed.openDialog(connId);
+    await page.click("#node-input-btn-instance-add");
+    await page.waitForSelector("#node-config-input-connector", { state: "visible" });
+    await page.fill("#node-config-input-name", "Acme store");
+    await page.selectOption("#node-config-input-connector", "shopify");
+    await page.fill(".pw-instance-var[data-key='shop']", new URL(shop.base).host);
+    await page.fill(".pw-instance-var[data-key='scheme']", "http");
+    const secret = page.locator(".pw-instance-secret-row:visible input[type='password']");
+    assert.equal(await secret.count(), 1, "one secret: the access token");
+    await secret.fill("shpat_wrong");
+    await page.click("#pw-instance-test");
+    await page.waitForFunction(() => /401/.test(document.querySelector("#pw-instance-test-result").textContent));
+    assert.ok(!(await page.textContent("#pw-instance-test-result")).includes("shpat_wrong"));
+    await secret.fill(TOKEN);
+    await page.click("#pw-instance-test");
+    await page.waitForFunction(() => document.querySelector("#pw-instance-test-result").classList.contains("pw-instance-ok"));
+    assert.match(await page.textContent("#pw-instance-test-result"), /Shopify answered "List orders" with 2 record\(s\)/);
+    await page.click("#node-config-dialog-ok");
+    await page.waitForSelector("#node-config-input-connector", { state: "detached" });
+  });
+
+  it("picks an endpoint and sets a filter", async function () {
+    await page.waitForFunction(() => document.querySelectorAll("#node-input-endpoint option").length > 0);
+    await page.selectOption("#node-input-endpoint", "list-orders");
+    const row = page.locator("#pw-connection-params li").filter({ hasText: "Created at or after" });
+    await row.locator("input.red-ui-typedInput-input").first().fill("2026-11-28");
+    await page.fill("#node-input-name", "New orders");
+    await ed.pressDone();
+    const saved = await page.evaluate((id) => { const n = RED.nodes.node(id); return { endpoint: n.endpoint, params: n.params, instance: n.instance, valid: n.valid }; }, connId);
+    assert.equal(saved.endpoint, "list-orders");
+    assert.deepEqual(saved.params, [{ key: "created_at_min", valueType: "str", value: "2026-11-28" }]);
+    assert.ok(saved.instance);
+    assert.equal(saved.valid, true);
+  });
+
+  it("deploys with the token in credentials only, and the shape pulls the filtered orders", async function () {
+    await page.evaluate((id) => {
+      const z = RED.workspaces.active();
+      RED.nodes.import([
+        { id: "ctrig", type: "pw-trigger", z, name: "go", schedules: [], x: 100, y: 220, wires: [[]] },
+        { id: "csink", type: "function", z, func: "global.get('seen').push(msg.payload.map((o) => o.id)); return null;", outputs: 0, x: 500, y: 220, wires: [] },
+      ], { generateIds: false });
+      // Wires to nodes outside an import are drawn as a user draws them.
+      RED.nodes.addLink({ source: RED.nodes.node("ctrig"), sourcePort: 0, target: RED.nodes.node(id) });
+      RED.nodes.addLink({ source: RED.nodes.node(id), sourcePort: 0, target: RED.nodes.node("csink") });
+      RED.nodes.dirty(true);
+      RED.view.redraw(true);
+    }, connId);
+    await ed.deploy();
+    const flows = (await ed.rt.api("GET", "/flows")).text;
+    assert.ok(!flows.includes(TOKEN), "not in the flow");
+    const id = (await ed.rt.api("POST", "/pw/trigger/ctrig", {})).json.run.id;
+    const run = await waitUntil(async () => { const r = (await ed.rt.api("GET", `/pw/runs/${id}`)).json?.run; return r && r.status !== "running" ? r : undefined; }, "the run");
+    assert.equal(run.status, "succeeded", JSON.stringify(run.errors));
+    await waitUntil(() => seen.length > 0, `the orders (steps: ${JSON.stringify(Object.values(run.steps).map((s) => [s.node, s.messagesIn, s.messagesOut]))})`);
+    assert.deepEqual(seen[0], [2]);
+  });
+
+  it("logged no console errors", function () {
+    assert.deepEqual(ed.consoleErrors, []);
+  });
+});
