@@ -2,6 +2,7 @@ import { compileGetter } from "../paths";
 import { systemClock, type Clock } from "../schedule";
 import type { HttpRequest, HttpResponse } from "../http/request";
 import type { AuthMethod } from "./definition";
+import { oauth1Header, SIGNING_HOOKS, type OAuth1Keys } from "./signing";
 
 /**
  * Auth methods applied to each request. Tokens obtained at run time (a session login, an
@@ -20,6 +21,8 @@ export interface Authenticator {
 export interface AuthContext {
   /** Renders a template of the auth settings over the instance's variables. */
   render(template: string): string;
+  /** The instance's variables, for signing hooks. */
+  vars: Record<string, unknown>;
   baseUrl: string;
   /** Sends a request without auth (logins, token calls), with the instance's retries and limits. */
   send(request: HttpRequest): Promise<HttpResponse>;
@@ -82,6 +85,31 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
         if (typeof data?.access_token !== "string") throw new Error("the token endpoint answered without an access_token");
         return { token: data.access_token, expiresInMs: Number(data.expires_in) > 0 ? Number(data.expires_in) * 1000 : undefined };
       }, "Authorization", "Bearer ", () => fixed([ctx.render(method.clientSecret)]));
+    case "oauth1": {
+      const keys: OAuth1Keys = {
+        consumerKey: ctx.render(method.consumerKey), consumerSecret: ctx.render(method.consumerSecret),
+        token: ctx.render(method.token), tokenSecret: ctx.render(method.tokenSecret),
+        realm: method.realm ? ctx.render(method.realm) : undefined, method: method.signatureMethod ?? "HMAC-SHA256",
+      };
+      const clock = ctx.clock ?? systemClock;
+      return {
+        // Signed per attempt: a retry gets a fresh timestamp and nonce.
+        prepare: async (r) => withHeader(r, "Authorization", oauth1Header(r, keys, clock.now())),
+        renew: async () => false,
+        secrets: () => fixed([keys.consumerSecret, keys.tokenSecret, keys.token]),
+      };
+    }
+    case "signed": {
+      const hook = SIGNING_HOOKS[method.hook];
+      if (!hook) throw new Error(`unknown signing hook "${method.hook}" (there is ${Object.keys(SIGNING_HOOKS).join(", ")})`);
+      const clock = ctx.clock ?? systemClock;
+      return {
+        prepare: async (r) => hook(r, { vars: ctx.vars, now: clock.now() }),
+        renew: async () => false,
+        // The connector marks these variables secret too; the signature itself changes each time.
+        secrets: () => fixed([String(ctx.vars.appSecret ?? ""), String(ctx.vars.accessToken ?? "")]),
+      };
+    }
     default:
       throw new Error(`unknown auth method "${(method as { type: string }).type}"`);
   }

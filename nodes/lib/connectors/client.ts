@@ -69,6 +69,7 @@ export class ConnectorClient {
     this.limiter = limiterFor(instance.id, instance.rateLimit ?? def.rateLimit ?? []);
     this.auth = createAuthenticator(method, {
       render: (t) => this.template(t)(varView),
+      vars,
       baseUrl: this.baseUrl,
       send: (request) => sendRequest(request, { ...this.base({}), prepare: undefined, onUnauthorized: undefined }),
     });

@@ -30,7 +30,9 @@ export type AuthMethod =
       login: { method: "GET" | "POST" | "PUT"; path: string; body?: unknown; bodyFormat?: "json" | "form"; headers?: Record<string, string> };
       tokenPath: string; expiresInPath?: string; expiresInSeconds?: number; header?: string; prefix?: string;
     }
-  | { type: "oauth2_client_credentials"; label?: string; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; audience?: string; sendAs?: "body" | "basic" };
+  | { type: "oauth2_client_credentials"; label?: string; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; audience?: string; sendAs?: "body" | "basic" }
+  | { type: "oauth1"; label?: string; consumerKey: string; consumerSecret: string; token: string; tokenSecret: string; realm?: string; signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256" }
+  | { type: "signed"; label?: string; hook: "tiktok-shop" };
 
 export interface Endpoint {
   id: string;
