@@ -1,3 +1,5 @@
+import https from "node:https";
+import tls from "node:tls";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { Request, Response } from "express";
 import { ConnectorClient, type Instance } from "./lib/connectors/client";
@@ -20,6 +22,10 @@ interface InstanceDef extends NodeDef {
   rateLimit?: Limit[] | "";
   timeoutSec?: number | string;
   attempts?: number | string;
+  /** PEM certificates to trust besides the usual ones (a private CA). */
+  tlsCa?: string;
+  /** Accept any certificate: for test systems only. */
+  tlsInsecure?: boolean;
 }
 
 type Credentials = Record<string, string | undefined>;
@@ -53,7 +59,11 @@ export = function (RED: NodeAPI) {
       timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : undefined,
       attempts: Number.isInteger(attempts) && attempts > 0 ? attempts : undefined,
     };
-    return new ConnectorClient(connector, instance);
+    const ca = (def.tlsCa ?? "").trim();
+    if (ca && !ca.includes("-----BEGIN CERTIFICATE-----")) throw new Error("the CA certificate must be PEM text (-----BEGIN CERTIFICATE----- …)");
+    // Only when asked: otherwise Node's own agent, and the usual proxy variables, apply.
+    const httpsAgent = ca || def.tlsInsecure ? new https.Agent({ ca: ca ? [...tls.rootCertificates, ca] : undefined, rejectUnauthorized: def.tlsInsecure !== true }) : undefined;
+    return new ConnectorClient(connector, instance, { httpsAgent });
   }
 
   function PwInstance(this: InstanceNode, def: InstanceDef) {
@@ -89,7 +99,7 @@ export = function (RED: NodeAPI) {
    * they were (the editor sends __PWRD__) come from the deployed instance's credentials.
    */
   RED.httpAdmin.post("/pw/instances/test", write, async (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as { id?: string; connector?: string; vars?: Record<string, string>; secrets?: Record<string, string>; secretSlots?: Record<string, number>; auth?: number; endpoint?: string };
+    const body = (req.body ?? {}) as { id?: string; connector?: string; vars?: Record<string, string>; secrets?: Record<string, string>; secretSlots?: Record<string, number>; auth?: number; endpoint?: string; tlsCa?: string; tlsInsecure?: boolean };
     const connector = body.connector ? prebuilt.get(body.connector) : undefined;
     if (!connector) {
       res.status(400).json({ error: "bad_request", message: "choose a connector" });
@@ -115,7 +125,7 @@ export = function (RED: NodeAPI) {
     }
     let client: ConnectorClient;
     try {
-      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, secretSlots: slots, auth: body.auth }, credentials);
+      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, secretSlots: slots, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, credentials);
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
       return;

@@ -98,6 +98,28 @@ describe("instances and connection shapes (runtime)", function () {
     assert.equal((await rt.api("POST", "/pw/instances/test", {})).status, 400);
   });
 
+  it("trusts a private CA given to the instance, and refuses the server without it", async function () {
+    const https = require("node:https");
+    const fs = require("node:fs");
+    const path = require("node:path");
+    const dir = path.join(__dirname, "..", "fixtures");
+    const cert = fs.readFileSync(path.join(dir, "tls-test-cert.pem"), "utf8");
+    const server = https.createServer({ cert, key: fs.readFileSync(path.join(dir, "tls-test-key.pem")) }, (req, res) => {
+      res.writeHead(req.headers["x-shopify-access-token"] === TOKEN ? 200 : 401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ orders: [{ id: 1 }] }));
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    const base = { id: "inst1", connector: "shopify", vars: { shop: `127.0.0.1:${server.address().port}` }, secretSlots: { token: 0 }, secrets: { token: TOKEN }, endpoint: "list-orders" };
+    const refused = await rt.api("POST", "/pw/instances/test", base);
+    assert.equal(refused.json.ok, false);
+    assert.match(refused.json.message, /self.signed|certificate/i);
+    const trusted = await rt.api("POST", "/pw/instances/test", { ...base, tlsCa: cert });
+    assert.equal(trusted.json.ok, true, trusted.json.message);
+    const bad = await rt.api("POST", "/pw/instances/test", { ...base, tlsCa: "not a certificate" });
+    assert.match(bad.json.message, /must be PEM text/);
+    await new Promise((r) => server.close(r));
+  });
+
   it("lists connectors and their endpoints for the editor", async function () {
     const list = (await rt.api("GET", "/pw/connectors")).json.connectors;
     const shopify = list.find((c) => c.id === "shopify");
