@@ -2,8 +2,15 @@ import https from "node:https";
 import tls from "node:tls";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { Request, Response } from "express";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { authorizeUrl, tokensFrom } from "./lib/connectors/auth";
 import { ConnectorClient, type Instance } from "./lib/connectors/client";
-import { loadPrebuilt, type ConnectorDefinition } from "./lib/connectors/definition";
+import { loadPrebuilt, type AuthMethod, type ConnectorDefinition } from "./lib/connectors/definition";
+import { TokenStore, type StoredTokens } from "./lib/connectors/token-store";
+import { sendRequest } from "./lib/http/request";
+import { compileTemplate } from "./lib/templates";
 import type { Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
 
@@ -37,9 +44,33 @@ interface InstanceNode extends Node {
 }
 
 export = function (RED: NodeAPI) {
+  const settings = RED.settings as unknown as { userDir?: string; credentialSecret?: string | false; httpAdminRoot?: string | false; patchworks?: { publicBaseUrl?: string; connectorsDir?: string }; get?: (k: string) => unknown };
+  // The prebuilt connectors, and any in the directory settings.js names (patchworks.connectorsDir).
   const prebuilt = new Map(loadPrebuilt().map((d) => [d.id, d]));
+  if (settings.patchworks?.connectorsDir) {
+    try {
+      for (const d of loadPrebuilt(settings.patchworks.connectorsDir)) prebuilt.set(d.id, d);
+    } catch (err) {
+      RED.log.error(`pw-instance: connectors in ${settings.patchworks.connectorsDir} could not be loaded: ${(err as Error).message}`);
+    }
+  }
+  let store: TokenStore | undefined;
+  /** OAuth tokens, encrypted under the credential secret (or a key of our own when Node-RED has none). */
+  const tokenStore = (): TokenStore => {
+    if (store) return store;
+    const dir = path.join(settings.userDir ?? process.cwd(), "patchworks");
+    let secret = typeof settings.credentialSecret === "string" ? settings.credentialSecret : (settings.get?.("_credentialSecret") as string | undefined);
+    if (!secret) {
+      const keyFile = path.join(dir, "token.key");
+      fs.mkdirSync(dir, { recursive: true });
+      if (!fs.existsSync(keyFile)) fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
+      secret = fs.readFileSync(keyFile, "utf8");
+    }
+    return (store = new TokenStore(path.join(dir, "tokens.json"), secret));
+  };
+  const tokensOf = (instanceId: string) => ({ get: () => tokenStore().get(instanceId), set: (t: StoredTokens) => tokenStore().set(instanceId, t) });
 
-  function build(id: string, def: Omit<InstanceDef, keyof NodeDef> & { name?: string }, credentials: Credentials): ConnectorClient {
+  function build(id: string, def: Omit<InstanceDef, keyof NodeDef> & { name?: string }, credentials: Credentials, tokensId = id): ConnectorClient {
     const connector = prebuilt.get(def.connector);
     if (!connector) throw new Error(`no connector "${def.connector}" (there are ${[...prebuilt.keys()].join(", ")})`);
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
@@ -63,7 +94,7 @@ export = function (RED: NodeAPI) {
     if (ca && !ca.includes("-----BEGIN CERTIFICATE-----")) throw new Error("the CA certificate must be PEM text (-----BEGIN CERTIFICATE----- …)");
     // Only when asked: otherwise Node's own agent, and the usual proxy variables, apply.
     const httpsAgent = ca || def.tlsInsecure ? new https.Agent({ ca: ca ? [...tls.rootCertificates, ca] : undefined, rejectUnauthorized: def.tlsInsecure !== true }) : undefined;
-    return new ConnectorClient(connector, instance, { httpsAgent });
+    return new ConnectorClient(connector, instance, { httpsAgent, tokens: tokensOf(tokensId) });
   }
 
   function PwInstance(this: InstanceNode, def: InstanceDef) {
@@ -125,7 +156,7 @@ export = function (RED: NodeAPI) {
     }
     let client: ConnectorClient;
     try {
-      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, secretSlots: slots, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, credentials);
+      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, secretSlots: slots, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, credentials, body.id ?? "new");
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
       return;
@@ -139,5 +170,69 @@ export = function (RED: NodeAPI) {
       res.json({ ok: false, message: (err as Error).message });
     }
   });
+  /** Authorizations under way: the one-time state the provider must bring back, for 10 minutes. */
+  const pending = new Map<string, { instanceId: string; method: Extract<AuthMethod, { type: "oauth2_code" }>; render: (t: string) => string; verifier: string; redirectUri: string; expires: number }>();
+  const callbackPath = "/pw/oauth/callback";
+  const redirectUriFor = (req: Request) => {
+    const adminRoot = typeof settings.httpAdminRoot === "string" ? settings.httpAdminRoot.replace(/\/+$/, "") : "";
+    const base = settings.patchworks?.publicBaseUrl?.replace(/\/+$/, "") ?? `${req.protocol}://${req.get("host")}`;
+    return `${base}${adminRoot}${callbackPath}`;
+  };
+
+  // The Authorize button: a one-time state and PKCE verifier, and the provider's URL to open.
+  RED.httpAdmin.post("/pw/instances/:id/authorize", write, (req: Request, res: Response) => {
+    const body = (req.body ?? {}) as { connector?: string; vars?: Record<string, string>; secrets?: Record<string, string>; secretSlots?: Record<string, number>; auth?: number };
+    const connector = body.connector ? prebuilt.get(body.connector) : undefined;
+    const method = connector?.auth[body.auth ?? 0];
+    if (!connector || !method || method.type !== "oauth2_code") {
+      res.status(400).json({ error: "bad_request", message: "this instance does not sign in with OAuth 2 (authorization code)" });
+      return;
+    }
+    const saved = RED.nodes.getCredentials(req.params.id) as Credentials | undefined;
+    const vars: Record<string, unknown> = { ...Object.fromEntries((connector.variables ?? []).map((v) => [v.key, v.default])), ...(body.vars ?? {}) };
+    for (const v of connector.variables ?? []) {
+      if (!v.secret) continue;
+      const typed = body.secrets?.[v.key];
+      const slot = body.secretSlots?.[v.key];
+      vars[v.key] = typed && typed !== "__PWRD__" ? typed : slot !== undefined ? saved?.[`secret_${slot}`] : undefined;
+    }
+    const render = (t: string) => compileTemplate(t)({ vars } as never);
+    const state = crypto.randomBytes(24).toString("base64url");
+    const verifier = crypto.randomBytes(32).toString("base64url");
+    const challenge = method.pkce === false ? undefined : crypto.createHash("sha256").update(verifier).digest("base64url");
+    const redirectUri = redirectUriFor(req);
+    const now = Date.now();
+    for (const [k, p] of pending) if (p.expires < now) pending.delete(k);
+    pending.set(state, { instanceId: req.params.id, method, render, verifier, redirectUri, expires: now + 10 * 60 * 1000 });
+    res.json({ url: authorizeUrl(method, render, state, redirectUri, challenge), redirectUri });
+  });
+
+  // Reached by the browser's redirect from the provider, so without an admin token: it accepts
+  // only a state this runtime handed out, once.
+  RED.httpAdmin.get(callbackPath, async (req: Request, res: Response) => {
+    const page = (status: number, title: string, text: string) =>
+      res.status(status).type("html").send(`<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><body style="font-family:sans-serif;margin:3em"><h2>${escapeHtml(title)}</h2><p>${escapeHtml(text)}</p></body>`);
+    const state = typeof req.query.state === "string" ? req.query.state : "";
+    const entry = pending.get(state);
+    pending.delete(state);
+    if (!entry || entry.expires < Date.now()) return page(400, "Not authorized", "This sign-in link is unknown or has expired: press Authorize in the instance again.");
+    if (typeof req.query.error === "string") return page(400, "Not authorized", `The provider said: ${req.query.error}${typeof req.query.error_description === "string" ? ` (${req.query.error_description})` : ""}`);
+    const code = typeof req.query.code === "string" ? req.query.code : "";
+    if (!code) return page(400, "Not authorized", "The provider sent no code.");
+    try {
+      const response = await sendRequest({
+        method: "POST", url: entry.render(entry.method.tokenUrl), bodyFormat: "form", responseFormat: "json", headers: { accept: "application/json" },
+        body: { grant_type: "authorization_code", code, redirect_uri: entry.redirectUri, client_id: entry.render(entry.method.clientId), client_secret: entry.render(entry.method.clientSecret), ...(entry.method.pkce === false ? {} : { code_verifier: entry.verifier }) },
+      }, { secrets: [entry.render(entry.method.clientSecret), code] });
+      await tokenStore().set(entry.instanceId, tokensFrom(response.data, Date.now()));
+      return page(200, "Authorized", "The instance is signed in; you can close this window and deploy.");
+    } catch (err) {
+      return page(502, "Not authorized", `The token exchange failed: ${(err as Error).message}`);
+    }
+  });
   installAdminErrors(RED);
 };
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+}

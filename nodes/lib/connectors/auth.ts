@@ -3,6 +3,7 @@ import { systemClock, type Clock } from "../schedule";
 import type { HttpRequest, HttpResponse } from "../http/request";
 import type { AuthMethod } from "./definition";
 import { oauth1Header, SIGNING_HOOKS, type OAuth1Keys } from "./signing";
+import type { StoredTokens } from "./token-store";
 
 /**
  * Auth methods applied to each request. Tokens obtained at run time (a session login, an
@@ -23,6 +24,8 @@ export interface AuthContext {
   render(template: string): string;
   /** The instance's variables, for signing hooks. */
   vars: Record<string, unknown>;
+  /** The instance's saved OAuth 2 tokens (see TokenStore). */
+  tokens?: { get(): StoredTokens | undefined; set(tokens: StoredTokens): Promise<void> };
   baseUrl: string;
   /** Sends a request without auth (logins, token calls), with the instance's retries and limits. */
   send(request: HttpRequest): Promise<HttpResponse>;
@@ -110,6 +113,8 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
         secrets: () => fixed([String(ctx.vars.appSecret ?? ""), String(ctx.vars.accessToken ?? "")]),
       };
     }
+    case "oauth2_code":
+      return authorizationCode(method, ctx);
     default:
       throw new Error(`unknown auth method "${(method as { type: string }).type}"`);
   }
@@ -164,4 +169,80 @@ export function renderAll(value: unknown, ctx: { render(t: string): string }): u
 export function joinUrl(base: string, pathPart: string): string {
   if (/^https?:\/\//i.test(pathPart)) return pathPart;
   return `${base.replace(/\/+$/, "")}/${pathPart.replace(/^\/+/, "")}`;
+}
+
+type CodeMethod = Extract<AuthMethod, { type: "oauth2_code" }>;
+
+/**
+ * OAuth 2 authorization code: the tokens come from the Authorize button (see the instance's
+ * admin routes) into the token store; an expired access token is refreshed with the refresh
+ * token (and a rotated refresh token kept), once however many requests wait.
+ */
+function authorizationCode(method: CodeMethod, ctx: AuthContext): Authenticator {
+  const store = ctx.tokens;
+  if (!store) throw new Error("OAuth 2 sign-in needs the token store");
+  const clock = ctx.clock ?? systemClock;
+  let refreshing: Promise<string> | undefined;
+  const refresh = async (): Promise<string> => {
+    const saved = store.get();
+    if (!saved?.refreshToken) throw new Error("the authorization has expired and there is no refresh token: press Authorize in the instance's settings");
+    const response = await ctx.send({
+      method: "POST", url: ctx.render(method.tokenUrl), bodyFormat: "form", responseFormat: "json", headers: { accept: "application/json" },
+      body: { grant_type: "refresh_token", refresh_token: saved.refreshToken, client_id: ctx.render(method.clientId), client_secret: ctx.render(method.clientSecret) },
+    });
+    const tokens = tokensFrom(response.data, clock.now(), saved.refreshToken);
+    await store.set(tokens);
+    return tokens.accessToken;
+  };
+  const current = async (): Promise<string> => {
+    const saved = store.get();
+    if (!saved) throw new Error("not authorized yet: press Authorize in the instance's settings");
+    if (saved.expiresAt === undefined || clock.now() < saved.expiresAt - EARLY_MS) return saved.accessToken;
+    refreshing ??= refresh().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  };
+  return {
+    prepare: async (r) => withHeader(r, "Authorization", `Bearer ${await current()}`),
+    renew: async () => {
+      const saved = store.get();
+      if (!saved?.refreshToken) return false;
+      await store.set({ ...saved, expiresAt: 0 });
+      return true;
+    },
+    secrets: () => {
+      const saved = store.get();
+      return [ctx.render(method.clientSecret), saved?.accessToken ?? "", saved?.refreshToken ?? ""].filter((v) => v.length >= 4);
+    },
+  };
+}
+
+/** The provider's token answer as stored; a refresh that returns no new refresh token keeps the old one. */
+export function tokensFrom(data: unknown, now: number, previousRefresh?: string): StoredTokens {
+  const d = (data ?? {}) as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown; scope?: unknown };
+  if (typeof d.access_token !== "string") throw new Error("the token endpoint answered without an access_token");
+  const expiresIn = Number(d.expires_in);
+  return {
+    accessToken: d.access_token,
+    refreshToken: typeof d.refresh_token === "string" ? d.refresh_token : previousRefresh,
+    expiresAt: Number.isFinite(expiresIn) && expiresIn > 0 ? now + expiresIn * 1000 : undefined,
+    scope: typeof d.scope === "string" ? d.scope : undefined,
+  };
+}
+
+/** The provider's authorize URL for a state and PKCE challenge. */
+export function authorizeUrl(method: CodeMethod, render: (t: string) => string, state: string, redirectUri: string, challenge?: string): string {
+  const url = new URL(render(method.authorizeUrl));
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", render(method.clientId));
+  url.searchParams.set("redirect_uri", redirectUri);
+  url.searchParams.set("state", state);
+  if (method.scope) url.searchParams.set("scope", render(method.scope));
+  if (challenge) {
+    url.searchParams.set("code_challenge", challenge);
+    url.searchParams.set("code_challenge_method", "S256");
+  }
+  for (const [k, v] of Object.entries(method.extraParams ?? {})) url.searchParams.set(k, render(v));
+  return url.toString();
 }

@@ -4,7 +4,7 @@ import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
 import { HttpError, sendRequest, type HttpRequest, type HttpResponse, type SendOptions } from "../http/request";
 import type { RequestRecord } from "../runs/record";
 import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
-import { createAuthenticator, joinUrl, type Authenticator } from "./auth";
+import { createAuthenticator, joinUrl, type AuthContext, type Authenticator } from "./auth";
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
 
 /**
@@ -51,7 +51,7 @@ export class ConnectorClient {
   private readonly secretValues: string[];
   private readonly templates = new Map<string, Template>();
 
-  constructor(readonly def: ConnectorDefinition, readonly instance: Instance, private readonly extra: { httpsAgent?: HttpsAgent; proxy?: SendOptions["proxy"] } = {}) {
+  constructor(readonly def: ConnectorDefinition, readonly instance: Instance, private readonly extra: { httpsAgent?: HttpsAgent; proxy?: SendOptions["proxy"]; tokens?: AuthContext["tokens"] } = {}) {
     const missing = (def.variables ?? []).filter((v) => v.required && (instance.vars[v.key] === undefined || instance.vars[v.key] === ""));
     if (missing.length) throw new Error(`the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`);
     this.secretValues = (def.variables ?? []).filter((v) => v.secret).map((v) => String(instance.vars[v.key] ?? "")).filter((s) => s.length >= 4);
@@ -70,6 +70,7 @@ export class ConnectorClient {
     this.auth = createAuthenticator(method, {
       render: (t) => this.template(t)(varView),
       vars,
+      tokens: extra.tokens,
       baseUrl: this.baseUrl,
       send: (request) => sendRequest(request, { ...this.base({}), prepare: undefined, onUnauthorized: undefined }),
     });

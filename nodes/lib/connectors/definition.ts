@@ -32,7 +32,8 @@ export type AuthMethod =
     }
   | { type: "oauth2_client_credentials"; label?: string; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; audience?: string; sendAs?: "body" | "basic" }
   | { type: "oauth1"; label?: string; consumerKey: string; consumerSecret: string; token: string; tokenSecret: string; realm?: string; signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256" }
-  | { type: "signed"; label?: string; hook: "tiktok-shop" };
+  | { type: "signed"; label?: string; hook: "tiktok-shop" }
+  | { type: "oauth2_code"; label?: string; authorizeUrl: string; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; pkce?: boolean; extraParams?: Record<string, string> };
 
 export interface Endpoint {
   id: string;
