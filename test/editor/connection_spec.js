@@ -48,8 +48,15 @@ describe("instance and connection dialogs (Chromium)", function () {
     await page.click("#pw-instance-test");
     await page.waitForFunction(() => document.querySelector("#pw-instance-test-result").classList.contains("pw-instance-ok"));
     assert.match(await page.textContent("#pw-instance-test-result"), /Shopify answered "List orders" with 2 record\(s\)/);
+    await page.locator(".red-ui-editableList-addButton:has-text('limit')").click();
+    await page.fill("#pw-instance-limits .pw-limit-requests", "4");
+    await page.fill("#pw-instance-limits .pw-limit-burst", "10");
     await page.click("#node-config-dialog-ok");
     await page.waitForSelector("#node-config-input-connector", { state: "detached" });
+    const instance = await page.evaluate(() => { let i; RED.nodes.eachConfig((c) => { if (c.type === "pw-instance") i = { rateLimit: c.rateLimit, vars: c.vars, slots: c.secretSlots }; }); return i; });
+    assert.deepEqual(instance.rateLimit, [{ requests: 4, period: "second", burst: 10 }]);
+    assert.deepEqual(instance.slots, { token: 0 });
+    assert.equal(instance.vars.token, undefined, "the token is not a plain variable");
   });
 
   it("picks an endpoint and sets a filter", async function () {

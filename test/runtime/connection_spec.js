@@ -120,6 +120,24 @@ describe("instances and connection shapes (runtime)", function () {
     await new Promise((r) => server.close(r));
   });
 
+  it("keeps several shapes on one instance within its rate limit together (measured)", async function () {
+    await rt.deploy([
+      { id: "t", type: "tab", label: "Sync" },
+      { ...shopInstance, vars: { shop: new URL(shop.base).host, scheme: "http" }, rateLimit: [{ requests: 5, period: "second", burst: 1 }], credentials: { secret_0: TOKEN } },
+      { id: "trig", type: "pw-trigger", z: "t", name: "start", schedules: [], wires: [["p1", "p2", "p3"]] },
+      ...["p1", "p2", "p3"].map((id) => ({ id, type: "pw-connection", z: "t", instance: "inst1", endpoint: "list-orders", wires: [["out"]] })),
+      sink("out"),
+    ]);
+    shop.log.length = 0;
+    const start = Date.now();
+    await Promise.all([1, 2, 3].map(async () => ended((await rt.api("POST", "/pw/trigger/trig", {})).json.run.id)));
+    const times = shop.log.map((e) => e.at - start);
+    assert.equal(times.length, 9, "three runs, three shapes each");
+    // 5 a second with a burst of 1: never more than 6 in any second, however the shapes interleave.
+    for (const t of times) assert.ok(times.filter((u) => u >= t && u < t + 1000).length <= 6, JSON.stringify(times));
+    assert.ok(Date.now() - start >= 1400, "nine requests at 5 a second take over 1.4 s");
+  });
+
   it("lists connectors and their endpoints for the editor", async function () {
     const list = (await rt.api("GET", "/pw/connectors")).json.connectors;
     const shopify = list.find((c) => c.id === "shopify");
