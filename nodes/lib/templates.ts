@@ -6,11 +6,13 @@ import Mustache from "mustache";
  * template names the escaping fit for where its text goes. `Mustache.escape` is never
  * changed globally: other nodes in the same runtime may rely on it.
  */
-export type Escaping = "none" | "url";
+export type Escaping = "none" | "url" | "xml";
 
 const ESCAPES: Record<Escaping, (value: unknown) => string> = {
   none: (value) => toText(value),
   url: (value) => encodeURIComponent(toText(value)),
+  // Values placed in XML (SOAP envelopes): text content and attribute values stay well-formed.
+  xml: (value) => toText(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string),
 };
 
 function toText(value: unknown): string {

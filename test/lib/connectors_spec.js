@@ -157,6 +157,64 @@ describe("connectors", function () {
     });
   });
 
+  describe("SOAP (a real SOAP server: the soap package)", function () {
+    const soap = require("soap");
+    const http = require("node:http");
+    const fs = require("node:fs");
+    const path = require("node:path");
+    let server;
+    let base;
+    const calls = [];
+    before(async () => {
+      server = http.createServer((req, res) => { res.statusCode = 404; res.end(); });
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      base = `http://127.0.0.1:${server.address().port}`;
+      soap.listen(server, "/erp", { ErpService: { ErpPort: {
+        Login: (args) => {
+          calls.push(["Login", args.user]);
+          if (args.user !== "ops" || args.password !== "p&ss<word>") throw { Fault: { faultcode: "soap:Client", faultstring: "Login refused" } };
+          return { sessionId: "sess-4711" };
+        },
+        GetStock: (args, cb, headers) => {
+          calls.push(["GetStock", args.warehouse, headers && headers.Session]);
+          if (!headers || headers.Session !== "sess-4711") throw { Fault: { faultcode: "soap:Client", faultstring: "No session" } };
+          return { item: [{ sku: "A & B", qty: 3 }, { sku: "C", qty: 0 }] };
+        },
+      } } }, fs.readFileSync(path.join(__dirname, "..", "fixtures", "erp.wsdl"), "utf8"));
+    });
+    after(() => new Promise((r) => server.close(r)));
+
+    const envelope = (header, body) => `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:e="http://erp.example.com/ws"><soap:Header>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
+    const def = () => validateDefinition({
+      id: "erp", name: "Legacy ERP (SOAP)", version: "1.0.0", baseUrl: "{{vars.url}}",
+      variables: [{ key: "url", label: "URL" }, { key: "user", label: "User" }, { key: "password", label: "Password", secret: true }],
+      auth: [{
+        type: "session", inject: "body", tokenPath: "Envelope.Body.LoginResponse.sessionId",
+        login: { method: "POST", path: "/erp", bodyFormat: "xml", headers: { SOAPAction: "\"http://erp.example.com/ws/Login\"", "content-type": "text/xml; charset=utf-8" },
+          body: envelope("", "<e:LoginRequest><e:user>{{vars.user}}</e:user><e:password>{{vars.password}}</e:password></e:LoginRequest>") },
+      }],
+      endpoints: [{
+        id: "stock", name: "Stock", direction: "receive", method: "POST", path: "/erp", bodyFormat: "xml", format: "xml",
+        headers: { SOAPAction: "\"http://erp.example.com/ws/GetStock\"", "content-type": "text/xml; charset=utf-8" },
+        parameters: [{ key: "warehouse", label: "Warehouse", in: "query" }],
+        body: envelope("<e:Session>{{auth.token}}</e:Session>", "<e:GetStockRequest><e:warehouse>{{params.warehouse}}</e:warehouse></e:GetStockRequest>"),
+        records: "Envelope.Body.GetStockResponse.item",
+      }],
+    });
+
+    it("logs in with an envelope, injects the session into the SOAP header, and reads the XML answer as JSON", async function () {
+      const c = new ConnectorClient(def(), instance({ url: base, user: "ops", password: "p&ss<word>" }));
+      const pages = await collect(c.receive("stock", { params: { warehouse: "LDS <north>" } }));
+      assert.deepEqual(pages[0].records, [{ sku: "A & B", qty: 3 }, { sku: "C", qty: 0 }]);
+      assert.deepEqual(calls.slice(-2), [["Login", "ops"], ["GetStock", "LDS <north>", "sess-4711"]], "values are XML-escaped into the envelopes");
+    });
+
+    it("reports a SOAP fault with its message and without the password", async function () {
+      const c = new ConnectorClient(def(), instance({ url: base, user: "ops", password: "wrong-password" }));
+      await assert.rejects(collect(c.receive("stock")), (err) => /could not get a token: POST .*\/erp answered (500: .*|a SOAP fault: )Login refused/.test(err.message) && !err.message.includes("wrong-password"));
+    });
+  });
+
   describe("OAuth 2 client credentials (a real OAuth 2 server)", function () {
     let oauth;
     let api;

@@ -21,7 +21,7 @@ export interface Authenticator {
 
 export interface AuthContext {
   /** Renders a template of the auth settings over the instance's variables. */
-  render(template: string): string;
+  render(template: string, escaping?: "none" | "xml"): string;
   /** The instance's variables, for signing hooks. */
   vars: Record<string, unknown>;
   /** The instance's saved OAuth 2 tokens (see TokenStore). */
@@ -60,19 +60,20 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
     case "session":
       return tokenAuth(ctx, async () => {
         const login = method.login;
+        const xml = login.bodyFormat === "xml";
         const response = await ctx.send({
           method: login.method,
           url: joinUrl(ctx.baseUrl, ctx.render(login.path)),
           headers: renderAll(login.headers ?? {}, ctx) as Record<string, string>,
-          body: login.body === undefined ? undefined : renderAll(login.body, ctx),
+          body: login.body === undefined ? undefined : renderAll(login.body, xml ? { render: (t) => ctx.render(t, "xml") } : ctx),
           bodyFormat: login.bodyFormat ?? "json",
-          responseFormat: "json",
+          responseFormat: xml ? "xml" : "json",
         });
         const token = compileGetter(method.tokenPath)(response.data);
         if (typeof token !== "string" || token === "") throw new Error(`the login answered without a token at "${method.tokenPath}"`);
         const seconds = method.expiresInPath ? Number(compileGetter(method.expiresInPath)(response.data)) : method.expiresInSeconds;
         return { token, expiresInMs: Number.isFinite(seconds) && (seconds as number) > 0 ? (seconds as number) * 1000 : undefined };
-      }, method.header ?? "Authorization", method.prefix ?? "Bearer ");
+      }, method.header ?? "Authorization", method.prefix ?? "Bearer ", undefined, method.inject === "body");
     case "oauth2_client_credentials":
       return tokenAuth(ctx, async () => {
         const clientId = ctx.render(method.clientId);
@@ -120,7 +121,10 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
   }
 }
 
-function tokenAuth(ctx: AuthContext, fetchToken: () => Promise<{ token: string; expiresInMs?: number }>, header: string, prefix: string, extraSecrets: () => string[] = () => []): Authenticator {
+/** Stands for the token in a rendered body until the request is sent (session auth with inject: body). */
+export const TOKEN_MARKER = "\u0000pw-auth-token\u0000";
+
+function tokenAuth(ctx: AuthContext, fetchToken: () => Promise<{ token: string; expiresInMs?: number }>, header: string, prefix: string, extraSecrets: () => string[] = () => [], inBody = false): Authenticator {
   const clock = ctx.clock ?? systemClock;
   let token: string | undefined;
   let expiresAt = Infinity;
@@ -145,7 +149,13 @@ function tokenAuth(ctx: AuthContext, fetchToken: () => Promise<{ token: string; 
     return pending;
   };
   return {
-    prepare: async (r) => withHeader(r, header, `${prefix}${await current()}`),
+    prepare: async (r) => {
+      if (!inBody) return withHeader(r, header, `${prefix}${await current()}`);
+      const t = await current();
+      // The token goes where the body says {{auth.token}}, XML-escaped as SOAP headers need.
+      const escaped = t.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
+      return typeof r.body === "string" ? { ...r, body: r.body.split(TOKEN_MARKER).join(escaped) } : r;
+    },
     renew: async () => {
       token = undefined;
       return true;

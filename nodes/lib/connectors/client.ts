@@ -4,7 +4,7 @@ import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
 import { HttpError, sendRequest, type HttpRequest, type HttpResponse, type SendOptions } from "../http/request";
 import type { RequestRecord } from "../runs/record";
 import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
-import { createAuthenticator, joinUrl, type AuthContext, type Authenticator } from "./auth";
+import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Authenticator } from "./auth";
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
 
 /**
@@ -68,7 +68,7 @@ export class ConnectorClient {
     if (!method) throw new Error(`${def.name} has no auth method ${instance.auth}`);
     this.limiter = limiterFor(instance.id, instance.rateLimit ?? def.rateLimit ?? []);
     this.auth = createAuthenticator(method, {
-      render: (t) => this.template(t)(varView),
+      render: (t, escaping) => this.template(t, escaping ?? "none")(varView),
       vars,
       tokens: extra.tokens,
       baseUrl: this.baseUrl,
@@ -150,7 +150,7 @@ export class ConnectorClient {
 
   private request(endpoint: Endpoint, opts: CallOptions, record: unknown, batch = false): HttpRequest {
     const params = opts.params ?? {};
-    const view = { ...(opts.view?.() ?? {}), vars: this.vars, params, record } as unknown as TemplateView;
+    const view = { ...(opts.view?.() ?? {}), vars: this.vars, params, record, auth: { token: TOKEN_MARKER } } as unknown as TemplateView;
     const query: Record<string, unknown> = {};
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.def.headers ?? {})) headers[k] = this.template(v)(view);
@@ -168,12 +168,12 @@ export class ConnectorClient {
     const path = this.template(endpoint.path, "url")(view);
     let body: unknown;
     if (endpoint.direction === "send") {
-      if (endpoint.body !== undefined) body = renderBody(endpoint.body, view, (t) => this.template(t));
+      if (endpoint.body !== undefined) body = renderBody(endpoint.body, view, (t) => this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"));
       else if (batch && endpoint.batch?.wrap) body = { [endpoint.batch.wrap]: record };
       else if (!batch && endpoint.wrap) body = { [endpoint.wrap]: record };
       else body = record;
     } else if (endpoint.body !== undefined) {
-      body = renderBody(endpoint.body, view, (t) => this.template(t));
+      body = renderBody(endpoint.body, view, (t) => this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"));
     }
     return { method: endpoint.method, url: joinUrl(this.baseUrl, path), query, headers, body, bodyFormat: endpoint.bodyFormat, responseFormat: endpoint.format };
   }

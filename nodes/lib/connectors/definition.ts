@@ -27,8 +27,8 @@ export type AuthMethod =
   | { type: "apikey"; label?: string; in: "header" | "query"; name: string; value: string }
   | {
       type: "session"; label?: string;
-      login: { method: "GET" | "POST" | "PUT"; path: string; body?: unknown; bodyFormat?: "json" | "form"; headers?: Record<string, string> };
-      tokenPath: string; expiresInPath?: string; expiresInSeconds?: number; header?: string; prefix?: string;
+      login: { method: "GET" | "POST" | "PUT"; path: string; body?: unknown; bodyFormat?: "json" | "form" | "xml"; headers?: Record<string, string> };
+      tokenPath: string; expiresInPath?: string; expiresInSeconds?: number; header?: string; prefix?: string; inject?: "header" | "body";
     }
   | { type: "oauth2_client_credentials"; label?: string; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; audience?: string; sendAs?: "body" | "basic" }
   | { type: "oauth1"; label?: string; consumerKey: string; consumerSecret: string; token: string; tokenSecret: string; realm?: string; signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256" }

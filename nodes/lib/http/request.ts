@@ -244,7 +244,16 @@ export function withQuery(url: string, query: Record<string, unknown> | undefine
 function parseBody(text: string, format: "json" | "xml" | "text", method: string, url: string): unknown {
   if (format === "text") return text;
   if (text === "" || text === undefined) return undefined;
-  if (format === "xml") return xmlParser.parse(text);
+  if (format === "xml") {
+    const parsed = xmlParser.parse(text) as { Envelope?: { Body?: { Fault?: Record<string, unknown> } } };
+    // A SOAP fault is an error whatever the status code says.
+    const fault = parsed?.Envelope?.Body?.Fault;
+    if (fault) {
+      const reason = fault.faultstring ?? (fault.Reason as { Text?: unknown } | undefined)?.Text ?? JSON.stringify(fault);
+      throw new HttpError(`${method} ${url} answered a SOAP fault: ${typeof reason === "object" ? JSON.stringify(reason) : String(reason)}`, method, url, undefined, text.slice(0, 300));
+    }
+    return parsed;
+  }
   try {
     return JSON.parse(text);
   } catch {
