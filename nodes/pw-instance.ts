@@ -37,6 +37,17 @@ interface InstanceDef extends NodeDef {
 
 type Credentials = Record<string, string | undefined>;
 
+/** What the instance dialog sends to its admin routes: its values, saved or not. */
+interface DialogValues {
+  id?: string;
+  connector?: string;
+  vars?: Record<string, string>;
+  /** Secret values as typed; __PWRD__ for one left as saved. */
+  secrets?: Record<string, string>;
+  secretSlots?: Record<string, number>;
+  auth?: number;
+}
+
 interface InstanceNode extends Node {
   client?: ConnectorClient;
   problem?: string;
@@ -70,16 +81,24 @@ export = function (RED: NodeAPI) {
   };
   const tokensOf = (instanceId: string) => ({ get: () => tokenStore().get(instanceId), set: (t: StoredTokens) => tokenStore().set(instanceId, t) });
 
-  function build(id: string, def: Omit<InstanceDef, keyof NodeDef> & { name?: string }, credentials: Credentials, tokensId = id): ConnectorClient {
+  /** Secret variables' values from a node's credential slots. */
+  const fromSlots = (connector: ConnectorDefinition, slots: Record<string, number> | undefined, credentials: Credentials | undefined): Record<string, string | undefined> =>
+    Object.fromEntries((connector.variables ?? []).filter((v) => v.secret).map((v) => [v.key, slots?.[v.key] === undefined ? undefined : credentials?.[`secret_${slots[v.key]}`]]));
+
+  /** Secret variables' values as an open dialog has them: typed, or (left as __PWRD__) the saved ones. */
+  const fromDialog = (connector: ConnectorDefinition, body: DialogValues): Record<string, string | undefined> => {
+    const saved = fromSlots(connector, body.secretSlots, body.id ? (RED.nodes.getCredentials(body.id) as Credentials | undefined) : undefined);
+    return Object.fromEntries(Object.keys(saved).map((key) => {
+      const typed = body.secrets?.[key];
+      return [key, typed === undefined || typed === "__PWRD__" ? saved[key] : typed];
+    }));
+  };
+
+  function build(id: string, def: Omit<InstanceDef, keyof NodeDef> & { name?: string }, secrets: Record<string, string | undefined>, tokensId = id): ConnectorClient {
     const connector = prebuilt.get(def.connector);
     if (!connector) throw new Error(`no connector "${def.connector}" (there are ${[...prebuilt.keys()].join(", ")})`);
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
-    for (const v of connector.variables ?? []) {
-      if (!v.secret) continue;
-      const slot = def.secretSlots?.[v.key];
-      const value = slot === undefined ? undefined : credentials[`secret_${slot}`];
-      if (value !== undefined && value !== "") vars[v.key] = value;
-    }
+    for (const [key, value] of Object.entries(secrets)) if (value !== undefined && value !== "") vars[key] = value;
     const timeout = Number(def.timeoutSec);
     const attempts = Number(def.attempts);
     const instance: Instance = {
@@ -101,7 +120,8 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     this.connectorDef = prebuilt.get(def.connector);
     try {
-      this.client = build(this.id, def, (this.credentials ?? {}) as Credentials);
+      const connector = prebuilt.get(def.connector);
+      this.client = build(this.id, def, connector ? fromSlots(connector, def.secretSlots, this.credentials as Credentials) : {});
     } catch (err) {
       this.problem = (err as Error).message;
       this.error(`pw-instance "${def.name || def.id}": ${this.problem}`);
@@ -130,7 +150,7 @@ export = function (RED: NodeAPI) {
    * they were (the editor sends __PWRD__) come from the deployed instance's credentials.
    */
   RED.httpAdmin.post("/pw/instances/test", write, async (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as { id?: string; connector?: string; vars?: Record<string, string>; secrets?: Record<string, string>; secretSlots?: Record<string, number>; auth?: number; endpoint?: string; tlsCa?: string; tlsInsecure?: boolean };
+    const body = (req.body ?? {}) as DialogValues & { endpoint?: string; tlsCa?: string; tlsInsecure?: boolean };
     const connector = body.connector ? prebuilt.get(body.connector) : undefined;
     if (!connector) {
       res.status(400).json({ error: "bad_request", message: "choose a connector" });
@@ -141,22 +161,9 @@ export = function (RED: NodeAPI) {
       res.status(400).json({ error: "bad_request", message: `choose an endpoint that reads records to test ${connector.name} with` });
       return;
     }
-    const saved = (body.id ? RED.nodes.getCredentials(body.id) : undefined) as Credentials | undefined;
-    const slots: Record<string, number> = {};
-    const credentials: Credentials = {};
-    (connector.variables ?? []).filter((v) => v.secret).forEach((v, i) => {
-      slots[v.key] = i;
-      const typed = body.secrets?.[v.key];
-      credentials[`secret_${i}`] = typed === "__PWRD__" || typed === undefined ? undefined : typed;
-    });
-    // Unchanged secrets: the saved instance's slots, found through the mapping the dialog has.
-    const savedSlots = body.secretSlots ?? {};
-    for (const [key, slot] of Object.entries(slots)) {
-      if (credentials[`secret_${slot}`] === undefined && saved && savedSlots[key] !== undefined) credentials[`secret_${slot}`] = saved[`secret_${savedSlots[key]}`];
-    }
     let client: ConnectorClient;
     try {
-      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, secretSlots: slots, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, credentials, body.id ?? "new");
+      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, fromDialog(connector, body), body.id ?? "new");
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
       return;
@@ -181,21 +188,14 @@ export = function (RED: NodeAPI) {
 
   // The Authorize button: a one-time state and PKCE verifier, and the provider's URL to open.
   RED.httpAdmin.post("/pw/instances/:id/authorize", write, (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as { connector?: string; vars?: Record<string, string>; secrets?: Record<string, string>; secretSlots?: Record<string, number>; auth?: number };
+    const body = { ...((req.body ?? {}) as DialogValues), id: req.params.id };
     const connector = body.connector ? prebuilt.get(body.connector) : undefined;
     const method = connector?.auth[body.auth ?? 0];
     if (!connector || !method || method.type !== "oauth2_code") {
       res.status(400).json({ error: "bad_request", message: "this instance does not sign in with OAuth 2 (authorization code)" });
       return;
     }
-    const saved = RED.nodes.getCredentials(req.params.id) as Credentials | undefined;
-    const vars: Record<string, unknown> = { ...Object.fromEntries((connector.variables ?? []).map((v) => [v.key, v.default])), ...(body.vars ?? {}) };
-    for (const v of connector.variables ?? []) {
-      if (!v.secret) continue;
-      const typed = body.secrets?.[v.key];
-      const slot = body.secretSlots?.[v.key];
-      vars[v.key] = typed && typed !== "__PWRD__" ? typed : slot !== undefined ? saved?.[`secret_${slot}`] : undefined;
-    }
+    const vars: Record<string, unknown> = { ...Object.fromEntries((connector.variables ?? []).map((v) => [v.key, v.default])), ...(body.vars ?? {}), ...fromDialog(connector, body) };
     const render = (t: string) => compileTemplate(t)({ vars } as never);
     const state = crypto.randomBytes(24).toString("base64url");
     const verifier = crypto.randomBytes(32).toString("base64url");
