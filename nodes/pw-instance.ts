@@ -9,6 +9,8 @@ import { authorizeUrl, tokensFrom } from "./lib/connectors/auth";
 import { ConnectorClient, type Instance } from "./lib/connectors/client";
 import { loadPrebuilt, type AuthMethod, type ConnectorDefinition } from "./lib/connectors/definition";
 import { TokenStore, type StoredTokens } from "./lib/connectors/token-store";
+import { builtConnectors, findBuilt } from "./lib/connectors/registry";
+import { validateDefinition } from "./lib/connectors/definition";
 import { sendRequest } from "./lib/http/request";
 import { compileTemplate } from "./lib/templates";
 import type { Limit } from "./lib/http/rate-limit";
@@ -46,12 +48,13 @@ interface DialogValues {
   secrets?: Record<string, string>;
   secretSlots?: Record<string, number>;
   auth?: number;
+  /** A built connector's definition, when it is not deployed yet. */
+  definition?: unknown;
 }
 
 interface InstanceNode extends Node {
   client?: ConnectorClient;
   problem?: string;
-  connectorDef?: ConnectorDefinition;
 }
 
 export = function (RED: NodeAPI) {
@@ -94,9 +97,17 @@ export = function (RED: NodeAPI) {
     }));
   };
 
-  function build(id: string, def: Omit<InstanceDef, keyof NodeDef> & { name?: string }, secrets: Record<string, string | undefined>, tokensId = id): ConnectorClient {
-    const connector = prebuilt.get(def.connector);
-    if (!connector) throw new Error(`no connector "${def.connector}" (there are ${[...prebuilt.keys()].join(", ")})`);
+  /** A prebuilt connector, or one built in the editor and deployed. */
+  const connectorById = (id: string | undefined): ConnectorDefinition | undefined => (id ? prebuilt.get(id) ?? findBuilt(id) : undefined);
+  /** The dialog's connector: known here, or a built one not deployed yet that the dialog sends along. */
+  const dialogConnector = (body: DialogValues): ConnectorDefinition | undefined => {
+    if (body.definition) return validateDefinition(typeof body.definition === "string" ? JSON.parse(body.definition) : body.definition);
+    return connectorById(body.connector);
+  };
+
+  function build(id: string, def: Omit<InstanceDef, keyof NodeDef> & { name?: string }, secrets: Record<string, string | undefined>, tokensId = id, given?: ConnectorDefinition): ConnectorClient {
+    const connector = given ?? connectorById(def.connector);
+    if (!connector) throw new Error(`no connector "${def.connector}" (there are ${[...prebuilt.keys(), ...builtConnectors().map((c) => c.id)].join(", ")})`);
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
     for (const [key, value] of Object.entries(secrets)) if (value !== undefined && value !== "") vars[key] = value;
     const timeout = Number(def.timeoutSec);
@@ -118,14 +129,22 @@ export = function (RED: NodeAPI) {
 
   function PwInstance(this: InstanceNode, def: InstanceDef) {
     RED.nodes.createNode(this, def);
-    this.connectorDef = prebuilt.get(def.connector);
-    try {
-      const connector = prebuilt.get(def.connector);
-      this.client = build(this.id, def, connector ? fromSlots(connector, def.secretSlots, this.credentials as Credentials) : {});
-    } catch (err) {
-      this.problem = (err as Error).message;
-      this.error(`pw-instance "${def.name || def.id}": ${this.problem}`);
-    }
+    const node = this;
+    let client: ConnectorClient | undefined;
+    let problem: string | undefined;
+    // Built lazily: a connector built in the editor is another config node, maybe created after this one.
+    const ensure = () => {
+      if (client || problem) return;
+      try {
+        const connector = connectorById(def.connector);
+        client = build(node.id, def, connector ? fromSlots(connector, def.secretSlots, node.credentials as Credentials) : {});
+      } catch (err) {
+        problem = (err as Error).message;
+        node.error(`pw-instance "${def.name || def.id}": ${problem}`);
+      }
+    };
+    Object.defineProperty(node, "client", { get: () => (ensure(), client) });
+    Object.defineProperty(node, "problem", { get: () => (ensure(), problem) });
   }
   const credentials: Record<string, { type: "password" }> = {};
   for (let i = 0; i < SECRET_SLOTS; i++) credentials[`secret_${i}`] = { type: "password" };
@@ -137,7 +156,7 @@ export = function (RED: NodeAPI) {
   // The connectors and their endpoints, for the instance and connection dialogs.
   RED.httpAdmin.get("/pw/connectors", read, (_req: Request, res: Response) => {
     res.json({
-      connectors: [...prebuilt.values()].map((c) => ({
+      connectors: [...prebuilt.values(), ...builtConnectors().filter((b) => !prebuilt.has(b.id))].map((c) => ({
         id: c.id, name: c.name, version: c.version, description: c.description, category: c.category, icon: c.icon, docs: c.docs,
         variables: c.variables ?? [], auth: c.auth.map((a, i) => ({ index: i, type: a.type, label: a.label ?? a.type })), rateLimit: c.rateLimit ?? [],
         endpoints: c.endpoints.map((e) => ({ id: e.id, name: e.name, entity: e.entity, direction: e.direction, method: e.method, path: e.path, parameters: e.parameters ?? [], batch: e.batch, sample: e.sample })),
@@ -151,7 +170,13 @@ export = function (RED: NodeAPI) {
    */
   RED.httpAdmin.post("/pw/instances/test", write, async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as DialogValues & { endpoint?: string; tlsCa?: string; tlsInsecure?: boolean };
-    const connector = body.connector ? prebuilt.get(body.connector) : undefined;
+    let connector: ConnectorDefinition | undefined;
+    try {
+      connector = dialogConnector(body);
+    } catch (err) {
+      res.json({ ok: false, message: (err as Error).message });
+      return;
+    }
     if (!connector) {
       res.status(400).json({ error: "bad_request", message: "choose a connector" });
       return;
@@ -163,7 +188,7 @@ export = function (RED: NodeAPI) {
     }
     let client: ConnectorClient;
     try {
-      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, fromDialog(connector, body), body.id ?? "new");
+      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, fromDialog(connector, body), body.id ?? "new", connector);
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
       return;
@@ -189,7 +214,12 @@ export = function (RED: NodeAPI) {
   // The Authorize button: a one-time state and PKCE verifier, and the provider's URL to open.
   RED.httpAdmin.post("/pw/instances/:id/authorize", write, (req: Request, res: Response) => {
     const body = { ...((req.body ?? {}) as DialogValues), id: req.params.id };
-    const connector = body.connector ? prebuilt.get(body.connector) : undefined;
+    let connector: ConnectorDefinition | undefined;
+    try {
+      connector = dialogConnector(body);
+    } catch {
+      connector = undefined;
+    }
     const method = connector?.auth[body.auth ?? 0];
     if (!connector || !method || method.type !== "oauth2_code") {
       res.status(400).json({ error: "bad_request", message: "this instance does not sign in with OAuth 2 (authorization code)" });

@@ -17,10 +17,10 @@ describe("package in a real runtime", function () {
 
   it("loads every node set without errors, in palette category patchworks", async function () {
     const sets = (await rt.api("GET", "/nodes", undefined, { accept: "application/json" })).json.filter((s) => s.module === MODULE);
-    assert.deepEqual(sets.map((s) => s.types[0]).sort(), [...TYPES, "pw-lookup-table", "pw-instance"].sort());
+    assert.deepEqual(sets.map((s) => s.types[0]).sort(), [...TYPES, "pw-lookup-table", "pw-instance", "pw-connector"].sort());
     for (const set of sets) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
     const html = (await rt.api("GET", "/nodes", undefined, { accept: "text/html" })).text;
-    for (const config of ["pw-lookup-table", "pw-instance"]) {
+    for (const config of ["pw-lookup-table", "pw-instance", "pw-connector"]) {
       assert.match(html, new RegExp(`registerType\\("${config}", \\{\\s*category: "config"`), `${config} is a config node`);
       assert.match(html, new RegExp(`data-help-name="${config}"`));
     }

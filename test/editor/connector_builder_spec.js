@@ -1,0 +1,67 @@
+// The connector builder in Chromium: from an instance's dialog, build a connector by drafting
+// it from an OpenAPI document, check it, pick it for the instance, test the connection.
+const assert = require("node:assert/strict");
+const { openEditor } = require("../support/editor");
+const { startServer } = require("../support/http-server");
+
+describe("connector builder (Chromium)", function () {
+  this.timeout(120000);
+  let ed;
+  let page;
+  let api;
+  before(async () => {
+    api = await startServer((req) => (req.headers["x-api-key"] === "k-12345" ? { body: { data: [{ sku: "A" }, { sku: "B" }] } } : { status: 401, body: {} }));
+    ed = await openEditor();
+    page = ed.page;
+  });
+  after(async () => {
+    await ed.close();
+    await api.close();
+  });
+  afterEach(async function () {
+    if (this.currentTest.state === "failed") {
+      require("fs").mkdirSync("test-results", { recursive: true });
+      await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
+    }
+  });
+
+  it("drafts a connector from OpenAPI, checks it, and an instance uses it before any deploy", async function () {
+    const connId = await ed.addNode("pw-connection", 300, 120);
+    await ed.openDialog(connId);
+    await page.click("#node-input-btn-instance-add");
+    await page.waitForSelector("#node-config-input-connector", { state: "visible" });
+    await page.click("#pw-instance-build");
+    await page.waitForSelector("#pw-connector-openapi", { state: "visible" });
+    const doc = {
+      openapi: "3.0.0", info: { title: "Stock API", version: "1.0.0" }, servers: [{ url: api.base }],
+      components: { securitySchemes: { Key: { type: "apiKey", in: "header", name: "X-API-Key" } } },
+      paths: { "/stock": { get: { operationId: "listStock", summary: "List stock", responses: { 200: { content: { "application/json": { schema: { type: "object", properties: { data: { type: "array", items: { type: "object" } } } } } } } } } } },
+    };
+    await page.fill("#pw-connector-openapi", JSON.stringify(doc));
+    await page.click("#pw-connector-import");
+    await page.waitForFunction(() => document.querySelector("#pw-connector-problems").classList.contains("pw-connector-valid"));
+    await page.click("#pw-connector-validate");
+    await page.waitForFunction(() => /valid/.test(document.querySelector("#pw-connector-problems").textContent));
+    await page.click("#node-config-dialog-ok");
+    await page.waitForSelector("#pw-connector-openapi", { state: "detached" });
+    // Back in the instance dialog: the new connector is in the list.
+    await page.focus("#node-config-input-connector");
+    await page.waitForFunction(() => [...document.querySelectorAll("#node-config-input-connector option")].some((o) => o.value === "stock-api"));
+    await page.selectOption("#node-config-input-connector", "stock-api");
+    await page.fill("#node-config-input-name", "Stock");
+    await page.locator(".pw-instance-secret-row:visible input[type='password']").fill("k-12345");
+    await page.click("#pw-instance-test");
+    await page.waitForFunction(() => document.querySelector("#pw-instance-test-result").classList.contains("pw-instance-ok"));
+    assert.match(await page.textContent("#pw-instance-test-result"), /Stock API answered "List stock" with 2 record\(s\)/);
+    await page.click("#node-config-dialog-ok");
+    await page.waitForSelector("#node-config-input-connector", { state: "detached" });
+    await page.waitForFunction(() => [...document.querySelectorAll("#node-input-endpoint option")].some((o) => o.value === "liststock"));
+    await ed.pressDone();
+    const saved = await page.evaluate(() => { const out = {}; RED.nodes.eachConfig((c) => { out[c.type] = c; }); return { connector: JSON.parse(out["pw-connector"].definition).id, instance: out["pw-instance"].connector }; });
+    assert.deepEqual(saved, { connector: "stock-api", instance: "stock-api" });
+  });
+
+  it("logged no console errors", function () {
+    assert.deepEqual(ed.consoleErrors, []);
+  });
+});
