@@ -1,7 +1,7 @@
 // The instance and connection dialogs in Chromium: make an instance from the connection
 // shape, test the connection against a fake Shopify, pick an endpoint and a filter, deploy, run.
 const assert = require("node:assert/strict");
-const { openEditor } = require("../support/editor");
+const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
 const { startShopify } = require("../fakes/shopify");
 
@@ -21,12 +21,7 @@ describe("instance and connection dialogs (Chromium)", function () {
     await ed.close();
     await shop.close();
   });
-  afterEach(async function () {
-    if (this.currentTest.state === "failed") {
-      require("fs").mkdirSync("test-results", { recursive: true });
-      await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
-    }
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   let connId;
   it("makes an instance from the connection shape and tests the connection", async function () {

@@ -1,7 +1,7 @@
 // The connector builder in Chromium: from an instance's dialog, build a connector by drafting
 // it from an OpenAPI document, check it, pick it for the instance, test the connection.
 const assert = require("node:assert/strict");
-const { openEditor } = require("../support/editor");
+const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { startServer } = require("../support/http-server");
 
 describe("connector builder (Chromium)", function () {
@@ -18,12 +18,7 @@ describe("connector builder (Chromium)", function () {
     await ed.close();
     await api.close();
   });
-  afterEach(async function () {
-    if (this.currentTest.state === "failed") {
-      require("fs").mkdirSync("test-results", { recursive: true });
-      await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
-    }
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   it("drafts a connector from OpenAPI, checks it, and an instance uses it before any deploy", async function () {
     const connId = await ed.addNode("pw-connection", 300, 120);

@@ -1,7 +1,7 @@
 // The editor as a user sees it: palette, dialogs, Done, deploy, the trigger's button and
 // importing an example, with zero console errors.
 const assert = require("node:assert/strict");
-const { openEditor } = require("../support/editor");
+const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
 
 const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch", "pw-map", "pw-connection"];
@@ -20,12 +20,7 @@ describe("editor (Chromium)", function () {
     }
     await ed.close();
   });
-  afterEach(async function () {
-    if (this.currentTest.state === "failed") {
-      require("fs").mkdirSync("test-results", { recursive: true });
-      await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
-    }
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   it("lists every node of the package in the palette category patchworks", async function () {
     const listed = await page.$$eval("#red-ui-palette-container-patchworks .red-ui-palette-node", (els) => els.map((e) => e.getAttribute("data-palette-type")));

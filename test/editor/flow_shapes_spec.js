@@ -1,7 +1,7 @@
 // The flow shapes' dialogs in Chromium: the condition builder (filter, route), flow control,
 // split and branch; then the configured flow deployed and run.
 const assert = require("node:assert/strict");
-const { openEditor } = require("../support/editor");
+const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
 
 describe("flow shapes in the editor (Chromium)", function () {
@@ -14,17 +14,7 @@ describe("flow shapes in the editor (Chromium)", function () {
     page = ed.page;
   });
   after(() => ed.close());
-  afterEach(async function () {
-    if (this.currentTest.state === "failed") {
-      require("fs").mkdirSync("test-results", { recursive: true });
-      await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
-      // A dialog left open would block the next test's canvas.
-      if (await page.isVisible("#node-dialog-cancel")) {
-        await page.click("#node-dialog-cancel");
-        await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
-      }
-    }
-  });
+  afterEach(screenshotOnFailure(() => page));
   const saved = (id) => page.evaluate((nid) => { const n = RED.nodes.node(nid); return JSON.parse(JSON.stringify({ ...n, _def: undefined, _: undefined, dirty: undefined })); }, id);
 
   /** Fills the last condition row of a builder inside `scope`. */

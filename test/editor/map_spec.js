@@ -1,7 +1,7 @@
 // The map dialog in Chromium: a sample's fields in the pickers, rules with transforms, a
 // lookup table made from the rule (CSV import), auto-map, the test button; then deployed.
 const assert = require("node:assert/strict");
-const { openEditor } = require("../support/editor");
+const { openEditor, screenshotOnFailure } = require("../support/editor");
 
 describe("map shape in the editor (Chromium)", function () {
   this.timeout(120000);
@@ -16,12 +16,7 @@ describe("map shape in the editor (Chromium)", function () {
     });
   });
   after(() => ed.close());
-  afterEach(async function () {
-    if (this.currentTest.state === "failed") {
-      require("fs").mkdirSync("test-results", { recursive: true });
-      await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
-    }
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   const sample = { id: 1042, email_address: "ADA@EXAMPLE.COM", first_name: "Ada", country: "gb", line_items: [{ sku: "A" }, { sku: "B" }] };
   let mapId;

@@ -72,4 +72,21 @@ async function openEditor(settings = {}, flows) {
   return { rt, page, consoleErrors, addNode, openDialog, pressDone, deploy, close };
 }
 
-module.exports = { openEditor };
+/**
+ * An afterEach for editor specs: a failed test leaves a screenshot in test-results/ and no
+ * dialog open to block the next test's canvas.
+ */
+function screenshotOnFailure(getPage) {
+  return async function () {
+    if (this.currentTest.state !== "failed") return;
+    const page = getPage();
+    fs.mkdirSync("test-results", { recursive: true });
+    await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
+    if (await page.isVisible("#node-dialog-cancel").catch(() => false)) {
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    }
+  };
+}
+
+module.exports = { openEditor, screenshotOnFailure };
