@@ -56,6 +56,49 @@ describe("connector builder (Chromium)", function () {
     assert.deepEqual(saved, { connector: "stock-api", instance: "stock-api" });
   });
 
+  it("builds a connector in the form, keeping what the form does not show", async function () {
+    await ed.openDialog((await page.evaluate(() => { let id; RED.nodes.eachNode((n) => { if (n.type === "pw-connection") id = n.id; }); return id; })));
+    await page.click("#node-input-btn-instance-edit");
+    await page.waitForSelector("#node-config-input-connector", { state: "visible" });
+    await page.click("#pw-instance-build");
+    await page.waitForSelector("#pw-cf-name", { state: "visible" });
+    await page.fill("#pw-cf-name", "Returns portal");
+    await page.fill("#pw-cf-id", "returns-portal");
+    await page.fill("#pw-cf-version", "1.0.0");
+    await page.fill("#pw-cf-baseUrl", "https://returns.example.com/api");
+    // The default example has a token variable and one endpoint: change them.
+    await page.locator("#pw-connector-vars .pw-cv-key").first().fill("apiKey");
+    await page.locator("#pw-connector-vars .pw-cv-label").first().fill("API key");
+    await page.selectOption("#pw-connector-auth-type", "apikey");
+    await page.fill("#pw-ca-name", "X-Key");
+    await page.fill("#pw-ca-value", "{{vars.apiKey}}");
+    await page.fill("#pw-cr-requests", "10");
+    const ep = page.locator("#pw-connector-endpoints > li").first();
+    await ep.locator(".pw-ce-id").fill("list-returns");
+    await ep.locator(".pw-ce-name").fill("List returns");
+    await ep.locator(".pw-ce-path").fill("/returns");
+    await ep.locator(".pw-ce-records").fill("returns");
+    await ep.locator(".pw-ce-paging").selectOption("cursor");
+    await ep.locator(".pw-ce-paging-settings").fill("path=next_cursor, param=cursor");
+    await page.click("#pw-connector-validate");
+    await page.waitForFunction(() => document.querySelector("#pw-connector-problems").classList.contains("pw-connector-valid"));
+    // To JSON and back: the form reads what the JSON says.
+    await page.selectOption("#pw-connector-view", "json");
+    await page.selectOption("#pw-connector-view", "form");
+    assert.equal(await page.inputValue("#pw-cf-baseUrl"), "https://returns.example.com/api");
+    await page.click("#node-config-dialog-ok");
+    await page.waitForSelector("#pw-cf-name", { state: "detached" });
+    const def = await page.evaluate(() => { let d; RED.nodes.eachConfig((c) => { if (c.type === "pw-connector") { const x = JSON.parse(c.definition); if (x.id === "returns-portal") d = x; } }); return d; });
+    assert.deepEqual(def.auth, [{ type: "apikey", in: "header", name: "X-Key", value: "{{vars.apiKey}}" }]);
+    assert.deepEqual(def.variables, [{ key: "apiKey", label: "API key", required: true, secret: true }]);
+    assert.deepEqual(def.rateLimit, [{ requests: 10, period: "second" }]);
+    assert.deepEqual(def.endpoints, [{ id: "list-returns", name: "List returns", entity: "items", direction: "receive", method: "GET", path: "/returns", records: "returns", pagination: { type: "cursor", path: "next_cursor", param: "cursor" } }]);
+    await page.click("#node-config-dialog-cancel");
+    await page.waitForSelector("#node-config-input-connector", { state: "detached" });
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+  });
+
   it("logged no console errors", function () {
     assert.deepEqual(ed.consoleErrors, []);
   });
