@@ -114,6 +114,43 @@ describe("connectors", function () {
     });
   });
 
+  describe("none, basic and API key in the query", function () {
+    let api;
+    before(async () => {
+      api = await startServer((req) => {
+        if (req.path === "/open") return { body: [{ id: "open" }] };
+        if (req.path === "/basic") return req.headers.authorization === `Basic ${Buffer.from("ops:b4sic-pass").toString("base64")}` ? { body: [{ id: "basic" }] } : { status: 401, body: "who are you" };
+        if (req.path === "/keyed") return req.query.api_key === "q-key-9876" ? { body: [{ id: "keyed" }] } : { status: 403, body: "bad key" };
+        return { status: 404 };
+      });
+    });
+    after(() => api.close());
+    const def = (auth, path) => validateDefinition({
+      id: "simple", name: "Simple", version: "1.0.0", baseUrl: "{{vars.url}}",
+      variables: [{ key: "url", label: "URL" }, { key: "user", label: "User" }, { key: "secret", label: "Secret", secret: true }],
+      auth: [auth], endpoints: [{ id: "e", name: "E", direction: "receive", method: "GET", path }],
+    });
+    const ids = async (c) => (await collect(c.receive("e")))[0].records.map((r) => r.id);
+
+    it("calls an open API with no auth", async function () {
+      assert.deepEqual(await ids(new ConnectorClient(def({ type: "none" }, "/open"), instance({ url: api.base }))), ["open"]);
+    });
+
+    it("sends user and password as Basic auth, and fails clearly with the wrong password", async function () {
+      const auth = { type: "basic", username: "{{vars.user}}", password: "{{vars.secret}}" };
+      assert.deepEqual(await ids(new ConnectorClient(def(auth, "/basic"), instance({ url: api.base, user: "ops", secret: "b4sic-pass" }))), ["basic"]);
+      await assert.rejects(ids(new ConnectorClient(def(auth, "/basic"), instance({ url: api.base, user: "ops", secret: "wr0ng-pass" }))), (err) => /answered 401: who are you/.test(err.message) && !err.message.includes("wr0ng-pass"));
+    });
+
+    it("puts an API key in the query, and keeps it out of the recorded URL", async function () {
+      const records = [];
+      const c = new ConnectorClient(def({ type: "apikey", in: "query", name: "api_key", value: "{{vars.secret}}" }, "/keyed"), instance({ url: api.base, secret: "q-key-9876" }));
+      for await (const p of c.receive("e", { record: (r) => records.push(r) })) void p;
+      assert.match(records[0].url, /\/keyed\?api_key=\*\*\*$/);
+      await assert.rejects(ids(new ConnectorClient(def({ type: "apikey", in: "query", name: "api_key", value: "{{vars.secret}}" }, "/keyed"), instance({ url: api.base, secret: "bad-key-1" }))), (err) => /answered 403/.test(err.message) && !err.message.includes("bad-key-1"));
+    });
+  });
+
   describe("session login", function () {
     let api;
     let issued = 0;

@@ -114,6 +114,28 @@ describe("http engine", function () {
       assert.equal((await sendRequest({ method: "GET", url: `${server.base}/text` })).data, "OK");
     });
 
+    it("goes through the proxy named in the usual environment variables", async function () {
+      const http = require("node:http");
+      const seen = [];
+      const proxy = http.createServer((req, res) => {
+        seen.push([req.method, req.url, req.headers.host]);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ via: "proxy" }));
+      });
+      await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+      const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+      process.env.HTTP_PROXY = `http://127.0.0.1:${proxy.address().port}`;
+      delete process.env.NO_PROXY;
+      try {
+        const res = await sendRequest({ method: "GET", url: "http://erp.example.test/api/items", query: { page: 2 } });
+        assert.deepEqual(res.data, { via: "proxy" });
+        assert.deepEqual(seen, [["GET", "http://erp.example.test/api/items?page=2", "erp.example.test"]]);
+      } finally {
+        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+        await new Promise((r) => proxy.close(r));
+      }
+    });
+
     it("takes secrets out of URLs", function () {
       assert.equal(redactUrl("https://user:pw@shop.example.com/a?key=abc&page=2&signature=xyz"), "https://***:***@shop.example.com/a?key=***&page=2&signature=***");
       assert.equal(redactUrl("https://x.example.com/t/SECRETVALUE/orders", ["SECRETVALUE"]), "https://x.example.com/t/***/orders");

@@ -138,6 +138,25 @@ describe("instances and connection shapes (runtime)", function () {
     assert.ok(Date.now() - start >= 1400, "nine requests at 5 a second take over 1.4 s");
   });
 
+  it("applies the shape's own timeout and tries over the instance's", async function () {
+    const { startServer } = require("../support/http-server");
+    const slow = await startServer(() => new Promise((r) => setTimeout(() => r({ body: { orders: [] } }), 3000)));
+    await rt.deploy([
+      { id: "t", type: "tab", label: "Sync" },
+      { ...shopInstance, vars: { shop: new URL(slow.base).host, scheme: "http" }, credentials: { secret_0: TOKEN } },
+      { id: "trig", type: "pw-trigger", z: "t", name: "start", schedules: [], wires: [["pull"]] },
+      { id: "pull", type: "pw-connection", z: "t", instance: "inst1", endpoint: "list-orders", timeoutSec: 1, attempts: 1, wires: [["out"]] },
+      sink("out"),
+    ]);
+    const start = Date.now();
+    const run = await ended((await rt.api("POST", "/pw/trigger/trig", {})).json.run.id);
+    assert.equal(run.status, "failed");
+    assert.match(run.errors[0].message, /no answer within 1000 ms/);
+    assert.ok(Date.now() - start < 2800, "gave up after its own second, once");
+    assert.equal(slow.log.length, 1);
+    await slow.close();
+  });
+
   it("lists connectors and their endpoints for the editor", async function () {
     const list = (await rt.api("GET", "/pw/connectors")).json.connectors;
     const shopify = list.find((c) => c.id === "shopify");

@@ -2,7 +2,7 @@
  * URLs as the run log and errors show them: user info, secret-looking query parameters and
  * any known secret value replaced by ***. An API key in a URL must not outlive the request.
  */
-const SECRET_PARAM = /^(api[_-]?key|apikey|key|access[_-]?token|token|auth|authorization|sig|signature|secret|client[_-]?secret|password|pass|session|code)$/i;
+const SECRET_PARAM = /^(api[_-]?key|apikey|key|access[_-]?token|token|auth|authorization|sig|sign|signature|secret|client[_-]?secret|password|pass|session|code)$/i;
 
 export function redactUrl(url: string, secrets: string[] = []): string {
   let out = url;

@@ -82,7 +82,9 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
   const method = request.method.toUpperCase();
   const secrets = opts.secrets ?? [];
   const started = Date.now();
-  const shown = () => redactUrl(withQuery(request.url, request.query), secrets);
+  // The URL as last sent (auth and signing may add to its query), secrets taken out.
+  let sentUrl = withQuery(request.url, request.query);
+  const shown = () => redactUrl(sentUrl, secrets);
   let triedAuth = false;
   let lastError: HttpError | undefined;
   let attempt = 0;
@@ -104,6 +106,7 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
       }
     }
     const prepared = opts.prepare ? await opts.prepare({ ...request, headers: { ...(request.headers ?? {}) } }) : request;
+    sentUrl = withQuery(prepared.url, prepared.query);
     let response: AxiosResponse<string> | undefined;
     let code: string | undefined;
     try {
