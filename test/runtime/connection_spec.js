@@ -157,6 +157,18 @@ describe("instances and connection shapes (runtime)", function () {
     await slow.close();
   });
 
+  it("keeps one secret when another is edited (a credential slot each)", async function () {
+    const twoSecrets = { id: "ns", type: "pw-instance", name: "two", connector: "shopify", vars: { shop: new URL(shop.base).host, scheme: "http" }, secretSlots: { token: 0, other: 1 } };
+    await rt.deploy([{ id: "t", type: "tab", label: "Sync" }, { ...twoSecrets, credentials: { secret_0: TOKEN, secret_1: "first-other-secret" } }]);
+    // The editor sends __PWRD__ for a password it did not change.
+    await rt.deploy([{ id: "t", type: "tab", label: "Sync" }, { ...twoSecrets, credentials: { secret_0: "__PWRD__", secret_1: "second-other-secret" } }]);
+    const creds = rt.RED.nodes.getCredentials("ns");
+    assert.equal(creds.secret_0, TOKEN, "the token survived the other secret's edit");
+    assert.equal(creds.secret_1, "second-other-secret");
+    const test = await rt.api("POST", "/pw/instances/test", { id: "ns", connector: "shopify", vars: twoSecrets.vars, secretSlots: twoSecrets.secretSlots, secrets: { token: "__PWRD__" }, endpoint: "list-orders" });
+    assert.equal(test.json.ok, true, test.json.message);
+  });
+
   it("lists connectors and their endpoints for the editor", async function () {
     const list = (await rt.api("GET", "/pw/connectors")).json.connectors;
     const shopify = list.find((c) => c.id === "shopify");
