@@ -151,6 +151,27 @@ describe("connectors", function () {
     });
   });
 
+  describe("token expiry", function () {
+    const { createAuthenticator } = lib("connectors/auth");
+    const { fakeClock } = require("../support/fake-clock");
+    it("renews a token 30 s before it expires, once for every waiting request", async function () {
+      const clock = fakeClock(0);
+      let fetched = 0;
+      const auth = createAuthenticator(
+        { type: "oauth2_client_credentials", tokenUrl: "http://127.0.0.1:9/token", clientId: "id", clientSecret: "client-secret" },
+        { render: (t) => t, vars: {}, baseUrl: "http://127.0.0.1:9", clock, send: async () => ({ status: 200, headers: {}, url: "", data: { access_token: `tok-${++fetched}`, expires_in: 60 } }) },
+      );
+      const header = async () => (await auth.prepare({ method: "GET", url: "http://x/" })).headers.Authorization;
+      assert.deepEqual(await Promise.all([header(), header(), header()]), ["Bearer tok-1", "Bearer tok-1", "Bearer tok-1"]);
+      clock.advance(29_000);
+      assert.equal(await header(), "Bearer tok-1");
+      clock.advance(2_000);
+      assert.equal(await header(), "Bearer tok-2", "renewed ahead of its expiry");
+      assert.equal(fetched, 2);
+      assert.ok(auth.secrets().includes("tok-2") && auth.secrets().includes("client-secret"));
+    });
+  });
+
   describe("session login", function () {
     let api;
     let issued = 0;
