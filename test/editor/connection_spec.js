@@ -91,6 +91,21 @@ describe("instance and connection dialogs (Chromium)", function () {
     assert.deepEqual(seen[0], [2]);
   });
 
+  it("offers the endpoint's sample record to a map wired after the connection", async function () {
+    await page.evaluate((id) => {
+      const z = RED.workspaces.active();
+      RED.nodes.import([{ id: "cmap", type: "pw-map", z, rules: [], x: 500, y: 320, wires: [[]] }], { generateIds: false });
+      RED.nodes.addLink({ source: RED.nodes.node(id), sourcePort: 0, target: RED.nodes.node("cmap") });
+      RED.view.redraw(true);
+    }, connId);
+    await ed.openDialog("cmap");
+    const sample = JSON.parse(await page.inputValue("#pw-map-sample"));
+    assert.equal(sample.id, 450789469, "Shopify's sample order, from the connector's endpoint");
+    await page.waitForFunction(() => [...document.querySelectorAll("#pw-map-source-fields option")].some((o) => o.value === "line_items[*].sku"));
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+  });
+
   it("logged no console errors", function () {
     assert.deepEqual(ed.consoleErrors, []);
   });
