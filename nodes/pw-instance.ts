@@ -12,7 +12,7 @@ import { TokenStore, type StoredTokens } from "./lib/connectors/token-store";
 import { builtConnectors, findBuilt } from "./lib/connectors/registry";
 import { validateDefinition } from "./lib/connectors/definition";
 import { sendRequest } from "./lib/http/request";
-import { compileTemplate } from "./lib/templates";
+import { compileTemplate, escapeXml } from "./lib/templates";
 import type { Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
 
@@ -241,7 +241,7 @@ export = function (RED: NodeAPI) {
   // only a state this runtime handed out, once.
   RED.httpAdmin.get(callbackPath, async (req: Request, res: Response) => {
     const page = (status: number, title: string, text: string) =>
-      res.status(status).type("html").send(`<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><body style="font-family:sans-serif;margin:3em"><h2>${escapeHtml(title)}</h2><p>${escapeHtml(text)}</p></body>`);
+      res.status(status).type("html").send(`<!doctype html><meta charset="utf-8"><title>${escapeXml(title)}</title><body style="font-family:sans-serif;margin:3em"><h2>${escapeXml(title)}</h2><p>${escapeXml(text)}</p></body>`);
     const state = typeof req.query.state === "string" ? req.query.state : "";
     const entry = pending.get(state);
     pending.delete(state);
@@ -263,6 +263,3 @@ export = function (RED: NodeAPI) {
   installAdminErrors(RED);
 };
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
-}

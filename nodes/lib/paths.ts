@@ -132,24 +132,3 @@ function collect(value: unknown, segments: Segment[], from: number, out: unknown
   }
   if (current !== undefined) out.push(current);
 }
-
-/** Writes a value at a path without wildcards, creating objects (or arrays before [n]) on the way. */
-export function setAt(root: Record<string, unknown>, segments: Segment[], value: unknown): void {
-  if (segments.length === 0) throw new Error("cannot set the root itself");
-  let target: Record<string | number, unknown> = root;
-  for (let i = 0; i < segments.length; i++) {
-    const seg = segments[i];
-    if (seg.kind === "all") throw new Error("cannot set through [*]");
-    const key = seg.kind === "key" ? seg.key : seg.index;
-    if (i === segments.length - 1) {
-      target[key] = value;
-      return;
-    }
-    let next = target[key];
-    if (next == null || typeof next !== "object") {
-      next = segments[i + 1].kind === "index" ? [] : {};
-      target[key] = next;
-    }
-    target = next as Record<string | number, unknown>;
-  }
-}

@@ -12,8 +12,13 @@ const ESCAPES: Record<Escaping, (value: unknown) => string> = {
   none: (value) => toText(value),
   url: (value) => encodeURIComponent(toText(value)),
   // Values placed in XML (SOAP envelopes): text content and attribute values stay well-formed.
-  xml: (value) => toText(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string),
+  xml: (value) => escapeXml(toText(value)),
 };
+
+/** Text made safe inside XML (and HTML) content and attribute values. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
+}
 
 function toText(value: unknown): string {
   if (value === null || value === undefined) return "";

@@ -55,9 +55,13 @@ describe("map: rules", function () {
       { source: "total_price", target: "properties.amount", transforms: [{ type: "to_number" }] },
       { source: "created_at", target: "properties.closedate", transforms: [{ type: "date_format", format: "epoch_ms" }] },
       { source: "id", target: "ids[0]" },
+      { source: "id", target: "deep.list[1].id" },
     ], [order, { ...order, id: 7 }]);
     assert.equal(out.length, 2);
-    assert.deepEqual(out[0], { properties: { email: "ada@example.com", amount: 120.5, closedate: 1795773900000 }, ids: [1042] });
+    const { deep, ...rest } = out[0];
+    assert.deepEqual(rest, { properties: { email: "ada@example.com", amount: 120.5, closedate: 1795773900000 }, ids: [1042] });
+    assert.ok(Array.isArray(deep.list), "an index in the target path makes a list");
+    assert.deepEqual(deep.list[1], { id: 1042 });
     assert.deepEqual(out[1].ids, [7]);
   });
 

@@ -1,6 +1,6 @@
 const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
-const { parsePath, compileGetter, setAt, hasWildcard } = lib("paths");
+const { parsePath, compileGetter, hasWildcard } = lib("paths");
 
 describe("paths", function () {
   it("parses dot paths, indexes, quoted keys and wildcards", function () {
@@ -42,11 +42,4 @@ describe("paths", function () {
     assert.ok(hasWildcard(parsePath("a[*]")));
   });
 
-  it("sets values, creating objects and arrays on the way", function () {
-    const target = {};
-    setAt(target, parsePath("a.b[1].c"), 7);
-    assert.ok(Array.isArray(target.a.b));
-    assert.deepEqual(target.a.b[1], { c: 7 });
-    assert.throws(() => setAt(target, parsePath("a[*]"), 1), /\[\*\]/);
-  });
 });

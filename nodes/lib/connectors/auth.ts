@@ -1,4 +1,5 @@
 import { compileGetter } from "../paths";
+import { escapeXml } from "../templates";
 import { systemClock, type Clock } from "../schedule";
 import type { HttpRequest, HttpResponse } from "../http/request";
 import type { AuthMethod } from "./definition";
@@ -153,8 +154,7 @@ function tokenAuth(ctx: AuthContext, fetchToken: () => Promise<{ token: string; 
       if (!inBody) return withHeader(r, header, `${prefix}${await current()}`);
       const t = await current();
       // The token goes where the body says {{auth.token}}, XML-escaped as SOAP headers need.
-      const escaped = t.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
-      return typeof r.body === "string" ? { ...r, body: r.body.split(TOKEN_MARKER).join(escaped) } : r;
+      return typeof r.body === "string" ? { ...r, body: r.body.split(TOKEN_MARKER).join(escapeXml(t)) } : r;
     },
     renew: async () => {
       token = undefined;

@@ -1,6 +1,7 @@
 import type { Agent as HttpsAgent } from "node:https";
 import { paginate, type Page } from "../http/pagination";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
+import { maskSecrets } from "../http/redact";
 import { HttpError, sendRequest, type HttpRequest, type HttpResponse, type SendOptions } from "../http/request";
 import type { RequestRecord } from "../runs/record";
 import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
@@ -186,9 +187,7 @@ export class ConnectorClient {
   }
 
   private show(text: string): string {
-    let out = text;
-    for (const s of this.secrets()) if (s.length >= 4) out = out.split(s).join("***");
-    return out;
+    return maskSecrets(text, this.secrets());
   }
 }
 

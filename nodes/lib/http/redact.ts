@@ -4,6 +4,16 @@
  */
 const SECRET_PARAM = /^(api[_-]?key|apikey|key|access[_-]?token|token|auth|authorization|sig|sign|signature|secret|client[_-]?secret|password|pass|session|code)$/i;
 
+/** Known secret values (4 characters or more) replaced by ***, plain and URL-encoded. */
+export function maskSecrets(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (!s || s.length < 4) continue;
+    out = out.split(s).join("***").split(encodeURIComponent(s)).join("***");
+  }
+  return out;
+}
+
 export function redactUrl(url: string, secrets: string[] = []): string {
   let out = url;
   try {
@@ -17,9 +27,5 @@ export function redactUrl(url: string, secrets: string[] = []): string {
   } catch {
     // Not a URL: still take out known secrets below.
   }
-  for (const s of secrets) {
-    if (!s || s.length < 4) continue;
-    out = out.split(s).join("***").split(encodeURIComponent(s)).join("***");
-  }
-  return out;
+  return maskSecrets(out, secrets);
 }

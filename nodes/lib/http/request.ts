@@ -4,7 +4,7 @@ import type { Agent as HttpsAgent } from "node:https";
 import { delay } from "../delay";
 import type { RequestRecord } from "../runs/record";
 import type { RateLimiter } from "./rate-limit";
-import { redactUrl } from "./redact";
+import { maskSecrets, redactUrl } from "./redact";
 
 /**
  * One HTTP request with everything around it: the instance's rate limit, retries with
@@ -118,7 +118,7 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
         throw new HttpError(`${method} ${shown()} was stopped`, method, shown(), undefined, undefined, attempt);
       }
       code = e.code ?? "ERR_NETWORK";
-      lastError = new HttpError(`${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${opts.timeoutMs ?? 30000} ms` : redact(e.message ?? code, secrets)}`, method, shown(), undefined, undefined, attempt);
+      lastError = new HttpError(`${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${opts.timeoutMs ?? 30000} ms` : maskSecrets(e.message ?? code, secrets)}`, method, shown(), undefined, undefined, attempt);
     }
 
     if (response) {
@@ -127,7 +127,7 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
         finish(status);
         return { status, headers: flatHeaders(response.headers), data: parseBody(response.data, prepared.responseFormat ?? guessFormat(response.headers), method, shown()), url: shown() };
       }
-      const excerpt = redact(String(response.data ?? "").slice(0, 300), secrets).replace(/\s+/g, " ").trim();
+      const excerpt = maskSecrets(String(response.data ?? "").slice(0, 300), secrets).replace(/\s+/g, " ").trim();
       lastError = new HttpError(`${method} ${shown()} answered ${status}${excerpt ? `: ${excerpt.slice(0, 200)}` : ""}`, method, shown(), status, excerpt, attempt);
       if (status === 401 && opts.onUnauthorized && !triedAuth) {
         triedAuth = true;
@@ -142,11 +142,12 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
         lastError = new HttpError(`${lastError.message} (it asked to wait longer than ${Math.round((opts.retryAfterCapMs ?? 60000) / 1000)} s, the cap)`, method, shown(), status, excerpt, attempt);
         break;
       }
-      if (!(await delay(wait, opts.signal))) continue;
+      // A stop during the wait is caught at the top of the loop.
+      await delay(wait, opts.signal);
       continue;
     }
     if (!retryable(method, undefined, code, opts) || attempt >= attempts) break;
-    if (!(await delay(backoff(attempt, opts), opts.signal))) continue;
+    await delay(backoff(attempt, opts), opts.signal);
   }
   const error = lastError as HttpError;
   finish(error.status, error.message);
@@ -277,8 +278,3 @@ function flatHeaders(headers: AxiosResponse["headers"]): Record<string, string> 
   return out;
 }
 
-function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("***");
-  return out;
-}
