@@ -1,6 +1,7 @@
 // The package as the palette manager installs it: `npm pack`, then `npm install <tgz>` in a
 // plain Node-RED user directory, then Node-RED started on it must load every node set.
 const assert = require("node:assert/strict");
+const { assertPackageLoaded } = require("../support/package-loaded");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -67,13 +68,7 @@ describe("npm package", function () {
     red.stderr.on("data", (d) => (output += d));
     const base = `http://127.0.0.1:${port}`;
     await waitUntil(() => fetch(`${base}/settings`).then((r) => r.ok, () => false), `Node-RED to start:\n${output}`, 60000, 250);
-    const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
-    const ours = sets.filter((s) => s.module === "node-red-contrib-patchworks");
-    assert.equal(ours.length, Object.keys(require("../../package.json")["node-red"].nodes).length, "every node set of package.json");
-    const plugins = await (await fetch(`${base}/plugins`, { headers: { accept: "application/json" } })).json();
-    const loaded = plugins.filter((p) => p.module === "node-red-contrib-patchworks" && !p.err).flatMap((p) => p.plugins.map((x) => x.id));
-    assert.deepEqual(loaded.sort(), ["pw-editor", "pw-runs"], "the runs and editor plugins load");
-    for (const set of ours) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
+    await assertPackageLoaded(base);
     const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-patchworks`)).json();
     assert.deepEqual(examples, ["Getting started"]);
     const icons = await (await fetch(`${base}/icons`)).json();

@@ -1,6 +1,7 @@
 // `npm start` (= build, then scripts/start.js): Node-RED on 127.0.0.1 with this package from
 // the source tree, a user directory created on first start with a credential secret.
 const assert = require("node:assert/strict");
+const { assertPackageLoaded } = require("../support/package-loaded");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -48,13 +49,7 @@ describe("npm start", function () {
     const settings = fs.readFileSync(path.join(userDir, "settings.js"), "utf8");
     assert.match(settings, /credentialSecret: process\.env\.PW_CREDENTIAL_SECRET \|\| "[0-9a-f]{64}"/);
     assert.match(output, /Server now running at http:\/\/127\.0\.0\.1:/);
-    const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
-    const ours = sets.filter((s) => s.module === "node-red-contrib-patchworks");
-    assert.equal(ours.length, Object.keys(require("../../package.json")["node-red"].nodes).length, "every node set of package.json");
-    const plugins = await (await fetch(`${base}/plugins`, { headers: { accept: "application/json" } })).json();
-    const loaded = plugins.filter((p) => p.module === "node-red-contrib-patchworks" && !p.err).flatMap((p) => p.plugins.map((x) => x.id));
-    assert.deepEqual(loaded.sort(), ["pw-editor", "pw-runs"], "the runs and editor plugins load");
-    assert.ok(ours.every((s) => !s.err));
+    await assertPackageLoaded(base);
     assert.equal((await fetch(`${base}/`)).status, 200, "the editor");
   });
 
