@@ -24,10 +24,12 @@ async function main() {
     ...chain,
     { id: "end", type: "function", z: "b", func: "const d = global.get('done'); if (++d.count === d.total) d.resolve(); else if (d.next) d.next(); return null;", outputs: 0, wires: [] },
   ]);
-  if (mode === "noop") {
+  if (mode.startsWith("noop")) {
+    const hooks = mode === "noop3" ? ["onSend", "onReceive", "onComplete"] : mode === "noop2" ? ["onReceive", "onComplete"] : ["onSend", "preDeliver", "onReceive", "postReceive", "onComplete"];
     // The cost of Node-RED's hook machinery alone: the same five hooks, doing nothing.
-    for (const h of ["onSend", "preDeliver", "onReceive", "postReceive", "onComplete"]) rt.RED.hooks.add(`${h}.bench`, (_event) => {});
+    for (const h of hooks) rt.RED.hooks.add(`${h}.bench`, (_event) => {});
   }
+  if (mode.startsWith("proto")) require("/tmp/proto.js")(rt.RED, require("os").tmpdir(), { hooks: mode === "proto5" ? 5 : 3 });
   const trigger = rt.RED.nodes.getNode("trig");
   async function round(n) {
     done.count = 0;

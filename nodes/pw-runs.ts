@@ -1,5 +1,4 @@
 import path from "node:path";
-import { EventEmitter } from "node:events";
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
 import { RunTracker, type HookNode } from "./lib/runs/tracker";
@@ -32,6 +31,8 @@ interface RunSettings {
 
 interface RuntimeNode {
   id: string;
+  /** The flow the node runs in: the router finds a send's destination there. */
+  _flow?: { getNode(id: string): RuntimeNode | undefined };
   type?: string;
   name?: string;
   _expectedDoneCount?: number;
@@ -56,18 +57,18 @@ export = function (RED: NodeAPI) {
     maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
     maxRuns: settings.maxRuns ?? 10000,
   });
-  // The sidebar is told which runs changed, a few times a second at most.
-  const changed = new Set<string>();
+  // The sidebar is told that runs changed (it reloads what it shows), a few times a second at most.
+  let changes = 0;
   let publishTimer: NodeJS.Timeout | undefined;
   const comms = (RED as unknown as { comms: { publish(topic: string, data: unknown, retain: boolean): void } }).comms;
   const sink = {
     save(record: RunRecord) {
       store.save(record);
-      changed.add(record.id);
+      changes++;
       publishTimer ??= setTimeout(() => {
         publishTimer = undefined;
-        comms.publish("pw-runs/changed", { ids: [...changed] }, false);
-        changed.clear();
+        comms.publish("pw-runs/changed", { changes }, false);
+        changes = 0;
       }, 250);
     },
   };
@@ -107,7 +108,8 @@ export = function (RED: NodeAPI) {
   });
 
   // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook
-  // would make every message delivery in the runtime asynchronous.
+  // would make every message delivery in the runtime asynchronous. Three hooks, not five:
+  // each hook costs every message in the runtime a call through Node-RED's hook chain.
   // One description per node object, made once: hooks run for every message in the runtime.
   const described = new WeakMap<RuntimeNode, HookNode>();
   const nodeOf = (n: RuntimeNode): HookNode => {
@@ -115,31 +117,42 @@ export = function (RED: NodeAPI) {
     if (!d) described.set(n, (d = { id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0 }));
     return d;
   };
-  type SendEvent = { msg: Record<string, unknown>; source: { id: string; node: RuntimeNode }; destination: { id: string; node: RuntimeNode } };
+  type SendEvent = { msg: Record<string, unknown>; source: { id: string; node: RuntimeNode }; destination: { id: string } };
   type ReceiveEvent = { msg: object; destination: { id: string; node: RuntimeNode } };
   type CompleteEvent = { msg: object; error?: unknown; node: { id: string; node: RuntimeNode } };
 
   RED.hooks.add("onSend.pw-runs", (events: SendEvent[]) => {
-    // The same message object on several wires is one message sent.
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
+      // The same message object on several wires is one message sent.
       let repeat = false;
       for (let j = 0; j < i && !repeat; j++) repeat = events[j].msg === e.msg;
       if (!repeat) tracker.onSend(nodeOf(e.source.node), e.msg);
+      // In flight from now: the router looks the destination up in the sender's flow, as here,
+      // and a wire to a disabled or deleted node delivers nothing, so counts nothing.
+      const destination = e.source.node._flow?.getNode(e.destination.id);
+      if (destination && !tracker.preDeliver(nodeOf(destination), e.msg)) events.splice(i--, 1);
     }
   });
-  RED.hooks.add("preDeliver.pw-runs", (e: SendEvent) => (tracker.preDeliver(nodeOf(e.destination.node), e.msg) ? undefined : false));
-  RED.hooks.add("onReceive.pw-runs", (e: ReceiveEvent) => (tracker.onReceive(nodeOf(e.destination.node), e.msg) ? undefined : false));
-  RED.hooks.add("postReceive.pw-runs", (e: ReceiveEvent) => tracker.postReceive(nodeOf(e.destination.node), e.msg));
+  RED.hooks.add("onReceive.pw-runs", (e: ReceiveEvent) => {
+    const node = nodeOf(e.destination.node);
+    if (!tracker.onReceive(node, e.msg)) return false;
+    // A handler without `done` is over when it returns: the message ends as it starts, and
+    // what the handler sends is already in flight by then (see RunTracker.postReceive).
+    if (!node.takesDone) tracker.postReceive(node, e.msg);
+    return undefined;
+  });
   RED.hooks.add("onComplete.pw-runs", (e: CompleteEvent) => tracker.onComplete(nodeOf(e.node.node), e.msg, e.error));
 
-  const logs = new EventEmitter();
-  logs.on("log", (entry: { level: number; id?: string; type?: string; name?: string; msg?: unknown }) => {
-    if (entry.level !== LOG_ERROR || !entry.id) return;
-    const text = entry.msg instanceof Error ? entry.msg.message : String(entry.msg);
-    tracker.nodeError({ id: entry.id, type: entry.type, name: entry.name }, text);
+  // A plain object, not an EventEmitter: Node-RED logs a metric for every send, receive and
+  // done, and hands each to every log handler.
+  (RED.log as unknown as { addHandler(h: object): void }).addHandler({
+    emit(_event: string, entry: { level: number; id?: string; type?: string; name?: string; msg?: unknown }) {
+      if (entry.level !== LOG_ERROR || !entry.id) return;
+      const text = entry.msg instanceof Error ? entry.msg.message : String(entry.msg);
+      tracker.nodeError({ id: entry.id, type: entry.type, name: entry.name }, text);
+    },
   });
-  (RED.log as unknown as { addHandler(h: EventEmitter): void }).addHandler(logs);
 
   RED.plugins.registerPlugin("pw-runs", { type: "pw-runs" } as never);
 

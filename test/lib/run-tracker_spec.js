@@ -215,7 +215,29 @@ describe("run tracker", function () {
     const big = tracker.begin(startRun({ flow: "f", trigger: "t" }), { text: "x".repeat(100) });
     assert.equal(big.input.truncated, true);
     assert.equal(big.input.payloadJson, undefined);
-    assert.equal(big.input.bytes, 111);
+    assert.ok(big.input.bytes > 20, "over the cap");
+  });
+
+  it("redacts secret-looking keys in the kept trigger payload, as in snapshots", function () {
+    const tracker = new RunTracker({ save() {} }, { clock: fakeClock(0) });
+    const rec = tracker.begin(startRun({ flow: "f", trigger: "t" }), { order: 7, auth: { api_key: "sk-live-123", user: "ada" }, items: [{ token: "t0k" }] });
+    assert.deepEqual(JSON.parse(rec.input.payloadJson), { order: 7, auth: "***", items: [{ token: "***" }] });
+    assert.ok(!rec.input.payloadJson.includes("sk-live-123"));
+  });
+
+  it("never serialises a trigger payload it can tell is over the cap", function () {
+    const tracker = new RunTracker({ save() {} }, { clock: fakeClock(0), inputCapBytes: 1024 });
+    let serialised = 0;
+    const rows = Array.from({ length: 5000 }, (_, i) => ({ i, toJSON() { serialised++; return { i }; } }));
+    const rec = tracker.begin(startRun({ flow: "f", trigger: "t" }), rows);
+    assert.equal(rec.input.truncated, true);
+    assert.equal(rec.input.payloadJson, undefined);
+    assert.equal(serialised, 0);
+    const cyclic = { name: "loop" };
+    cyclic.self = cyclic;
+    assert.equal(tracker.begin(startRun({ flow: "f", trigger: "t" }), cyclic).input.truncated, true);
+    const dated = tracker.begin(startRun({ flow: "f", trigger: "t" }), { at: new Date(0), skip: undefined });
+    assert.equal(dated.input.payloadJson, '{"at":"1970-01-01T00:00:00.000Z"}');
   });
 
   it("ends a run whose trigger has nothing wired", function () {

@@ -59,6 +59,36 @@ describe("runs (runtime)", function () {
     assert.equal(run.steps.sink1.messagesIn, 1);
   });
 
+  it("fails the run for an error a switch (no done) logs while it handles the message", async function () {
+    const run = await runFlow(
+      [
+        { id: "sw", type: "switch", name: "bad rule", property: "payload.go", propertyType: "msg", rules: [{ t: "eq", v: "$error('no such rule')", vt: "jsonata" }], checkall: "true", repair: false, outputs: 1, wires: [["sink1"]] },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
+      ],
+      ["sw"],
+    );
+    assert.equal(run.status, "failed");
+    assert.deepEqual(run.errors.map((e) => e.node), ["sw"]);
+    assert.match(run.errors[0].message, /no such rule/);
+    assert.equal(seen.length, 0);
+  });
+
+  it("ends a run promptly when a wire leads to a disabled node", async function () {
+    const started = Date.now();
+    const run = await runFlow(
+      [
+        { id: "a", type: "function", func: "return msg;", outputs: 1, wires: [["sink1", "off1"]] },
+        { id: "off1", type: "function", func: "return msg;", outputs: 1, d: true },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
+      ],
+      ["a"],
+    );
+    assert.equal(run.status, "succeeded", "not timed out waiting for the disabled node");
+    assert.ok(Date.now() - started < 900, "ended well before the 1 s inactivity timeout");
+    assert.equal(run.steps.off1, undefined);
+    assert.equal(seen.length, 1);
+  });
+
   it("keeps tracking after a function returns a new message object", async function () {
     const run = await runFlow(
       [

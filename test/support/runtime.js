@@ -55,7 +55,8 @@ async function startRuntime(extraSettings = {}) {
 
   /**
    * Deploys a whole flow set (credentials inline on nodes, as the editor sends them) and
-   * waits until every node exists: `flows:started` has been seen to fire before they do.
+   * waits until every node exists (disabled ones never do): `flows:started` has been seen to
+   * fire before they do.
    */
   async function deploy(input) {
     // Node-RED treats a node without x/y as a config node, and its rewiring on redeploy then
@@ -69,7 +70,7 @@ async function startRuntime(extraSettings = {}) {
     // getNode does not return subflow instances themselves.
     const subflows = new Set(flows.filter((n) => n.type === "subflow").map((n) => n.id));
     const ids = flows
-      .filter((n) => n.type !== "tab" && n.type !== "subflow" && !n.type.startsWith("subflow:") && !subflows.has(n.z))
+      .filter((n) => n.type !== "tab" && n.type !== "subflow" && !n.type.startsWith("subflow:") && !subflows.has(n.z) && n.d !== true)
       .map((n) => n.id);
     try {
       await waitUntil(() => ids.every((id) => { const n = RED.nodes.getNode(id); return n && n !== before.get(id); }), "deployed nodes to start");

@@ -34,6 +34,61 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** A secret-looking key anywhere in a JSON text: only then is the payload walked to redact it. */
+const SECRET_KEY_IN_JSON = /"(password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?)"\s*:/i;
+
+/**
+ * A lower bound of the payload's JSON size, given up as soon as it passes `cap`: a huge
+ * payload is never serialised just to learn that it is too big to keep.
+ */
+export function exceedsJsonBytes(value: unknown, cap: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") size += v.length + 2;
+    else if (v === null || typeof v !== "object") size += 1;
+    else if (typeof (v as { toJSON?: unknown }).toJSON === "function" && !Buffer.isBuffer(v)) size += 2; // a Date, say: its own text
+    else if (Buffer.isBuffer(v)) size += 2 * v.length;
+    else if (Array.isArray(v)) {
+      size += 1 + v.length;
+      for (let i = 0; i < v.length && size <= cap; i++) stack.push(v[i]);
+    } else {
+      // What JSON.stringify writes: own enumerable keys, without undefined or function values.
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length && size <= cap; i++) {
+        const item = (v as Record<string, unknown>)[keys[i]];
+        if (item === undefined || typeof item === "function") continue;
+        size += keys[i].length + 4;
+        stack.push(item);
+      }
+    }
+    if (size > cap) return true;
+  }
+  return false;
+}
+
+/**
+ * The trigger payload as kept with a run for retry: JSON, secrets redacted as in snapshots
+ * (a retry sends "***" for them), absent over the cap. The JSON text is the copy that
+ * protects it from nodes that later change the payload in place.
+ */
+export function keepPayload(payload: unknown, capBytes: number): { json?: string; bytes: number; truncated?: boolean } {
+  if (payload === undefined) return { bytes: 0 };
+  if (exceedsJsonBytes(payload, capBytes)) return { bytes: capBytes + 1, truncated: true };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload);
+    if (json !== undefined && SECRET_KEY_IN_JSON.test(json)) json = JSON.stringify(redact(payload));
+  } catch {
+    return { bytes: 0, truncated: true };
+  }
+  if (json === undefined) return { bytes: 0 };
+  // UTF-8 takes at most three bytes per UTF-16 unit: most payloads need no exact count.
+  const bytes = json.length * 3 <= capBytes ? json.length : Buffer.byteLength(json, "utf8");
+  return bytes > capBytes ? { bytes, truncated: true } : { json, bytes };
+}
+
 export function takeSnapshot(payload: unknown, capBytes: number, at: number, error?: boolean): Snapshot {
   let json: string;
   try {

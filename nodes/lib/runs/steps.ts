@@ -46,13 +46,22 @@ export class StepTable {
   /** Step times are kept relative to this; a node that only sent shows the run's start. */
   constructor(readonly startedAt: number) {}
   readonly nodes: StepNode[] = [];
+  /**
+   * Small whole numbers only (counts, and milliseconds after the start, truncated with `| 0`):
+   * the array stays one of small integers, which V8 keeps unboxed and writes as short text
+   * quickly; one double would turn it into an array of doubles, slower on both counts.
+   */
   readonly v: number[] = [];
   private extras?: Array<StepExtras | undefined>;
   /** Large runs (hundreds of nodes) look rows up by id instead of scanning. */
   private byId?: Map<string, number>;
+  /** A node's hooks come in runs (send, receive, done): the last row found is usually the next. */
+  private lastNode?: StepNode;
+  private lastOffset = 0;
 
   /** Offset of the node's row, or -1 when the run has not reached it. */
   find(id: string): number {
+    if (this.lastNode !== undefined && this.lastNode.id === id) return this.lastOffset;
     if (this.byId) return this.byId.get(id) ?? -1;
     const nodes = this.nodes;
     for (let i = 0; i < nodes.length; i++) if (nodes[i].id === id) return i * WIDTH;
@@ -61,11 +70,18 @@ export class StepTable {
 
   /** Offset of the node's row, made when the run first reaches it. */
   row(node: StepNode): number {
-    const at = this.find(node.id);
-    if (at >= 0) return at;
+    if (node === this.lastNode) return this.lastOffset;
+    let at = this.find(node.id);
+    if (at < 0) at = this.add(node);
+    this.lastNode = node;
+    this.lastOffset = at;
+    return at;
+  }
+
+  private add(node: StepNode): number {
     const offset = this.nodes.length * WIDTH;
     this.nodes.push(node);
-    // Times are ms after the run started, so the row stays small integers; -1: not yet seen.
+    // -1: not yet seen (times are ms after the start, so 0 is a time).
     this.v.push(0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0);
     if (this.byId) this.byId.set(node.id, offset);
     else if (this.nodes.length > 32) this.byId = new Map(this.nodes.map((n, i) => [n.id, i * WIDTH]));

@@ -316,16 +316,24 @@ export class FileRunStore implements RunSink, RunQuery {
  * already JSON, goes in as it is (`input.payload`), not as a string to escape again.
  */
 export function toLine(r: RunRecord): string {
-  const head = JSON.stringify({
-    id: r.id, flow: r.flow, trigger: r.trigger, via: r.via, parent: r.parent, retryOf: r.retryOf, status: r.status, queuedAt: r.queuedAt,
-    startedAt: r.startedAt, endedAt: r.endedAt, durationMs: r.durationMs, errors: r.errors, failedRecords: r.failedRecords,
-    reason: r.reason, snapshots: r.snapshots,
-  });
+  // Written field by field: JSON.stringify of a whole object of mostly absent fields costs
+  // more than the rest of the line, and every run is written.
+  let head = `{"id":${JSON.stringify(r.id)},"flow":${JSON.stringify(r.flow)},"trigger":${JSON.stringify(r.trigger)}`;
+  if (r.via !== undefined) head += `,"via":${JSON.stringify(r.via)}`;
+  if (r.parent !== undefined) head += `,"parent":${JSON.stringify(r.parent)}`;
+  if (r.retryOf !== undefined) head += `,"retryOf":${JSON.stringify(r.retryOf)}`;
+  head += `,"status":${JSON.stringify(r.status)}`;
+  if (r.queuedAt !== undefined) head += `,"queuedAt":${r.queuedAt}`;
+  head += `,"startedAt":${r.startedAt}`;
+  if (r.endedAt !== undefined) head += `,"endedAt":${r.endedAt},"durationMs":${r.durationMs}`;
+  head += `,"errors":${r.errors.length === 0 ? "[]" : JSON.stringify(r.errors)},"failedRecords":${r.failedRecords}`;
+  if (r.reason !== undefined) head += `,"reason":${JSON.stringify(r.reason)}`;
+  if (r.snapshots !== undefined) head += `,"snapshots":${JSON.stringify(r.snapshots)}`;
   const { payloadJson, meta, truncated, bytes } = r.input;
   const input = payloadJson === undefined
     ? JSON.stringify(r.input)
     : `{"payload":${payloadJson},"meta":${JSON.stringify(meta)},"bytes":${bytes}${truncated ? ',"truncated":true' : ""}}`;
-  const start = `${head.slice(0, -1)},"input":${input}`;
+  const start = `${head},"input":${input}`;
   // A run still going is written for crash recovery only: its steps come with its last line.
   if (!FINAL_STATUSES.has(r.status)) return `${start},"steps":[]}`;
   // Joined, not concatenated: `+` makes a tree of every piece, which the index would keep

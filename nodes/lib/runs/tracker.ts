@@ -2,17 +2,18 @@ import type { PwContext } from "../run-context";
 import { systemClock, type Clock } from "../schedule";
 import { STEP_TABLE, type RequestRecord, type RunError, type RunRecord, type RunSink } from "./record";
 import { ACTIVE, BUSY, ERRORS, FIRST, IN, LAST, OUT, PENDING, RECORDS_IN, RECORDS_OUT, SINCE, StepTable, TIME, WIDTH, type StepNode } from "./steps";
-import { DEFAULT_SNAPSHOT_CAP_BYTES, SNAPSHOTS_PER_STEP, takeSnapshot, type Snapshot, type SnapshotMode } from "./snapshots";
+import { DEFAULT_SNAPSHOT_CAP_BYTES, SNAPSHOTS_PER_STEP, keepPayload, takeSnapshot, type Snapshot, type SnapshotMode } from "./snapshots";
 
 /**
  * Follows every message of every run through the runtime, from the messaging hooks'
  * point of view, and decides when a run is over. Knows nothing of Node-RED: the plugin
  * feeds it hook events, tests feed it synthetic ones.
  *
- * Counting: a message is "in flight" from the moment the router hands it to a node
- * (preDeliver; or onReceive when it reached the node without the router, as Catch, Status
- * and link-in nodes do) until that node finishes it (onComplete; or postReceive for nodes
- * whose input handler takes no `done`). A run is over when nothing of it has been in flight
+ * Counting: a message is "in flight" from the moment it is sent to a node (preDeliver, which
+ * the plugin calls from the onSend hook for each wire; or onReceive when it reached the node
+ * without the router, as Catch, Status and link-in nodes do) until that node finishes it
+ * (onComplete; or, for nodes whose input handler takes no `done`, as the handler is entered:
+ * see postReceive). A run is over when nothing of it has been in flight
  * for a settle window; it times out when it has messages in flight but no activity at all
  * for the inactivity timeout (a node that never calls `done`).
  */
@@ -113,6 +114,9 @@ export class RunTracker {
   /** The run the last message belonged to, by its `msg.pw.run` object (see runOf). */
   private lastInfo?: object;
   private lastRun?: LiveRun;
+  /** The node without `done` whose handler is running, and its message's run (see postReceive). */
+  private handlingNode?: string;
+  private handlingRun?: LiveRun;
   /** The error onComplete just recorded: Node-RED logs it right after, for the same node. */
   private reported?: { node: string; message: string };
   private readonly settleMs: number;
@@ -227,6 +231,7 @@ export class RunTracker {
 
   /** A node is about to process a message (some arrive without the router). */
   onReceive(destination: HookNode, msg: object): boolean {
+    this.handlingNode = this.handlingRun = undefined;
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
@@ -236,7 +241,7 @@ export class RunTracker {
     // Routed messages were counted in flight at preDeliver; the rest start here.
     if (v[o + PENDING] > 0) v[o + PENDING]--;
     else o = this.enter(run, destination, msg);
-    const t = now - run.table.startedAt;
+    const t = (now - run.table.startedAt) | 0;
     if (v[o + ACTIVE]++ === 0) v[o + SINCE] = t;
     if (v[o + FIRST] < 0) v[o + FIRST] = t;
     v[o + LAST] = t;
@@ -253,13 +258,24 @@ export class RunTracker {
     return true;
   }
 
-  /** The node's input handler returned; without `done`, that is the end of the message. */
+  /**
+   * For a node whose input handler takes no `done`, the message ends when the handler is
+   * entered (the plugin calls this right after onReceive, sparing every message in the
+   * runtime a fourth hook): the handler runs synchronously, and anything it sends is counted
+   * in flight as it sends, before the settle window could close the run. Errors it logs while
+   * it runs are still the run's (see nodeError).
+   */
   postReceive(destination: HookNode, msg: object): void {
-    if (!destination.takesDone) this.leave(this.runOf(msg) ?? this.soleRunAt(destination), destination, msg);
+    if (destination.takesDone) return;
+    const run = this.runOf(msg) ?? this.soleRunAt(destination);
+    this.leave(run, destination, msg);
+    this.handlingNode = destination.id;
+    this.handlingRun = run;
   }
 
   /** The node called `done`, perhaps with an error. */
   onComplete(node: HookNode, msg: object, error?: unknown): void {
+    this.handlingNode = this.handlingRun = undefined;
     // A node that deleted msg.pw in place still finishes the run's message.
     const run = this.runOf(msg) ?? this.soleRunAt(node);
     if (!run) return;
@@ -280,7 +296,10 @@ export class RunTracker {
     this.reported = undefined;
     // done(err) reaches onComplete and then the log: recorded already, for its own run only.
     if (reported && reported.node === node.id && reported.message === message) return;
-    for (const run of this.runsAt(node)) this.recordError(run, node, message);
+    const runs = this.runsAt(node);
+    const handling = this.handlingNode === node.id ? this.handlingRun : undefined;
+    if (handling && this.runs.get(handling.record.id) === handling && !runs.includes(handling)) runs.push(handling);
+    for (const run of runs) this.recordError(run, node, message);
     for (const scope of this.scopes.values()) if (scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
   }
 
@@ -476,7 +495,7 @@ export class RunTracker {
     if (this.scopes.size > 0) this.scopeCount(msg, node.id, -1);
     const now = this.clock.now();
     if (--v[o + BUSY] === 0) this.stateOf(node).busyRuns--;
-    const t = now - run.table.startedAt;
+    const t = (now - run.table.startedAt) | 0;
     if (v[o + ACTIVE] > 0 && --v[o + ACTIVE] === 0) v[o + TIME] += t - v[o + SINCE];
     v[o + LAST] = t;
     run.lastActivity = now;
@@ -487,7 +506,7 @@ export class RunTracker {
   private touchRow(run: LiveRun, node: StepNode, now: number): number {
     const o = run.table.row(node);
     const v = run.table.v;
-    const t = now - run.table.startedAt;
+    const t = (now - run.table.startedAt) | 0;
     if (v[o + FIRST] < 0) v[o + FIRST] = t;
     v[o + LAST] = t;
     run.lastActivity = now;
@@ -695,20 +714,10 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
-/**
- * The payload is kept as JSON text: serialising is the copy that protects it from nodes
- * that later change the payload in place, and it is parsed again only for a retry.
- */
 function keepInput(payload: unknown, meta: PwContext["meta"], cap: number): RunRecord["input"] {
-  let text: string | undefined;
-  try {
-    text = payload === undefined ? undefined : JSON.stringify(payload);
-  } catch {
-    text = undefined;
-  }
-  const bytes = text === undefined ? 0 : Buffer.byteLength(text, "utf8");
-  if (text === undefined || bytes > cap) {
-    return { meta: { ...meta }, truncated: payload !== undefined, bytes };
-  }
-  return { payloadJson: text, meta: { ...meta }, bytes };
+  const kept = keepPayload(payload, cap);
+  const input: RunRecord["input"] = { meta: { ...meta }, bytes: kept.bytes };
+  if (kept.json !== undefined) input.payloadJson = kept.json;
+  if (kept.truncated) input.truncated = true;
+  return input;
 }
