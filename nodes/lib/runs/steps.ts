@@ -13,6 +13,9 @@ export interface StepNode {
   name?: string;
   /** The start of the node's row in the log, made once per node (see row). */
   rowHead?: string;
+  /** The table that last looked this node up, and the row it found (see StepTable.row). */
+  lastTable?: StepTable;
+  lastOffset?: number;
 }
 
 /** Columns of a row. Busy/since/pending are bookkeeping, not shown. */
@@ -70,11 +73,15 @@ export class StepTable {
 
   /** Offset of the node's row, made when the run first reaches it. */
   row(node: StepNode): number {
+    // Cached both ways: one run's messages at many nodes (a split pull), or many runs' at one.
+    if (node.lastTable === this) return node.lastOffset as number;
     if (node === this.lastNode) return this.lastOffset;
     let at = this.find(node.id);
     if (at < 0) at = this.add(node);
     this.lastNode = node;
     this.lastOffset = at;
+    node.lastTable = this;
+    node.lastOffset = at;
     return at;
   }
 
