@@ -45,6 +45,29 @@ describe("file run store", function () {
     assert.equal(reopened.get(run.id).errors[0].message, "boom");
   });
 
+  it("reads finished runs back from the lines it wrote, characters of several bytes included", async function () {
+    const store = new FileRunStore({ dir, clock });
+    await store.open();
+    const runs = ["café ☕", "plain", "日本語の注文 🚚", "last"].map((customer, i) =>
+      record(T0 + i, { input: { payloadJson: JSON.stringify({ customer }), meta: { customer }, bytes: 10 }, errors: [{ node: "a", message: `no stock for ${customer}`, at: T0, handled: false }] }));
+    runs.forEach((r) => store.save(r));
+    store.save(record(T0 + 10, { status: "running" }));
+    await store.flush();
+    for (const r of runs) {
+      const back = store.get(r.id);
+      assert.equal(back.id, r.id);
+      assert.deepEqual(back.input.meta, r.input.meta);
+      assert.equal(back.errors[0].message, r.errors[0].message);
+    }
+    assert.deepEqual(store.list({ q: "日本語" }).map((r) => r.id), [runs[2].id]);
+    const reopened = new FileRunStore({ dir, clock });
+    await reopened.open();
+    assert.deepEqual(reopened.get(runs[3].id).input.meta, { customer: "last" });
+    assert.equal(reopened.get(runs[2].id).errors[0].message, "no stock for 日本語の注文 🚚");
+    await store.close();
+    await reopened.close();
+  });
+
   it("marks runs that were in progress when the process ended as failed", async function () {
     fs.writeFileSync(path.join(dir, "runs-2026-11-20.jsonl"), JSON.stringify(record(T0, { status: "running", endedAt: undefined })) + "\n");
     const store = new FileRunStore({ dir, clock });

@@ -119,15 +119,24 @@ export class StepTable {
     return steps;
   }
 
-  /** The steps as rows of the run log file (see STEP_FIELDS), without making step objects. */
-  rows(): string[] {
-    const out: string[] = [];
+  /**
+   * The steps as rows of the run log file (see STEP_FIELDS), comma-separated, without making
+   * step objects. Built by plain concatenation (the caller flattens the line once): every
+   * finished run goes through here, and per-row templates cost twice as much.
+   */
+  rows(): string {
     const v = this.v;
+    const extras = this.extras;
+    let out = "";
     for (let i = 0; i < this.nodes.length; i++) {
       const node = this.nodes[i];
       const o = i * WIDTH;
-      const head = (node.rowHead ??= rowHead(node.id, node.type, node.name));
-      out.push(row(head, v[o + IN], v[o + OUT], v[o + RECORDS_IN], v[o + RECORDS_OUT], v[o + ERRORS], v[o + TIME], Math.max(0, v[o + FIRST]), Math.max(0, v[o + LAST]), this.extras?.[i]));
+      const first = v[o + FIRST];
+      const last = v[o + LAST];
+      out += (i === 0 ? "" : ",") + (node.rowHead ??= rowHead(node.id, node.type, node.name)) + v[o + IN] + "," + v[o + OUT] + "," + v[o + RECORDS_IN] + "," +
+        v[o + RECORDS_OUT] + "," + v[o + ERRORS] + "," + v[o + TIME] + "," + (first < 0 ? 0 : first) + "," + (last < 0 ? 0 : last);
+      const extra = extras?.[i];
+      out += extra ? extraColumns(extra) + "]" : "]";
     }
     return out;
   }
@@ -140,14 +149,14 @@ export class StepTable {
  */
 export const STEP_FIELDS = ["node", "type", "name", "messagesIn", "messagesOut", "recordsIn", "recordsOut", "errors", "timeMs", "firstAt", "lastAt", "untracked", "requests", "requestsDropped", "snapshots"] as const;
 
-/** Rows for steps that are already objects (runs read back from the log). */
-export function rowsOf(steps: Record<string, StepStats>, startedAt: number): string[] {
+/** Rows for steps that are already objects (runs read back from the log), as rows() writes them. */
+export function rowsOf(steps: Record<string, StepStats>, startedAt: number): string {
   const out: string[] = [];
   for (const id in steps) {
     const s = steps[id];
-    out.push(row(rowHead(s.node, s.type, s.name), s.messagesIn, s.messagesOut, s.recordsIn, s.recordsOut, s.errors, s.timeMs, s.firstAt - startedAt, s.lastAt - startedAt, s));
+    out.push(`${rowHead(s.node, s.type, s.name)}${num(s.messagesIn)},${num(s.messagesOut)},${num(s.recordsIn)},${num(s.recordsOut)},${num(s.errors)},${num(s.timeMs)},${num(s.firstAt - startedAt)},${num(s.lastAt - startedAt)}${extraColumns(s)}]`);
   }
-  return out;
+  return out.join(",");
 }
 
 export function stepsFromRows(rows: unknown[][], startedAt: number): Record<string, StepStats> {
@@ -168,12 +177,10 @@ function rowHead(id: string, type: string | undefined, name: string | undefined)
   return `[${JSON.stringify(id)},${str(type)},${str(name)},`;
 }
 
-function row(head: string, messagesIn: number, messagesOut: number, recordsIn: number, recordsOut: number, errors: number, timeMs: number, firstAt: number, lastAt: number, extra?: StepExtras): string {
-  let out = `${head}${num(messagesIn)},${num(messagesOut)},${num(recordsIn)},${num(recordsOut)},${num(errors)},${num(timeMs)},${num(firstAt)},${num(lastAt)}`;
-  if (extra && (extra.untracked !== undefined || extra.requests !== undefined || extra.snapshots !== undefined)) {
-    out += `,${extra.untracked ?? null},${extra.requests ? JSON.stringify(extra.requests) : null},${extra.requestsDropped ?? null},${extra.snapshots ?? null}`;
-  }
-  return out + "]";
+/** The rarely used columns, when a step has any of them. */
+function extraColumns(extra: StepExtras): string {
+  if (extra.untracked === undefined && extra.requests === undefined && extra.snapshots === undefined) return "";
+  return `,${extra.untracked ?? null},${extra.requests ? JSON.stringify(extra.requests) : null},${extra.requestsDropped ?? null},${extra.snapshots ?? null}`;
 }
 
 const str = (value: string | undefined) => (value === undefined ? "null" : JSON.stringify(value));

@@ -60,9 +60,16 @@ const FILE = /^runs-(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 
-/** A finished run in the index: what lists and filters read, and its line in the log. */
+/**
+ * A finished run in the index: what lists and filters read, and where its line is. Lines
+ * live in the Buffer that was written to disk, outside the JavaScript heap: ten thousand
+ * strings kept for days would be copied and traced by every garbage collection.
+ */
 class StoredRun {
-  constructor(readonly summary: RunSummary, readonly line: string) {}
+  constructor(readonly summary: RunSummary, private readonly chunk: Buffer, private readonly start: number, private readonly end: number) {}
+  get line(): string {
+    return this.chunk.toString("utf8", this.start, this.end);
+  }
   get status(): RunStatus {
     return this.summary.status;
   }
@@ -103,18 +110,22 @@ export class FileRunStore implements RunSink, RunQuery {
     await fs.mkdir(this.opts.dir, { recursive: true });
     const loaded = new Map<string, Entry>();
     for (const file of await this.files()) {
-      const text = await fs.readFile(path.join(this.opts.dir, file), "utf8");
-      for (const line of text.split("\n")) {
-        if (!line) continue;
+      const chunk = await fs.readFile(path.join(this.opts.dir, file));
+      for (let start = 0; start < chunk.length; ) {
+        let end = chunk.indexOf(10, start);
+        if (end < 0) end = chunk.length;
+        const line = chunk.toString("utf8", start, end);
         try {
-          const record = fromLine(line);
-          const final = FINAL_STATUSES.has(record.status);
-          // A run never goes back from finished: a late running line (see flushSync) does not undo its end.
-          if (!final && loaded.get(record.id) instanceof StoredRun) continue;
-          loaded.set(record.id, final ? new StoredRun(summarise(record), line) : record);
+          if (line) {
+            const record = fromLine(line);
+            const final = FINAL_STATUSES.has(record.status);
+            // A run never goes back from finished: a late running line (see flushSync) does not undo its end.
+            if (final || !(loaded.get(record.id) instanceof StoredRun)) loaded.set(record.id, final ? new StoredRun(summarise(record), chunk, start, end) : record);
+          }
         } catch {
           // A line cut short by a crash mid-append: the earlier lines of that run still stand.
         }
+        start = end + 1;
       }
     }
     // Runs saved while the files were loading are newer than anything in them.
@@ -158,10 +169,10 @@ export class FileRunStore implements RunSink, RunQuery {
    * runs that started less than a second ago and are still going for a later flush.
    */
   flush(all = true): Promise<void> {
-    const byFile = this.takeLines(all);
+    const byFile = this.takeChunks(all);
     if (byFile.size === 0) return this.writing;
     this.writing = this.writing.then(async () => {
-      for (const [file, lines] of byFile) await fs.appendFile(path.join(this.opts.dir, file), lines.join("\n") + "\n", "utf8");
+      for (const [file, chunk] of byFile) await fs.appendFile(path.join(this.opts.dir, file), chunk);
     });
     return this.writing;
   }
@@ -172,13 +183,16 @@ export class FileRunStore implements RunSink, RunQuery {
    * land after these; loading lets a finished line win over a running one, so order does not matter.
    */
   flushSync(): void {
-    for (const [file, lines] of this.takeLines(true)) fsSync.appendFileSync(path.join(this.opts.dir, file), lines.join("\n") + "\n", "utf8");
+    for (const [file, chunk] of this.takeChunks(true)) fsSync.appendFileSync(path.join(this.opts.dir, file), chunk);
   }
 
-  /** The dirty runs as lines by file, taken out of the dirty set (running runs under a second old stay, unless `all`). */
-  private takeLines(all: boolean): Map<string, string[]> {
-    const byFile = new Map<string, string[]>();
-    if (this.dirty.size === 0) return byFile;
+  /**
+   * The dirty runs as one Buffer of lines per file, taken out of the dirty set (running runs
+   * under a second old stay, unless `all`); finished runs are indexed by their place in it.
+   */
+  private takeChunks(all: boolean): Map<string, Buffer> {
+    const byFile = new Map<string, { lines: string[]; finished: Array<{ at: number; record: RunRecord }> }>();
+    if (this.dirty.size === 0) return new Map();
     const now = this.clock.now();
     // Serialise now: the tracker keeps changing live records after this returns.
     let day = "";
@@ -188,20 +202,31 @@ export class FileRunStore implements RunSink, RunQuery {
       const final = FINAL_STATUSES.has(record.status);
       if (!final && !all && now - record.startedAt < WRITE_RUNNING_AFTER_MS) continue;
       this.dirty.delete(id);
-      const line = toLine(record);
-      if (final && this.index.get(id) === record) this.index.set(id, new StoredRun(summarise(record), line));
       if (record.startedAt < dayStart || record.startedAt >= dayEnd) {
         day = dayOf(record.startedAt);
         dayStart = Date.parse(day);
         dayEnd = dayStart + DAY_MS;
       }
       const file = `runs-${day}.jsonl`;
-      const lines = byFile.get(file);
-      if (lines) lines.push(line);
-      else byFile.set(file, [line]);
+      let batch = byFile.get(file);
+      if (!batch) byFile.set(file, (batch = { lines: [], finished: [] }));
+      if (final && this.index.get(id) === record) batch.finished.push({ at: batch.lines.length, record });
+      batch.lines.push(toLine(record));
     }
     if (this.dirty.size > 0) this.armFlush();
-    return byFile;
+    const chunks = new Map<string, Buffer>();
+    for (const [file, { lines, finished }] of byFile) {
+      const chunk = Buffer.from(lines.join("\n") + "\n", "utf8");
+      chunks.set(file, chunk);
+      // Where each line starts: by byte length, as text may hold characters of several bytes.
+      let line = 0;
+      let offset = 0;
+      for (const { at, record } of finished) {
+        for (; line < at; line++) offset += Buffer.byteLength(lines[line], "utf8") + 1;
+        this.index.set(record.id, new StoredRun(summarise(record), chunk, offset, offset + Buffer.byteLength(lines[at], "utf8")));
+      }
+    }
+    return chunks;
   }
 
   list(filter: RunFilter = {}): RunSummary[] {
@@ -336,9 +361,8 @@ export function toLine(r: RunRecord): string {
   const start = `${head},"input":${input}`;
   // A run still going is written for crash recovery only: its steps come with its last line.
   if (!FINAL_STATUSES.has(r.status)) return `${start},"steps":[]}`;
-  // Joined, not concatenated: `+` makes a tree of every piece, which the index would keep
-  // for days; join copies them into one flat string and the pieces die young.
-  return [start, ',"steps":[', (table(r) ? (table(r) as StepTable).rows() : rowsOf(r.steps, r.startedAt)).join(","), "]}"].join("");
+  // Concatenated: the flush joins every line into the Buffer it writes, which flattens them once.
+  return [start, ',"steps":[', table(r) ? (table(r) as StepTable).rows() : rowsOf(r.steps, r.startedAt), "]}"].join("");
 }
 
 const table = (r: RunRecord) => (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
