@@ -123,6 +123,7 @@ export class RunTracker {
   private readonly inactivityMs: number;
   private readonly inputCapBytes: number;
   private readonly clock: Clock;
+  private readonly now: () => number;
   private sweepTimer: unknown;
   private readonly onEnd?: (record: RunRecord) => void;
   private readonly snapshotSink?: TrackerOptions["snapshotSink"];
@@ -136,11 +137,14 @@ export class RunTracker {
     this.inactivityMs = opts.inactivityMs ?? DEFAULT_INACTIVITY_MS;
     this.inputCapBytes = opts.inputCapBytes ?? DEFAULT_INPUT_CAP_BYTES;
     this.clock = opts.clock ?? systemClock;
+    // The hooks read the time for every message: straight from Date.now unless a test's clock is in charge.
+    const clock = this.clock;
+    this.now = clock === systemClock ? Date.now : () => clock.now();
   }
 
   /** A trigger started a run; its payload and meta are kept for retry. */
   begin(pw: PwContext, payload: unknown, queuedAt?: number, snapshots: SnapshotMode = "off"): RunRecord {
-    const now = this.clock.now();
+    const now = this.now();
     const table = new StepTable(now);
     const record = this.newRecord(pw, payload, now, snapshots, table);
     if (queuedAt !== undefined) record.queuedAt = queuedAt;
@@ -155,7 +159,7 @@ export class RunTracker {
 
   /** A run waiting in the queue: recorded (and shown) as queued, not yet followed. */
   recordQueued(pw: PwContext, payload: unknown, snapshots: SnapshotMode = "off"): RunRecord {
-    const now = this.clock.now();
+    const now = this.now();
     const record = this.newRecord(pw, payload, now, snapshots);
     record.status = "queued";
     record.queuedAt = now;
@@ -167,7 +171,7 @@ export class RunTracker {
   endUnfollowed(record: RunRecord, status: "stopped" | "failed", reason: string): void {
     record.status = status;
     record.reason = reason;
-    record.endedAt = this.clock.now();
+    record.endedAt = this.now();
     record.durationMs = 0;
     this.sink.save(record);
     this.notifyFinished(record);
@@ -235,7 +239,7 @@ export class RunTracker {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
-    const now = this.clock.now();
+    const now = this.now();
     const v = run.table.v;
     let o = run.table.row(destination);
     // Routed messages were counted in flight at preDeliver; the rest start here.
@@ -324,7 +328,7 @@ export class RunTracker {
   recordRequest(runId: string, node: { id: string; type?: string; name?: string }, request: RequestRecord): void {
     const run = this.runs.get(runId);
     if (!run) return;
-    const now = this.clock.now();
+    const now = this.now();
     const extra = run.table.extra(this.touchRow(run, node, now));
     const list = (extra.requests ??= []);
     list.push(request);
@@ -493,7 +497,7 @@ export class RunTracker {
     const v = run.table.v;
     if (v[o + BUSY] === 0) return;
     if (this.scopes.size > 0) this.scopeCount(msg, node.id, -1);
-    const now = this.clock.now();
+    const now = this.now();
     if (--v[o + BUSY] === 0) this.stateOf(node).busyRuns--;
     const t = (now - run.table.startedAt) | 0;
     if (v[o + ACTIVE] > 0 && --v[o + ACTIVE] === 0) v[o + TIME] += t - v[o + SINCE];
@@ -528,7 +532,7 @@ export class RunTracker {
 
   private settleDue(): void {
     this.settleTimer = undefined;
-    const now = this.clock.now();
+    const now = this.now();
     const runs = this.settleRuns;
     const times = this.settleTimes;
     while (this.settleHead < runs.length && times[this.settleHead] + this.settleMs <= now) {
@@ -554,7 +558,7 @@ export class RunTracker {
     if (this.sweepTimer !== undefined) return;
     const every = Math.max(50, Math.min(5000, Math.floor(this.inactivityMs / 4)));
     const sweep = () => {
-      const now = this.clock.now();
+      const now = this.now();
       for (const run of [...this.runs.values()]) {
         if (run.inFlight > 0 && now - run.lastActivity >= this.inactivityMs) {
           this.finish(run, "timed out", `no activity for ${Math.round(this.inactivityMs / 1000)} s with ${run.inFlight} message(s) unfinished`);
@@ -582,7 +586,7 @@ export class RunTracker {
       for (const [token, scope] of this.scopes) if (scope.run === run) this.closeScope(token, scope, `the run ended (${forced ?? "finished"}${reason ? `: ${reason}` : ""})`);
     }
     const record = run.record;
-    record.endedAt = this.clock.now();
+    record.endedAt = this.now();
     record.durationMs = record.endedAt - record.startedAt;
     if (forced) {
       record.status = forced;
@@ -607,7 +611,7 @@ export class RunTracker {
   private snapshot(run: LiveRun, node: StepNode, payload: unknown, error: boolean): void {
     const list = ((run.snapshots ??= {})[node.id] ??= []);
     if (list.length >= SNAPSHOTS_PER_STEP + 1) return;
-    const now = this.clock.now();
+    const now = this.now();
     list.push(takeSnapshot(payload, this.snapshotCapBytes, now, error));
     run.table.extra(run.table.row(node)).snapshots = list.length;
   }
@@ -623,7 +627,7 @@ export class RunTracker {
 
   private markUntracked(source: HookNode): void {
     // Without a run there is nowhere to count it; remember it on every run at the node.
-    const now = this.clock.now();
+    const now = this.now();
     for (const run of this.runsAt(source)) {
       const extra = run.table.extra(this.touchRow(run, source, now));
       extra.untracked = (extra.untracked ?? 0) + 1;
@@ -631,7 +635,7 @@ export class RunTracker {
   }
 
   private recordError(run: LiveRun, node: { id: string; type?: string; name?: string }, message: string): void {
-    const now = this.clock.now();
+    const now = this.now();
     // A Catch node may tell of an error the log tells of too. Keep it once.
     const same = run.record.errors.find((e) => e.node === node.id && e.message === message && now - e.at < 1000);
     if (same) return;
