@@ -330,6 +330,21 @@ describe("run tracker scopes (branch)", function () {
     assert.equal(closed[0].failed, true);
   });
 
+  it("gives an error a node without done logs while handling a message to that message's run and scope", function () {
+    const { clock, tracker, pw } = setupBranch();
+    const closed = [];
+    tracker.openScope(pw.run.id, "b1", (r) => closed.push(r));
+    const m = scoped(pw, "b1");
+    const sw = node("sw", false, "switch");
+    tracker.preDeliver(sw, m);
+    tracker.onReceive(sw, m);
+    tracker.postReceive(sw, m);
+    tracker.nodeError({ id: "sw", type: "switch" }, "invalid rule");
+    clock.advance(100);
+    assert.deepEqual(closed[0].errors, ["switch: invalid rule"]);
+    assert.deepEqual(tracker.get(pw.run.id).errors.map((e) => [e.node, e.message]), [["sw", "invalid rule"]]);
+  });
+
   it("treats an error a Catch node received as handled", function () {
     const { clock, tracker, pw } = setupBranch();
     const closed = [];

@@ -117,6 +117,7 @@ export class RunTracker {
   /** The node without `done` whose handler is running, and its message's run (see postReceive). */
   private handlingNode?: string;
   private handlingRun?: LiveRun;
+  private handlingScopes?: Scope[];
   /** The error onComplete just recorded: Node-RED logs it right after, for the same node. */
   private reported?: { node: string; message: string };
   private readonly settleMs: number;
@@ -223,7 +224,7 @@ export class RunTracker {
     if (Array.isArray(payload)) v[o + RECORDS_OUT] += payload.length;
   }
 
-  /** The router hands a message to a node. */
+  /** A message is on its way to a node: the plugin calls this as it is sent, once per wire. */
   preDeliver(destination: HookNode, msg: object): boolean {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
@@ -235,7 +236,7 @@ export class RunTracker {
 
   /** A node is about to process a message (some arrive without the router). */
   onReceive(destination: HookNode, msg: object): boolean {
-    this.handlingNode = this.handlingRun = undefined;
+    this.handlingNode = this.handlingRun = this.handlingScopes = undefined;
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
@@ -275,11 +276,12 @@ export class RunTracker {
     this.leave(run, destination, msg);
     this.handlingNode = destination.id;
     this.handlingRun = run;
+    this.handlingScopes = this.scopes.size > 0 ? this.scopesOf(msg) : undefined;
   }
 
   /** The node called `done`, perhaps with an error. */
   onComplete(node: HookNode, msg: object, error?: unknown): void {
-    this.handlingNode = this.handlingRun = undefined;
+    this.handlingNode = this.handlingRun = this.handlingScopes = undefined;
     // A node that deleted msg.pw in place still finishes the run's message.
     const run = this.runOf(msg) ?? this.soleRunAt(node);
     if (!run) return;
@@ -304,7 +306,9 @@ export class RunTracker {
     const handling = this.handlingNode === node.id ? this.handlingRun : undefined;
     if (handling && this.runs.get(handling.record.id) === handling && !runs.includes(handling)) runs.push(handling);
     for (const run of runs) this.recordError(run, node, message);
-    for (const scope of this.scopes.values()) if (scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
+    const text = `${node.name || node.type || node.id}: ${message}`;
+    for (const scope of this.scopes.values()) if (scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
+    if (handling) for (const scope of this.handlingScopes ?? []) if (!scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
   }
 
   /**
