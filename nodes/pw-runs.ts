@@ -111,12 +111,30 @@ export = function (RED: NodeAPI) {
   // would make every message delivery in the runtime asynchronous. Three hooks, not five:
   // each hook costs every message in the runtime a call through Node-RED's hook chain.
   // One description per node object, made once: hooks run for every message in the runtime.
-  const described = new WeakMap<RuntimeNode, HookNode>();
-  const nodeOf = (n: RuntimeNode): HookNode => {
+  const described = new WeakMap<RuntimeNode, Described>();
+  const nodeOf = (n: RuntimeNode): Described => {
     let d = described.get(n);
-    if (!d) described.set(n, (d = { id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0 }));
+    if (!d) described.set(n, (d = { id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0, routes: new Map(), routesOf: deploys }));
     return d;
   };
+  // Where a node's wires lead, found as the router finds them (in the sender's flow) and kept
+  // until the next deploy: looking a node up costs more than the rest of counting a send.
+  let deploys = 0;
+  RED.events.on("flows:started", () => deploys++);
+  const destinationOf = (source: Described, node: RuntimeNode, id: string): Described | undefined => {
+    if (source.routesOf !== deploys) {
+      source.routes.clear();
+      source.routesOf = deploys;
+    }
+    let d = source.routes.get(id);
+    if (d === undefined) {
+      const destination = node._flow?.getNode(id);
+      // A wire to a disabled or deleted node delivers nothing: null, so it counts nothing.
+      source.routes.set(id, (d = destination ? nodeOf(destination) : null));
+    }
+    return d ?? undefined;
+  };
+  type Described = HookNode & { routes: Map<string, Described | null>; routesOf: number };
   type SendEvent = { msg: Record<string, unknown>; source: { id: string; node: RuntimeNode }; destination: { id: string } };
   type ReceiveEvent = { msg: object; destination: { id: string; node: RuntimeNode } };
   type CompleteEvent = { msg: object; error?: unknown; node: { id: string; node: RuntimeNode } };
@@ -127,11 +145,11 @@ export = function (RED: NodeAPI) {
       // The same message object on several wires is one message sent.
       let repeat = false;
       for (let j = 0; j < i && !repeat; j++) repeat = events[j].msg === e.msg;
-      if (!repeat) tracker.onSend(nodeOf(e.source.node), e.msg);
-      // In flight from now: the router looks the destination up in the sender's flow, as here,
-      // and a wire to a disabled or deleted node delivers nothing, so counts nothing.
-      const destination = e.source.node._flow?.getNode(e.destination.id);
-      if (destination && !tracker.preDeliver(nodeOf(destination), e.msg)) events.splice(i--, 1);
+      const source = nodeOf(e.source.node);
+      if (!repeat) tracker.onSend(source, e.msg);
+      // In flight from now, until the destination finishes it.
+      const destination = destinationOf(source, e.source.node, e.destination.id);
+      if (destination && !tracker.preDeliver(destination, e.msg)) events.splice(i--, 1);
     }
   });
   RED.hooks.add("onReceive.pw-runs", (e: ReceiveEvent) => {

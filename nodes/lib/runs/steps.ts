@@ -71,6 +71,12 @@ export class StepTable {
     return -1;
   }
 
+  /** Offset of the node's row, or -1 when the run has not reached it; cached like row. */
+  findNode(node: StepNode): number {
+    if (node.lastTable === this) return node.lastOffset as number;
+    return this.find(node.id);
+  }
+
   /** Offset of the node's row, made when the run first reaches it. */
   row(node: StepNode): number {
     // Cached both ways: one run's messages at many nodes (a split pull), or many runs' at one.

@@ -496,7 +496,7 @@ export class RunTracker {
 
   private leave(run: LiveRun | undefined, node: HookNode, msg: object): void {
     if (!run) return;
-    const o = run.table.find(node.id);
+    const o = run.table.findNode(node);
     if (o < 0) return;
     const v = run.table.v;
     if (v[o + BUSY] === 0) return;
