@@ -29,8 +29,14 @@ interface RunSettings {
   snapshotTotalBytes?: number;
 }
 
+/** Where the runs plugin keeps its description of a runtime node (see nodeOf). */
+const DESCRIBED = Symbol("pw-runs-node");
+/** A node as the hooks see it, with where its wires lead (see destinationOf). */
+type Described = HookNode & { routes: Map<string, Described | null>; routesOf: number };
+
 interface RuntimeNode {
   id: string;
+  [DESCRIBED]?: Described;
   /** The flow the node runs in: the router finds a send's destination there. */
   _flow?: { getNode(id: string): RuntimeNode | undefined };
   type?: string;
@@ -110,11 +116,11 @@ export = function (RED: NodeAPI) {
   // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook
   // would make every message delivery in the runtime asynchronous. Three hooks, not five:
   // each hook costs every message in the runtime a call through Node-RED's hook chain.
-  // One description per node object, made once: hooks run for every message in the runtime.
-  const described = new WeakMap<RuntimeNode, Described>();
+  // One description per node object, made once and kept on it under a symbol (a property read;
+  // a WeakMap lookup costs several times that, three times per message and node).
   const nodeOf = (n: RuntimeNode): Described => {
-    let d = described.get(n);
-    if (!d) described.set(n, (d = { id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0, routes: new Map(), routesOf: deploys }));
+    let d = n[DESCRIBED];
+    if (d === undefined) n[DESCRIBED] = d = { id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0, routes: new Map(), routesOf: deploys };
     return d;
   };
   // Where a node's wires lead, found as the router finds them (in the sender's flow) and kept
@@ -134,7 +140,6 @@ export = function (RED: NodeAPI) {
     }
     return d ?? undefined;
   };
-  type Described = HookNode & { routes: Map<string, Described | null>; routesOf: number };
   type SendEvent = { msg: Record<string, unknown>; source: { id: string; node: RuntimeNode }; destination: { id: string } };
   type ReceiveEvent = { msg: object; destination: { id: string; node: RuntimeNode } };
   type CompleteEvent = { msg: object; error?: unknown; node: { id: string; node: RuntimeNode } };
