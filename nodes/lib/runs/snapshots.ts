@@ -22,7 +22,10 @@ export interface Snapshot {
   error?: boolean;
 }
 
-const SECRET_KEY = /^(password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?)$/i;
+const SECRET_KEYS = "password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?";
+const SECRET_KEY = new RegExp(`^(${SECRET_KEYS})$`, "i");
+/** A secret-looking key anywhere in a JSON text: only then is the payload walked to redact it. */
+const SECRET_KEY_IN_JSON = new RegExp(`"(${SECRET_KEYS})"\\s*:`, "i");
 
 /** Values under keys that name a secret become "***", at any depth. */
 export function redact(value: unknown, depth = 0): unknown {
@@ -33,9 +36,6 @@ export function redact(value: unknown, depth = 0): unknown {
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = SECRET_KEY.test(k) ? "***" : redact(v, depth + 1);
   return out;
 }
-
-/** A secret-looking key anywhere in a JSON text: only then is the payload walked to redact it. */
-const SECRET_KEY_IN_JSON = /"(password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?)"\s*:/i;
 
 /**
  * A lower bound of the payload's JSON size, given up as soon as it passes `cap`: a huge
@@ -48,8 +48,8 @@ export function exceedsJsonBytes(value: unknown, cap: number): boolean {
     const v = stack.pop();
     if (typeof v === "string") size += v.length + 2;
     else if (v === null || typeof v !== "object") size += 1;
-    else if (typeof (v as { toJSON?: unknown }).toJSON === "function" && !Buffer.isBuffer(v)) size += 2; // a Date, say: its own text
     else if (Buffer.isBuffer(v)) size += 2 * v.length;
+    else if (typeof (v as { toJSON?: unknown }).toJSON === "function") size += 2; // a Date, say: its own text
     else if (Array.isArray(v)) {
       size += 1 + v.length;
       for (let i = 0; i < v.length && size <= cap; i++) stack.push(v[i]);
@@ -84,8 +84,7 @@ export function keepPayload(payload: unknown, capBytes: number): { json?: string
     return { bytes: 0, truncated: true };
   }
   if (json === undefined) return { bytes: 0 };
-  // UTF-8 takes at most three bytes per UTF-16 unit: most payloads need no exact count.
-  const bytes = json.length * 3 <= capBytes ? json.length : Buffer.byteLength(json, "utf8");
+  const bytes = Buffer.byteLength(json, "utf8");
   return bytes > capBytes ? { bytes, truncated: true } : { json, bytes };
 }
 
