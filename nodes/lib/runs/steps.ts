@@ -58,20 +58,16 @@ export class StepTable {
   private extras?: Array<StepExtras | undefined>;
   /** Large runs (hundreds of nodes) look rows up by id instead of scanning. */
   private byId?: Map<string, number>;
-  /** A node's hooks come in runs (send, receive, done): the last row found is usually the next. */
-  private lastNode?: StepNode;
-  private lastOffset = 0;
 
   /** Offset of the node's row, or -1 when the run has not reached it. */
   find(id: string): number {
-    if (this.lastNode !== undefined && this.lastNode.id === id) return this.lastOffset;
     if (this.byId) return this.byId.get(id) ?? -1;
     const nodes = this.nodes;
     for (let i = 0; i < nodes.length; i++) if (nodes[i].id === id) return i * WIDTH;
     return -1;
   }
 
-  /** Offset of the node's row, or -1 when the run has not reached it; cached like row. */
+  /** Offset of the node's row, or -1 when the run has not reached it; cached as in row. */
   findNode(node: StepNode): number {
     if (node.lastTable === this) return node.lastOffset as number;
     return this.find(node.id);
@@ -79,13 +75,11 @@ export class StepTable {
 
   /** Offset of the node's row, made when the run first reaches it. */
   row(node: StepNode): number {
-    // Cached both ways: one run's messages at many nodes (a split pull), or many runs' at one.
+    // A node's hooks for one message come together (receive, send, done): the row it found
+    // last is nearly always the one asked for.
     if (node.lastTable === this) return node.lastOffset as number;
-    if (node === this.lastNode) return this.lastOffset;
     let at = this.find(node.id);
     if (at < 0) at = this.add(node);
-    this.lastNode = node;
-    this.lastOffset = at;
     node.lastTable = this;
     node.lastOffset = at;
     return at;
