@@ -167,8 +167,8 @@ export = function (RED: NodeAPI) {
   });
   RED.hooks.add("onComplete.pw-runs", (e: CompleteEvent) => tracker.onComplete(nodeOf(e.node.node), e.msg, e.error));
 
-  // A plain object, not an EventEmitter: Node-RED logs a metric for every send, receive and
-  // done, and hands each to every log handler.
+  // Node-RED hands every log entry to every handler, a metric for each send, receive and done
+  // included: this one returns at once for anything but a node's error.
   (RED.log as unknown as { addHandler(h: object): void }).addHandler({
     emit(_event: string, entry: { level: number; id?: string; type?: string; name?: string; msg?: unknown }) {
       if (entry.level !== LOG_ERROR || !entry.id) return;
