@@ -116,7 +116,7 @@ export = function (RED: NodeAPI) {
           else send(derive(msg, page.records, pw ? { page: { number: page.number, last: page.last } } : undefined));
         }
       } catch (err) {
-        throw new Error(`${endpointName}, page ${pages + 1}: ${(err as Error).message}`);
+        throw new Error(`${endpointName}, page ${pages + 1}: ${(err as Error).message}`, { cause: err });
       }
       if (def.combine) send(derive(msg, all, pw ? { page: { number: pages, last: true } } : undefined));
       node.status({ fill: "green", shape: "dot", text: `${endpointName}: ${records} records in ${pages} page(s)` });

@@ -24,7 +24,7 @@ export = function (RED: NodeAPI) {
         try {
           return compileConditions(route.conditions);
         } catch (err) {
-          throw new Error(`route ${i + 1}${route.label ? ` "${route.label}"` : ""}: ${(err as Error).message}`);
+          throw new Error(`route ${i + 1}${route.label ? ` "${route.label}"` : ""}: ${(err as Error).message}`, { cause: err });
         }
       });
     } catch (err) {

@@ -78,7 +78,6 @@ export = function (RED: NodeAPI) {
       }, 250);
     },
   };
-  let service: RunService | undefined;
   const snapshots = new SnapshotStore(path.join(userDir, "patchworks", "payloads"), settings.snapshotTotalBytes);
   const tracker = new RunTracker(sink, {
     snapshotSink: snapshots,
@@ -86,24 +85,24 @@ export = function (RED: NodeAPI) {
     settleMs: settings.settleMs,
     inactivityMs: settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
     inputCapBytes: settings.inputCapBytes,
-    onEnd: (record) => service?.ended(record),
+    onEnd: (record) => service.ended(record),
   });
   const queueFile = new FileQueuePersistence(path.join(userDir, "patchworks", "queue.json"));
   const queue = new RunQueue(queueFile, {
     maxConcurrent: settings.maxConcurrent ?? 20,
     maxQueued: settings.maxQueued ?? 1000,
   });
-  service = new RunService(tracker, queue, store);
-  const opened = Promise.all([store.open(), snapshots.open(), queue.open().then(() => service?.drain())]).catch((err: Error) =>
+  const service = new RunService(tracker, queue, store);
+  const opened = Promise.all([store.open(), snapshots.open(), queue.open().then(() => service.drain())]).catch((err: Error) =>
     RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`),
   );
   // Age-based pruning; the count cap is kept as runs arrive.
   setInterval(() => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)), 60 * 60 * 1000).unref();
   setActiveService(service);
-  RED.events.on("flows:started", () => service?.setFlowsRunning(true));
+  RED.events.on("flows:started", () => service.setFlowsRunning(true));
   // Flows stop on every redeploy and when Node-RED shuts down: write what is pending then.
   RED.events.on("flows:stopped", () => {
-    service?.setFlowsRunning(false);
+    service.setFlowsRunning(false);
     // Run lines synchronously: Node-RED may exit right after, without waiting for us.
     try {
       store.flushSync();
@@ -219,7 +218,7 @@ export = function (RED: NodeAPI) {
       res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
       return;
     }
-    if (run.status === "queued" && service?.cancel(run.id, "cancelled by a user while queued")) {
+    if (run.status === "queued" && service.cancel(run.id, "cancelled by a user while queued")) {
       res.json({ run: store.get(run.id) });
       return;
     }

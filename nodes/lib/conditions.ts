@@ -147,7 +147,7 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
     getter = compileGetter(segments);
     wildcard = hasWildcard(segments);
   } catch (err) {
-    throw new Error(`${where}: ${(err as Error).message}`);
+    throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
   }
   const positive = NEGATED[c.op] ?? c.op;
   const negate = positive !== c.op;
@@ -168,7 +168,7 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
       try {
         get = compileGetter(raw);
       } catch (err) {
-        throw new Error(`${where}: ${name}: ${(err as Error).message}`);
+        throw new Error(`${where}: ${name}: ${(err as Error).message}`, { cause: err });
       }
       return () => (record) => read(get(record));
     }
@@ -177,7 +177,7 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
       try {
         template = compileTemplate(raw);
       } catch (err) {
-        throw new Error(`${where}: ${name}: ${(err as Error).message}`);
+        throw new Error(`${where}: ${name}: ${(err as Error).message}`, { cause: err });
       }
       return (view) => {
         const value = prepare(positive, type, ci, template(view()), `${where} (${label} ${c.op}): ${name}`);
@@ -260,7 +260,7 @@ function prepare(op: Operator, type: ValueType, ci: boolean, raw: string, where:
     try {
       return new RegExp(raw, ci ? "i" : "");
     } catch (err) {
-      throw new Error(`${where}: "${raw}" is not a valid regular expression: ${(err as Error).message}`);
+      throw new Error(`${where}: "${raw}" is not a valid regular expression: ${(err as Error).message}`, { cause: err });
     }
   }
   if (RELATIVE.has(op)) {

@@ -42,7 +42,7 @@ export function compileTemplate(text: string, escaping: Escaping = "none"): Temp
   try {
     Mustache.parse(text);
   } catch (err) {
-    throw new Error(`template "${excerpt(text)}" is not valid: ${(err as Error).message}`);
+    throw new Error(`template "${excerpt(text)}" is not valid: ${(err as Error).message}`, { cause: err });
   }
   if (!text.includes("{{")) return () => text;
   const config = { escape: ESCAPES[escaping] };

@@ -113,7 +113,7 @@ export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTri
     try {
       return compileSchedule(spec);
     } catch (err) {
-      throw new Error(`schedule ${i + 1}: ${(err as Error).message}`);
+      throw new Error(`schedule ${i + 1}: ${(err as Error).message}`, { cause: err });
     }
   });
   if (!s.webhook) return { schedules };

@@ -33,7 +33,7 @@ export function compileRules(rules: VariableRule[]): CompiledRule[] {
       if (!rule.key || !String(rule.key).trim()) throw new Error("the variable name is empty");
       return { rule, label, evaluate: compileValue(rule) };
     } catch (err) {
-      throw new Error(`${label}: ${(err as Error).message}`);
+      throw new Error(`${label}: ${(err as Error).message}`, { cause: err });
     }
   });
 }
@@ -56,7 +56,7 @@ function compileValue(rule: VariableRule): (ctx: RuleContext) => unknown {
       try {
         parsed = JSON.parse(text);
       } catch (err) {
-        throw new Error(`the JSON value is not valid: ${(err as Error).message}`);
+        throw new Error(`the JSON value is not valid: ${(err as Error).message}`, { cause: err });
       }
       // Each message gets its own copy: a flow variable set from it may be changed later.
       return typeof parsed === "object" && parsed !== null ? () => structuredClone(parsed) : () => parsed;
@@ -93,13 +93,13 @@ export function applyRules(
     try {
       value = compiled.evaluate(ctx);
     } catch (err) {
-      throw new Error(`${compiled.label}: ${(err as Error).message}`);
+      throw new Error(`${compiled.label}: ${(err as Error).message}`, { cause: err });
     }
     if (compiled.rule.target === "meta") {
       try {
         meta = withMeta(meta, { [compiled.rule.key]: value });
       } catch (err) {
-        throw new Error(`${compiled.label}: ${(err as Error).message}`);
+        throw new Error(`${compiled.label}: ${(err as Error).message}`, { cause: err });
       }
       ctx.onMeta(meta);
     } else {

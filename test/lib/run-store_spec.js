@@ -5,7 +5,6 @@ const path = require("node:path");
 const { lib } = require("../support/dist");
 const { FileRunStore } = lib("runs/store");
 const { newId } = lib("ids");
-const { waitUntil } = require("../support/wait");
 
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = Date.parse("2026-11-20T10:00:00Z");

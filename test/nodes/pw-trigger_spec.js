@@ -1,5 +1,5 @@
 const assert = require("node:assert/strict");
-const { helper, load, nextMessage, collect, nextError } = require("../support/node-helper");
+const { helper, load, nextMessage, collect } = require("../support/node-helper");
 const { waitUntil } = require("../support/wait");
 
 const tab = { id: "tab1", type: "tab", label: "Orders" };

@@ -27,7 +27,6 @@ describe("pw-trigger webhooks (runtime)", function () {
 
   const post = (route, body, headers = {}) =>
     fetch(rt.hooks + route, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
-  const runs = () => seen.map((m) => m.pw.run.id);
 
   describe("Shopify signatures", function () {
     const secret = "shpss_0123456789abcdef";

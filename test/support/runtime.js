@@ -77,7 +77,7 @@ async function startRuntime(extraSettings = {}) {
     } catch (err) {
       const missing = ids.filter((id) => !RED.nodes.getNode(id) || RED.nodes.getNode(id) === before.get(id));
       const recent = logs.filter((l) => l.level <= 30 || missing.some((id) => String(l.msg).includes(id))).slice(-8).map((l) => l.msg).join(" | ");
-      throw new Error(`${err.message}: missing ${missing.join(", ")}; recent log: ${recent}`);
+      throw new Error(`${err.message}: missing ${missing.join(", ")}; recent log: ${recent}`, { cause: err });
     }
     return res;
   }

@@ -57,7 +57,7 @@ export function compileMapping(rules: MapRule[], options: MapOptions = {}, deps:
     try {
       return compileRule(rule, deps);
     } catch (err) {
-      throw new Error(`rule ${i + 1}${rule?.name ? ` "${rule.name}"` : ""}: ${(err as Error).message}`);
+      throw new Error(`rule ${i + 1}${rule?.name ? ` "${rule.name}"` : ""}: ${(err as Error).message}`, { cause: err });
     }
   });
   const count = applies.length;

@@ -242,7 +242,7 @@ const DEFS: Record<string, Def> = {
         try {
           re = new RegExp(find, str(s, "flags", "g"));
         } catch (err) {
-          throw new Error(`"${find}" is not a valid regular expression: ${(err as Error).message}`);
+          throw new Error(`"${find}" is not a valid regular expression: ${(err as Error).message}`, { cause: err });
         }
         return (v) => text(v).replace(re, replacement);
       }
@@ -439,7 +439,7 @@ const DEFS: Record<string, Def> = {
       try {
         script = new vm.Script(`(${code}\n)`, { filename: "map expression" });
       } catch (err) {
-        throw new Error(`the expression does not parse: ${(err as Error).message}`);
+        throw new Error(`the expression does not parse: ${(err as Error).message}`, { cause: err });
       }
       // One sandbox per rule, reused: creating a context per value would cost milliseconds.
       const sandbox = vm.createContext({ value: undefined, record: undefined, meta: undefined });
@@ -469,7 +469,7 @@ export function compileChain(specs: TransformSpec[] | undefined, deps: CompileDe
     try {
       fn = def.compile(spec, deps);
     } catch (err) {
-      throw new Error(`transform ${i + 1} (${spec.type}): ${(err as Error).message}`);
+      throw new Error(`transform ${i + 1} (${spec.type}): ${(err as Error).message}`, { cause: err });
     }
     const name = spec.type;
     const each = def.arrays === "each";
@@ -508,7 +508,7 @@ export function literal(value: unknown, type: string): unknown {
       try {
         return JSON.parse(raw);
       } catch (err) {
-        throw new Error(`"${raw}" is not JSON: ${(err as Error).message}`);
+        throw new Error(`"${raw}" is not JSON: ${(err as Error).message}`, { cause: err });
       }
     case "null":
       return null;
