@@ -19,37 +19,98 @@ function orders(n) {
   }));
 }
 
-const SINK = "const d = global.get('done'); d.count += msg.payload.length; if (d.count >= d.total) d.resolve(msg.payload); return null;";
+const SINK =
+  "const d = global.get('done'); d.count += msg.payload.length; if (d.count >= d.total) d.resolve(msg.payload); return null;";
 const flows = {
-  ours: [{
-    id: "entry", type: "pw-map", z: "b", wires: [["sink"]],
-    rules: [
-      { source: "customer.email", target: "email" },
-      { source: "customer.first_name", target: "firstname" },
-      { source: "customer.last_name", target: "lastname" },
-      { source: "total_price", target: "amount", transforms: [{ type: "to_number" }] },
-      { source: "created_at", target: "closedate", transforms: [{ type: "date_format", format: "epoch_ms" }] },
-      { source: "line_items[*].sku", target: "skus", transforms: [{ type: "join", separator: ";" }] },
-    ],
-  }],
-  core: [
-    { id: "entry", type: "split", z: "b", splt: "\\n", spltType: "str", arraySplt: 1, arraySpltType: "len", stream: false, addname: "", wires: [["change"]] },
+  ours: [
     {
-      id: "change", type: "change", z: "b", wires: [["join"]],
-      rules: [{ t: "set", p: "payload", pt: "msg", to: '{"email": payload.customer.email, "firstname": payload.customer.first_name, "lastname": payload.customer.last_name, "amount": $number(payload.total_price), "closedate": $toMillis(payload.created_at), "skus": $join(payload.line_items.sku, ";")}', tot: "jsonata" }],
+      id: "entry",
+      type: "pw-map",
+      z: "b",
+      wires: [["sink"]],
+      rules: [
+        { source: "customer.email", target: "email" },
+        { source: "customer.first_name", target: "firstname" },
+        { source: "customer.last_name", target: "lastname" },
+        { source: "total_price", target: "amount", transforms: [{ type: "to_number" }] },
+        {
+          source: "created_at",
+          target: "closedate",
+          transforms: [{ type: "date_format", format: "epoch_ms" }],
+        },
+        { source: "line_items[*].sku", target: "skus", transforms: [{ type: "join", separator: ";" }] },
+      ],
     },
-    { id: "join", type: "join", z: "b", mode: "auto", build: "array", property: "payload", propertyType: "msg", key: "topic", joiner: "\\n", joinerType: "str", accumulate: false, timeout: "", count: "", reduceRight: false, wires: [["sink"]] },
   ],
-  loop: [{
-    id: "entry", type: "function", z: "b", outputs: 1, wires: [["sink"]],
-    func: "msg.payload = msg.payload.map((r) => ({ email: r.customer.email, firstname: r.customer.first_name, lastname: r.customer.last_name, amount: Number(r.total_price), closedate: Date.parse(r.created_at), skus: r.line_items.map((l) => l.sku).join(';') })); return msg;",
-  }],
+  core: [
+    {
+      id: "entry",
+      type: "split",
+      z: "b",
+      splt: "\\n",
+      spltType: "str",
+      arraySplt: 1,
+      arraySpltType: "len",
+      stream: false,
+      addname: "",
+      wires: [["change"]],
+    },
+    {
+      id: "change",
+      type: "change",
+      z: "b",
+      wires: [["join"]],
+      rules: [
+        {
+          t: "set",
+          p: "payload",
+          pt: "msg",
+          to: '{"email": payload.customer.email, "firstname": payload.customer.first_name, "lastname": payload.customer.last_name, "amount": $number(payload.total_price), "closedate": $toMillis(payload.created_at), "skus": $join(payload.line_items.sku, ";")}',
+          tot: "jsonata",
+        },
+      ],
+    },
+    {
+      id: "join",
+      type: "join",
+      z: "b",
+      mode: "auto",
+      build: "array",
+      property: "payload",
+      propertyType: "msg",
+      key: "topic",
+      joiner: "\\n",
+      joinerType: "str",
+      accumulate: false,
+      timeout: "",
+      count: "",
+      reduceRight: false,
+      wires: [["sink"]],
+    },
+  ],
+  loop: [
+    {
+      id: "entry",
+      type: "function",
+      z: "b",
+      outputs: 1,
+      wires: [["sink"]],
+      func: "msg.payload = msg.payload.map((r) => ({ email: r.customer.email, firstname: r.customer.first_name, lastname: r.customer.last_name, amount: Number(r.total_price), closedate: Date.parse(r.created_at), skus: r.line_items.map((l) => l.sku).join(';') })); return msg;",
+    },
+  ],
 };
 
 async function main() {
   const done = { count: 0, total: 0, resolve: null };
-  const rt = await startRuntime({ functionGlobalContext: { done }, patchworks: { runs: { enabled: false } } });
-  await rt.deploy([{ id: "b", type: "tab", label: "bench" }, ...flows[kind].map((n) => ({ ...n })), { id: "sink", type: "function", z: "b", func: SINK, outputs: 0, wires: [] }]);
+  const rt = await startRuntime({
+    functionGlobalContext: { done },
+    patchworks: { runs: { enabled: false } },
+  });
+  await rt.deploy([
+    { id: "b", type: "tab", label: "bench" },
+    ...flows[kind].map((n) => ({ ...n })),
+    { id: "sink", type: "function", z: "b", func: SINK, outputs: 0, wires: [] },
+  ]);
   const data = orders(RECORDS);
   const entry = rt.RED.nodes.getNode("entry");
   let sample;
@@ -78,7 +139,16 @@ async function main() {
   global.gc?.();
   const outputMB = Math.round((process.memoryUsage().heapUsed - before) / 1048576);
   kept.length = 0;
-  console.log(JSON.stringify({ kind, records: RECORDS, ms: times[Math.floor(times.length / 2)], peakRssMB, outputMB, sample }));
+  console.log(
+    JSON.stringify({
+      kind,
+      records: RECORDS,
+      ms: times[Math.floor(times.length / 2)],
+      peakRssMB,
+      outputMB,
+      sample,
+    }),
+  );
   await rt.stop();
   process.exit(0);
 }

@@ -9,7 +9,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const MESSAGES = Number(process.env.BENCH_MESSAGES || 10000);
 
 function measure(mode, windowSize, flow) {
-  const out = execFileSync(process.execPath, ["--expose-gc", path.join(__dirname, "tracking.js"), mode, String(MESSAGES), String(windowSize), flow], { encoding: "utf8" });
+  const out = execFileSync(
+    process.execPath,
+    ["--expose-gc", path.join(__dirname, "tracking.js"), mode, String(MESSAGES), String(windowSize), flow],
+    { encoding: "utf8" },
+  );
   return JSON.parse(out.trim().split("\n").pop());
 }
 
@@ -53,14 +57,22 @@ function trackingWorkload(flow, windowSize, description) {
 /** Route, filter and flow control against Node-RED's core chain and a plain loop (one process, rounds inside). */
 function flowShapes() {
   const records = Number(process.env.BENCH_RECORDS || 100000);
-  const out = execFileSync(process.execPath, ["--expose-gc", path.join(__dirname, "flow-shapes.js"), String(records), String(ROUNDS)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const out = execFileSync(
+    process.execPath,
+    ["--expose-gc", path.join(__dirname, "flow-shapes.js"), String(records), String(ROUNDS)],
+    { encoding: "utf8", maxBuffer: 1 << 20 },
+  );
   const { ms } = JSON.parse(out.trim().split("\n").pop());
   const perSecond = (t) => Math.round((records / t) * 1000);
   const entry = (key, workload, core, loop, targets) => ({
     workload,
     records,
     ms: { ours: round(ms[key].ours), coreChain: round(ms[key].core), plainLoop: round(ms[key].loop) },
-    recordsPerSecond: { ours: perSecond(ms[key].ours), coreChain: perSecond(ms[key].core), plainLoop: perSecond(ms[key].loop) },
+    recordsPerSecond: {
+      ours: perSecond(ms[key].ours),
+      coreChain: perSecond(ms[key].core),
+      plainLoop: perSecond(ms[key].loop),
+    },
     timesFasterThanCoreChain: round(ms[key].core / ms[key].ours),
     timesThePlainLoop: round(ms[key].ours / ms[key].loop, 2),
     coreChain: core,
@@ -71,18 +83,27 @@ function flowShapes() {
     node: process.version,
   });
   return {
-    route: entry("route", `${records} records in one message through pw-route: 3 routes (country, total > 500, channel) and otherwise, first match`,
+    route: entry(
+      "route",
+      `${records} records in one message through pw-route: 3 routes (country, total > 500, channel) and otherwise, first match`,
       "split (one record per message) → switch (3 JSONata rules + otherwise, stop at first match) → sinks",
       "a function node looping over the records and sending each output with node.send(…, false)",
-      "at least 100× the core chain, within 2× of the plain loop"),
-    filter: entry("filter", `${records} records in one message through pw-filter: status equals paid, removed records to a second output`,
+      "at least 100× the core chain, within 2× of the plain loop",
+    ),
+    filter: entry(
+      "filter",
+      `${records} records in one message through pw-filter: status equals paid, removed records to a second output`,
       "split (one record per message) → switch (payload.status == paid, otherwise) → sinks",
       "a function node partitioning the records and sending both lists with node.send(…, false)",
-      "at least 100× the core chain, within 2× of the plain loop"),
-    "flow-control": entry("batch", `${records} records in one message through pw-flow-control: batches of 100`,
+      "at least 100× the core chain, within 2× of the plain loop",
+    ),
+    "flow-control": entry(
+      "batch",
+      `${records} records in one message through pw-flow-control: batches of 100`,
       "split node with array split = 100",
       "a function node slicing batches of 100 and sending each with node.send(…, false), no cloning",
-      "within 2× of the plain slice loop"),
+      "within 2× of the plain slice loop",
+    ),
   };
 }
 
@@ -91,7 +112,17 @@ const round = (x, places = 1) => Math.round(x * 10 ** places) / 10 ** places;
 /** The map workload: ours, the core chain and the plain loop, each in its own process for its peak memory. */
 function mapWorkload() {
   const records = Number(process.env.BENCH_RECORDS || 100000);
-  const run = (kind, rounds) => JSON.parse(execFileSync(process.execPath, ["--expose-gc", path.join(__dirname, "map.js"), kind, String(records), String(rounds)], { encoding: "utf8", maxBuffer: 1 << 20 }).trim().split("\n").pop());
+  const run = (kind, rounds) =>
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        ["--expose-gc", path.join(__dirname, "map.js"), kind, String(records), String(rounds)],
+        { encoding: "utf8", maxBuffer: 1 << 20 },
+      )
+        .trim()
+        .split("\n")
+        .pop(),
+    );
   const ours = run("ours", ROUNDS);
   const loop = run("loop", ROUNDS);
   // The core chain takes seconds a round; one round after the warm-up says enough.
@@ -100,7 +131,11 @@ function mapWorkload() {
   return {
     workload: `${records} order-like records (id, created_at, customer, 3 line items, total_price as text, tags) mapped to a HubSpot-like contact/deal (email, firstname, lastname, amount as a number, closedate as epoch ms, SKUs joined)`,
     records,
-    recordsPerSecond: { ours: perSecond(ours.ms), coreChain: perSecond(core.ms), plainLoop: perSecond(loop.ms) },
+    recordsPerSecond: {
+      ours: perSecond(ours.ms),
+      coreChain: perSecond(core.ms),
+      plainLoop: perSecond(loop.ms),
+    },
     ms: { ours: round(ours.ms), coreChain: round(core.ms), plainLoop: round(loop.ms) },
     timesFasterThanCoreChain: round(core.ms / ours.ms),
     timesThePlainLoop: round(ours.ms / loop.ms, 2),
@@ -108,7 +143,8 @@ function mapWorkload() {
     outputArrayMB: ours.outputMB,
     coreChain: "split (one record per message) → change (JSONata) → join",
     plainLoop: "a function node: msg.payload.map(…) written by hand",
-    targets: "at least 30× the core chain, within 1.5× of the plain loop, peak memory no more than the plain loop's plus the output array",
+    targets:
+      "at least 30× the core chain, within 1.5× of the plain loop, peak memory no more than the plain loop's plus the output array",
     rounds: ROUNDS,
     measuredAt: new Date().toISOString(),
     node: process.version,
@@ -119,14 +155,26 @@ const file = path.join(__dirname, "results.json");
 const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
 const only = process.env.BENCH_ONLY;
 if (!only || only === "tracking") {
-  results["runs-tracking"] = trackingWorkload("one-run", 0,
-    "in one run (a pull split into records): the trigger's first node sends them all at once through 8 core change nodes and a function node; tracking's cost per message");
-  results["runs-tracking-runs"] = trackingWorkload("chain", 100,
-    "each its own run (10,000 runs), through 9 core change nodes setting a constant and a function node (the cheapest flow there is, a few µs per node), 100 runs in flight at a time: tracking's cost per run, worst case");
-  results["runs-tracking-burst"] = trackingWorkload("chain", 0,
-    "each its own run, through the same cheapest flow, all sent at once (every run live together)");
-  results["runs-tracking-orders"] = trackingWorkload("orders", 100,
-    "each its own run: a Shopify-like order (a webhook's) through filter, map, set variables, route, change, function, template, JSON, change and function nodes, 100 runs in flight at a time");
+  results["runs-tracking"] = trackingWorkload(
+    "one-run",
+    0,
+    "in one run (a pull split into records): the trigger's first node sends them all at once through 8 core change nodes and a function node; tracking's cost per message",
+  );
+  results["runs-tracking-runs"] = trackingWorkload(
+    "chain",
+    100,
+    "each its own run (10,000 runs), through 9 core change nodes setting a constant and a function node (the cheapest flow there is, a few µs per node), 100 runs in flight at a time: tracking's cost per run, worst case",
+  );
+  results["runs-tracking-burst"] = trackingWorkload(
+    "chain",
+    0,
+    "each its own run, through the same cheapest flow, all sent at once (every run live together)",
+  );
+  results["runs-tracking-orders"] = trackingWorkload(
+    "orders",
+    100,
+    "each its own run: a Shopify-like order (a webhook's) through filter, map, set variables, route, change, function, template, JSON, change and function nodes, 100 runs in flight at a time",
+  );
   delete results["runs-tracking-steady"];
 }
 if (!only || only === "shapes") Object.assign(results, flowShapes());
@@ -136,19 +184,27 @@ fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 if (results.map) {
   const m = results.map;
   console.log(`map: ${m.workload}`);
-  console.log(`  ours ${m.recordsPerSecond.ours} records/s, core chain ${m.recordsPerSecond.coreChain}, plain loop ${m.recordsPerSecond.plainLoop}: ${m.timesFasterThanCoreChain}× the core chain, ${m.timesThePlainLoop}× the plain loop's time; peak RSS ${m.peakRssMB.ours} MB (plain loop ${m.peakRssMB.plainLoop} MB, output array ${m.outputArrayMB} MB)`);
+  console.log(
+    `  ours ${m.recordsPerSecond.ours} records/s, core chain ${m.recordsPerSecond.coreChain}, plain loop ${m.recordsPerSecond.plainLoop}: ${m.timesFasterThanCoreChain}× the core chain, ${m.timesThePlainLoop}× the plain loop's time; peak RSS ${m.peakRssMB.ours} MB (plain loop ${m.peakRssMB.plainLoop} MB, output array ${m.outputArrayMB} MB)`,
+  );
 }
 for (const key of ["route", "filter", "flow-control"]) {
   const r = results[key];
   if (!r) continue;
   console.log(`${key}: ${r.workload}`);
-  console.log(`  ours ${r.ms.ours} ms, core chain ${r.ms.coreChain} ms, plain loop ${r.ms.plainLoop} ms: ${r.timesFasterThanCoreChain}× the core chain, ${r.timesThePlainLoop}× the plain loop's time (target: ${r.targets})`);
+  console.log(
+    `  ours ${r.ms.ours} ms, core chain ${r.ms.coreChain} ms, plain loop ${r.ms.plainLoop} ms: ${r.timesFasterThanCoreChain}× the core chain, ${r.timesThePlainLoop}× the plain loop's time (target: ${r.targets})`,
+  );
 }
 for (const key of ["runs-tracking", "runs-tracking-runs", "runs-tracking-burst", "runs-tracking-orders"]) {
   const r = results[key];
   if (!r) continue;
   console.log(`${key}: ${r.workload}`);
-  console.log(`  untracked: ${r.messagesPerSecondUntracked} messages/s   tracked: ${r.messagesPerSecondTracked} messages/s   (+${r.microsecondsAddedPerMessage} µs per message)`);
-  console.log(`  overhead: ${r.overheadPercent}% (target ${r.target}; Node-RED's hooks alone: ${r.hookMachineryOverheadPercent}%)   retained heap: ${r.retainedHeapMBUntracked} MB -> ${r.retainedHeapMBTracked} MB`);
+  console.log(
+    `  untracked: ${r.messagesPerSecondUntracked} messages/s   tracked: ${r.messagesPerSecondTracked} messages/s   (+${r.microsecondsAddedPerMessage} µs per message)`,
+  );
+  console.log(
+    `  overhead: ${r.overheadPercent}% (target ${r.target}; Node-RED's hooks alone: ${r.hookMachineryOverheadPercent}%)   retained heap: ${r.retainedHeapMBUntracked} MB -> ${r.retainedHeapMBTracked} MB`,
+  );
 }
 console.log(`written to ${path.relative(process.cwd(), file)}`);

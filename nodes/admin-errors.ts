@@ -15,12 +15,18 @@ export function installAdminErrors(RED: NodeAPI): void {
   const app = (typeof parent === "function" ? parent : RED.httpAdmin) as typeof RED.httpAdmin;
   if (installed.has(app)) return;
   installed.add(app);
-  app.use("/pw", (err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    res.status(status).json({
-      error: status === 500 ? "internal_error" : "bad_request",
-      message: err.type === "entity.parse.failed" ? `The request body is not valid JSON: ${err.message}` : err.message,
-    });
-  });
+  app.use(
+    "/pw",
+    (err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+      if (res.headersSent) return next(err);
+      const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+      res.status(status).json({
+        error: status === 500 ? "internal_error" : "bad_request",
+        message:
+          err.type === "entity.parse.failed"
+            ? `The request body is not valid JSON: ${err.message}`
+            : err.message,
+      });
+    },
+  );
 }

@@ -72,12 +72,20 @@ export = function (RED: NodeAPI) {
             if (stopOnFailure) {
               node.status({ fill: "red", shape: "dot", text: `${name(i)} failed` });
               const skipped = outputs - i - 1;
-              done(new Error(`${label}: ${failed[0]}${skipped ? `; the ${skipped} branch(es) after it did not run` : ""}`));
+              done(
+                new Error(
+                  `${label}: ${failed[0]}${skipped ? `; the ${skipped} branch(es) after it did not run` : ""}`,
+                ),
+              );
               return;
             }
           }
         }
-        node.status(failed.length ? { fill: "yellow", shape: "dot", text: `${outputs} branches, ${failed.length} failed` } : { fill: "green", shape: "dot", text: `${outputs} branches done` });
+        node.status(
+          failed.length
+            ? { fill: "yellow", shape: "dot", text: `${outputs} branches, ${failed.length} failed` }
+            : { fill: "green", shape: "dot", text: `${outputs} branches done` },
+        );
         done();
       })().catch((err: Error) => done(new Error(`${label}: ${err.message}`)));
     });

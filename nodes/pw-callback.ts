@@ -16,7 +16,8 @@ export = function (RED: NodeAPI) {
     const status = def.status === undefined || def.status === "" ? 200 : Number(def.status);
     const format = def.format === "xml" || def.format === "text" ? def.format : "json";
     const headers: Record<string, string> = {};
-    for (const h of def.headers ?? []) if (h.name) headers[h.name.trim().toLowerCase()] = String(h.value ?? "");
+    for (const h of def.headers ?? [])
+      if (h.name) headers[h.name.trim().toLowerCase()] = String(h.value ?? "");
     const bad = !Number.isInteger(status) || status < 100 || status > 599;
     if (bad) {
       node.status({ fill: "red", shape: "ring", text: "pw-callback.status.bad-config" });
@@ -24,17 +25,26 @@ export = function (RED: NodeAPI) {
     }
 
     node.on("input", (msg, send, done) => {
-      if (bad) return done(new Error(`${label}: status ${String(def.status)} is not an HTTP status; fix it in the editor`));
+      if (bad)
+        return done(
+          new Error(`${label}: status ${String(def.status)} is not an HTTP status; fix it in the editor`),
+        );
       const runId = runIdOf(msg);
       if (!runId) {
-        return done(new Error(`${label}: the message belongs to no run (no msg.pw.run): place the callback in a process flow that starts at a trigger`));
+        return done(
+          new Error(
+            `${label}: the message belongs to no run (no msg.pw.run): place the callback in a process flow that starts at a trigger`,
+          ),
+        );
       }
       const answered = answerCallback(runId, { status, headers, payload: msg.payload, format });
       if (answered) {
         node.status({ fill: "green", shape: "dot", text: `answered ${status}` });
       } else {
         node.status({ fill: "yellow", shape: "ring", text: "nobody waiting" });
-        node.warn(`${label}: nothing is waiting for an answer from run ${runId}: its trigger does not wait for the flow's answer, or the answer was already given or timed out`);
+        node.warn(
+          `${label}: nothing is waiting for an answer from run ${runId}: its trigger does not wait for the flow's answer, or the answer was already given or timed out`,
+        );
       }
       send(msg);
       done();

@@ -48,12 +48,16 @@ export = function (RED: NodeAPI) {
     const templates = new Map<string, ReturnType<typeof compileTemplate>>();
     try {
       if (!instance) throw new Error("choose an instance (the account to connect with)");
-      if (!instance.client) throw new Error(`its instance "${instance.name || instance.id}" cannot be used: ${instance.problem ?? "see its settings"}`);
+      if (!instance.client)
+        throw new Error(
+          `its instance "${instance.name || instance.id}" cannot be used: ${instance.problem ?? "see its settings"}`,
+        );
       client = instance.client;
       const endpoint = client.endpoint(def.endpoint);
       direction = endpoint.direction;
       endpointName = endpoint.name;
-      for (const p of def.params ?? []) if (p.valueType === "template") templates.set(p.key, compileTemplate(p.value ?? ""));
+      for (const p of def.params ?? [])
+        if (p.valueType === "template") templates.set(p.key, compileTemplate(p.value ?? ""));
     } catch (err) {
       refuseMessages(node, label, "pw-connection.status.bad-config", err);
       return;
@@ -73,7 +77,12 @@ export = function (RED: NodeAPI) {
         const template = templates.get(p.key);
         const value = template
           ? template(templateView(RED, node, msg))
-          : RED.util.evaluateNodeProperty(p.value, p.valueType === "str" || !p.valueType ? "str" : p.valueType, node, msg);
+          : RED.util.evaluateNodeProperty(
+              p.value,
+              p.valueType === "str" || !p.valueType ? "str" : p.valueType,
+              node,
+              msg,
+            );
         if (value !== undefined && value !== "") out[p.key] = value;
       }
       return out;
@@ -87,7 +96,11 @@ export = function (RED: NodeAPI) {
         params: {} as Record<string, unknown>,
         view: () => templateView(RED, node, msg),
         signal: runId ? tracker?.signal(runId) : undefined,
-        record: runId && tracker ? (r: RequestRecord) => tracker.recordRequest(runId, { id: node.id, type: node.type, name: def.name }, r) : undefined,
+        record:
+          runId && tracker
+            ? (r: RequestRecord) =>
+                tracker.recordRequest(runId, { id: node.id, type: node.type, name: def.name }, r)
+            : undefined,
       };
       try {
         call.params = paramsFor(msg);
@@ -96,13 +109,20 @@ export = function (RED: NodeAPI) {
         return;
       }
       const work = direction === "receive" ? receive(msg, send, call) : sendRecords(msg, send, call);
-      work.then(() => done(), (err: Error) => {
-        node.status({ fill: "red", shape: "dot", text: "pw-connection.status.failed" });
-        done(new Error(`${label}: ${err.message}`));
-      });
+      work.then(
+        () => done(),
+        (err: Error) => {
+          node.status({ fill: "red", shape: "dot", text: "pw-connection.status.failed" });
+          done(new Error(`${label}: ${err.message}`));
+        },
+      );
     });
 
-    async function receive(msg: NodeMessage, send: (m: NodeMessage) => void, call: Parameters<ConnectorClient["receive"]>[1]): Promise<void> {
+    async function receive(
+      msg: NodeMessage,
+      send: (m: NodeMessage) => void,
+      call: Parameters<ConnectorClient["receive"]>[1],
+    ): Promise<void> {
       const all: unknown[] = [];
       let pages = 0;
       let records = 0;
@@ -111,26 +131,56 @@ export = function (RED: NodeAPI) {
         for await (const page of client.receive(def.endpoint, call)) {
           pages = page.number;
           records += page.records.length;
-          node.status({ fill: "blue", shape: "dot", text: `${endpointName}: page ${pages}, ${records} records` });
+          node.status({
+            fill: "blue",
+            shape: "dot",
+            text: `${endpointName}: page ${pages}, ${records} records`,
+          });
           if (def.combine) all.push(...page.records);
-          else send(derive(msg, page.records, pw ? { page: { number: page.number, last: page.last } } : undefined));
+          else
+            send(
+              derive(msg, page.records, pw ? { page: { number: page.number, last: page.last } } : undefined),
+            );
         }
       } catch (err) {
         throw new Error(`${endpointName}, page ${pages + 1}: ${(err as Error).message}`, { cause: err });
       }
       if (def.combine) send(derive(msg, all, pw ? { page: { number: pages, last: true } } : undefined));
-      node.status({ fill: "green", shape: "dot", text: `${endpointName}: ${records} records in ${pages} page(s)` });
+      node.status({
+        fill: "green",
+        shape: "dot",
+        text: `${endpointName}: ${records} records in ${pages} page(s)`,
+      });
     }
 
-    async function sendRecords(msg: NodeMessage, send: (m: Array<NodeMessage | null>) => void, call: Parameters<ConnectorClient["send"]>[2]): Promise<void> {
+    async function sendRecords(
+      msg: NodeMessage,
+      send: (m: Array<NodeMessage | null>) => void,
+      call: Parameters<ConnectorClient["send"]>[2],
+    ): Promise<void> {
       const payload = msg.payload;
       if (payload === undefined) throw noPayload("nothing to send");
       const records = Array.isArray(payload) ? payload : [payload];
       const result = await client.send(def.endpoint, records, { ...call, concurrency });
-      const failed = result.failed.flatMap((f) => f.records.map((record) => ({ record, error: f.error, status: f.status })));
+      const failed = result.failed.flatMap((f) =>
+        f.records.map((record) => ({ record, error: f.error, status: f.status })),
+      );
       const sent = records.length - failed.length;
-      node.status({ fill: failed.length ? "yellow" : "green", shape: "dot", text: `${endpointName}: ${sent} sent, ${failed.length} failed` });
-      if (result.ok.length) sendOn(send, outputs, 0, derive(msg, result.ok.map((o) => o.response)));
+      node.status({
+        fill: failed.length ? "yellow" : "green",
+        shape: "dot",
+        text: `${endpointName}: ${sent} sent, ${failed.length} failed`,
+      });
+      if (result.ok.length)
+        sendOn(
+          send,
+          outputs,
+          0,
+          derive(
+            msg,
+            result.ok.map((o) => o.response),
+          ),
+        );
       if (failed.length === 0) return;
       if (outputs === 2) {
         const runId = runIdOf(msg);
@@ -138,7 +188,9 @@ export = function (RED: NodeAPI) {
         sendOn(send, outputs, 1, derive(msg, failed));
         return;
       }
-      throw new Error(`${failed.length} of ${records.length} record(s) failed; first: ${failed[0].error}. Turn on the failure output to keep going with the rest`);
+      throw new Error(
+        `${failed.length} of ${records.length} record(s) failed; first: ${failed[0].error}. Turn on the failure output to keep going with the rest`,
+      );
     }
   }
 

@@ -20,7 +20,9 @@ export = function (RED: NodeAPI) {
     try {
       registerBuilt(node.id, validateDefinition(JSON.parse(def.definition || "{}")));
     } catch (err) {
-      node.error(`pw-connector "${def.name || def.id}": ${err instanceof SyntaxError ? `the definition is not JSON: ${err.message}` : (err as Error).message}`);
+      node.error(
+        `pw-connector "${def.name || def.id}": ${err instanceof SyntaxError ? `the definition is not JSON: ${err.message}` : (err as Error).message}`,
+      );
     }
     node.on("close", (_removed: boolean, done: () => void) => {
       unregisterBuilt(node.id);
@@ -36,7 +38,13 @@ export = function (RED: NodeAPI) {
       if (typeof input === "string") input = JSON.parse(input);
       res.json({ ok: true, definition: validateDefinition(input) });
     } catch (err) {
-      res.json({ ok: false, problems: err instanceof DefinitionError ? err.problems : [`the definition is not JSON: ${(err as Error).message}`] });
+      res.json({
+        ok: false,
+        problems:
+          err instanceof DefinitionError
+            ? err.problems
+            : [`the definition is not JSON: ${(err as Error).message}`],
+      });
     }
   });
   RED.httpAdmin.post("/pw/connectors/from-openapi", write, (req: Request, res: Response) => {

@@ -36,7 +36,9 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
-      const result = attempt(node, label, "pw-filter.status.failed", done, () => filterRecords(msg.payload, predicateFor(RED, node, matcher, constant, msg), keepMatching));
+      const result = attempt(node, label, "pw-filter.status.failed", done, () =>
+        filterRecords(msg.payload, predicateFor(RED, node, matcher, constant, msg), keepMatching),
+      );
       if (!result) return;
       kept += result.kept.length;
       removed += result.removed.length;

@@ -25,7 +25,10 @@ export = function (RED: NodeAPI) {
       level = compileBatchLevel(def.level ?? "");
       size = checkBatchSize(def.size);
       pause = Number(def.delayMs ?? 0);
-      if (!Number.isFinite(pause) || pause < 0) throw new Error(`the delay between batches must be 0 or more milliseconds, not "${String(def.delayMs)}"`);
+      if (!Number.isFinite(pause) || pause < 0)
+        throw new Error(
+          `the delay between batches must be 0 or more milliseconds, not "${String(def.delayMs)}"`,
+        );
     } catch (err) {
       refuseMessages(node, label, "pw-flow-control.status.bad-config", err);
       return;
@@ -40,10 +43,13 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
-      const records = attempt(node, label, "pw-flow-control.status.failed", done, () => level.records(msg.payload));
+      const records = attempt(node, label, "pw-flow-control.status.failed", done, () =>
+        level.records(msg.payload),
+      );
       if (!records) return;
       const count = batchCount(records.length, size);
-      const batchOf = (index: number) => derive(msg, batchAt(records, size, index), { batch: { index, count } });
+      const batchOf = (index: number) =>
+        derive(msg, batchAt(records, size, index), { batch: { index, count } });
       if (pause === 0 || count <= 1) {
         for (let i = 0; i < count; i++) send(batchOf(i));
         node.status({ fill: "green", shape: "dot", text: `${records.length} records in ${count} batches` });
@@ -57,12 +63,23 @@ export = function (RED: NodeAPI) {
         let sent = 0;
         for (let i = 0; i < count; i++) {
           if (i > 0 && !(await delay(pause, signal, closing.signal))) break;
-          node.status({ fill: "blue", shape: "dot", text: `batch ${i + 1} of ${count}${waiting > 1 ? `, ${waiting - 1} waiting` : ""}` });
+          node.status({
+            fill: "blue",
+            shape: "dot",
+            text: `batch ${i + 1} of ${count}${waiting > 1 ? `, ${waiting - 1} waiting` : ""}`,
+          });
           send(batchOf(i));
           sent++;
         }
         waiting--;
-        node.status({ fill: sent === count ? "green" : "yellow", shape: "dot", text: sent === count ? `${records.length} records in ${count} batches` : `stopped after ${sent} of ${count} batches` });
+        node.status({
+          fill: sent === count ? "green" : "yellow",
+          shape: "dot",
+          text:
+            sent === count
+              ? `${records.length} records in ${count} batches`
+              : `stopped after ${sent} of ${count} batches`,
+        });
         done();
       });
     });

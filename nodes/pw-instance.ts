@@ -58,14 +58,22 @@ interface InstanceNode extends Node {
 }
 
 export = function (RED: NodeAPI) {
-  const settings = RED.settings as unknown as { userDir?: string; credentialSecret?: string | false; httpAdminRoot?: string | false; patchworks?: { publicBaseUrl?: string; connectorsDir?: string }; get?: (k: string) => unknown };
+  const settings = RED.settings as unknown as {
+    userDir?: string;
+    credentialSecret?: string | false;
+    httpAdminRoot?: string | false;
+    patchworks?: { publicBaseUrl?: string; connectorsDir?: string };
+    get?: (k: string) => unknown;
+  };
   // The prebuilt connectors, and any in the directory settings.js names (patchworks.connectorsDir).
   const prebuilt = new Map(loadPrebuilt().map((d) => [d.id, d]));
   if (settings.patchworks?.connectorsDir) {
     try {
       for (const d of loadPrebuilt(settings.patchworks.connectorsDir)) prebuilt.set(d.id, d);
     } catch (err) {
-      RED.log.error(`pw-instance: connectors in ${settings.patchworks.connectorsDir} could not be loaded: ${(err as Error).message}`);
+      RED.log.error(
+        `pw-instance: connectors in ${settings.patchworks.connectorsDir} could not be loaded: ${(err as Error).message}`,
+      );
     }
   }
   let store: TokenStore | undefined;
@@ -73,43 +81,84 @@ export = function (RED: NodeAPI) {
   const tokenStore = (): TokenStore => {
     if (store) return store;
     const dir = path.join(settings.userDir ?? process.cwd(), "patchworks");
-    let secret = typeof settings.credentialSecret === "string" ? settings.credentialSecret : (settings.get?.("_credentialSecret") as string | undefined);
+    let secret =
+      typeof settings.credentialSecret === "string"
+        ? settings.credentialSecret
+        : (settings.get?.("_credentialSecret") as string | undefined);
     if (!secret) {
       const keyFile = path.join(dir, "token.key");
       fs.mkdirSync(dir, { recursive: true });
-      if (!fs.existsSync(keyFile)) fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
+      if (!fs.existsSync(keyFile))
+        fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
       secret = fs.readFileSync(keyFile, "utf8");
     }
     return (store = new TokenStore(path.join(dir, "tokens.json"), secret));
   };
-  const tokensOf = (instanceId: string) => ({ get: () => tokenStore().get(instanceId), set: (t: StoredTokens) => tokenStore().set(instanceId, t) });
+  const tokensOf = (instanceId: string) => ({
+    get: () => tokenStore().get(instanceId),
+    set: (t: StoredTokens) => tokenStore().set(instanceId, t),
+  });
 
   /** Secret variables' values from a node's credential slots. */
-  const fromSlots = (connector: ConnectorDefinition, slots: Record<string, number> | undefined, credentials: Credentials | undefined): Record<string, string | undefined> =>
-    Object.fromEntries((connector.variables ?? []).filter((v) => v.secret).map((v) => [v.key, slots?.[v.key] === undefined ? undefined : credentials?.[`secret_${slots[v.key]}`]]));
+  const fromSlots = (
+    connector: ConnectorDefinition,
+    slots: Record<string, number> | undefined,
+    credentials: Credentials | undefined,
+  ): Record<string, string | undefined> =>
+    Object.fromEntries(
+      (connector.variables ?? [])
+        .filter((v) => v.secret)
+        .map((v) => [
+          v.key,
+          slots?.[v.key] === undefined ? undefined : credentials?.[`secret_${slots[v.key]}`],
+        ]),
+    );
 
   /** Secret variables' values as an open dialog has them: typed, or (left as __PWRD__) the saved ones. */
-  const fromDialog = (connector: ConnectorDefinition, body: DialogValues): Record<string, string | undefined> => {
-    const saved = fromSlots(connector, body.secretSlots, body.id ? (RED.nodes.getCredentials(body.id) as Credentials | undefined) : undefined);
-    return Object.fromEntries(Object.keys(saved).map((key) => {
-      const typed = body.secrets?.[key];
-      return [key, typed === undefined || typed === "__PWRD__" ? saved[key] : typed];
-    }));
+  const fromDialog = (
+    connector: ConnectorDefinition,
+    body: DialogValues,
+  ): Record<string, string | undefined> => {
+    const saved = fromSlots(
+      connector,
+      body.secretSlots,
+      body.id ? (RED.nodes.getCredentials(body.id) as Credentials | undefined) : undefined,
+    );
+    return Object.fromEntries(
+      Object.keys(saved).map((key) => {
+        const typed = body.secrets?.[key];
+        return [key, typed === undefined || typed === "__PWRD__" ? saved[key] : typed];
+      }),
+    );
   };
 
   /** A prebuilt connector, or one built in the editor and deployed. */
-  const connectorById = (id: string | undefined): ConnectorDefinition | undefined => (id ? prebuilt.get(id) ?? findBuilt(id) : undefined);
+  const connectorById = (id: string | undefined): ConnectorDefinition | undefined =>
+    id ? (prebuilt.get(id) ?? findBuilt(id)) : undefined;
   /** The dialog's connector: known here, or a built one not deployed yet that the dialog sends along. */
   const dialogConnector = (body: DialogValues): ConnectorDefinition | undefined => {
-    if (body.definition) return validateDefinition(typeof body.definition === "string" ? JSON.parse(body.definition) : body.definition);
+    if (body.definition)
+      return validateDefinition(
+        typeof body.definition === "string" ? JSON.parse(body.definition) : body.definition,
+      );
     return connectorById(body.connector);
   };
 
-  function build(id: string, def: Omit<InstanceDef, keyof NodeDef> & { name?: string }, secrets: Record<string, string | undefined>, tokensId = id, given?: ConnectorDefinition): ConnectorClient {
+  function build(
+    id: string,
+    def: Omit<InstanceDef, keyof NodeDef> & { name?: string },
+    secrets: Record<string, string | undefined>,
+    tokensId = id,
+    given?: ConnectorDefinition,
+  ): ConnectorClient {
     const connector = given ?? connectorById(def.connector);
-    if (!connector) throw new Error(`no connector "${def.connector}" (there are ${[...prebuilt.keys(), ...builtConnectors().map((c) => c.id)].join(", ")})`);
+    if (!connector)
+      throw new Error(
+        `no connector "${def.connector}" (there are ${[...prebuilt.keys(), ...builtConnectors().map((c) => c.id)].join(", ")})`,
+      );
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
-    for (const [key, value] of Object.entries(secrets)) if (value !== undefined && value !== "") vars[key] = value;
+    for (const [key, value] of Object.entries(secrets))
+      if (value !== undefined && value !== "") vars[key] = value;
     const timeout = Number(def.timeoutSec);
     const attempts = Number(def.attempts);
     const instance: Instance = {
@@ -121,9 +170,16 @@ export = function (RED: NodeAPI) {
       attempts: Number.isInteger(attempts) && attempts > 0 ? attempts : undefined,
     };
     const ca = (def.tlsCa ?? "").trim();
-    if (ca && !ca.includes("-----BEGIN CERTIFICATE-----")) throw new Error("the CA certificate must be PEM text (-----BEGIN CERTIFICATE----- …)");
+    if (ca && !ca.includes("-----BEGIN CERTIFICATE-----"))
+      throw new Error("the CA certificate must be PEM text (-----BEGIN CERTIFICATE----- …)");
     // Only when asked: otherwise Node's own agent, and the usual proxy variables, apply.
-    const httpsAgent = ca || def.tlsInsecure ? new https.Agent({ ca: ca ? [...tls.rootCertificates, ca] : undefined, rejectUnauthorized: def.tlsInsecure !== true }) : undefined;
+    const httpsAgent =
+      ca || def.tlsInsecure
+        ? new https.Agent({
+            ca: ca ? [...tls.rootCertificates, ca] : undefined,
+            rejectUnauthorized: def.tlsInsecure !== true,
+          })
+        : undefined;
     return new ConnectorClient(connector, instance, { httpsAgent, tokens: tokensOf(tokensId) });
   }
 
@@ -137,7 +193,11 @@ export = function (RED: NodeAPI) {
       if (client || problem) return;
       try {
         const connector = connectorById(def.connector);
-        client = build(node.id, def, connector ? fromSlots(connector, def.secretSlots, node.credentials as Credentials) : {});
+        client = build(
+          node.id,
+          def,
+          connector ? fromSlots(connector, def.secretSlots, node.credentials as Credentials) : {},
+        );
       } catch (err) {
         problem = (err as Error).message;
         node.error(`pw-instance "${def.name || def.id}": ${problem}`);
@@ -156,11 +216,31 @@ export = function (RED: NodeAPI) {
   // The connectors and their endpoints, for the instance and connection dialogs.
   RED.httpAdmin.get("/pw/connectors", read, (_req: Request, res: Response) => {
     res.json({
-      connectors: [...prebuilt.values(), ...builtConnectors().filter((b) => !prebuilt.has(b.id))].map((c) => ({
-        id: c.id, name: c.name, version: c.version, description: c.description, category: c.category, icon: c.icon, docs: c.docs,
-        variables: c.variables ?? [], auth: c.auth.map((a, i) => ({ index: i, type: a.type, label: a.label ?? a.type })), rateLimit: c.rateLimit ?? [],
-        endpoints: c.endpoints.map((e) => ({ id: e.id, name: e.name, entity: e.entity, direction: e.direction, method: e.method, path: e.path, parameters: e.parameters ?? [], batch: e.batch, sample: e.sample })),
-      })),
+      connectors: [...prebuilt.values(), ...builtConnectors().filter((b) => !prebuilt.has(b.id))].map(
+        (c) => ({
+          id: c.id,
+          name: c.name,
+          version: c.version,
+          description: c.description,
+          category: c.category,
+          icon: c.icon,
+          docs: c.docs,
+          variables: c.variables ?? [],
+          auth: c.auth.map((a, i) => ({ index: i, type: a.type, label: a.label ?? a.type })),
+          rateLimit: c.rateLimit ?? [],
+          endpoints: c.endpoints.map((e) => ({
+            id: e.id,
+            name: e.name,
+            entity: e.entity,
+            direction: e.direction,
+            method: e.method,
+            path: e.path,
+            parameters: e.parameters ?? [],
+            batch: e.batch,
+            sample: e.sample,
+          })),
+        }),
+      ),
     });
   });
 
@@ -169,7 +249,11 @@ export = function (RED: NodeAPI) {
    * they were (the editor sends __PWRD__) come from the deployed instance's credentials.
    */
   RED.httpAdmin.post("/pw/instances/test", write, async (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as DialogValues & { endpoint?: string; tlsCa?: string; tlsInsecure?: boolean };
+    const body = (req.body ?? {}) as DialogValues & {
+      endpoint?: string;
+      tlsCa?: string;
+      tlsInsecure?: boolean;
+    };
     let connector: ConnectorDefinition | undefined;
     try {
       connector = dialogConnector(body);
@@ -181,14 +265,33 @@ export = function (RED: NodeAPI) {
       res.status(400).json({ error: "bad_request", message: "choose a connector" });
       return;
     }
-    const endpoint = connector.endpoints.find((e) => e.id === body.endpoint) ?? connector.endpoints.find((e) => e.direction === "receive");
+    const endpoint =
+      connector.endpoints.find((e) => e.id === body.endpoint) ??
+      connector.endpoints.find((e) => e.direction === "receive");
     if (!endpoint || endpoint.direction !== "receive") {
-      res.status(400).json({ error: "bad_request", message: `choose an endpoint that reads records to test ${connector.name} with` });
+      res
+        .status(400)
+        .json({
+          error: "bad_request",
+          message: `choose an endpoint that reads records to test ${connector.name} with`,
+        });
       return;
     }
     let client: ConnectorClient;
     try {
-      client = build(`test-${body.id ?? "new"}`, { connector: connector.id, vars: body.vars, auth: body.auth, tlsCa: body.tlsCa, tlsInsecure: body.tlsInsecure }, fromDialog(connector, body), body.id ?? "new", connector);
+      client = build(
+        `test-${body.id ?? "new"}`,
+        {
+          connector: connector.id,
+          vars: body.vars,
+          auth: body.auth,
+          tlsCa: body.tlsCa,
+          tlsInsecure: body.tlsInsecure,
+        },
+        fromDialog(connector, body),
+        body.id ?? "new",
+        connector,
+      );
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
       return;
@@ -197,17 +300,32 @@ export = function (RED: NodeAPI) {
     try {
       const first = await client.receive(endpoint.id, { firstPageOnly: true }).next();
       const count = first.value ? first.value.records.length : 0;
-      res.json({ ok: true, message: `${connector.name} answered "${endpoint.name}" with ${count} record(s) in ${Date.now() - started} ms` });
+      res.json({
+        ok: true,
+        message: `${connector.name} answered "${endpoint.name}" with ${count} record(s) in ${Date.now() - started} ms`,
+      });
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
     }
   });
   /** Authorizations under way: the one-time state the provider must bring back, for 10 minutes. */
-  const pending = new Map<string, { instanceId: string; method: Extract<AuthMethod, { type: "oauth2_code" }>; render: (t: string) => string; verifier: string; redirectUri: string; expires: number }>();
+  const pending = new Map<
+    string,
+    {
+      instanceId: string;
+      method: Extract<AuthMethod, { type: "oauth2_code" }>;
+      render: (t: string) => string;
+      verifier: string;
+      redirectUri: string;
+      expires: number;
+    }
+  >();
   const callbackPath = "/pw/oauth/callback";
   const redirectUriFor = (req: Request) => {
-    const adminRoot = typeof settings.httpAdminRoot === "string" ? settings.httpAdminRoot.replace(/\/+$/, "") : "";
-    const base = settings.patchworks?.publicBaseUrl?.replace(/\/+$/, "") ?? `${req.protocol}://${req.get("host")}`;
+    const adminRoot =
+      typeof settings.httpAdminRoot === "string" ? settings.httpAdminRoot.replace(/\/+$/, "") : "";
+    const base =
+      settings.patchworks?.publicBaseUrl?.replace(/\/+$/, "") ?? `${req.protocol}://${req.get("host")}`;
     return `${base}${adminRoot}${callbackPath}`;
   };
 
@@ -222,18 +340,35 @@ export = function (RED: NodeAPI) {
     }
     const method = connector?.auth[body.auth ?? 0];
     if (!connector || !method || method.type !== "oauth2_code") {
-      res.status(400).json({ error: "bad_request", message: "this instance does not sign in with OAuth 2 (authorization code)" });
+      res
+        .status(400)
+        .json({
+          error: "bad_request",
+          message: "this instance does not sign in with OAuth 2 (authorization code)",
+        });
       return;
     }
-    const vars: Record<string, unknown> = { ...Object.fromEntries((connector.variables ?? []).map((v) => [v.key, v.default])), ...(body.vars ?? {}), ...fromDialog(connector, body) };
+    const vars: Record<string, unknown> = {
+      ...Object.fromEntries((connector.variables ?? []).map((v) => [v.key, v.default])),
+      ...(body.vars ?? {}),
+      ...fromDialog(connector, body),
+    };
     const render = (t: string) => compileTemplate(t)({ vars } as never);
     const state = crypto.randomBytes(24).toString("base64url");
     const verifier = crypto.randomBytes(32).toString("base64url");
-    const challenge = method.pkce === false ? undefined : crypto.createHash("sha256").update(verifier).digest("base64url");
+    const challenge =
+      method.pkce === false ? undefined : crypto.createHash("sha256").update(verifier).digest("base64url");
     const redirectUri = redirectUriFor(req);
     const now = Date.now();
     for (const [k, p] of pending) if (p.expires < now) pending.delete(k);
-    pending.set(state, { instanceId: req.params.id, method, render, verifier, redirectUri, expires: now + 10 * 60 * 1000 });
+    pending.set(state, {
+      instanceId: req.params.id,
+      method,
+      render,
+      verifier,
+      redirectUri,
+      expires: now + 10 * 60 * 1000,
+    });
     res.json({ url: authorizeUrl(method, render, state, redirectUri, challenge), redirectUri });
   });
 
@@ -241,19 +376,48 @@ export = function (RED: NodeAPI) {
   // only a state this runtime handed out, once.
   RED.httpAdmin.get(callbackPath, async (req: Request, res: Response) => {
     const page = (status: number, title: string, text: string) =>
-      res.status(status).type("html").send(`<!doctype html><meta charset="utf-8"><title>${escapeXml(title)}</title><body style="font-family:sans-serif;margin:3em"><h2>${escapeXml(title)}</h2><p>${escapeXml(text)}</p></body>`);
+      res
+        .status(status)
+        .type("html")
+        .send(
+          `<!doctype html><meta charset="utf-8"><title>${escapeXml(title)}</title><body style="font-family:sans-serif;margin:3em"><h2>${escapeXml(title)}</h2><p>${escapeXml(text)}</p></body>`,
+        );
     const state = typeof req.query.state === "string" ? req.query.state : "";
     const entry = pending.get(state);
     pending.delete(state);
-    if (!entry || entry.expires < Date.now()) return page(400, "Not authorized", "This sign-in link is unknown or has expired: press Authorize in the instance again.");
-    if (typeof req.query.error === "string") return page(400, "Not authorized", `The provider said: ${req.query.error}${typeof req.query.error_description === "string" ? ` (${req.query.error_description})` : ""}`);
+    if (!entry || entry.expires < Date.now())
+      return page(
+        400,
+        "Not authorized",
+        "This sign-in link is unknown or has expired: press Authorize in the instance again.",
+      );
+    if (typeof req.query.error === "string")
+      return page(
+        400,
+        "Not authorized",
+        `The provider said: ${req.query.error}${typeof req.query.error_description === "string" ? ` (${req.query.error_description})` : ""}`,
+      );
     const code = typeof req.query.code === "string" ? req.query.code : "";
     if (!code) return page(400, "Not authorized", "The provider sent no code.");
     try {
-      const response = await sendRequest({
-        method: "POST", url: entry.render(entry.method.tokenUrl), bodyFormat: "form", responseFormat: "json", headers: { accept: "application/json" },
-        body: { grant_type: "authorization_code", code, redirect_uri: entry.redirectUri, client_id: entry.render(entry.method.clientId), client_secret: entry.render(entry.method.clientSecret), ...(entry.method.pkce === false ? {} : { code_verifier: entry.verifier }) },
-      }, { secrets: [entry.render(entry.method.clientSecret), code] });
+      const response = await sendRequest(
+        {
+          method: "POST",
+          url: entry.render(entry.method.tokenUrl),
+          bodyFormat: "form",
+          responseFormat: "json",
+          headers: { accept: "application/json" },
+          body: {
+            grant_type: "authorization_code",
+            code,
+            redirect_uri: entry.redirectUri,
+            client_id: entry.render(entry.method.clientId),
+            client_secret: entry.render(entry.method.clientSecret),
+            ...(entry.method.pkce === false ? {} : { code_verifier: entry.verifier }),
+          },
+        },
+        { secrets: [entry.render(entry.method.clientSecret), code] },
+      );
       await tokenStore().set(entry.instanceId, tokensFrom(response.data, Date.now()));
       return page(200, "Authorized", "The instance is signed in; you can close this window and deploy.");
     } catch (err) {
@@ -262,4 +426,3 @@ export = function (RED: NodeAPI) {
   });
   installAdminErrors(RED);
 };
-

@@ -31,7 +31,7 @@ export = function (RED: NodeAPI) {
   RED.httpAdmin.post("/pw/lookup-tables/from-csv", write, (req: Request, res: Response) => {
     const { text, delimiter } = (req.body ?? {}) as { text?: unknown; delimiter?: unknown };
     if (typeof text !== "string") {
-      res.status(400).json({ error: "bad_request", message: "send the CSV as text in the \"text\" field" });
+      res.status(400).json({ error: "bad_request", message: 'send the CSV as text in the "text" field' });
       return;
     }
     if (text.length > 5 * 1024 * 1024) {
@@ -39,7 +39,9 @@ export = function (RED: NodeAPI) {
       return;
     }
     try {
-      res.json({ rows: parseCsv(text, typeof delimiter === "string" && delimiter.length === 1 ? delimiter : ",") });
+      res.json({
+        rows: parseCsv(text, typeof delimiter === "string" && delimiter.length === 1 ? delimiter : ","),
+      });
     } catch (err) {
       res.status(400).json({ error: "bad_csv", message: (err as Error).message });
     }
@@ -47,7 +49,9 @@ export = function (RED: NodeAPI) {
   RED.httpAdmin.post("/pw/lookup-tables/to-csv", write, (req: Request, res: Response) => {
     const { rows } = (req.body ?? {}) as { rows?: unknown };
     if (!Array.isArray(rows) || !rows.every(Array.isArray)) {
-      res.status(400).json({ error: "bad_request", message: "send the table as a list of rows in the \"rows\" field" });
+      res
+        .status(400)
+        .json({ error: "bad_request", message: 'send the table as a list of rows in the "rows" field' });
       return;
     }
     res.type("text/csv").send(toCsv(rows as unknown[][]));

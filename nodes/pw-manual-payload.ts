@@ -19,15 +19,23 @@ export = function (RED: NodeAPI) {
         JSON.parse(text);
       } catch (err) {
         node.status({ fill: "red", shape: "ring", text: "pw-manual-payload.status.bad-json" });
-        node.error(`${label}: the payload is not valid JSON (${(err as Error).message}): fix it in the editor or choose the text format`);
-        node.on("input", (_msg, _send, done) => done(new Error(`${label}: the payload is not valid JSON; fix it in the editor`)));
+        node.error(
+          `${label}: the payload is not valid JSON (${(err as Error).message}): fix it in the editor or choose the text format`,
+        );
+        node.on("input", (_msg, _send, done) =>
+          done(new Error(`${label}: the payload is not valid JSON; fix it in the editor`)),
+        );
         return;
       }
       // Parsed per message on purpose: downstream nodes (a change node, a function) may
       // modify the payload in place, and the next run must still get the original.
       fresh = () => JSON.parse(text);
     }
-    node.status({ fill: "grey", shape: "dot", text: def.format === "text" ? `text, ${text.length} chars` : `JSON, ${text.length} chars` });
+    node.status({
+      fill: "grey",
+      shape: "dot",
+      text: def.format === "text" ? `text, ${text.length} chars` : `JSON, ${text.length} chars`,
+    });
 
     node.on("input", (msg, send, done) => {
       send({ ...msg, payload: fresh() });

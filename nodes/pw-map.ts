@@ -29,7 +29,8 @@ export = function (RED: NodeAPI) {
     table(id) {
       const node = RED.nodes.getNode(id) as LookupTableNode | null;
       if (!node) return undefined;
-      if (node.problem) throw new Error(`the lookup table "${node.name || id}" cannot be used: ${node.problem}`);
+      if (node.problem)
+        throw new Error(`the lookup table "${node.name || id}" cannot be used: ${node.problem}`);
       return node.table;
     },
   };
@@ -57,7 +58,9 @@ export = function (RED: NodeAPI) {
       }
       lastSamples.set(node.id, Array.isArray(payload) ? payload[0] : payload);
       const input = def.wrapInput && !Array.isArray(payload) ? [payload] : payload;
-      const mapped = attempt(node, label, "pw-map.status.failed", done, () => mapping.map(input, { now: Date.now(), view: () => templateView(RED, node, msg) }));
+      const mapped = attempt(node, label, "pw-map.status.failed", done, () =>
+        mapping.map(input, { now: Date.now(), view: () => templateView(RED, node, msg) }),
+      );
       if (mapped === undefined) return;
       total += Array.isArray(input) ? input.length : 1;
       node.status({ fill: "green", shape: "dot", text: `${total} records mapped` });
@@ -85,10 +88,18 @@ export = function (RED: NodeAPI) {
     try {
       // Tables as the editor has them, saved or not yet deployed, before the deployed ones.
       const drafts = new Map<string, LookupTable>();
-      for (const [id, config] of Object.entries((tables ?? {}) as Record<string, LookupTableConfig>)) drafts.set(id, buildLookupTable(config));
-      const mapping = compileMapping(rules as MapRule[], (options ?? {}) as MapOptions, { table: (id) => drafts.get(id) ?? deps.table(id) });
+      for (const [id, config] of Object.entries((tables ?? {}) as Record<string, LookupTableConfig>))
+        drafts.set(id, buildLookupTable(config));
+      const mapping = compileMapping(rules as MapRule[], (options ?? {}) as MapOptions, {
+        table: (id) => drafts.get(id) ?? deps.table(id),
+      });
       const records = Array.isArray(sample) ? sample.slice(0, 20) : sample;
-      res.json({ result: mapping.map(records, { now: Date.now(), view: () => ({ payload: sample, meta: {}, flow: {}, global: {}, env: {} }) }) });
+      res.json({
+        result: mapping.map(records, {
+          now: Date.now(),
+          view: () => ({ payload: sample, meta: {}, flow: {}, global: {}, env: {} }),
+        }),
+      });
     } catch (err) {
       // The test ran and the mapping failed: that is the answer, not a bad request.
       res.json({ failed: true, message: (err as Error).message });
@@ -105,18 +116,31 @@ export = function (RED: NodeAPI) {
       res.status(400).json({ error: "bad_request", message: "auto-map needs a source sample" });
       return;
     }
-    res.json({ rules: autoMap(source, target, Array.isArray(rules) ? (rules as MapRule[]) : [], replace === true) });
+    res.json({
+      rules: autoMap(source, target, Array.isArray(rules) ? (rules as MapRule[]) : [], replace === true),
+    });
   });
 
   RED.httpAdmin.get("/pw/map/:id/last-payload", read, (req: Request, res: Response) => {
     if (!lastSamples.has(req.params.id)) {
-      res.status(404).json({ error: "no_payload", message: "This map shape has not received a message since it was deployed: run the flow once, then try again." });
+      res
+        .status(404)
+        .json({
+          error: "no_payload",
+          message:
+            "This map shape has not received a message since it was deployed: run the flow once, then try again.",
+        });
       return;
     }
     // Samples end up in flow files: mask whatever looks like a secret before the editor sees it.
     const text = JSON.stringify(redact(lastSamples.get(req.params.id))) ?? "null";
     if (Buffer.byteLength(text) > SAMPLE_CAP_BYTES) {
-      res.status(413).json({ error: "too_large", message: `The last record is over ${SAMPLE_CAP_BYTES / 1024} KB; paste a smaller sample instead.` });
+      res
+        .status(413)
+        .json({
+          error: "too_large",
+          message: `The last record is over ${SAMPLE_CAP_BYTES / 1024} KB; paste a smaller sample instead.`,
+        });
       return;
     }
     res.type("application/json").send(`{"sample":${text}}`);

@@ -24,14 +24,19 @@ export = function (RED: NodeAPI) {
         try {
           return compileConditions(route.conditions);
         } catch (err) {
-          throw new Error(`route ${i + 1}${route.label ? ` "${route.label}"` : ""}: ${(err as Error).message}`, { cause: err });
+          throw new Error(
+            `route ${i + 1}${route.label ? ` "${route.label}"` : ""}: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
       });
     } catch (err) {
       refuseMessages(node, label, "pw-route.status.bad-config", err);
       return;
     }
-    const constants: Array<Predicate | undefined> = matchers.map((m) => (m.constant ? m.bind(() => ({}), 0) : undefined));
+    const constants: Array<Predicate | undefined> = matchers.map((m) =>
+      m.constant ? m.bind(() => ({}), 0) : undefined,
+    );
     const otherwise = def.otherwise === true;
     const outputs = matchers.length + (otherwise ? 1 : 0);
     const mode = def.mode === "all" ? "all" : "first";
@@ -43,7 +48,12 @@ export = function (RED: NodeAPI) {
         return;
       }
       const routed = attempt(node, label, "pw-route.status.failed", done, () =>
-        routeRecords(msg.payload, matchers.map((m, i) => predicateFor(RED, node, m, constants[i], msg)), mode, otherwise),
+        routeRecords(
+          msg.payload,
+          matchers.map((m, i) => predicateFor(RED, node, m, constants[i], msg)),
+          mode,
+          otherwise,
+        ),
       );
       if (!routed) return;
       let sentOriginal = false;

@@ -25,10 +25,12 @@ export = function (RED: NodeAPI) {
     const node = this;
     const label = `pw-run-flow "${def.name || def.id}"`;
     const wait = def.mode === "wait";
-    const timeoutSec = def.timeoutSec === undefined || def.timeoutSec === "" ? DEFAULT_WAIT_SEC : Number(def.timeoutSec);
+    const timeoutSec =
+      def.timeoutSec === undefined || def.timeoutSec === "" ? DEFAULT_WAIT_SEC : Number(def.timeoutSec);
     let problem: string | undefined;
     if (!def.trigger) problem = "no process flow is chosen: pick the trigger of the flow to run";
-    else if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) problem = `the wait limit "${String(def.timeoutSec)}" is not a positive number of seconds`;
+    else if (!Number.isFinite(timeoutSec) || timeoutSec <= 0)
+      problem = `the wait limit "${String(def.timeoutSec)}" is not a positive number of seconds`;
     if (def.payloadMode === "manual" && !problem) {
       try {
         JSON.parse(def.payload ?? "");
@@ -48,7 +50,11 @@ export = function (RED: NodeAPI) {
       if (problem) return done(new Error(`${label}: ${problem}`));
       const target = RED.nodes.getNode(def.trigger) as ChildStarter | null;
       if (!target || target.type !== "pw-trigger" || typeof target.startChild !== "function") {
-        return done(new Error(`${label}: the process flow to run (trigger ${def.trigger}) is not deployed: deploy it, or pick another flow`));
+        return done(
+          new Error(
+            `${label}: the process flow to run (trigger ${def.trigger}) is not deployed: deploy it, or pick another flow`,
+          ),
+        );
       }
       // Parsed per message: the child may change its payload in place.
       const payload = def.payloadMode === "manual" ? JSON.parse(def.payload as string) : msg.payload;
@@ -69,7 +75,11 @@ export = function (RED: NodeAPI) {
       node.status({ fill: "blue", shape: "dot", text: `waiting for ${waiting}` });
       const finish = (err?: Error, answer?: unknown) => {
         waiting--;
-        node.status(waiting ? { fill: "blue", shape: "dot", text: `waiting for ${waiting}` } : { fill: err ? "red" : "green", shape: "dot", text: err ? "child failed" : "answered" });
+        node.status(
+          waiting
+            ? { fill: "blue", shape: "dot", text: `waiting for ${waiting}` }
+            : { fill: err ? "red" : "green", shape: "dot", text: err ? "child failed" : "answered" },
+        );
         if (err) return done(err);
         send({ ...msg, payload: answer, runFlow: { run: childId } } as NodeMessage);
         done();
@@ -78,17 +88,28 @@ export = function (RED: NodeAPI) {
         childId,
         timeoutSec * 1000,
         (reply) => finish(undefined, reply.payload),
-        () => finish(new Error(`${label}: run ${childId} did not answer through a callback shape within ${timeoutSec} s`)),
+        () =>
+          finish(
+            new Error(
+              `${label}: run ${childId} did not answer through a callback shape within ${timeoutSec} s`,
+            ),
+          ),
       );
       // A child that ends without answering: failed children fail this step, others continue empty.
       activeTracker()?.whenFinished(childId, (record) => {
         if (!isAwaitingCallback(childId)) return;
         forgetCallback(childId);
         if (record.status === "succeeded" || record.status === "completed with failures") {
-          node.warn(`${label}: run ${childId} ended without reaching a callback shape; continuing with an empty payload`);
+          node.warn(
+            `${label}: run ${childId} ended without reaching a callback shape; continuing with an empty payload`,
+          );
           finish(undefined, {});
         } else {
-          finish(new Error(`${label}: run ${childId} ${record.status}${record.reason ? `: ${record.reason}` : ""}${record.errors[0] ? ` (first error: ${record.errors[0].message})` : ""}`));
+          finish(
+            new Error(
+              `${label}: run ${childId} ${record.status}${record.reason ? `: ${record.reason}` : ""}${record.errors[0] ? ` (first error: ${record.errors[0].message})` : ""}`,
+            ),
+          );
         }
       });
     });

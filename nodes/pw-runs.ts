@@ -44,18 +44,37 @@ interface RuntimeNode {
   _expectedDoneCount?: number;
 }
 
-const STATUSES: RunStatus[] = ["queued", "running", "succeeded", "completed with failures", "failed", "stopped", "timed out"];
+const STATUSES: RunStatus[] = [
+  "queued",
+  "running",
+  "succeeded",
+  "completed with failures",
+  "failed",
+  "stopped",
+  "timed out",
+];
 const LOG_ERROR = 20;
 
 export = function (RED: NodeAPI) {
-  const settings = ((RED.settings as { patchworks?: { runs?: RunSettings } }).patchworks?.runs ?? {}) as RunSettings;
+  const settings = ((RED.settings as { patchworks?: { runs?: RunSettings } }).patchworks?.runs ??
+    {}) as RunSettings;
   const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
   if (settings.enabled === false) {
     RED.log.info("pw-runs: run tracking is off (patchworks.runs.enabled is false in settings.js)");
     // The sidebar and API callers learn why there are no runs, rather than meeting a 404.
-    RED.httpAdmin.all(/^\/pw\/runs(\/.*)?$/, RED.auth.needsPermission("pw-runs.read"), (_req: Request, res: Response) => {
-      res.status(503).json({ error: "tracking_off", message: "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED." });
-    });
+    RED.httpAdmin.all(
+      /^\/pw\/runs(\/.*)?$/,
+      RED.auth.needsPermission("pw-runs.read"),
+      (_req: Request, res: Response) => {
+        res
+          .status(503)
+          .json({
+            error: "tracking_off",
+            message:
+              "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED.",
+          });
+      },
+    );
     return;
   }
   const store = new FileRunStore({
@@ -66,7 +85,9 @@ export = function (RED: NodeAPI) {
   // The sidebar is told that runs changed (it reloads what it shows), a few times a second at most.
   let changes = 0;
   let publishTimer: NodeJS.Timeout | undefined;
-  const comms = (RED as unknown as { comms: { publish(topic: string, data: unknown, retain: boolean): void } }).comms;
+  const comms = (
+    RED as unknown as { comms: { publish(topic: string, data: unknown, retain: boolean): void } }
+  ).comms;
   const sink = {
     save(record: RunRecord) {
       store.save(record);
@@ -78,12 +99,16 @@ export = function (RED: NodeAPI) {
       }, 250);
     },
   };
-  const snapshots = new SnapshotStore(path.join(userDir, "patchworks", "payloads"), settings.snapshotTotalBytes);
+  const snapshots = new SnapshotStore(
+    path.join(userDir, "patchworks", "payloads"),
+    settings.snapshotTotalBytes,
+  );
   const tracker = new RunTracker(sink, {
     snapshotSink: snapshots,
     snapshotCapBytes: settings.snapshotCapBytes,
     settleMs: settings.settleMs,
-    inactivityMs: settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
+    inactivityMs:
+      settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
     inputCapBytes: settings.inputCapBytes,
     onEnd: (record) => service.ended(record),
   });
@@ -93,11 +118,16 @@ export = function (RED: NodeAPI) {
     maxQueued: settings.maxQueued ?? 1000,
   });
   const service = new RunService(tracker, queue, store);
-  const opened = Promise.all([store.open(), snapshots.open(), queue.open().then(() => service.drain())]).catch((err: Error) =>
-    RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`),
-  );
+  const opened = Promise.all([
+    store.open(),
+    snapshots.open(),
+    queue.open().then(() => service.drain()),
+  ]).catch((err: Error) => RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`));
   // Age-based pruning; the count cap is kept as runs arrive.
-  setInterval(() => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)), 60 * 60 * 1000).unref();
+  setInterval(
+    () => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)),
+    60 * 60 * 1000,
+  ).unref();
   setActiveService(service);
   RED.events.on("flows:started", () => service.setFlowsRunning(true));
   // Flows stop on every redeploy and when Node-RED shuts down: write what is pending then.
@@ -109,7 +139,9 @@ export = function (RED: NodeAPI) {
     } catch (err) {
       RED.log.warn(`pw-runs: could not write runs: ${(err as Error).message}`);
     }
-    void Promise.all([queueFile.flush(), snapshots.flush()]).catch((err: Error) => RED.log.warn(`pw-runs: could not write runs: ${err.message}`));
+    void Promise.all([queueFile.flush(), snapshots.flush()]).catch((err: Error) =>
+      RED.log.warn(`pw-runs: could not write runs: ${err.message}`),
+    );
   });
 
   // Hooks are process-global and must stay synchronous (one parameter): an asynchronous hook
@@ -119,7 +151,15 @@ export = function (RED: NodeAPI) {
   // a WeakMap lookup costs several times that, three times per message and node).
   const nodeOf = (n: RuntimeNode): Described => {
     let d = n[DESCRIBED];
-    if (d === undefined) n[DESCRIBED] = d = { id: n.id, type: n.type, name: n.name, takesDone: (n._expectedDoneCount ?? 0) > 0, routes: new Map(), routesOf: deploys };
+    if (d === undefined)
+      n[DESCRIBED] = d = {
+        id: n.id,
+        type: n.type,
+        name: n.name,
+        takesDone: (n._expectedDoneCount ?? 0) > 0,
+        routes: new Map(),
+        routesOf: deploys,
+      };
     return d;
   };
   // Where a node's wires lead, found as the router finds them (in the sender's flow) and kept
@@ -139,7 +179,11 @@ export = function (RED: NodeAPI) {
     }
     return d ?? undefined;
   };
-  type SendEvent = { msg: Record<string, unknown>; source: { id: string; node: RuntimeNode }; destination: { id: string } };
+  type SendEvent = {
+    msg: Record<string, unknown>;
+    source: { id: string; node: RuntimeNode };
+    destination: { id: string };
+  };
   type ReceiveEvent = { msg: object; destination: { id: string; node: RuntimeNode } };
   type CompleteEvent = { msg: object; error?: unknown; node: { id: string; node: RuntimeNode } };
 
@@ -164,7 +208,9 @@ export = function (RED: NodeAPI) {
     if (!node.takesDone) tracker.postReceive(node, e.msg);
     return undefined;
   });
-  RED.hooks.add("onComplete.pw-runs", (e: CompleteEvent) => tracker.onComplete(nodeOf(e.node.node), e.msg, e.error));
+  RED.hooks.add("onComplete.pw-runs", (e: CompleteEvent) =>
+    tracker.onComplete(nodeOf(e.node.node), e.msg, e.error),
+  );
 
   // Node-RED hands every log entry to every handler, a metric for each send, receive and done
   // included: this one returns at once for anything but a node's error.
@@ -195,7 +241,9 @@ export = function (RED: NodeAPI) {
     await opened;
     const run = store.get(req.params.id);
     if (!run) {
-      res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}; it may have been pruned.` });
+      res
+        .status(404)
+        .json({ error: "not_found", message: `No run has id ${req.params.id}; it may have been pruned.` });
       return;
     }
     res.json({ run });
@@ -236,12 +284,22 @@ export = function (RED: NodeAPI) {
       return;
     }
     if (run.input.truncated) {
-      res.status(409).json({ error: "no_input", message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.` });
+      res
+        .status(409)
+        .json({
+          error: "no_input",
+          message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.`,
+        });
       return;
     }
-    const trigger = RED.nodes.getNode(run.trigger) as unknown as { type: string; retryRun?: (payload: unknown, meta: object, of: string) => { id: string } } | null;
+    const trigger = RED.nodes.getNode(run.trigger) as unknown as {
+      type: string;
+      retryRun?: (payload: unknown, meta: object, of: string) => { id: string };
+    } | null;
     if (!trigger || trigger.type !== "pw-trigger" || !trigger.retryRun) {
-      res.status(409).json({ error: "trigger_gone", message: `The trigger of run ${run.id} is no longer deployed.` });
+      res
+        .status(409)
+        .json({ error: "trigger_gone", message: `The trigger of run ${run.id} is no longer deployed.` });
       return;
     }
     const payload = run.input.payloadJson === undefined ? undefined : JSON.parse(run.input.payloadJson);
@@ -252,7 +310,8 @@ export = function (RED: NodeAPI) {
 
   function parseFilter(q: Record<string, unknown>): RunFilter | string {
     const filter: RunFilter = {};
-    const text = (name: string) => (typeof q[name] === "string" && q[name] !== "" ? (q[name] as string) : undefined);
+    const text = (name: string) =>
+      typeof q[name] === "string" && q[name] !== "" ? (q[name] as string) : undefined;
     filter.flow = text("flow");
     filter.trigger = text("trigger");
     filter.q = text("q");
@@ -268,13 +327,15 @@ export = function (RED: NodeAPI) {
       const value = text(name);
       if (value === undefined) continue;
       const time = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-      if (Number.isNaN(time)) return `"${name}" must be an ISO 8601 time or milliseconds since 1970, not "${value}"`;
+      if (Number.isNaN(time))
+        return `"${name}" must be an ISO 8601 time or milliseconds since 1970, not "${value}"`;
       filter[name] = time;
     }
     const limit = text("limit");
     if (limit !== undefined) {
       const n = Number(limit);
-      if (!Number.isInteger(n) || n < 1 || n > 1000) return `"limit" must be a whole number from 1 to 1000, not "${limit}"`;
+      if (!Number.isInteger(n) || n < 1 || n > 1000)
+        return `"limit" must be a whole number from 1 to 1000, not "${limit}"`;
       filter.limit = n;
     }
     return filter;

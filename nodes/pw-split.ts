@@ -16,7 +16,12 @@ export = function (RED: NodeAPI) {
     const label = `pw-split "${def.name || def.id}"`;
     let splitter: Splitter;
     try {
-      splitter = compileSplitter({ path: def.path, mode: def.mode === "whole" ? "whole" : "each", wrapper: def.wrapper, parentFields: def.parentFields });
+      splitter = compileSplitter({
+        path: def.path,
+        mode: def.mode === "whole" ? "whole" : "each",
+        wrapper: def.wrapper,
+        parentFields: def.parentFields,
+      });
     } catch (err) {
       refuseMessages(node, label, "pw-split.status.bad-config", err);
       return;
@@ -33,7 +38,8 @@ export = function (RED: NodeAPI) {
       if (!parts) return;
       const count = parts.length;
       // One send per part: Node-RED would deep-copy every message after the first of one call.
-      for (let index = 0; index < count; index++) send(each ? derive(msg, parts[index], { batch: { index, count } }) : derive(msg, parts[index]));
+      for (let index = 0; index < count; index++)
+        send(each ? derive(msg, parts[index], { batch: { index, count } }) : derive(msg, parts[index]));
       total += count;
       node.status({ fill: "green", shape: "dot", text: `${total} parts` });
       done();

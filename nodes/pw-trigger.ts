@@ -25,7 +25,9 @@ interface TriggerDef extends NodeDef, TriggerSettings {
   /** Which payloads this flow's runs keep in the run log. */
   snapshots?: SnapshotMode;
 }
-interface TriggerCredentials { secret?: string }
+interface TriggerCredentials {
+  secret?: string;
+}
 interface TriggerNode extends Node<TriggerCredentials> {
   /** Starts a run as the manual route and the editor button do. */
   fireManually(payload: unknown): RunInfo;
@@ -49,10 +51,16 @@ export = function (RED: NodeAPI) {
     let compiled: CompiledTrigger | undefined;
 
     // Left blank: scheduled runs never overlap each other (1); other runs only meet the global limit.
-    const explicitLimit = def.concurrency === undefined || def.concurrency === "" ? undefined : Math.max(0, Math.floor(Number(def.concurrency) || 0));
+    const explicitLimit =
+      def.concurrency === undefined || def.concurrency === ""
+        ? undefined
+        : Math.max(0, Math.floor(Number(def.concurrency) || 0));
     const limitFor = (via: Via) => explicitLimit ?? (via === "schedule" ? 1 : 0);
     const rank = priorityRank(def.priority);
-    const snapshots: SnapshotMode = def.snapshots === "errors" || def.snapshots === "all" || def.snapshots === "never" ? def.snapshots : "off";
+    const snapshots: SnapshotMode =
+      def.snapshots === "errors" || def.snapshots === "all" || def.snapshots === "never"
+        ? def.snapshots
+        : "off";
     const launcher: TriggerLauncher = { snapshots, launch: (message) => node.send(message as NodeMessage) };
     activeService()?.registerTrigger(node.id, launcher);
 
@@ -67,7 +75,13 @@ export = function (RED: NodeAPI) {
       from: { parent?: PwContext; retryOf?: string; meta?: Meta } = {},
       live?: Record<string, unknown>,
     ): { pw: PwContext; admission: Admission } => {
-      const pw = startRun({ flow: node.z ?? "", trigger: node.id, parent: from.parent, via, retryOf: from.retryOf });
+      const pw = startRun({
+        flow: node.z ?? "",
+        trigger: node.id,
+        parent: from.parent,
+        via,
+        retryOf: from.retryOf,
+      });
       if (from.meta) pw.meta = { ...from.meta };
       const message = { ...extras, payload, pw };
       const service = activeService();
@@ -75,20 +89,37 @@ export = function (RED: NodeAPI) {
         node.send((live ? { ...message, ...live } : message) as NodeMessage);
         return { pw, admission: "started" };
       }
-      const admission = service.submit(pw, payload, message, { rank, limit: limitFor(via), skipQueue: via === "manual" || via === "retry", live, snapshots }, (m) => node.send(m as NodeMessage));
-      if (admission === "queued") node.status({ fill: "yellow", shape: "ring", text: `queued (${service.queue.queuedCount} waiting)` });
+      const admission = service.submit(
+        pw,
+        payload,
+        message,
+        { rank, limit: limitFor(via), skipQueue: via === "manual" || via === "retry", live, snapshots },
+        (m) => node.send(m as NodeMessage),
+      );
+      if (admission === "queued")
+        node.status({ fill: "yellow", shape: "ring", text: `queued (${service.queue.queuedCount} waiting)` });
       return { pw, admission };
     };
 
     const full = (what: string) =>
-      new Error(`${label}: the run queue is full (${activeService()?.queue.queuedCount} waiting); ${what}. Raise patchworks.runs.maxQueued or the concurrency limits`);
+      new Error(
+        `${label}: the run queue is full (${activeService()?.queue.queuedCount} waiting); ${what}. Raise patchworks.runs.maxQueued or the concurrency limits`,
+      );
 
     const idleStatus = () => {
       const next = scheduler?.upcoming();
       if (next) {
-        node.status({ fill: "blue", shape: "dot", text: `next: ${formatFireTime(next.at, next.schedule.tz)}` });
+        node.status({
+          fill: "blue",
+          shape: "dot",
+          text: `next: ${formatFireTime(next.at, next.schedule.tz)}`,
+        });
       } else if (compiled?.webhook) {
-        node.status({ fill: "blue", shape: "ring", text: `${[...compiled.webhook.methods].join("/")} ${compiled.webhook.path}` });
+        node.status({
+          fill: "blue",
+          shape: "ring",
+          text: `${[...compiled.webhook.methods].join("/")} ${compiled.webhook.path}`,
+        });
       } else {
         node.status({ fill: "grey", shape: "ring", text: "pw-trigger.status.manual" });
       }
@@ -103,8 +134,12 @@ export = function (RED: NodeAPI) {
     node.startChild = (payload, parent) => {
       const chain = parent ? [...(parent.run.chain ?? []), parent.run.trigger] : [];
       if (chain.includes(node.id)) {
-        const names = chain.concat(node.id).map((id) => (RED.nodes.getNode(id) as { name?: string } | null)?.name || id);
-        throw new Error(`starting "${def.name || node.id}" would loop (${names.join(" → ")}): a process flow may not start itself or a flow that started it`);
+        const names = chain
+          .concat(node.id)
+          .map((id) => (RED.nodes.getNode(id) as { name?: string } | null)?.name || id);
+        throw new Error(
+          `starting "${def.name || node.id}" would loop (${names.join(" → ")}): a process flow may not start itself or a flow that started it`,
+        );
       }
       const { pw, admission } = fire("flow", payload, {}, { parent });
       if (admission === "full") throw full("the child run was not started");
@@ -134,7 +169,11 @@ export = function (RED: NodeAPI) {
 
     if (compiled && compiled.schedules.length > 0) {
       scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
-        const { admission } = fire("schedule", {}, { schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } });
+        const { admission } = fire(
+          "schedule",
+          {},
+          { schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } },
+        );
         if (admission === "full") node.warn(full("this scheduled run was dropped").message);
         if (admission !== "queued") idleStatus();
       });
@@ -144,7 +183,10 @@ export = function (RED: NodeAPI) {
     const webhook = compiled?.webhook;
     if (webhook) {
       try {
-        if (nodeRoot === false) throw new Error("webhooks need Node-RED's node HTTP server, but httpNodeRoot is false in settings.js");
+        if (nodeRoot === false)
+          throw new Error(
+            "webhooks need Node-RED's node HTTP server, but httpNodeRoot is false in settings.js",
+          );
         claimPath(webhook.path, node.id);
         captureRoute((nodeRoot || "/").replace(/\/+$/, "") + webhook.path, webhook.limitBytes);
         const handler = (req: Request, res: Response) => {
@@ -193,23 +235,38 @@ export = function (RED: NodeAPI) {
           },
           () => {
             if (res.headersSent) return;
-            res.status(504).json({ message: `The flow did not answer within ${Math.round(hook.reply.timeoutMs / 1000)} s.`, run: pw.run.id });
+            res
+              .status(504)
+              .json({
+                message: `The flow did not answer within ${Math.round(hook.reply.timeoutMs / 1000)} s.`,
+                run: pw.run.id,
+              });
           },
         );
         res.on("finish", () => forgetCallback(pw.run.id));
       } else {
         const { pw, admission } = fire("webhook", delivery.payload, extras);
         if (admission === "full") return refuseFull(res);
-        res.status(hook.reply.status).type(hook.reply.contentType).send(hook.reply.body({ run: pw.run, meta: pw.meta }));
+        res
+          .status(hook.reply.status)
+          .type(hook.reply.contentType)
+          .send(hook.reply.body({ run: pw.run, meta: pw.meta }));
       }
-      node.status({ fill: "green", shape: "dot", text: `${req.method} ${hook.path} at ${new Date().toISOString().slice(11, 19)}` });
+      node.status({
+        fill: "green",
+        shape: "dot",
+        text: `${req.method} ${hook.path} at ${new Date().toISOString().slice(11, 19)}`,
+      });
     }
 
     function refuseFull(res: Response) {
       const error = full("this webhook started no run");
       if (def.whenFull === "reject") {
         node.warn(error.message);
-        res.status(429).set("Retry-After", "30").json({ message: "Too many runs are waiting; try again later." });
+        res
+          .status(429)
+          .set("Retry-After", "30")
+          .json({ message: "Too many runs are waiting; try again later." });
       } else {
         node.warn(error.message);
         // The sender is told what it is always told; the run is dropped, as chosen.
@@ -241,7 +298,8 @@ export = function (RED: NodeAPI) {
   /** Keeps header and query secrets out of msg.req, which debug output may show. */
   function scrubSecrets(req: Request, kept: { headers: object; query: object }) {
     for (const name of Object.keys(req.headers)) if (!(name in kept.headers)) delete req.headers[name];
-    for (const name of Object.keys(req.query)) if (!(name in kept.query)) delete (req.query as Record<string, unknown>)[name];
+    for (const name of Object.keys(req.query))
+      if (!(name in kept.query)) delete (req.query as Record<string, unknown>)[name];
   }
 
   RED.nodes.registerType<TriggerNode, TriggerDef, object, TriggerCredentials>("pw-trigger", PwTrigger, {
@@ -254,7 +312,12 @@ export = function (RED: NodeAPI) {
     (req: Request, res: Response) => {
       const node = RED.nodes.getNode(req.params.id) as TriggerNode | null;
       if (!node || node.type !== "pw-trigger") {
-        res.status(404).json({ error: "not_found", message: `No deployed trigger has id ${req.params.id}: deploy the flow first.` });
+        res
+          .status(404)
+          .json({
+            error: "not_found",
+            message: `No deployed trigger has id ${req.params.id}: deploy the flow first.`,
+          });
         return;
       }
       try {

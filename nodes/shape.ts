@@ -12,11 +12,19 @@ export function refuseMessages(node: Node, label: string, statusKey: string, err
   const reason = (err as Error).message;
   node.status({ fill: "red", shape: "ring", text: statusKey });
   node.error(`${label}: ${reason}`);
-  node.on("input", (_msg, _send, done) => done(new Error(`${label} is not configured correctly: ${reason}. Open the shape and fix it.`)));
+  node.on("input", (_msg, _send, done) =>
+    done(new Error(`${label} is not configured correctly: ${reason}. Open the shape and fix it.`)),
+  );
 }
 
 /** The matcher bound for this message: templates read the message, relative dates its time of arrival. */
-export function predicateFor(RED: NodeAPI, node: Node, matcher: Matcher, constant: Predicate | undefined, msg: NodeMessage): Predicate {
+export function predicateFor(
+  RED: NodeAPI,
+  node: Node,
+  matcher: Matcher,
+  constant: Predicate | undefined,
+  msg: NodeMessage,
+): Predicate {
   return constant ?? matcher.bind(() => templateView(RED, node, msg), Date.now());
 }
 
@@ -28,7 +36,12 @@ export function derive(msg: NodeMessage, payload: unknown, pw?: Partial<PwContex
 }
 
 /** Sends one message on one output of several, with a call of its own (Node-RED deep-copies all but the first message of a call). */
-export function sendOn(send: (msgs: Array<NodeMessage | null>) => void, outputs: number, index: number, msg: NodeMessage): void {
+export function sendOn(
+  send: (msgs: Array<NodeMessage | null>) => void,
+  outputs: number,
+  index: number,
+  msg: NodeMessage,
+): void {
   const slots: Array<NodeMessage | null> = new Array(outputs).fill(null);
   slots[index] = msg;
   send(slots);
@@ -38,7 +51,13 @@ export function sendOn(send: (msgs: Array<NodeMessage | null>) => void, outputs:
  * Runs the shape's work on a message; when it throws, the message fails (red status, the
  * error named after the shape, to Catch nodes) and undefined comes back.
  */
-export function attempt<T>(node: Node, label: string, statusKey: string, done: (err?: Error) => void, work: () => T): T | undefined {
+export function attempt<T>(
+  node: Node,
+  label: string,
+  statusKey: string,
+  done: (err?: Error) => void,
+  work: () => T,
+): T | undefined {
   try {
     return work();
   } catch (err) {
@@ -49,5 +68,7 @@ export function attempt<T>(node: Node, label: string, statusKey: string, done: (
 }
 
 export function noPayload(label: string): Error {
-  return new Error(`${label}: msg.payload is missing; put a shape that produces records (a connection, a manual payload) before this one`);
+  return new Error(
+    `${label}: msg.payload is missing; put a shape that produces records (a connection, a manual payload) before this one`,
+  );
 }

@@ -7,7 +7,9 @@ const crypto = require("crypto");
 const { spawn } = require("child_process");
 
 const root = path.join(__dirname, "..");
-const userDir = process.env.PW_USER_DIR ? path.resolve(process.env.PW_USER_DIR) : path.join(root, ".node-red");
+const userDir = process.env.PW_USER_DIR
+  ? path.resolve(process.env.PW_USER_DIR)
+  : path.join(root, ".node-red");
 const settingsFile = path.join(userDir, "settings.js");
 
 if (!fs.existsSync(settingsFile)) {
@@ -43,8 +45,12 @@ module.exports = {
 }
 
 const red = require.resolve("node-red/red.js");
-const child = spawn(process.execPath, [red, "--userDir", userDir, "--settings", settingsFile, ...process.argv.slice(2)], {
-  stdio: "inherit",
-});
+const child = spawn(
+  process.execPath,
+  [red, "--userDir", userDir, "--settings", settingsFile, ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+  },
+);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code, signal) => process.exit(signal ? 0 : code ?? 0));
+child.on("exit", (code, signal) => process.exit(signal ? 0 : (code ?? 0)));

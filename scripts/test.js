@@ -11,7 +11,11 @@ const mocha = require.resolve("mocha/bin/mocha.js");
 const reporter = path.join(root, "test", "support", "reporter.js");
 const specs = (dir) =>
   fs.existsSync(path.join(root, "test", dir))
-    ? fs.readdirSync(path.join(root, "test", dir)).filter((f) => f.endsWith("_spec.js")).sort().map((f) => path.join("test", dir, f))
+    ? fs
+        .readdirSync(path.join(root, "test", dir))
+        .filter((f) => f.endsWith("_spec.js"))
+        .sort()
+        .map((f) => path.join("test", dir, f))
     : [];
 
 // unit: engine and node-helper specs share one process; runtime, package and editor specs
@@ -54,5 +58,7 @@ for (const name of wanted) {
   }
 }
 if (failedRuns.length) console.log(`\nFailed: ${failedRuns.join("; ")}`);
-console.log(`\n${total.passes} passed, ${total.failures} failed${total.pending ? `, ${total.pending} skipped` : ""}`);
+console.log(
+  `\n${total.passes} passed, ${total.failures} failed${total.pending ? `, ${total.pending} skipped` : ""}`,
+);
 process.exit(failedRuns.length ? 1 : 0);

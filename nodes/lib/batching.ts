@@ -24,7 +24,9 @@ export function compileBatchLevel(path: string): BatchLevel {
       const found = get(payload);
       if (!spread) {
         if (Array.isArray(found)) return found;
-        throw new Error(`${where} is ${describe(found)}, not an array of records${root ? "" : ": check the batch level"}`);
+        throw new Error(
+          `${where} is ${describe(found)}, not an array of records${root ? "" : ": check the batch level"}`,
+        );
       }
       const out: unknown[] = [];
       for (const part of found as unknown[]) {
@@ -46,7 +48,8 @@ export function batchAt(records: unknown[], size: number, index: number): unknow
 
 export function checkBatchSize(value: unknown): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`the batch size must be a whole number of 1 or more, not "${String(value)}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`the batch size must be a whole number of 1 or more, not "${String(value)}"`);
   return n;
 }
 

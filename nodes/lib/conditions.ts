@@ -10,9 +10,31 @@ import { compileTemplate, type Template, type TemplateView } from "./templates";
 export type ValueType = "string" | "number" | "date" | "boolean";
 
 export const OPERATORS = [
-  "equals", "not_equals", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
-  "gt", "gte", "lt", "lte", "between", "exists", "not_exists", "empty", "not_empty", "regex",
-  "true", "false", "before", "after", "within_last", "within_next", "older_than",
+  "equals",
+  "not_equals",
+  "contains",
+  "not_contains",
+  "starts_with",
+  "ends_with",
+  "in",
+  "not_in",
+  "gt",
+  "gte",
+  "lt",
+  "lte",
+  "between",
+  "exists",
+  "not_exists",
+  "empty",
+  "not_empty",
+  "regex",
+  "true",
+  "false",
+  "before",
+  "after",
+  "within_last",
+  "within_next",
+  "older_than",
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
@@ -45,7 +67,12 @@ export interface Conditions extends ConditionGroup {
 
 /** A record's value could not be compared, and the policy says so. */
 export class ConditionValueError extends Error {
-  constructor(readonly field: string, readonly record: number, readonly value: unknown, why: string) {
+  constructor(
+    readonly field: string,
+    readonly record: number,
+    readonly value: unknown,
+    why: string,
+  ) {
     super(`record ${record}: field "${field}" ${why} (value ${preview(value)})`);
     this.name = "ConditionValueError";
   }
@@ -62,9 +89,30 @@ export interface Matcher {
 }
 
 const NEGATED: Partial<Record<Operator, Operator>> = {
-  not_equals: "equals", not_contains: "contains", not_in: "in", not_exists: "exists", not_empty: "empty",
+  not_equals: "equals",
+  not_contains: "contains",
+  not_in: "in",
+  not_exists: "exists",
+  not_empty: "empty",
 };
-const NEEDS_VALUE = new Set<Operator>(["equals", "contains", "starts_with", "ends_with", "in", "gt", "gte", "lt", "lte", "between", "regex", "before", "after", "within_last", "within_next", "older_than"]);
+const NEEDS_VALUE = new Set<Operator>([
+  "equals",
+  "contains",
+  "starts_with",
+  "ends_with",
+  "in",
+  "gt",
+  "gte",
+  "lt",
+  "lte",
+  "between",
+  "regex",
+  "before",
+  "after",
+  "within_last",
+  "within_next",
+  "older_than",
+]);
 const RELATIVE = new Set<Operator>(["within_last", "within_next", "older_than"]);
 const UNIT_MS = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
 /** Per element: matched, did not, or could not be compared. */
@@ -106,7 +154,7 @@ function normalise(input: unknown): Conditions {
   }
   if (Array.isArray(value)) return { logic: "and", rules: value as Condition[] };
   if (typeof value !== "object" || value === null || !Array.isArray((value as ConditionGroup).rules)) {
-    throw new Error("the conditions must be a group: { logic: \"and\" | \"or\", rules: [...] }");
+    throw new Error('the conditions must be a group: { logic: "and" | "or", rules: [...] }');
   }
   return value as Conditions;
 }
@@ -117,7 +165,8 @@ function compileGroup(group: ConditionGroup, at: string, onBad: "no-match" | "er
   }
   const parts = group.rules.map((rule, i) => {
     const where = `${at}${at ? "." : ""}rule ${i + 1}`;
-    if (rule && typeof rule === "object" && Array.isArray((rule as ConditionGroup).rules)) return compileGroup(rule as ConditionGroup, where, onBad);
+    if (rule && typeof rule === "object" && Array.isArray((rule as ConditionGroup).rules))
+      return compileGroup(rule as ConditionGroup, where, onBad);
     return compileCondition(rule as Condition, where, onBad);
   });
   const or = group.logic === "or";
@@ -137,7 +186,8 @@ function compileGroup(group: ConditionGroup, at: string, onBad: "no-match" | "er
 
 function compileCondition(c: Condition, where: string, onBad: "no-match" | "error"): Compiled {
   if (!c || typeof c !== "object") throw new Error(`${where}: not a condition`);
-  if (!(OPERATORS as readonly string[]).includes(c.op)) throw new Error(`${where}: unknown operator "${String(c.op)}" (use one of ${OPERATORS.join(", ")})`);
+  if (!(OPERATORS as readonly string[]).includes(c.op))
+    throw new Error(`${where}: unknown operator "${String(c.op)}" (use one of ${OPERATORS.join(", ")})`);
   const field = typeof c.field === "string" ? c.field.trim() : "";
   const label = field || "(the record)";
   let getter: Getter;
@@ -151,17 +201,32 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
   }
   const positive = NEGATED[c.op] ?? c.op;
   const negate = positive !== c.op;
-  const type: ValueType = c.op === "true" || c.op === "false" ? "boolean" : ["before", "after", ...RELATIVE].includes(c.op) ? "date" : (c.type ?? "string");
-  if (!["string", "number", "date", "boolean"].includes(type)) throw new Error(`${where}: unknown type "${String(c.type)}"`);
+  const type: ValueType =
+    c.op === "true" || c.op === "false"
+      ? "boolean"
+      : ["before", "after", ...RELATIVE].includes(c.op)
+        ? "date"
+        : (c.type ?? "string");
+  if (!["string", "number", "date", "boolean"].includes(type))
+    throw new Error(`${where}: unknown type "${String(c.type)}"`);
   const ci = c.caseInsensitive === true && type === "string";
   const valueType = c.valueType ?? "literal";
-  if (NEEDS_VALUE.has(positive) && (c.value === undefined || c.value === "")) throw new Error(`${where} (${label} ${c.op}): needs a value`);
-  if (positive === "between" && (c.value2 === undefined || c.value2 === "")) throw new Error(`${where} (${label} between): needs an upper value`);
-  if (positive === "in" && valueType === "field") throw new Error(`${where} (${label} ${c.op}): a list must be typed in or come from a template, not a field`);
-  if (RELATIVE.has(positive) && valueType === "field") throw new Error(`${where} (${label} ${c.op}): the amount must be a number or a template, not a field`);
+  if (NEEDS_VALUE.has(positive) && (c.value === undefined || c.value === ""))
+    throw new Error(`${where} (${label} ${c.op}): needs a value`);
+  if (positive === "between" && (c.value2 === undefined || c.value2 === ""))
+    throw new Error(`${where} (${label} between): needs an upper value`);
+  if (positive === "in" && valueType === "field")
+    throw new Error(
+      `${where} (${label} ${c.op}): a list must be typed in or come from a template, not a field`,
+    );
+  if (RELATIVE.has(positive) && valueType === "field")
+    throw new Error(`${where} (${label} ${c.op}): the amount must be a number or a template, not a field`);
 
   const read = reader(type, ci);
-  const source = (raw: string | undefined, name: string): ((view: () => TemplateView) => (record: unknown) => unknown) => {
+  const source = (
+    raw: string | undefined,
+    name: string,
+  ): ((view: () => TemplateView) => (record: unknown) => unknown) => {
     if (raw === undefined) return () => () => undefined;
     if (valueType === "field") {
       let get: Getter;
@@ -203,10 +268,11 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
       }
       return negate ? verdict === NO : verdict === YES;
     };
-    if (!wildcard) return (record, index) => {
-      const value = getter(record);
-      return settle(test(value, record), value, index);
-    };
+    if (!wildcard)
+      return (record, index) => {
+        const value = getter(record);
+        return settle(test(value, record), value, index);
+      };
     return (record, index) => {
       const values = getter(record) as unknown[];
       let bad: unknown = UNREADABLE;
@@ -247,10 +313,12 @@ function reader(type: ValueType, ci: boolean): (value: unknown) => unknown {
     case "boolean":
       return toBoolean;
     default:
-      return ci ? (v) => {
-        const s = toText(v);
-        return s === UNREADABLE ? s : (s as string).toLowerCase();
-      } : toText;
+      return ci
+        ? (v) => {
+            const s = toText(v);
+            return s === UNREADABLE ? s : (s as string).toLowerCase();
+          }
+        : toText;
   }
 }
 
@@ -260,16 +328,22 @@ function prepare(op: Operator, type: ValueType, ci: boolean, raw: string, where:
     try {
       return new RegExp(raw, ci ? "i" : "");
     } catch (err) {
-      throw new Error(`${where}: "${raw}" is not a valid regular expression: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${where}: "${raw}" is not a valid regular expression: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
   if (RELATIVE.has(op)) {
     const n = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`${where}: "${raw}" is not a number of minutes, hours or days`);
+    if (raw.trim() === "" || !Number.isFinite(n) || n < 0)
+      throw new Error(`${where}: "${raw}" is not a number of minutes, hours or days`);
     return n;
   }
   if (op === "in") {
-    const items = raw.split(/[,\n]/).map((s) => s.trim()).filter((s) => s !== "");
+    const items = raw
+      .split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
     return new Set(items.map((item) => prepareOne(type, ci, item, where)));
   }
   return prepareOne(type, ci, raw, where);
@@ -277,14 +351,25 @@ function prepare(op: Operator, type: ValueType, ci: boolean, raw: string, where:
 
 function prepareOne(type: ValueType, ci: boolean, raw: string, where: string): unknown {
   const value = reader(type, ci)(raw);
-  if (value === UNREADABLE) throw new Error(`${where}: "${raw}" is not a ${type === "date" ? "date (use ISO 8601, e.g. 2026-11-27 or 2026-11-27T10:00:00Z)" : type}`);
+  if (value === UNREADABLE)
+    throw new Error(
+      `${where}: "${raw}" is not a ${type === "date" ? "date (use ISO 8601, e.g. 2026-11-27 or 2026-11-27T10:00:00Z)" : type}`,
+    );
   return value;
 }
 
 type ValueOf = (record: unknown) => unknown;
 
 /** One element's verdict for the positive form of the operator. */
-function elementTest(op: Operator, type: ValueType, read: (v: unknown) => unknown, v1: ValueOf, v2: ValueOf, now: number, unit: keyof typeof UNIT_MS): (value: unknown, record: unknown) => Verdict {
+function elementTest(
+  op: Operator,
+  type: ValueType,
+  read: (v: unknown) => unknown,
+  v1: ValueOf,
+  v2: ValueOf,
+  now: number,
+  unit: keyof typeof UNIT_MS,
+): (value: unknown, record: unknown) => Verdict {
   switch (op) {
     case "exists":
       return (value) => (value !== undefined && value !== null ? YES : NO);
@@ -365,7 +450,8 @@ function comparison(op: Operator): (a: unknown, b: unknown, c: unknown) => boole
     case "lte":
       return (a, b) => (a as number) <= (b as number);
     case "between":
-      return (a, b, c) => c !== UNREADABLE && (a as number) >= (b as number) && (a as number) <= (c as number);
+      return (a, b, c) =>
+        c !== UNREADABLE && (a as number) >= (b as number) && (a as number) <= (c as number);
     case "regex":
       return (a, b) => (b as RegExp).test(String(a));
     default:
@@ -426,7 +512,13 @@ function isEmpty(v: unknown): boolean {
 
 function whyBad(type: ValueType, op: Operator): string {
   if (op === "contains" && type !== "string") return "is not a list to look in";
-  return type === "date" ? "is not a date" : type === "number" ? "is not a number" : type === "boolean" ? "is not true or false" : "is not text";
+  return type === "date"
+    ? "is not a date"
+    : type === "number"
+      ? "is not a number"
+      : type === "boolean"
+        ? "is not true or false"
+        : "is not text";
 }
 
 function preview(value: unknown): string {

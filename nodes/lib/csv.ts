@@ -36,15 +36,27 @@ export function parseCsv(text: string, delimiter = ","): string[][] {
       endRow();
     } else field += ch;
   }
-  if (quoted) throw new Error("the CSV ends inside a quoted field (a \" is not closed)");
+  if (quoted) throw new Error('the CSV ends inside a quoted field (a " is not closed)');
   if (field !== "" || row.length > 0) endRow();
   return rows;
 }
 
 export function toCsv(rows: unknown[][], delimiter = ","): string {
-  return rows.map((r) => r.map((v) => quoteField(v === undefined || v === null ? "" : String(v), delimiter)).join(delimiter)).join("\r\n") + "\r\n";
+  return (
+    rows
+      .map((r) =>
+        r.map((v) => quoteField(v === undefined || v === null ? "" : String(v), delimiter)).join(delimiter),
+      )
+      .join("\r\n") + "\r\n"
+  );
 }
 
 function quoteField(value: string, delimiter: string): string {
-  return value.includes('"') || value.includes(delimiter) || value.includes("\n") || value.includes("\r") || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  return value.includes('"') ||
+    value.includes(delimiter) ||
+    value.includes("\n") ||
+    value.includes("\r") ||
+    /^\s|\s$/.test(value)
+    ? `"${value.replace(/"/g, '""')}"`
+    : value;
 }

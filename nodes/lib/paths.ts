@@ -3,10 +3,7 @@
  * `[*]` or `*` for "every element". Paths are parsed once at deploy into getters.
  */
 
-export type Segment =
-  | { kind: "key"; key: string }
-  | { kind: "index"; index: number }
-  | { kind: "all" };
+export type Segment = { kind: "key"; key: string } | { kind: "index"; index: number } | { kind: "all" };
 
 export class PathSyntaxError extends Error {
   constructor(path: string, at: number, what: string) {

@@ -34,7 +34,12 @@ export interface Routed {
  * Each record goes to the first route it matches, or to every route it matches; records no
  * route takes go to the last output when `otherwise` is on, and nowhere when it is off.
  */
-export function routeRecords(payload: unknown, routes: Predicate[], mode: "first" | "all", otherwise: boolean): Routed {
+export function routeRecords(
+  payload: unknown,
+  routes: Predicate[],
+  mode: "first" | "all",
+  otherwise: boolean,
+): Routed {
   const single = !Array.isArray(payload);
   const records = single ? [payload] : (payload as unknown[]);
   const outputs: unknown[][] = routes.map(() => []);

@@ -64,8 +64,12 @@ export function startRun(opts: StartRunOptions): PwContext {
 }
 
 function isMeta(value: unknown): value is Meta {
-  return typeof value === "object" && value !== null && !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === "string");
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === "string")
+  );
 }
 
 /** Reads `msg.pw` if the message carries a well-formed one. */

@@ -68,11 +68,15 @@ export function toCron(spec: ScheduleSpec): string {
     case "monthly": {
       const { hour, minute } = clock(spec.time);
       if (!spec.days || spec.days.length === 0) throw new ScheduleError("pick at least one day of the month");
-      const days = [...new Set(spec.days.map((d) => (d === "L" ? "L" : String(int(d, 1, 31, "day of the month")))))];
+      const days = [
+        ...new Set(spec.days.map((d) => (d === "L" ? "L" : String(int(d, 1, 31, "day of the month"))))),
+      ];
       return `${minute} ${hour} ${days.join(",")} ${list(spec.months, 1, 12, "month")} *`;
     }
     case "cron": {
-      const expr = String(spec.cron ?? "").trim().replace(/\s+/g, " ");
+      const expr = String(spec.cron ?? "")
+        .trim()
+        .replace(/\s+/g, " ");
       const fields = expr === "" ? 0 : expr.split(" ").length;
       if (fields !== 5 && fields !== 6) {
         throw new ScheduleError(
@@ -101,7 +105,9 @@ export function compileSchedule(spec: ScheduleSpec): CompiledSchedule {
   try {
     calc = new Cron(cron, { timezone: tz, paused: true });
   } catch (err) {
-    throw new ScheduleError(`cron "${cron}" is not valid: ${(err as Error).message.replace(/^CronPattern: /, "")}`);
+    throw new ScheduleError(
+      `cron "${cron}" is not valid: ${(err as Error).message.replace(/^CronPattern: /, "")}`,
+    );
   }
   return {
     spec,

@@ -34,16 +34,19 @@ interface Found {
 
 export function compileSplitter(opts: SplitOptions): Splitter {
   const text = (opts.path ?? "").trim();
-  if (text === "") throw new Error("the path to split out is empty: name the element, e.g. customer.addresses");
+  if (text === "")
+    throw new Error("the path to split out is empty: name the element, e.g. customer.addresses");
   const segments = parsePath(text);
-  const copies = (opts.parentFields ?? []).filter((f) => f && typeof f.from === "string" && f.from.trim() !== "").map((f) => {
-    const from = f.from.trim();
-    const fromSegments = parsePath(from);
-    const last = fromSegments[fromSegments.length - 1];
-    const to = (f.to ?? "").trim() || (last && last.kind === "key" ? last.key : "");
-    if (!to) throw new Error(`parent field "${from}" needs a name to be copied as`);
-    return { to, get: compileGetter(fromSegments) };
-  });
+  const copies = (opts.parentFields ?? [])
+    .filter((f) => f && typeof f.from === "string" && f.from.trim() !== "")
+    .map((f) => {
+      const from = f.from.trim();
+      const fromSegments = parsePath(from);
+      const last = fromSegments[fromSegments.length - 1];
+      const to = (f.to ?? "").trim() || (last && last.kind === "key" ? last.key : "");
+      if (!to) throw new Error(`parent field "${from}" needs a name to be copied as`);
+      return { to, get: compileGetter(fromSegments) };
+    });
   const wrapper = (opts.wrapper ?? "").trim();
   const each = opts.mode !== "whole";
 
@@ -62,18 +65,22 @@ export function compileSplitter(opts: SplitOptions): Splitter {
     parts(payload) {
       const found: Found[] = [];
       walk(payload, segments, 0, undefined, found);
-      if (found.length === 0) throw new Error(`msg.payload has nothing at "${text}"${pathHint(payload, segments)}`);
+      if (found.length === 0)
+        throw new Error(`msg.payload has nothing at "${text}"${pathHint(payload, segments)}`);
       if (each) {
         const parts: unknown[] = [];
         for (const { value, parent } of found) {
-          if (Array.isArray(value)) for (const element of value) parts.push(wrap(withParent(element, parent)));
+          if (Array.isArray(value))
+            for (const element of value) parts.push(wrap(withParent(element, parent)));
           else parts.push(wrap(withParent(value, parent)));
         }
         return parts;
       }
       // Whole: one part. Through [*] it is the list of what was found.
       const single = found.length === 1 && !segments.some((s) => s.kind === "all");
-      const shaped = found.map(({ value, parent }) => (Array.isArray(value) ? value.map((v) => withParent(v, parent)) : withParent(value, parent)));
+      const shaped = found.map(({ value, parent }) =>
+        Array.isArray(value) ? value.map((v) => withParent(v, parent)) : withParent(value, parent),
+      );
       return [wrap(single ? shaped[0] : shaped)];
     },
   };
@@ -99,6 +106,7 @@ function walk(value: unknown, segments: Segment[], from: number, parent: unknown
 
 function pathHint(payload: unknown, segments: Segment[]): string {
   const first = segments[0];
-  if (Array.isArray(payload) && first && first.kind === "key") return `: the payload is ${describe(payload)}; start the path with [*]. to reach into each record`;
+  if (Array.isArray(payload) && first && first.kind === "key")
+    return `: the payload is ${describe(payload)}; start the path with [*]. to reach into each record`;
   return "";
 }

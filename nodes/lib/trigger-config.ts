@@ -56,7 +56,8 @@ export interface CompiledTrigger {
 function positive(value: unknown, fallback: number, what: string): number {
   if (value === undefined || value === null || value === "") return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number, not "${String(value)}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`${what} must be a positive number, not "${String(value)}"`);
   return n;
 }
 
@@ -73,19 +74,34 @@ export function webhookAuth(s: TriggerSettings, secret: string | undefined): Web
     case "token-query":
     case "token-header": {
       const name = (s.tokenName || (auth === "token-query" ? "token" : "x-webhook-token")).trim();
-      return { type: "token", in: auth === "token-query" ? "query" : "header", name, token: needSecret(secret, "token authentication") };
+      return {
+        type: "token",
+        in: auth === "token-query" ? "query" : "header",
+        name,
+        token: needSecret(secret, "token authentication"),
+      };
     }
     case "shopify":
       return { type: "shopify", secret: needSecret(secret, "Shopify signature checking") };
     case "hubspot":
-      return { type: "hubspot", secret: needSecret(secret, "HubSpot signature checking"), maxAgeMs: positive(s.maxAgeSec, HUBSPOT_MAX_AGE_MS / 1000, "maximum age") * 1000 };
+      return {
+        type: "hubspot",
+        secret: needSecret(secret, "HubSpot signature checking"),
+        maxAgeMs: positive(s.maxAgeSec, HUBSPOT_MAX_AGE_MS / 1000, "maximum age") * 1000,
+      };
     case "tiktok":
       if (!s.tiktokAppKey) throw new Error("TikTok Shop signature checking needs the app key");
-      return { type: "tiktok", appKey: s.tiktokAppKey.trim(), secret: needSecret(secret, "TikTok Shop signature checking") };
+      return {
+        type: "tiktok",
+        appKey: s.tiktokAppKey.trim(),
+        secret: needSecret(secret, "TikTok Shop signature checking"),
+      };
     case "hmac": {
-      if (!s.hmacHeader) throw new Error("HMAC signature checking needs the name of the header that carries the signature");
+      if (!s.hmacHeader)
+        throw new Error("HMAC signature checking needs the name of the header that carries the signature");
       const algorithm = s.hmacAlgorithm || "sha256";
-      if (!["sha1", "sha256", "sha512"].includes(algorithm)) throw new Error(`unknown HMAC algorithm "${algorithm}"`);
+      if (!["sha1", "sha256", "sha512"].includes(algorithm))
+        throw new Error(`unknown HMAC algorithm "${algorithm}"`);
       const signs = s.hmacSigns || "body";
       if (signs === "timestamp.body" && !s.hmacTimestampHeader) {
         throw new Error('signing "timestamp.body" needs the name of the timestamp header');
@@ -119,10 +135,14 @@ export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTri
   if (!s.webhook) return { schedules };
 
   const methods = new Set(
-    String(s.methods || "GET,POST").split(",").map((m) => m.trim().toUpperCase()).filter(Boolean),
+    String(s.methods || "GET,POST")
+      .split(",")
+      .map((m) => m.trim().toUpperCase())
+      .filter(Boolean),
   );
   for (const m of methods) {
-    if (m !== "GET" && m !== "POST") throw new Error(`webhook method "${m}" is not supported: use GET and/or POST`);
+    if (m !== "GET" && m !== "POST")
+      throw new Error(`webhook method "${m}" is not supported: use GET and/or POST`);
   }
   if (methods.size === 0) throw new Error("the webhook accepts no method: tick GET and/or POST");
   const status = Math.floor(positive(s.replyStatus, 200, "reply status"));

@@ -25,11 +25,13 @@ export interface CompiledRule {
 
 /** Compiles every rule once; a bad rule throws naming its row. */
 export function compileRules(rules: VariableRule[]): CompiledRule[] {
-  if (!Array.isArray(rules) || rules.length === 0) throw new Error("there are no variables to set: add at least one row");
+  if (!Array.isArray(rules) || rules.length === 0)
+    throw new Error("there are no variables to set: add at least one row");
   return rules.map((rule, i) => {
     const label = `row ${i + 1} (${rule.target} "${rule.key}")`;
     try {
-      if (rule.target !== "flow" && rule.target !== "meta") throw new Error(`unknown target "${String(rule.target)}"`);
+      if (rule.target !== "flow" && rule.target !== "meta")
+        throw new Error(`unknown target "${String(rule.target)}"`);
       if (!rule.key || !String(rule.key).trim()) throw new Error("the variable name is empty");
       return { rule, label, evaluate: compileValue(rule) };
     } catch (err) {

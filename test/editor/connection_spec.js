@@ -13,7 +13,13 @@ describe("instance and connection dialogs (Chromium)", function () {
   const seen = [];
   const TOKEN = "shpat_from_the_dialog";
   before(async () => {
-    shop = await startShopify({ token: TOKEN, orders: [{ id: 1, created_at: "2026-11-27T10:00:00Z" }, { id: 2, created_at: "2026-11-28T10:00:00Z" }] });
+    shop = await startShopify({
+      token: TOKEN,
+      orders: [
+        { id: 1, created_at: "2026-11-27T10:00:00Z" },
+        { id: 2, created_at: "2026-11-28T10:00:00Z" },
+      ],
+    });
     ed = await openEditor({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 40 } } });
     page = ed.page;
   });
@@ -37,18 +43,31 @@ describe("instance and connection dialogs (Chromium)", function () {
     assert.equal(await secret.count(), 1, "one secret: the access token");
     await secret.fill("shpat_wrong");
     await page.click("#pw-instance-test");
-    await page.waitForFunction(() => /401/.test(document.querySelector("#pw-instance-test-result").textContent));
+    await page.waitForFunction(() =>
+      /401/.test(document.querySelector("#pw-instance-test-result").textContent),
+    );
     assert.ok(!(await page.textContent("#pw-instance-test-result")).includes("shpat_wrong"));
     await secret.fill(TOKEN);
     await page.click("#pw-instance-test");
-    await page.waitForFunction(() => document.querySelector("#pw-instance-test-result").classList.contains("pw-instance-ok"));
-    assert.match(await page.textContent("#pw-instance-test-result"), /Shopify answered "List orders" with 2 record\(s\)/);
+    await page.waitForFunction(() =>
+      document.querySelector("#pw-instance-test-result").classList.contains("pw-instance-ok"),
+    );
+    assert.match(
+      await page.textContent("#pw-instance-test-result"),
+      /Shopify answered "List orders" with 2 record\(s\)/,
+    );
     await page.locator(".red-ui-editableList-addButton:has-text('limit')").click();
     await page.fill("#pw-instance-limits .pw-limit-requests", "4");
     await page.fill("#pw-instance-limits .pw-limit-burst", "10");
     await page.click("#node-config-dialog-ok");
     await page.waitForSelector("#node-config-input-connector", { state: "detached" });
-    const instance = await page.evaluate(() => { let i; RED.nodes.eachConfig((c) => { if (c.type === "pw-instance") i = { rateLimit: c.rateLimit, vars: c.vars, slots: c.secretSlots }; }); return i; });
+    const instance = await page.evaluate(() => {
+      let i;
+      RED.nodes.eachConfig((c) => {
+        if (c.type === "pw-instance") i = { rateLimit: c.rateLimit, vars: c.vars, slots: c.secretSlots };
+      });
+      return i;
+    });
     assert.deepEqual(instance.rateLimit, [{ requests: 4, period: "second", burst: 10 }]);
     assert.deepEqual(instance.slots, { token: 0 });
     assert.equal(instance.vars.token, undefined, "the token is not a plain variable");
@@ -61,7 +80,10 @@ describe("instance and connection dialogs (Chromium)", function () {
     await row.locator("input.red-ui-typedInput-input").first().fill("2026-11-28");
     await page.fill("#node-input-name", "New orders");
     await ed.pressDone();
-    const saved = await page.evaluate((id) => { const n = RED.nodes.node(id); return { endpoint: n.endpoint, params: n.params, instance: n.instance, valid: n.valid }; }, connId);
+    const saved = await page.evaluate((id) => {
+      const n = RED.nodes.node(id);
+      return { endpoint: n.endpoint, params: n.params, instance: n.instance, valid: n.valid };
+    }, connId);
     assert.equal(saved.endpoint, "list-orders");
     assert.deepEqual(saved.params, [{ key: "created_at_min", valueType: "str", value: "2026-11-28" }]);
     assert.ok(saved.instance);
@@ -71,10 +93,22 @@ describe("instance and connection dialogs (Chromium)", function () {
   it("deploys with the token in credentials only, and the shape pulls the filtered orders", async function () {
     await page.evaluate((id) => {
       const z = RED.workspaces.active();
-      RED.nodes.import([
-        { id: "ctrig", type: "pw-trigger", z, name: "go", schedules: [], x: 100, y: 220, wires: [[]] },
-        { id: "csink", type: "function", z, func: "global.get('seen').push(msg.payload.map((o) => o.id)); return null;", outputs: 0, x: 500, y: 220, wires: [] },
-      ], { generateIds: false });
+      RED.nodes.import(
+        [
+          { id: "ctrig", type: "pw-trigger", z, name: "go", schedules: [], x: 100, y: 220, wires: [[]] },
+          {
+            id: "csink",
+            type: "function",
+            z,
+            func: "global.get('seen').push(msg.payload.map((o) => o.id)); return null;",
+            outputs: 0,
+            x: 500,
+            y: 220,
+            wires: [],
+          },
+        ],
+        { generateIds: false },
+      );
       // Wires to nodes outside an import are drawn as a user draws them.
       RED.nodes.addLink({ source: RED.nodes.node("ctrig"), sourcePort: 0, target: RED.nodes.node(id) });
       RED.nodes.addLink({ source: RED.nodes.node(id), sourcePort: 0, target: RED.nodes.node("csink") });
@@ -85,23 +119,35 @@ describe("instance and connection dialogs (Chromium)", function () {
     const flows = (await ed.rt.api("GET", "/flows")).text;
     assert.ok(!flows.includes(TOKEN), "not in the flow");
     const id = (await ed.rt.api("POST", "/pw/trigger/ctrig", {})).json.run.id;
-    const run = await waitUntil(async () => { const r = (await ed.rt.api("GET", `/pw/runs/${id}`)).json?.run; return r && r.status !== "running" ? r : undefined; }, "the run");
+    const run = await waitUntil(async () => {
+      const r = (await ed.rt.api("GET", `/pw/runs/${id}`)).json?.run;
+      return r && r.status !== "running" ? r : undefined;
+    }, "the run");
     assert.equal(run.status, "succeeded", JSON.stringify(run.errors));
-    await waitUntil(() => seen.length > 0, `the orders (steps: ${JSON.stringify(Object.values(run.steps).map((s) => [s.node, s.messagesIn, s.messagesOut]))})`);
+    await waitUntil(
+      () => seen.length > 0,
+      `the orders (steps: ${JSON.stringify(Object.values(run.steps).map((s) => [s.node, s.messagesIn, s.messagesOut]))})`,
+    );
     assert.deepEqual(seen[0], [2]);
   });
 
   it("offers the endpoint's sample record to a map wired after the connection", async function () {
     await page.evaluate((id) => {
       const z = RED.workspaces.active();
-      RED.nodes.import([{ id: "cmap", type: "pw-map", z, rules: [], x: 500, y: 320, wires: [[]] }], { generateIds: false });
+      RED.nodes.import([{ id: "cmap", type: "pw-map", z, rules: [], x: 500, y: 320, wires: [[]] }], {
+        generateIds: false,
+      });
       RED.nodes.addLink({ source: RED.nodes.node(id), sourcePort: 0, target: RED.nodes.node("cmap") });
       RED.view.redraw(true);
     }, connId);
     await ed.openDialog("cmap");
     const sample = JSON.parse(await page.inputValue("#pw-map-sample"));
     assert.equal(sample.id, 450789469, "Shopify's sample order, from the connector's endpoint");
-    await page.waitForFunction(() => [...document.querySelectorAll("#pw-map-source-fields option")].some((o) => o.value === "line_items[*].sku"));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("#pw-map-source-fields option")].some(
+        (o) => o.value === "line_items[*].sku",
+      ),
+    );
     await page.click("#node-dialog-cancel");
     await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
   });

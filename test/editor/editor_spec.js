@@ -4,7 +4,20 @@ const assert = require("node:assert/strict");
 const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
 
-const TYPES = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch", "pw-map", "pw-connection"];
+const TYPES = [
+  "pw-trigger",
+  "pw-manual-payload",
+  "pw-set-variables",
+  "pw-run-flow",
+  "pw-callback",
+  "pw-filter",
+  "pw-route",
+  "pw-flow-control",
+  "pw-split",
+  "pw-branch",
+  "pw-map",
+  "pw-connection",
+];
 
 describe("editor (Chromium)", function () {
   this.timeout(120000);
@@ -23,7 +36,9 @@ describe("editor (Chromium)", function () {
   afterEach(screenshotOnFailure(() => page));
 
   it("lists every node of the package in the palette category patchworks", async function () {
-    const listed = await page.$$eval("#red-ui-palette-container-patchworks .red-ui-palette-node", (els) => els.map((e) => e.getAttribute("data-palette-type")));
+    const listed = await page.$$eval("#red-ui-palette-container-patchworks .red-ui-palette-node", (els) =>
+      els.map((e) => e.getAttribute("data-palette-type")),
+    );
     assert.deepEqual(listed.sort(), [...TYPES].sort());
     const header = await page.textContent("#red-ui-palette-container-patchworks .red-ui-palette-header");
     assert.match(header, /patchworks/i);
@@ -51,7 +66,9 @@ describe("editor (Chromium)", function () {
     await page.fill("#node-input-secret", "shpss_from_the_editor");
     await ed.pressDone();
     const saved = await page.evaluate((nid) => RED.nodes.node(nid), id);
-    assert.deepEqual(saved.schedules, [{ type: "daily", time: "07:45", days: [1, 2, 3, 4, 5], tz: "Europe/London" }]);
+    assert.deepEqual(saved.schedules, [
+      { type: "daily", time: "07:45", days: [1, 2, 3, 4, 5], tz: "Europe/London" },
+    ]);
     assert.equal(saved.methods, "POST");
     assert.equal(saved.auth, "shopify");
     assert.equal(saved.valid, true);
@@ -77,7 +94,11 @@ describe("editor (Chromium)", function () {
     await ed.openDialog(id);
     const first = page.locator("#node-input-rule-container li").first();
     await first.locator(".pw-rule-key").fill("orderRef");
-    await first.locator(".red-ui-typedInput-container").first().locator(".red-ui-typedInput-type-select").click();
+    await first
+      .locator(".red-ui-typedInput-container")
+      .first()
+      .locator(".red-ui-typedInput-type-select")
+      .click();
     await page.locator(".red-ui-typedInput-options:visible a[value='template']").click();
     await first.locator("input.red-ui-typedInput-input").fill("order-{{payload.0.id}}");
     await page.locator(".red-ui-editableList-addButton:has-text('variable')").click();
@@ -97,11 +118,20 @@ describe("editor (Chromium)", function () {
   });
 
   it("configures run process flow: picks a trigger from the workspace and waits for its answer", async function () {
-    const triggerId = await page.evaluate(() => { let t; RED.nodes.eachNode((n) => { if (n.type === "pw-trigger") t = n.id; }); return t; });
+    const triggerId = await page.evaluate(() => {
+      let t;
+      RED.nodes.eachNode((n) => {
+        if (n.type === "pw-trigger") t = n.id;
+      });
+      return t;
+    });
     const id = await ed.addNode("pw-run-flow", 200, 240);
     await ed.openDialog(id);
     const options = await page.$$eval("#node-input-trigger option", (os) => os.map((o) => o.textContent));
-    assert.ok(options.some((o) => /Orders/.test(o)), `the trigger is offered: ${options}`);
+    assert.ok(
+      options.some((o) => /Orders/.test(o)),
+      `the trigger is offered: ${options}`,
+    );
     await page.selectOption("#node-input-trigger", triggerId);
     await page.selectOption("#node-input-mode", "wait");
     assert.ok(await page.isVisible("#node-input-timeoutSec"));
@@ -135,16 +165,27 @@ describe("editor (Chromium)", function () {
     const flows = await ed.rt.api("GET", "/flows");
     assert.ok(!flows.text.includes("shpss_from_the_editor"));
     const trigger = flows.json.find((n) => n.type === "pw-trigger");
-    assert.deepEqual((await ed.rt.api("GET", `/credentials/pw-trigger/${trigger.id}`)).json, { has_secret: true });
+    assert.deepEqual((await ed.rt.api("GET", `/credentials/pw-trigger/${trigger.id}`)).json, {
+      has_secret: true,
+    });
     for (const n of flows.json.filter((f) => TYPES.includes(f.type))) {
       assert.ok(ed.rt.RED.nodes.getNode(n.id), `${n.type} is running`);
     }
     const errors = ed.rt.logs.filter((l) => l.level <= 20);
-    assert.deepEqual(errors.map((l) => l.msg), []);
+    assert.deepEqual(
+      errors.map((l) => l.msg),
+      [],
+    );
   });
 
   it("starts a run from the button on the trigger", async function () {
-    const id = await page.evaluate(() => { let t; RED.nodes.eachNode((n) => { if (n.type === "pw-trigger") t = n.id; }); return t; });
+    const id = await page.evaluate(() => {
+      let t;
+      RED.nodes.eachNode((n) => {
+        if (n.type === "pw-trigger") t = n.id;
+      });
+      return t;
+    });
     await page.locator(`g.red-ui-flow-node-group[id='${id}'] .red-ui-flow-node-button`).click();
     const note = await page.waitForSelector(".red-ui-notification:has-text('started')", { timeout: 10000 });
     assert.match(await note.textContent(), /Run [0-9A-Z]{26} started/);
@@ -156,16 +197,25 @@ describe("editor (Chromium)", function () {
     await page.click("#red-ui-clipboard-dialog-import-tab-examples, .red-ui-tab:has-text('Examples')");
     await page.locator(".ui-dialog .red-ui-treeList-label:has-text('node-red-contrib-patchworks')").click();
     await page.locator(".ui-dialog .red-ui-treeList-label:has-text('Getting started')").click();
-    await page.locator(".ui-dialog .red-ui-treeList-label:has-text('Schedule, payload and variables')").click();
+    await page
+      .locator(".ui-dialog .red-ui-treeList-label:has-text('Schedule, payload and variables')")
+      .click();
     await page.click("#red-ui-clipboard-dialog-ok");
     // The imported nodes arrive attached to the mouse; a click on the canvas places them.
     const chart = await page.locator("#red-ui-workspace-chart").boundingBox();
     await page.mouse.click(chart.x + 300, chart.y + 400);
-    const imported = await page.evaluate(() => { const t = []; RED.nodes.eachNode((n) => t.push(n.type + ":" + n.name)); return t; });
+    const imported = await page.evaluate(() => {
+      const t = [];
+      RED.nodes.eachNode((n) => t.push(n.type + ":" + n.name));
+      return t;
+    });
     assert.ok(imported.includes("pw-manual-payload:Sample orders"));
     assert.ok(imported.includes("pw-trigger:Hourly orders"));
     await ed.deploy();
-    await waitUntil(async () => (await ed.rt.api("GET", "/flows")).json.some((n) => n.name === "Hourly orders"), "the example deployed");
+    await waitUntil(
+      async () => (await ed.rt.api("GET", "/flows")).json.some((n) => n.name === "Hourly orders"),
+      "the example deployed",
+    );
   });
 
   it("logged no console errors", function () {

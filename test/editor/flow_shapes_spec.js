@@ -15,7 +15,11 @@ describe("flow shapes in the editor (Chromium)", function () {
   });
   after(() => ed.close());
   afterEach(screenshotOnFailure(() => page));
-  const saved = (id) => page.evaluate((nid) => { const n = RED.nodes.node(nid); return JSON.parse(JSON.stringify({ ...n, _def: undefined, _: undefined, dirty: undefined })); }, id);
+  const saved = (id) =>
+    page.evaluate((nid) => {
+      const n = RED.nodes.node(nid);
+      return JSON.parse(JSON.stringify({ ...n, _def: undefined, _: undefined, dirty: undefined }));
+    }, id);
 
   /** Fills the last condition row of a builder inside `scope`. */
   async function condition(scope, { field, op, type, value, value2, ci }) {
@@ -53,11 +57,21 @@ describe("flow shapes in the editor (Chromium)", function () {
       logic: "and",
       onBadValue: "error",
       rules: [
-        { field: "financial_status", op: "equals", value: "PAID", valueType: "literal", type: "string", caseInsensitive: true },
-        { logic: "or", rules: [
-          { field: "country", op: "in", value: "GB, IE", valueType: "literal", type: "string" },
-          { field: "total_price", op: "gt", value: "100", valueType: "literal", type: "number" },
-        ] },
+        {
+          field: "financial_status",
+          op: "equals",
+          value: "PAID",
+          valueType: "literal",
+          type: "string",
+          caseInsensitive: true,
+        },
+        {
+          logic: "or",
+          rules: [
+            { field: "country", op: "in", value: "GB, IE", valueType: "literal", type: "string" },
+            { field: "total_price", op: "gt", value: "100", valueType: "literal", type: "number" },
+          ],
+        },
       ],
     });
     assert.equal(node.outputs, 2);
@@ -69,7 +83,13 @@ describe("flow shapes in the editor (Chromium)", function () {
     await ed.openDialog(id);
     const builder = page.locator("#pw-filter-conditions");
     await builder.locator(".pw-cond-add").first().click();
-    const row = await condition(builder, { field: "qty", op: "between", type: "number", value: "ten", value2: "20" });
+    const row = await condition(builder, {
+      field: "qty",
+      op: "between",
+      type: "number",
+      value: "ten",
+      value2: "20",
+    });
     assert.match(await row.locator(".pw-cond-problem").textContent(), /"ten" is not a number/);
     assert.ok(await row.locator(".pw-cond-value2").isVisible(), "between shows the upper value");
     await row.locator(".pw-cond-op").selectOption("exists");
@@ -83,7 +103,10 @@ describe("flow shapes in the editor (Chromium)", function () {
     assert.ok(await row.locator(".pw-cond-all").isVisible(), "a path through [*] offers 'all elements'");
     await ed.pressDone();
     assert.equal((await saved(id)).valid, false);
-    await page.evaluate((nid) => { RED.nodes.remove(nid); RED.view.redraw(true); }, id);
+    await page.evaluate((nid) => {
+      RED.nodes.remove(nid);
+      RED.view.redraw(true);
+    }, id);
   });
 
   let routeId;
@@ -103,12 +126,20 @@ describe("flow shapes in the editor (Chromium)", function () {
     await page.selectOption("#node-input-mode", "all");
     await ed.pressDone();
     const node = await saved(routeId);
-    assert.deepEqual(node.routes.map((r) => r.label), ["UK", "US", "everything else in EU"]);
-    assert.deepEqual(node.routes[1].conditions.rules, [{ field: "country", op: "equals", value: "US", valueType: "literal", type: "string" }]);
+    assert.deepEqual(
+      node.routes.map((r) => r.label),
+      ["UK", "US", "everything else in EU"],
+    );
+    assert.deepEqual(node.routes[1].conditions.rules, [
+      { field: "country", op: "equals", value: "US", valueType: "literal", type: "string" },
+    ]);
     assert.deepEqual(node.routes[2].conditions.rules, [], "no conditions: takes everything");
     assert.equal(node.outputs, 4, "three routes and otherwise");
     assert.equal(node.mode, "all");
-    const labels = await page.evaluate((nid) => { const n = RED.nodes.node(nid); return [0, 1, 2, 3].map((i) => n._def.outputLabels.call(n, i)); }, routeId);
+    const labels = await page.evaluate((nid) => {
+      const n = RED.nodes.node(nid);
+      return [0, 1, 2, 3].map((i) => n._def.outputLabels.call(n, i));
+    }, routeId);
     assert.deepEqual(labels, ["UK", "US", "everything else in EU", "otherwise"]);
   });
 
@@ -170,18 +201,48 @@ describe("flow shapes in the editor (Chromium)", function () {
 
   it("deploys the configured shapes and they run as configured", async function () {
     // Wire trigger → filter → sink in the editor's model, as drawing the wires would.
-    await page.evaluate(({ filterId }) => {
-      const ws = RED.workspaces.active();
-      const trig = { id: "ttrig1", type: "pw-trigger", z: ws, name: "orders in", schedules: [], x: 120, y: 100, wires: [[]] };
-      const sink = { id: "tsink1", type: "function", z: ws, func: "global.get('seen').push(msg.payload.map(o => o.id)); return null;", outputs: 0, x: 700, y: 400, wires: [] };
-      RED.view.importNodes([trig, sink], { generateIds: false });
-      RED.nodes.addLink({ source: RED.nodes.node("ttrig1"), sourcePort: 0, target: RED.nodes.node(filterId) });
-      RED.nodes.addLink({ source: RED.nodes.node(filterId), sourcePort: 0, target: RED.nodes.node("tsink1") });
-      RED.nodes.dirty(true);
-      RED.view.redraw(true);
-    }, { filterId });
+    await page.evaluate(
+      ({ filterId }) => {
+        const ws = RED.workspaces.active();
+        const trig = {
+          id: "ttrig1",
+          type: "pw-trigger",
+          z: ws,
+          name: "orders in",
+          schedules: [],
+          x: 120,
+          y: 100,
+          wires: [[]],
+        };
+        const sink = {
+          id: "tsink1",
+          type: "function",
+          z: ws,
+          func: "global.get('seen').push(msg.payload.map(o => o.id)); return null;",
+          outputs: 0,
+          x: 700,
+          y: 400,
+          wires: [],
+        };
+        RED.view.importNodes([trig, sink], { generateIds: false });
+        RED.nodes.addLink({
+          source: RED.nodes.node("ttrig1"),
+          sourcePort: 0,
+          target: RED.nodes.node(filterId),
+        });
+        RED.nodes.addLink({
+          source: RED.nodes.node(filterId),
+          sourcePort: 0,
+          target: RED.nodes.node("tsink1"),
+        });
+        RED.nodes.dirty(true);
+        RED.view.redraw(true);
+      },
+      { filterId },
+    );
     await ed.deploy();
-    for (const id of [filterId, routeId, fcId, splitId, branchId]) assert.ok(ed.rt.RED.nodes.getNode(id), `${id} is running`);
+    for (const id of [filterId, routeId, fcId, splitId, branchId])
+      assert.ok(ed.rt.RED.nodes.getNode(id), `${id} is running`);
     await ed.rt.api("POST", "/pw/trigger/ttrig1", [
       { id: 1, financial_status: "paid", country: "IE", total_price: "20" },
       { id: 2, financial_status: "paid", country: "US", total_price: "250.00" },

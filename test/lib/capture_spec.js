@@ -3,9 +3,28 @@ const { Readable } = require("node:stream");
 const { lib } = require("../support/dist");
 const { pathPattern, captureRoute, releaseCapture, rawBodyCapture, installCapture } = lib("webhook/capture");
 
-const request = (method, url, body) => Object.assign(Readable.from([Buffer.from(body)]), { method, url, originalUrl: url, headers: {} });
-const response = () => ({ statusCode: 200, headers: {}, body: "", setHeader(k, v) { this.headers[k] = v; }, end(b) { this.body = b; } });
-const run = (req, res) => new Promise((resolve) => { rawBodyCapture(req, res, resolve); res.end = ((end) => function (b) { end.call(this, b); resolve(); })(res.end); });
+const request = (method, url, body) =>
+  Object.assign(Readable.from([Buffer.from(body)]), { method, url, originalUrl: url, headers: {} });
+const response = () => ({
+  statusCode: 200,
+  headers: {},
+  body: "",
+  setHeader(k, v) {
+    this.headers[k] = v;
+  },
+  end(b) {
+    this.body = b;
+  },
+});
+const run = (req, res) =>
+  new Promise((resolve) => {
+    rawBodyCapture(req, res, resolve);
+    res.end = ((end) =>
+      function (b) {
+        end.call(this, b);
+        resolve();
+      })(res.end);
+  });
 
 describe("webhook body capture", function () {
   afterEach(() => ["/hooks/a", "/shops/:shop/orders"].forEach(releaseCapture));
@@ -39,7 +58,12 @@ describe("webhook body capture", function () {
 
   it("installs itself first in the outermost app, once", function () {
     const stack = [{ handle: "a" }, { handle: "b" }];
-    const root = { use(fn) { stack.push({ handle: fn }); }, _router: { stack } };
+    const root = {
+      use(fn) {
+        stack.push({ handle: fn });
+      },
+      _router: { stack },
+    };
     const child = { parent: Object.assign(function () {}, root) };
     child.parent.use = root.use;
     child.parent._router = root._router;

@@ -12,7 +12,11 @@ const { validateDefinition, loadPrebuilt, DefinitionError } = lib("connectors/de
 const { ConnectorClient } = lib("connectors/client");
 
 const prebuilt = Object.fromEntries(loadPrebuilt().map((d) => [d.id, d]));
-const collect = async (gen) => { const pages = []; for await (const p of gen) pages.push(p); return pages; };
+const collect = async (gen) => {
+  const pages = [];
+  for await (const p of gen) pages.push(p);
+  return pages;
+};
 let instanceCount = 0;
 const instance = (vars, extra = {}) => ({ id: `inst-${++instanceCount}`, vars, ...extra });
 
@@ -23,77 +27,196 @@ describe("connectors", function () {
     });
 
     it("names every field that is wrong", function () {
-      assert.throws(() => validateDefinition({ id: "My API", name: "x", version: "1.0", baseUrl: "https://x", auth: [{ type: "apikey", in: "cookie", name: "k", value: "v" }], endpoints: [{ id: "a", name: "A", direction: "receive", method: "FETCH", path: "/a", colour: "red" }] }), (err) => {
-        assert.ok(err instanceof DefinitionError);
-        for (const part of ['id: must match pattern', 'version: must match pattern', 'auth[0].in: must be one of header, query', 'endpoints[0].method: must be one of GET, POST, PUT, PATCH, DELETE', 'endpoints[0]: has "colour", which is not a setting']) assert.ok(err.message.includes(part), `${part} in ${err.message}`);
-        return true;
-      });
+      assert.throws(
+        () =>
+          validateDefinition({
+            id: "My API",
+            name: "x",
+            version: "1.0",
+            baseUrl: "https://x",
+            auth: [{ type: "apikey", in: "cookie", name: "k", value: "v" }],
+            endpoints: [
+              { id: "a", name: "A", direction: "receive", method: "FETCH", path: "/a", colour: "red" },
+            ],
+          }),
+        (err) => {
+          assert.ok(err instanceof DefinitionError);
+          for (const part of [
+            "id: must match pattern",
+            "version: must match pattern",
+            "auth[0].in: must be one of header, query",
+            "endpoints[0].method: must be one of GET, POST, PUT, PATCH, DELETE",
+            'endpoints[0]: has "colour", which is not a setting',
+          ])
+            assert.ok(err.message.includes(part), `${part} in ${err.message}`);
+          return true;
+        },
+      );
     });
 
     it("checks what the schema cannot: unique ids, templates, pagination that can work", function () {
-      const base = { id: "x", name: "X", version: "1.0.0", baseUrl: "https://{{vars.host}}", auth: [{ type: "none" }] };
-      assert.throws(() => validateDefinition({ ...base, endpoints: [{ id: "a", name: "A", direction: "receive", method: "GET", path: "/a" }, { id: "a", name: "B", direction: "receive", method: "GET", path: "/b" }] }), /endpoints\[1\]\.id: "a" is used by another endpoint/);
-      assert.throws(() => validateDefinition({ ...base, endpoints: [{ id: "a", name: "A", direction: "receive", method: "GET", path: "/{{#open}}" }] }), /endpoints\[0\]\.path: template/);
-      assert.throws(() => validateDefinition({ ...base, endpoints: [{ id: "a", name: "A", direction: "receive", method: "GET", path: "/a", pagination: { type: "cursor" } }] }), /endpoints\[0\]\.pagination: pagination "cursor" needs/);
+      const base = {
+        id: "x",
+        name: "X",
+        version: "1.0.0",
+        baseUrl: "https://{{vars.host}}",
+        auth: [{ type: "none" }],
+      };
+      assert.throws(
+        () =>
+          validateDefinition({
+            ...base,
+            endpoints: [
+              { id: "a", name: "A", direction: "receive", method: "GET", path: "/a" },
+              { id: "a", name: "B", direction: "receive", method: "GET", path: "/b" },
+            ],
+          }),
+        /endpoints\[1\]\.id: "a" is used by another endpoint/,
+      );
+      assert.throws(
+        () =>
+          validateDefinition({
+            ...base,
+            endpoints: [{ id: "a", name: "A", direction: "receive", method: "GET", path: "/{{#open}}" }],
+          }),
+        /endpoints\[0\]\.path: template/,
+      );
+      assert.throws(
+        () =>
+          validateDefinition({
+            ...base,
+            endpoints: [
+              {
+                id: "a",
+                name: "A",
+                direction: "receive",
+                method: "GET",
+                path: "/a",
+                pagination: { type: "cursor" },
+              },
+            ],
+          }),
+        /endpoints\[0\]\.pagination: pagination "cursor" needs/,
+      );
     });
   });
 
   describe("Shopify (fake of the Admin REST contract)", function () {
     let shop;
-    const orders = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, created_at: `2026-11-2${i}T10:00:00Z`, total_price: "10.00" }));
+    const orders = Array.from({ length: 7 }, (_, i) => ({
+      id: i + 1,
+      created_at: `2026-11-2${i}T10:00:00Z`,
+      total_price: "10.00",
+    }));
     before(async () => (shop = await startShopify({ orders })));
     after(() => shop.close());
 
     it("pulls every page through the Link header, the token in its header and never in a record", async function () {
       // Shopify's host is <shop>.myshopify.com: here the fake, by a base URL override.
-      const c = new ConnectorClient({ ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/{{vars.apiVersion}}`, endpoints: prebuilt.shopify.endpoints.map((e) => (e.id === "list-orders" ? { ...e, query: { ...e.query, limit: "3" } } : e)) }, instance({ shop: "acme", token: "shpat_test_token" }));
+      const c = new ConnectorClient(
+        {
+          ...prebuilt.shopify,
+          baseUrl: `${shop.base}/admin/api/{{vars.apiVersion}}`,
+          endpoints: prebuilt.shopify.endpoints.map((e) =>
+            e.id === "list-orders" ? { ...e, query: { ...e.query, limit: "3" } } : e,
+          ),
+        },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
       const records = [];
       const pages = await collect(c.receive("list-orders", { record: (r) => records.push(r) }));
-      assert.deepEqual(pages.map((p) => [p.number, p.records.map((o) => o.id), p.last]), [[1, [1, 2, 3], false], [2, [4, 5, 6], false], [3, [7], true]]);
+      assert.deepEqual(
+        pages.map((p) => [p.number, p.records.map((o) => o.id), p.last]),
+        [
+          [1, [1, 2, 3], false],
+          [2, [4, 5, 6], false],
+          [3, [7], true],
+        ],
+      );
       assert.equal(shop.log[0].headers["x-shopify-access-token"], "shpat_test_token");
       assert.ok(records.every((r) => !JSON.stringify(r).includes("shpat_test_token")));
       assert.match(records[1].url, /page_info=/);
     });
 
     it("passes the endpoint's optional parameters as filters", async function () {
-      const c = new ConnectorClient({ ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` }, instance({ shop: "acme", token: "shpat_test_token" }));
+      const c = new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
       const pages = await collect(c.receive("list-orders", { params: { created_at_min: "2026-11-25" } }));
-      assert.deepEqual(pages[0].records.map((o) => o.id), [6, 7]);
+      assert.deepEqual(
+        pages[0].records.map((o) => o.id),
+        [6, 7],
+      );
       assert.equal(shop.log.at(-1).query.created_at_min, "2026-11-25");
     });
 
     it("creates orders one by one and reports each failure with its record and no secret", async function () {
-      const c = new ConnectorClient({ ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` }, instance({ shop: "acme", token: "shpat_test_token" }));
-      const result = await c.send("create-order", [{ email: "a@x.com", line_items: [{ variant_id: 1, quantity: 1 }] }, { email: "b@x.com", line_items: [] }]);
+      const c = new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
+      const result = await c.send("create-order", [
+        { email: "a@x.com", line_items: [{ variant_id: 1, quantity: 1 }] },
+        { email: "b@x.com", line_items: [] },
+      ]);
       assert.equal(result.ok.length, 1);
       assert.equal(result.ok[0].response.order.email, "a@x.com");
       assert.equal(result.failed.length, 1);
       assert.deepEqual(result.failed[0].records, [{ email: "b@x.com", line_items: [] }]);
-      assert.match(result.failed[0].error, /POST http:\/\/127\.0\.0\.1:\d+\/admin\/api\/2024-07\/orders\.json answered 422: \{"errors":\{"line_items":\["must have at least one line item"\]\}\}/);
+      assert.match(
+        result.failed[0].error,
+        /POST http:\/\/127\.0\.0\.1:\d+\/admin\/api\/2024-07\/orders\.json answered 422: \{"errors":\{"line_items":\["must have at least one line item"\]\}\}/,
+      );
       assert.equal(result.failed[0].status, 422);
       assert.equal(shop.created.length, 1, "the failed order was not retried");
     });
 
     it("refuses a wrong token with the vendor's message and without the token", async function () {
-      const c = new ConnectorClient({ ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` }, instance({ shop: "acme", token: "shpat_wrong_one" }));
-      await assert.rejects(collect(c.receive("list-orders")), (err) => /answered 401: .*Invalid API key/.test(err.message) && !err.message.includes("shpat_wrong_one"));
+      const c = new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        instance({ shop: "acme", token: "shpat_wrong_one" }),
+      );
+      await assert.rejects(
+        collect(c.receive("list-orders")),
+        (err) =>
+          /answered 401: .*Invalid API key/.test(err.message) && !err.message.includes("shpat_wrong_one"),
+      );
     });
 
     it("asks for the instance's required variables by name", function () {
-      assert.throws(() => new ConnectorClient(prebuilt.shopify, instance({ shop: "acme" })), /the instance of Shopify needs "Admin API access token"/);
+      assert.throws(
+        () => new ConnectorClient(prebuilt.shopify, instance({ shop: "acme" })),
+        /the instance of Shopify needs "Admin API access token"/,
+      );
     });
   });
 
   describe("HubSpot (fake of the CRM v3 contract)", function () {
     let hub;
-    const contacts = Array.from({ length: 5 }, (_, i) => ({ id: String(i + 1), properties: { email: `c${i}@x.com` } }));
+    const contacts = Array.from({ length: 5 }, (_, i) => ({
+      id: String(i + 1),
+      properties: { email: `c${i}@x.com` },
+    }));
     before(async () => (hub = await startHubSpot({ contacts })));
     after(() => hub.close());
-    const client = (token = "pat-na1-test") => new ConnectorClient({ ...prebuilt.hubspot, endpoints: prebuilt.hubspot.endpoints.map((e) => (e.id === "list-contacts" ? { ...e, query: { ...e.query, limit: "2" } } : e)) }, instance({ token, baseUrl: hub.base }));
+    const client = (token = "pat-na1-test") =>
+      new ConnectorClient(
+        {
+          ...prebuilt.hubspot,
+          endpoints: prebuilt.hubspot.endpoints.map((e) =>
+            e.id === "list-contacts" ? { ...e, query: { ...e.query, limit: "2" } } : e,
+          ),
+        },
+        instance({ token, baseUrl: hub.base }),
+      );
 
     it("pages contacts by cursor", async function () {
       const pages = await collect(client().receive("list-contacts"));
-      assert.deepEqual(pages.map((p) => p.records.map((c) => c.id)), [["1", "2"], ["3", "4"], ["5"]]);
+      assert.deepEqual(
+        pages.map((p) => p.records.map((c) => c.id)),
+        [["1", "2"], ["3", "4"], ["5"]],
+      );
       assert.equal(hub.log[1].query.after, "2");
     });
 
@@ -101,8 +224,17 @@ describe("connectors", function () {
       const inputs = Array.from({ length: 230 }, (_, i) => ({ properties: { email: `n${i}@x.com` } }));
       inputs[150] = { properties: { firstname: "no email" } };
       const result = await client().send("create-contacts", inputs, { concurrency: 2 });
-      assert.deepEqual(hub.log.filter((e) => e.method === "POST").map((e) => JSON.parse(e.body).inputs.length).sort((a, b) => a - b), [30, 100, 100]);
-      assert.deepEqual(result.ok.map((o) => o.records.length), [100, 30]);
+      assert.deepEqual(
+        hub.log
+          .filter((e) => e.method === "POST")
+          .map((e) => JSON.parse(e.body).inputs.length)
+          .sort((a, b) => a - b),
+        [30, 100, 100],
+      );
+      assert.deepEqual(
+        result.ok.map((o) => o.records.length),
+        [100, 30],
+      );
       assert.equal(result.failed.length, 1);
       assert.equal(result.failed[0].records.length, 100);
       assert.match(result.failed[0].error, /answered 400: .*email is required/);
@@ -110,7 +242,10 @@ describe("connectors", function () {
     });
 
     it("refuses a wrong token", async function () {
-      await assert.rejects(collect(client("pat-wrong-token").receive("list-contacts")), (err) => /401/.test(err.message) && !err.message.includes("pat-wrong-token"));
+      await assert.rejects(
+        collect(client("pat-wrong-token").receive("list-contacts")),
+        (err) => /401/.test(err.message) && !err.message.includes("pat-wrong-token"),
+      );
     });
   });
 
@@ -119,35 +254,80 @@ describe("connectors", function () {
     before(async () => {
       api = await startServer((req) => {
         if (req.path === "/open") return { body: [{ id: "open" }] };
-        if (req.path === "/basic") return req.headers.authorization === `Basic ${Buffer.from("ops:b4sic-pass").toString("base64")}` ? { body: [{ id: "basic" }] } : { status: 401, body: "who are you" };
-        if (req.path === "/keyed") return req.query.api_key === "q-key-9876" ? { body: [{ id: "keyed" }] } : { status: 403, body: "bad key" };
+        if (req.path === "/basic")
+          return req.headers.authorization === `Basic ${Buffer.from("ops:b4sic-pass").toString("base64")}`
+            ? { body: [{ id: "basic" }] }
+            : { status: 401, body: "who are you" };
+        if (req.path === "/keyed")
+          return req.query.api_key === "q-key-9876"
+            ? { body: [{ id: "keyed" }] }
+            : { status: 403, body: "bad key" };
         return { status: 404 };
       });
     });
     after(() => api.close());
-    const def = (auth, path) => validateDefinition({
-      id: "simple", name: "Simple", version: "1.0.0", baseUrl: "{{vars.url}}",
-      variables: [{ key: "url", label: "URL" }, { key: "user", label: "User" }, { key: "secret", label: "Secret", secret: true }],
-      auth: [auth], endpoints: [{ id: "e", name: "E", direction: "receive", method: "GET", path }],
-    });
+    const def = (auth, path) =>
+      validateDefinition({
+        id: "simple",
+        name: "Simple",
+        version: "1.0.0",
+        baseUrl: "{{vars.url}}",
+        variables: [
+          { key: "url", label: "URL" },
+          { key: "user", label: "User" },
+          { key: "secret", label: "Secret", secret: true },
+        ],
+        auth: [auth],
+        endpoints: [{ id: "e", name: "E", direction: "receive", method: "GET", path }],
+      });
     const ids = async (c) => (await collect(c.receive("e")))[0].records.map((r) => r.id);
 
     it("calls an open API with no auth", async function () {
-      assert.deepEqual(await ids(new ConnectorClient(def({ type: "none" }, "/open"), instance({ url: api.base }))), ["open"]);
+      assert.deepEqual(
+        await ids(new ConnectorClient(def({ type: "none" }, "/open"), instance({ url: api.base }))),
+        ["open"],
+      );
     });
 
     it("sends user and password as Basic auth, and fails clearly with the wrong password", async function () {
       const auth = { type: "basic", username: "{{vars.user}}", password: "{{vars.secret}}" };
-      assert.deepEqual(await ids(new ConnectorClient(def(auth, "/basic"), instance({ url: api.base, user: "ops", secret: "b4sic-pass" }))), ["basic"]);
-      await assert.rejects(ids(new ConnectorClient(def(auth, "/basic"), instance({ url: api.base, user: "ops", secret: "wr0ng-pass" }))), (err) => /answered 401: who are you/.test(err.message) && !err.message.includes("wr0ng-pass"));
+      assert.deepEqual(
+        await ids(
+          new ConnectorClient(
+            def(auth, "/basic"),
+            instance({ url: api.base, user: "ops", secret: "b4sic-pass" }),
+          ),
+        ),
+        ["basic"],
+      );
+      await assert.rejects(
+        ids(
+          new ConnectorClient(
+            def(auth, "/basic"),
+            instance({ url: api.base, user: "ops", secret: "wr0ng-pass" }),
+          ),
+        ),
+        (err) => /answered 401: who are you/.test(err.message) && !err.message.includes("wr0ng-pass"),
+      );
     });
 
     it("puts an API key in the query, and keeps it out of the recorded URL", async function () {
       const records = [];
-      const c = new ConnectorClient(def({ type: "apikey", in: "query", name: "api_key", value: "{{vars.secret}}" }, "/keyed"), instance({ url: api.base, secret: "q-key-9876" }));
+      const c = new ConnectorClient(
+        def({ type: "apikey", in: "query", name: "api_key", value: "{{vars.secret}}" }, "/keyed"),
+        instance({ url: api.base, secret: "q-key-9876" }),
+      );
       for await (const p of c.receive("e", { record: (r) => records.push(r) })) void p;
       assert.match(records[0].url, /\/keyed\?api_key=\*\*\*$/);
-      await assert.rejects(ids(new ConnectorClient(def({ type: "apikey", in: "query", name: "api_key", value: "{{vars.secret}}" }, "/keyed"), instance({ url: api.base, secret: "bad-key-1" }))), (err) => /answered 403/.test(err.message) && !err.message.includes("bad-key-1"));
+      await assert.rejects(
+        ids(
+          new ConnectorClient(
+            def({ type: "apikey", in: "query", name: "api_key", value: "{{vars.secret}}" }, "/keyed"),
+            instance({ url: api.base, secret: "bad-key-1" }),
+          ),
+        ),
+        (err) => /answered 403/.test(err.message) && !err.message.includes("bad-key-1"),
+      );
     });
   });
 
@@ -158,11 +338,32 @@ describe("connectors", function () {
       const clock = fakeClock(0);
       let fetched = 0;
       const auth = createAuthenticator(
-        { type: "oauth2_client_credentials", tokenUrl: "http://127.0.0.1:9/token", clientId: "id", clientSecret: "client-secret" },
-        { render: (t) => t, vars: {}, baseUrl: "http://127.0.0.1:9", clock, send: async () => ({ status: 200, headers: {}, url: "", data: { access_token: `tok-${++fetched}`, expires_in: 60 } }) },
+        {
+          type: "oauth2_client_credentials",
+          tokenUrl: "http://127.0.0.1:9/token",
+          clientId: "id",
+          clientSecret: "client-secret",
+        },
+        {
+          render: (t) => t,
+          vars: {},
+          baseUrl: "http://127.0.0.1:9",
+          clock,
+          send: async () => ({
+            status: 200,
+            headers: {},
+            url: "",
+            data: { access_token: `tok-${++fetched}`, expires_in: 60 },
+          }),
+        },
       );
-      const header = async () => (await auth.prepare({ method: "GET", url: "http://x/" })).headers.Authorization;
-      assert.deepEqual(await Promise.all([header(), header(), header()]), ["Bearer tok-1", "Bearer tok-1", "Bearer tok-1"]);
+      const header = async () =>
+        (await auth.prepare({ method: "GET", url: "http://x/" })).headers.Authorization;
+      assert.deepEqual(await Promise.all([header(), header(), header()]), [
+        "Bearer tok-1",
+        "Bearer tok-1",
+        "Bearer tok-1",
+      ]);
       clock.advance(29_000);
       assert.equal(await header(), "Bearer tok-1");
       clock.advance(2_000);
@@ -180,28 +381,68 @@ describe("connectors", function () {
       api = await startServer((req) => {
         if (req.path === "/auth/login") {
           const body = JSON.parse(req.body);
-          if (body.user !== "ops" || body.password !== "s3cret-pass") return { status: 401, body: { error: "bad login" } };
+          if (body.user !== "ops" || body.password !== "s3cret-pass")
+            return { status: 401, body: { error: "bad login" } };
           const token = `sess-${++issued}-token`;
           valid.set(token, Date.now() + 400);
           return { body: { data: { token }, expires_in: 0.4 } };
         }
         const token = (req.headers.authorization ?? "").replace("Token ", "");
-        if (!valid.has(token) || valid.get(token) < Date.now()) return { status: 401, body: { error: "expired" } };
+        if (!valid.has(token) || valid.get(token) < Date.now())
+          return { status: 401, body: { error: "expired" } };
         return { body: { items: [{ id: 1 }] } };
       });
     });
     after(() => api.close());
-    const def = () => validateDefinition({
-      id: "legacy", name: "Legacy ERP", version: "1.0.0", baseUrl: "{{vars.url}}",
-      variables: [{ key: "url", label: "URL", required: true }, { key: "user", label: "User", required: true }, { key: "password", label: "Password", required: true, secret: true }],
-      auth: [{ type: "session", login: { method: "POST", path: "/auth/login", body: { user: "{{vars.user}}", password: "{{vars.password}}" } }, tokenPath: "data.token", expiresInPath: "expires_in", header: "Authorization", prefix: "Token " }],
-      endpoints: [{ id: "items", name: "Items", direction: "receive", method: "GET", path: "/items", records: "items" }],
-    });
+    const def = () =>
+      validateDefinition({
+        id: "legacy",
+        name: "Legacy ERP",
+        version: "1.0.0",
+        baseUrl: "{{vars.url}}",
+        variables: [
+          { key: "url", label: "URL", required: true },
+          { key: "user", label: "User", required: true },
+          { key: "password", label: "Password", required: true, secret: true },
+        ],
+        auth: [
+          {
+            type: "session",
+            login: {
+              method: "POST",
+              path: "/auth/login",
+              body: { user: "{{vars.user}}", password: "{{vars.password}}" },
+            },
+            tokenPath: "data.token",
+            expiresInPath: "expires_in",
+            header: "Authorization",
+            prefix: "Token ",
+          },
+        ],
+        endpoints: [
+          {
+            id: "items",
+            name: "Items",
+            direction: "receive",
+            method: "GET",
+            path: "/items",
+            records: "items",
+          },
+        ],
+      });
 
     it("logs in once, reuses the token, and logs in again after a 401", async function () {
       const c = new ConnectorClient(def(), instance({ url: api.base, user: "ops", password: "s3cret-pass" }));
-      await Promise.all([collect(c.receive("items")), collect(c.receive("items")), collect(c.receive("items"))]);
-      assert.equal(api.log.filter((e) => e.path === "/auth/login").length, 1, "one login for three waiting requests");
+      await Promise.all([
+        collect(c.receive("items")),
+        collect(c.receive("items")),
+        collect(c.receive("items")),
+      ]);
+      assert.equal(
+        api.log.filter((e) => e.path === "/auth/login").length,
+        1,
+        "one login for three waiting requests",
+      );
       // The server forgets the token: the next call meets a 401, logs in again and succeeds.
       valid.clear();
       const pages = await collect(c.receive("items"));
@@ -210,8 +451,16 @@ describe("connectors", function () {
     });
 
     it("fails with the login's answer, never the password", async function () {
-      const c = new ConnectorClient(def(), instance({ url: api.base, user: "ops", password: "wrong-password" }));
-      await assert.rejects(collect(c.receive("items")), (err) => /could not get a token: POST .*\/auth\/login answered 401/.test(err.message) && !err.message.includes("wrong-password"));
+      const c = new ConnectorClient(
+        def(),
+        instance({ url: api.base, user: "ops", password: "wrong-password" }),
+      );
+      await assert.rejects(
+        collect(c.receive("items")),
+        (err) =>
+          /could not get a token: POST .*\/auth\/login answered 401/.test(err.message) &&
+          !err.message.includes("wrong-password"),
+      );
     });
   });
 
@@ -224,52 +473,125 @@ describe("connectors", function () {
     let base;
     const calls = [];
     before(async () => {
-      server = http.createServer((req, res) => { res.statusCode = 404; res.end(); });
+      server = http.createServer((req, res) => {
+        res.statusCode = 404;
+        res.end();
+      });
       await new Promise((r) => server.listen(0, "127.0.0.1", r));
       base = `http://127.0.0.1:${server.address().port}`;
-      soap.listen(server, "/erp", { ErpService: { ErpPort: {
-        Login: (args) => {
-          calls.push(["Login", args.user]);
-          if (args.user !== "ops" || args.password !== "p&ss<word>") throw { Fault: { faultcode: "soap:Client", faultstring: "Login refused" } };
-          return { sessionId: "sess-4711" };
+      soap.listen(
+        server,
+        "/erp",
+        {
+          ErpService: {
+            ErpPort: {
+              Login: (args) => {
+                calls.push(["Login", args.user]);
+                if (args.user !== "ops" || args.password !== "p&ss<word>")
+                  throw { Fault: { faultcode: "soap:Client", faultstring: "Login refused" } };
+                return { sessionId: "sess-4711" };
+              },
+              GetStock: (args, cb, headers) => {
+                calls.push(["GetStock", args.warehouse, headers && headers.Session]);
+                if (!headers || headers.Session !== "sess-4711")
+                  throw { Fault: { faultcode: "soap:Client", faultstring: "No session" } };
+                return {
+                  item: [
+                    { sku: "A & B", qty: 3 },
+                    { sku: "C", qty: 0 },
+                  ],
+                };
+              },
+            },
+          },
         },
-        GetStock: (args, cb, headers) => {
-          calls.push(["GetStock", args.warehouse, headers && headers.Session]);
-          if (!headers || headers.Session !== "sess-4711") throw { Fault: { faultcode: "soap:Client", faultstring: "No session" } };
-          return { item: [{ sku: "A & B", qty: 3 }, { sku: "C", qty: 0 }] };
-        },
-      } } }, fs.readFileSync(path.join(__dirname, "..", "fixtures", "erp.wsdl"), "utf8"));
+        fs.readFileSync(path.join(__dirname, "..", "fixtures", "erp.wsdl"), "utf8"),
+      );
     });
     after(() => new Promise((r) => server.close(r)));
 
-    const envelope = (header, body) => `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:e="http://erp.example.com/ws"><soap:Header>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
-    const def = () => validateDefinition({
-      id: "erp", name: "Legacy ERP (SOAP)", version: "1.0.0", baseUrl: "{{vars.url}}",
-      variables: [{ key: "url", label: "URL" }, { key: "user", label: "User" }, { key: "password", label: "Password", secret: true }],
-      auth: [{
-        type: "session", inject: "body", tokenPath: "Envelope.Body.LoginResponse.sessionId",
-        login: { method: "POST", path: "/erp", bodyFormat: "xml", headers: { SOAPAction: "\"http://erp.example.com/ws/Login\"", "content-type": "text/xml; charset=utf-8" },
-          body: envelope("", "<e:LoginRequest><e:user>{{vars.user}}</e:user><e:password>{{vars.password}}</e:password></e:LoginRequest>") },
-      }],
-      endpoints: [{
-        id: "stock", name: "Stock", direction: "receive", method: "POST", path: "/erp", bodyFormat: "xml", format: "xml",
-        headers: { SOAPAction: "\"http://erp.example.com/ws/GetStock\"", "content-type": "text/xml; charset=utf-8" },
-        parameters: [{ key: "warehouse", label: "Warehouse", in: "query" }],
-        body: envelope("<e:Session>{{auth.token}}</e:Session>", "<e:GetStockRequest><e:warehouse>{{params.warehouse}}</e:warehouse></e:GetStockRequest>"),
-        records: "Envelope.Body.GetStockResponse.item",
-      }],
-    });
+    const envelope = (header, body) =>
+      `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:e="http://erp.example.com/ws"><soap:Header>${header}</soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`;
+    const def = () =>
+      validateDefinition({
+        id: "erp",
+        name: "Legacy ERP (SOAP)",
+        version: "1.0.0",
+        baseUrl: "{{vars.url}}",
+        variables: [
+          { key: "url", label: "URL" },
+          { key: "user", label: "User" },
+          { key: "password", label: "Password", secret: true },
+        ],
+        auth: [
+          {
+            type: "session",
+            inject: "body",
+            tokenPath: "Envelope.Body.LoginResponse.sessionId",
+            login: {
+              method: "POST",
+              path: "/erp",
+              bodyFormat: "xml",
+              headers: {
+                SOAPAction: '"http://erp.example.com/ws/Login"',
+                "content-type": "text/xml; charset=utf-8",
+              },
+              body: envelope(
+                "",
+                "<e:LoginRequest><e:user>{{vars.user}}</e:user><e:password>{{vars.password}}</e:password></e:LoginRequest>",
+              ),
+            },
+          },
+        ],
+        endpoints: [
+          {
+            id: "stock",
+            name: "Stock",
+            direction: "receive",
+            method: "POST",
+            path: "/erp",
+            bodyFormat: "xml",
+            format: "xml",
+            headers: {
+              SOAPAction: '"http://erp.example.com/ws/GetStock"',
+              "content-type": "text/xml; charset=utf-8",
+            },
+            parameters: [{ key: "warehouse", label: "Warehouse", in: "query" }],
+            body: envelope(
+              "<e:Session>{{auth.token}}</e:Session>",
+              "<e:GetStockRequest><e:warehouse>{{params.warehouse}}</e:warehouse></e:GetStockRequest>",
+            ),
+            records: "Envelope.Body.GetStockResponse.item",
+          },
+        ],
+      });
 
     it("logs in with an envelope, injects the session into the SOAP header, and reads the XML answer as JSON", async function () {
       const c = new ConnectorClient(def(), instance({ url: base, user: "ops", password: "p&ss<word>" }));
       const pages = await collect(c.receive("stock", { params: { warehouse: "LDS <north>" } }));
-      assert.deepEqual(pages[0].records, [{ sku: "A & B", qty: 3 }, { sku: "C", qty: 0 }]);
-      assert.deepEqual(calls.slice(-2), [["Login", "ops"], ["GetStock", "LDS <north>", "sess-4711"]], "values are XML-escaped into the envelopes");
+      assert.deepEqual(pages[0].records, [
+        { sku: "A & B", qty: 3 },
+        { sku: "C", qty: 0 },
+      ]);
+      assert.deepEqual(
+        calls.slice(-2),
+        [
+          ["Login", "ops"],
+          ["GetStock", "LDS <north>", "sess-4711"],
+        ],
+        "values are XML-escaped into the envelopes",
+      );
     });
 
     it("reports a SOAP fault with its message and without the password", async function () {
       const c = new ConnectorClient(def(), instance({ url: base, user: "ops", password: "wrong-password" }));
-      await assert.rejects(collect(c.receive("stock")), (err) => /could not get a token: POST .*\/erp answered (500: .*|a SOAP fault: )Login refused/.test(err.message) && !err.message.includes("wrong-password"));
+      await assert.rejects(
+        collect(c.receive("stock")),
+        (err) =>
+          /could not get a token: POST .*\/erp answered (500: .*|a SOAP fault: )Login refused/.test(
+            err.message,
+          ) && !err.message.includes("wrong-password"),
+      );
     });
   });
 
@@ -280,7 +602,11 @@ describe("connectors", function () {
       oauth = new OAuth2Server();
       await oauth.issuer.keys.generate("RS256");
       await oauth.start(0, "127.0.0.1");
-      api = await startServer((req) => ((req.headers.authorization ?? "").startsWith("Bearer ey") ? { body: [{ id: 1 }] } : { status: 401, body: {} }));
+      api = await startServer((req) =>
+        (req.headers.authorization ?? "").startsWith("Bearer ey")
+          ? { body: [{ id: 1 }] }
+          : { status: 401, body: {} },
+      );
     });
     after(async () => {
       await oauth.stop();
@@ -292,12 +618,30 @@ describe("connectors", function () {
       const grants = [];
       oauth.service.on("beforeTokenSigning", (token, req) => grants.push(req.body));
       const def = validateDefinition({
-        id: "cc", name: "Client credentials API", version: "1.0.0", baseUrl: "{{vars.url}}",
-        variables: [{ key: "url", label: "URL" }, { key: "clientId", label: "Client id" }, { key: "clientSecret", label: "Client secret", secret: true }],
-        auth: [{ type: "oauth2_client_credentials", tokenUrl, clientId: "{{vars.clientId}}", clientSecret: "{{vars.clientSecret}}", scope: "orders:read" }],
+        id: "cc",
+        name: "Client credentials API",
+        version: "1.0.0",
+        baseUrl: "{{vars.url}}",
+        variables: [
+          { key: "url", label: "URL" },
+          { key: "clientId", label: "Client id" },
+          { key: "clientSecret", label: "Client secret", secret: true },
+        ],
+        auth: [
+          {
+            type: "oauth2_client_credentials",
+            tokenUrl,
+            clientId: "{{vars.clientId}}",
+            clientSecret: "{{vars.clientSecret}}",
+            scope: "orders:read",
+          },
+        ],
         endpoints: [{ id: "orders", name: "Orders", direction: "receive", method: "GET", path: "/orders" }],
       });
-      const c = new ConnectorClient(def, instance({ url: api.base, clientId: "flow-app", clientSecret: "cc-secret-value" }));
+      const c = new ConnectorClient(
+        def,
+        instance({ url: api.base, clientId: "flow-app", clientSecret: "cc-secret-value" }),
+      );
       await collect(c.receive("orders"));
       await collect(c.receive("orders"));
       assert.equal(grants.length, 1, "the token is cached");
@@ -305,7 +649,10 @@ describe("connectors", function () {
       assert.equal(grants[0].client_id, "flow-app");
       assert.equal(grants[0].scope, "orders:read");
       assert.ok(c.secrets().includes("cc-secret-value"));
-      assert.ok(c.secrets().some((s) => s.startsWith("ey")), "the fetched token is kept out of logs too");
+      assert.ok(
+        c.secrets().some((s) => s.startsWith("ey")),
+        "the fetched token is kept out of logs too",
+      );
     });
   });
 });

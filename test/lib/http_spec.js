@@ -22,7 +22,10 @@ describe("http engine", function () {
     it("retries a GET after a 500 and records one request with its attempts", async function () {
       handler = (req, log) => (log.length === 1 ? { status: 500, body: "busy" } : { body: { ok: true } });
       const records = [];
-      const res = await sendRequest({ method: "GET", url: `${server.base}/orders`, query: { api_key: "k-123456" } }, { ...quick, record: (r) => records.push(r) });
+      const res = await sendRequest(
+        { method: "GET", url: `${server.base}/orders`, query: { api_key: "k-123456" } },
+        { ...quick, record: (r) => records.push(r) },
+      );
       assert.deepEqual(res.data, { ok: true });
       assert.equal(server.log.length, 2);
       assert.equal(records.length, 1);
@@ -33,43 +36,76 @@ describe("http engine", function () {
 
     it("does not retry a POST after a 500, which may have created the order", async function () {
       handler = () => ({ status: 500, body: { error: "boom" } });
-      await assert.rejects(sendRequest({ method: "POST", url: `${server.base}/orders`, body: { id: 1 } }, quick), (err) => err instanceof HttpError && err.status === 500 && err.attempts === 1 && /POST .*\/orders answered 500: \{"error":"boom"\}/.test(err.message));
+      await assert.rejects(
+        sendRequest({ method: "POST", url: `${server.base}/orders`, body: { id: 1 } }, quick),
+        (err) =>
+          err instanceof HttpError &&
+          err.status === 500 &&
+          err.attempts === 1 &&
+          /POST .*\/orders answered 500: \{"error":"boom"\}/.test(err.message),
+      );
       assert.equal(server.log.length, 1);
     });
 
     it("retries a POST after a 500 when the API takes an idempotency key, and after a 429", async function () {
       handler = (req, log) => (log.length === 1 ? { status: 500 } : { status: 201, body: { id: 9 } });
-      const res = await sendRequest({ method: "POST", url: `${server.base}/orders`, body: {}, headers: { "Idempotency-Key": "abc" } }, { ...quick, idempotencyHeader: "Idempotency-Key" });
+      const res = await sendRequest(
+        { method: "POST", url: `${server.base}/orders`, body: {}, headers: { "Idempotency-Key": "abc" } },
+        { ...quick, idempotencyHeader: "Idempotency-Key" },
+      );
       assert.equal(res.status, 201);
       server.log.length = 0;
-      handler = (req, log) => (log.length === 1 ? { status: 429, headers: { "retry-after": "0" } } : { status: 201, body: {} });
-      assert.equal((await sendRequest({ method: "POST", url: `${server.base}/orders`, body: {} }, quick)).status, 201);
+      handler = (req, log) =>
+        log.length === 1 ? { status: 429, headers: { "retry-after": "0" } } : { status: 201, body: {} };
+      assert.equal(
+        (await sendRequest({ method: "POST", url: `${server.base}/orders`, body: {} }, quick)).status,
+        201,
+      );
       assert.equal(server.log.length, 2);
     });
 
     it("honours Retry-After in seconds and refuses a wait over the cap", async function () {
-      handler = (req, log) => (log.length === 1 ? { status: 429, headers: { "retry-after": "1" } } : { body: [] });
+      handler = (req, log) =>
+        log.length === 1 ? { status: 429, headers: { "retry-after": "1" } } : { body: [] };
       const start = Date.now();
       await sendRequest({ method: "GET", url: `${server.base}/slow` }, quick);
       assert.ok(Date.now() - start >= 950, "waited the second it was asked to");
       server.log.length = 0;
       handler = () => ({ status: 429, headers: { "retry-after": "3600" } });
-      await assert.rejects(sendRequest({ method: "GET", url: `${server.base}/slow` }, { ...quick, retryAfterCapMs: 5000 }), /answered 429 \(it asked to wait longer than 5 s, the cap\)/);
-      assert.equal(parseRetryAfter("Wed, 21 Oct 2026 07:28:00 GMT", Date.parse("Wed, 21 Oct 2026 07:27:00 GMT")), 60000);
+      await assert.rejects(
+        sendRequest({ method: "GET", url: `${server.base}/slow` }, { ...quick, retryAfterCapMs: 5000 }),
+        /answered 429 \(it asked to wait longer than 5 s, the cap\)/,
+      );
+      assert.equal(
+        parseRetryAfter("Wed, 21 Oct 2026 07:28:00 GMT", Date.parse("Wed, 21 Oct 2026 07:27:00 GMT")),
+        60000,
+      );
     });
 
     it("reads a vendor reset header the connector declares", async function () {
-      handler = (req, log) => (log.length === 1 ? { status: 429, headers: { "x-ratelimit-reset-after": "0.2" } } : { body: {} });
+      handler = (req, log) =>
+        log.length === 1 ? { status: 429, headers: { "x-ratelimit-reset-after": "0.2" } } : { body: {} };
       const start = Date.now();
-      await sendRequest({ method: "GET", url: `${server.base}/x` }, { ...quick, backoffMs: 1, resetHeader: { name: "X-RateLimit-Reset-After", unit: "seconds" } });
+      await sendRequest(
+        { method: "GET", url: `${server.base}/x` },
+        { ...quick, backoffMs: 1, resetHeader: { name: "X-RateLimit-Reset-After", unit: "seconds" } },
+      );
       assert.ok(Date.now() - start >= 190);
     });
 
     it("does not retry other 4xx and tells status, method, URL without secrets and a body excerpt", async function () {
       handler = () => ({ status: 422, body: { errors: { variant_id: ["is invalid"] } } });
       await assert.rejects(
-        sendRequest({ method: "PUT", url: `${server.base}/orders/1?access_token=tok-secret-1`, body: {} }, { ...quick, secrets: ["tok-secret-1"] }),
-        (err) => err.status === 422 && !err.message.includes("tok-secret-1") && /PUT http:\/\/127\.0\.0\.1:\d+\/orders\/1\?access_token=\*\*\* answered 422: \{"errors":\{"variant_id":\["is invalid"\]\}\}/.test(err.message),
+        sendRequest(
+          { method: "PUT", url: `${server.base}/orders/1?access_token=tok-secret-1`, body: {} },
+          { ...quick, secrets: ["tok-secret-1"] },
+        ),
+        (err) =>
+          err.status === 422 &&
+          !err.message.includes("tok-secret-1") &&
+          /PUT http:\/\/127\.0\.0\.1:\d+\/orders\/1\?access_token=\*\*\* answered 422: \{"errors":\{"variant_id":\["is invalid"\]\}\}/.test(
+            err.message,
+          ),
       );
       assert.equal(server.log.length, 1);
     });
@@ -77,17 +113,30 @@ describe("http engine", function () {
     it("retries connection errors for any method when nothing was sent, and gives up after the attempts", async function () {
       const closed = await startServer(() => ({}));
       await closed.close();
-      await assert.rejects(sendRequest({ method: "POST", url: `${closed.base}/x`, body: {} }, quick), (err) => err.attempts === 3 && /failed: .*ECONNREFUSED|connect/.test(err.message) && /after 3 attempts/.test(err.message));
+      await assert.rejects(
+        sendRequest({ method: "POST", url: `${closed.base}/x`, body: {} }, quick),
+        (err) =>
+          err.attempts === 3 &&
+          /failed: .*ECONNREFUSED|connect/.test(err.message) &&
+          /after 3 attempts/.test(err.message),
+      );
     });
 
     it("renews auth once after a 401 and tries again", async function () {
       let token = "old";
-      handler = (req) => (req.headers.authorization === "Bearer new" ? { body: { ok: 1 } } : { status: 401, body: "expired" });
-      const res = await sendRequest({ method: "GET", url: `${server.base}/me` }, {
-        ...quick,
-        prepare: (r) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${token}` } }),
-        onUnauthorized: async () => { token = "new"; return true; },
-      });
+      handler = (req) =>
+        req.headers.authorization === "Bearer new" ? { body: { ok: 1 } } : { status: 401, body: "expired" };
+      const res = await sendRequest(
+        { method: "GET", url: `${server.base}/me` },
+        {
+          ...quick,
+          prepare: (r) => ({ ...r, headers: { ...r.headers, authorization: `Bearer ${token}` } }),
+          onUnauthorized: async () => {
+            token = "new";
+            return true;
+          },
+        },
+      );
       assert.deepEqual(res.data, { ok: 1 });
       assert.equal(server.log.length, 2);
     });
@@ -97,20 +146,52 @@ describe("http engine", function () {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 100);
       const start = Date.now();
-      await assert.rejects(sendRequest({ method: "GET", url: `${server.base}/x` }, { attempts: 5, backoffMs: 10000, signal: controller.signal }), /was stopped/);
+      await assert.rejects(
+        sendRequest(
+          { method: "GET", url: `${server.base}/x` },
+          { attempts: 5, backoffMs: 10000, signal: controller.signal },
+        ),
+        /was stopped/,
+      );
       assert.ok(Date.now() - start < 1000);
     });
 
     it("sends JSON, form and XML bodies and parses JSON, XML and text answers", async function () {
       handler = (req) => {
-        if (req.path === "/xml") return { type: "application/xml", body: `<orders><order id="1"><sku>A</sku></order></orders>` };
+        if (req.path === "/xml")
+          return { type: "application/xml", body: `<orders><order id="1"><sku>A</sku></order></orders>` };
         if (req.path === "/text") return { type: "text/plain", body: "OK" };
         return { body: { got: req.body, type: req.headers["content-type"] } };
       };
-      assert.deepEqual((await sendRequest({ method: "POST", url: `${server.base}/j`, body: { a: 1 } })).data, { got: '{"a":1}', type: "application/json" });
-      assert.deepEqual((await sendRequest({ method: "POST", url: `${server.base}/f`, body: { a: 1, b: "x y" }, bodyFormat: "form" })).data, { got: "a=1&b=x+y", type: "application/x-www-form-urlencoded" });
-      assert.match((await sendRequest({ method: "POST", url: `${server.base}/x`, body: { order: { sku: "A" } }, bodyFormat: "xml" })).data.got, /<order><sku>A<\/sku><\/order>/);
-      assert.deepEqual((await sendRequest({ method: "GET", url: `${server.base}/xml` })).data, { orders: { order: { "@id": "1", sku: "A" } } });
+      assert.deepEqual(
+        (await sendRequest({ method: "POST", url: `${server.base}/j`, body: { a: 1 } })).data,
+        { got: '{"a":1}', type: "application/json" },
+      );
+      assert.deepEqual(
+        (
+          await sendRequest({
+            method: "POST",
+            url: `${server.base}/f`,
+            body: { a: 1, b: "x y" },
+            bodyFormat: "form",
+          })
+        ).data,
+        { got: "a=1&b=x+y", type: "application/x-www-form-urlencoded" },
+      );
+      assert.match(
+        (
+          await sendRequest({
+            method: "POST",
+            url: `${server.base}/x`,
+            body: { order: { sku: "A" } },
+            bodyFormat: "xml",
+          })
+        ).data.got,
+        /<order><sku>A<\/sku><\/order>/,
+      );
+      assert.deepEqual((await sendRequest({ method: "GET", url: `${server.base}/xml` })).data, {
+        orders: { order: { "@id": "1", sku: "A" } },
+      });
       assert.equal((await sendRequest({ method: "GET", url: `${server.base}/text` })).data, "OK");
     });
 
@@ -127,25 +208,43 @@ describe("http engine", function () {
       process.env.HTTP_PROXY = `http://127.0.0.1:${proxy.address().port}`;
       delete process.env.NO_PROXY;
       try {
-        const res = await sendRequest({ method: "GET", url: "http://erp.example.test/api/items", query: { page: 2 } });
+        const res = await sendRequest({
+          method: "GET",
+          url: "http://erp.example.test/api/items",
+          query: { page: 2 },
+        });
         assert.deepEqual(res.data, { via: "proxy" });
         assert.deepEqual(seen, [["GET", "http://erp.example.test/api/items?page=2", "erp.example.test"]]);
       } finally {
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
         await new Promise((r) => proxy.close(r));
       }
     });
 
     it("takes secrets out of URLs", function () {
-      assert.equal(redactUrl("https://user:pw@shop.example.com/a?key=abc&page=2&signature=xyz"), "https://***:***@shop.example.com/a?key=***&page=2&signature=***");
-      assert.equal(redactUrl("https://x.example.com/t/SECRETVALUE/orders", ["SECRETVALUE"]), "https://x.example.com/t/***/orders");
+      assert.equal(
+        redactUrl("https://user:pw@shop.example.com/a?key=abc&page=2&signature=xyz"),
+        "https://***:***@shop.example.com/a?key=***&page=2&signature=***",
+      );
+      assert.equal(
+        redactUrl("https://x.example.com/t/SECRETVALUE/orders", ["SECRETVALUE"]),
+        "https://x.example.com/t/***/orders",
+      );
     });
   });
 
   describe("rate limits", function () {
     it("lets a burst through, then paces to the rate, with several limits at once", async function () {
       const clock = fakeClock(0);
-      const limiter = new RateLimiter([{ requests: 2, period: "second", burst: 3 }, { requests: 5, period: "minute" }], clock);
+      const limiter = new RateLimiter(
+        [
+          { requests: 2, period: "second", burst: 3 },
+          { requests: 5, period: "minute" },
+        ],
+        clock,
+      );
       const granted = [];
       for (let i = 0; i < 6; i++) void limiter.acquire().then(() => granted.push(clock.now()));
       await new Promise((r) => setImmediate(r));
@@ -170,10 +269,19 @@ describe("http engine", function () {
       const shapes = [1, 2, 3].map(() => limiterFor("instance-a", limits));
       assert.equal(shapes[0], shapes[2], "one limiter per instance");
       const start = Date.now();
-      await Promise.all(shapes.map((limiter) => Promise.all(Array.from({ length: 6 }, () => sendRequest({ method: "GET", url: `${server.base}/r` }, { limiter })))));
+      await Promise.all(
+        shapes.map((limiter) =>
+          Promise.all(
+            Array.from({ length: 6 }, () =>
+              sendRequest({ method: "GET", url: `${server.base}/r` }, { limiter }),
+            ),
+          ),
+        ),
+      );
       const times = server.log.map((e) => e.at - start);
       // In any window of a second: at most the rate plus the burst.
-      for (const t of times) assert.ok(times.filter((u) => u >= t && u < t + 1000).length <= 12, JSON.stringify(times));
+      for (const t of times)
+        assert.ok(times.filter((u) => u >= t && u < t + 1000).length <= 12, JSON.stringify(times));
       assert.ok(Date.now() - start >= 1500, "18 requests at 10/s after a burst of 2 take over 1.5 s");
     });
 
@@ -191,47 +299,125 @@ describe("http engine", function () {
     const items = Array.from({ length: 25 }, (_, i) => ({ id: i + 1 }));
     const pull = async (first, pagination, opts) => {
       const pages = [];
-      for await (const page of paginate(first, pagination, (r) => sendRequest(r, quick), opts)) pages.push([page.number, page.records.map((r) => r.id), page.last]);
+      for await (const page of paginate(first, pagination, (r) => sendRequest(r, quick), opts))
+        pages.push([page.number, page.records.map((r) => r.id), page.last]);
       return pages;
     };
 
     it("page numbers: stops on a short last page", async function () {
-      handler = (req) => { const p = Number(req.query.page); const n = Number(req.query.limit); return { body: { orders: items.slice((p - 1) * n, p * n) } }; };
-      const pages = await pull({ method: "GET", url: `${server.base}/orders` }, { type: "page", pageParam: "page", sizeParam: "limit", pageSize: 10 }, { recordsPath: "orders" });
-      assert.deepEqual(pages.map((p) => [p[0], p[1].length, p[2]]), [[1, 10, false], [2, 10, false], [3, 5, true]]);
+      handler = (req) => {
+        const p = Number(req.query.page);
+        const n = Number(req.query.limit);
+        return { body: { orders: items.slice((p - 1) * n, p * n) } };
+      };
+      const pages = await pull(
+        { method: "GET", url: `${server.base}/orders` },
+        { type: "page", pageParam: "page", sizeParam: "limit", pageSize: 10 },
+        { recordsPath: "orders" },
+      );
+      assert.deepEqual(
+        pages.map((p) => [p[0], p[1].length, p[2]]),
+        [
+          [1, 10, false],
+          [2, 10, false],
+          [3, 5, true],
+        ],
+      );
       assert.equal(server.log.length, 3);
     });
 
     it("page numbers: an empty page after a full one marks the full one last", async function () {
-      handler = (req) => { const p = Number(req.query.page); return { body: items.slice((p - 1) * 5, p * 5).slice(0, p <= 5 ? 5 : 0) }; };
-      const pages = await pull({ method: "GET", url: `${server.base}/orders` }, { type: "page", pageParam: "page", pageSize: 5 });
-      assert.deepEqual(pages.map((p) => [p[0], p[2]]), [[1, false], [2, false], [3, false], [4, false], [5, true]]);
+      handler = (req) => {
+        const p = Number(req.query.page);
+        return { body: items.slice((p - 1) * 5, p * 5).slice(0, p <= 5 ? 5 : 0) };
+      };
+      const pages = await pull(
+        { method: "GET", url: `${server.base}/orders` },
+        { type: "page", pageParam: "page", pageSize: 5 },
+      );
+      assert.deepEqual(
+        pages.map((p) => [p[0], p[2]]),
+        [
+          [1, false],
+          [2, false],
+          [3, false],
+          [4, false],
+          [5, true],
+        ],
+      );
       assert.equal(server.log.length, 6, "the sixth, empty page was asked for");
     });
 
     it("limit/offset", async function () {
-      handler = (req) => ({ body: { data: items.slice(Number(req.query.offset), Number(req.query.offset) + Number(req.query.limit)) } });
-      const pages = await pull({ method: "GET", url: `${server.base}/o` }, { type: "offset", offsetParam: "offset", limitParam: "limit", limit: 10 }, { recordsPath: "data" });
-      assert.deepEqual(pages.map((p) => p[1].length), [10, 10, 5]);
+      handler = (req) => ({
+        body: {
+          data: items.slice(Number(req.query.offset), Number(req.query.offset) + Number(req.query.limit)),
+        },
+      });
+      const pages = await pull(
+        { method: "GET", url: `${server.base}/o` },
+        { type: "offset", offsetParam: "offset", limitParam: "limit", limit: 10 },
+        { recordsPath: "data" },
+      );
+      assert.deepEqual(
+        pages.map((p) => p[1].length),
+        [10, 10, 5],
+      );
     });
 
     it("Link header rel=next, as Shopify sends it", async function () {
       handler = (req) => {
         const info = req.query.page_info ?? "p1";
         const n = Number(info.slice(1));
-        const next = n < 3 ? `<${server.base}/products.json?limit=2&page_info=p${n + 1}>; rel="next"` : undefined;
-        return { body: { products: [{ id: n }] }, headers: next ? { link: `<${server.base}/products.json?page_info=p${n - 1}>; rel="previous", ${next}` } : {} };
+        const next =
+          n < 3 ? `<${server.base}/products.json?limit=2&page_info=p${n + 1}>; rel="next"` : undefined;
+        return {
+          body: { products: [{ id: n }] },
+          headers: next
+            ? { link: `<${server.base}/products.json?page_info=p${n - 1}>; rel="previous", ${next}` }
+            : {},
+        };
       };
-      const pages = await pull({ method: "GET", url: `${server.base}/products.json`, query: { limit: 2 } }, { type: "link" }, { recordsPath: "products" });
-      assert.deepEqual(pages, [[1, [1], false], [2, [2], false], [3, [3], true]]);
+      const pages = await pull(
+        { method: "GET", url: `${server.base}/products.json`, query: { limit: 2 } },
+        { type: "link" },
+        { recordsPath: "products" },
+      );
+      assert.deepEqual(pages, [
+        [1, [1], false],
+        [2, [2], false],
+        [3, [3], true],
+      ]);
       assert.equal(linkNext('<https://a/x?p=2>; rel="next"'), "https://a/x?p=2");
     });
 
     it("next URL in the body, never to another origin", async function () {
-      handler = (req) => (req.path === "/a" ? { body: { results: [{ id: 1 }], next: `${server.base}/b` } } : { body: { results: [{ id: 2 }], next: null } });
-      assert.deepEqual(await pull({ method: "GET", url: `${server.base}/a` }, { type: "next_url", path: "next" }, { recordsPath: "results" }), [[1, [1], false], [2, [2], true]]);
+      handler = (req) =>
+        req.path === "/a"
+          ? { body: { results: [{ id: 1 }], next: `${server.base}/b` } }
+          : { body: { results: [{ id: 2 }], next: null } };
+      assert.deepEqual(
+        await pull(
+          { method: "GET", url: `${server.base}/a` },
+          { type: "next_url", path: "next" },
+          { recordsPath: "results" },
+        ),
+        [
+          [1, [1], false],
+          [2, [2], true],
+        ],
+      );
       handler = () => ({ body: { results: [{ id: 1 }], next: "https://evil.example.com/steal" } });
-      await assert.rejects(pull({ method: "GET", url: `${server.base}/a` }, { type: "next_url", path: "next" }, { recordsPath: "results" }), (err) => err instanceof PaginationError && /on another site \(https:\/\/evil\.example\.com/.test(err.message));
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/a` },
+          { type: "next_url", path: "next" },
+          { recordsPath: "results" },
+        ),
+        (err) =>
+          err instanceof PaginationError &&
+          /on another site \(https:\/\/evil\.example\.com/.test(err.message),
+      );
     });
 
     it("cursor in the body, stopping with an error on a repeated cursor", async function () {
@@ -239,24 +425,85 @@ describe("http engine", function () {
         const at = Number(req.query.cursor ?? 0);
         return { body: { data: [{ id: at }], meta: { next_cursor: at < 2 ? String(at + 1) : "" } } };
       };
-      assert.deepEqual(await pull({ method: "GET", url: `${server.base}/c` }, { type: "cursor", path: "meta.next_cursor", param: "cursor" }, { recordsPath: "data" }), [[1, [0], false], [2, [1], false], [3, [2], true]]);
+      assert.deepEqual(
+        await pull(
+          { method: "GET", url: `${server.base}/c` },
+          { type: "cursor", path: "meta.next_cursor", param: "cursor" },
+          { recordsPath: "data" },
+        ),
+        [
+          [1, [0], false],
+          [2, [1], false],
+          [3, [2], true],
+        ],
+      );
       handler = () => ({ body: { data: [{ id: 1 }], meta: { next_cursor: "same" } } });
-      await assert.rejects(pull({ method: "GET", url: `${server.base}/c` }, { type: "cursor", path: "meta.next_cursor", param: "cursor" }, { recordsPath: "data" }), /same next-page marker twice \(same\)/);
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/c` },
+          { type: "cursor", path: "meta.next_cursor", param: "cursor" },
+          { recordsPath: "data" },
+        ),
+        /same next-page marker twice \(same\)/,
+      );
     });
 
     it("GraphQL cursor (pageInfo.endCursor / hasNextPage)", async function () {
       handler = (req) => {
         const after = JSON.parse(req.body).variables.after ?? null;
         const n = after ? Number(after) : 0;
-        return { body: { data: { orders: { nodes: [{ id: n }], pageInfo: { hasNextPage: n < 2, endCursor: String(n + 1) } } } } };
+        return {
+          body: {
+            data: {
+              orders: { nodes: [{ id: n }], pageInfo: { hasNextPage: n < 2, endCursor: String(n + 1) } },
+            },
+          },
+        };
       };
-      const first = { method: "POST", url: `${server.base}/graphql.json`, body: { query: "query($after: String) { orders(first: 1, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }", variables: {} } };
-      assert.deepEqual(await pull(first, { type: "graphql", endCursorPath: "data.orders.pageInfo.endCursor", hasNextPath: "data.orders.pageInfo.hasNextPage", variable: "after" }, { recordsPath: "data.orders.nodes" }), [[1, [0], false], [2, [1], false], [3, [2], true]]);
+      const first = {
+        method: "POST",
+        url: `${server.base}/graphql.json`,
+        body: {
+          query:
+            "query($after: String) { orders(first: 1, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }",
+          variables: {},
+        },
+      };
+      assert.deepEqual(
+        await pull(
+          first,
+          {
+            type: "graphql",
+            endCursorPath: "data.orders.pageInfo.endCursor",
+            hasNextPath: "data.orders.pageInfo.hasNextPage",
+            variable: "after",
+          },
+          { recordsPath: "data.orders.nodes" },
+        ),
+        [
+          [1, [0], false],
+          [2, [1], false],
+          [3, [2], true],
+        ],
+      );
     });
 
     it("custom relative URI in the body", async function () {
-      handler = (req) => (req.path === "/api/v1/items" ? { body: { items: [{ id: 1 }], links: { next: "/api/v1/items/page/2" } } } : { body: { items: [{ id: 2 }], links: {} } });
-      assert.deepEqual(await pull({ method: "GET", url: `${server.base}/api/v1/items` }, { type: "next_path", path: "links.next" }, { recordsPath: "items" }), [[1, [1], false], [2, [2], true]]);
+      handler = (req) =>
+        req.path === "/api/v1/items"
+          ? { body: { items: [{ id: 1 }], links: { next: "/api/v1/items/page/2" } } }
+          : { body: { items: [{ id: 2 }], links: {} } };
+      assert.deepEqual(
+        await pull(
+          { method: "GET", url: `${server.base}/api/v1/items` },
+          { type: "next_path", path: "links.next" },
+          { recordsPath: "items" },
+        ),
+        [
+          [1, [1], false],
+          [2, [2], true],
+        ],
+      );
     });
 
     it("retries a page that fails, and fails the pull if it keeps failing, never taking it for the end", async function () {
@@ -265,21 +512,45 @@ describe("http engine", function () {
         if (req.query.page === "2" && failures++ < 1) return { status: 500 };
         return { body: req.query.page === "3" ? [] : [{ id: Number(req.query.page) }] };
       };
-      assert.deepEqual((await pull({ method: "GET", url: `${server.base}/p` }, { type: "page", pageParam: "page" })).map((p) => p[1]), [[1], [2]]);
+      assert.deepEqual(
+        (await pull({ method: "GET", url: `${server.base}/p` }, { type: "page", pageParam: "page" })).map(
+          (p) => p[1],
+        ),
+        [[1], [2]],
+      );
       handler = (req) => (req.query.page === "2" ? { status: 500, body: "down" } : { body: [{ id: 1 }] });
-      await assert.rejects(pull({ method: "GET", url: `${server.base}/p` }, { type: "page", pageParam: "page" }), /answered 500: down \(after 3 attempts\)/);
+      await assert.rejects(
+        pull({ method: "GET", url: `${server.base}/p` }, { type: "page", pageParam: "page" }),
+        /answered 500: down \(after 3 attempts\)/,
+      );
     });
 
     it("stops with an error past the max-pages guard and when the records path is missing", async function () {
       handler = () => ({ body: [{ id: 1 }] });
-      await assert.rejects(pull({ method: "GET", url: `${server.base}/p` }, { type: "page", pageParam: "page" }, { maxPages: 3 }), /stopped after 3 pages, the most allowed/);
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/p` },
+          { type: "page", pageParam: "page" },
+          { maxPages: 3 },
+        ),
+        /stopped after 3 pages, the most allowed/,
+      );
       handler = () => ({ body: { data: [] } });
-      await assert.rejects(pull({ method: "GET", url: `${server.base}/p` }, { type: "none" }, { recordsPath: "orders" }), /page 1: the response has no "orders"/);
+      await assert.rejects(
+        pull({ method: "GET", url: `${server.base}/p` }, { type: "none" }, { recordsPath: "orders" }),
+        /page 1: the response has no "orders"/,
+      );
     });
 
     it("refuses pagination settings that cannot work", async function () {
-      await assert.rejects(pull({ method: "GET", url: `${server.base}/p` }, { type: "cursor", path: "next" }), /pagination "cursor" needs the path to the cursor in the response and the parameter that sends it/);
-      await assert.rejects(pull({ method: "GET", url: `${server.base}/p` }, { type: "scroll" }), /unknown pagination "scroll"/);
+      await assert.rejects(
+        pull({ method: "GET", url: `${server.base}/p` }, { type: "cursor", path: "next" }),
+        /pagination "cursor" needs the path to the cursor in the response and the parameter that sends it/,
+      );
+      await assert.rejects(
+        pull({ method: "GET", url: `${server.base}/p` }, { type: "scroll" }),
+        /unknown pagination "scroll"/,
+      );
     });
   });
 });

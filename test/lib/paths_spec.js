@@ -41,5 +41,4 @@ describe("paths", function () {
     assert.deepEqual(compileGetter("[*].id")({ not: "an array" }), []);
     assert.ok(hasWildcard(parsePath("a[*]")));
   });
-
 });

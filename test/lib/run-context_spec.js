@@ -52,6 +52,9 @@ describe("meta variables", function () {
   it("refuses to grow past 10,240 bytes, naming the largest variable", function () {
     assert.equal(META_MAX_BYTES, 10240);
     withMeta({}, { big: "x".repeat(10000) });
-    assert.throws(() => withMeta({ small: "1" }, { big: "é".repeat(6000) }), /over the 10240-byte limit \(largest: "big", 12000 bytes\)/);
+    assert.throws(
+      () => withMeta({ small: "1" }, { big: "é".repeat(6000) }),
+      /over the 10240-byte limit \(largest: "big", 12000 bytes\)/,
+    );
   });
 });

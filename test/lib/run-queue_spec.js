@@ -9,8 +9,21 @@ const { RunTracker } = lib("runs/tracker");
 const { startRun } = lib("run-context");
 const { fakeClock } = require("../support/fake-clock");
 
-const memory = () => ({ saved: [], load: async () => [], save(items) { this.saved = items; } });
-const item = (runId, trigger, rank = 2, limit = 0) => ({ runId, trigger, rank, limit, enqueuedAt: 0, message: "{}" });
+const memory = () => ({
+  saved: [],
+  load: async () => [],
+  save(items) {
+    this.saved = items;
+  },
+});
+const item = (runId, trigger, rank = 2, limit = 0) => ({
+  runId,
+  trigger,
+  rank,
+  limit,
+  enqueuedAt: 0,
+  message: "{}",
+});
 
 describe("run queue", function () {
   it("gives slots within the global and per-trigger limits", function () {
@@ -34,8 +47,15 @@ describe("run queue", function () {
     q.enqueue(item("r4", "b", priorityRank("regular")));
     q.enqueue(item("r5", "gone", priorityRank("highest")));
     const started = q.takeStartable((t) => t !== "gone");
-    assert.deepEqual(started.map((i) => i.runId), ["r3", "r2", "r4"]);
-    assert.deepEqual(q.list().map((i) => i.runId), ["r5", "r1"], "r1 waits for a's slot, r5 for its trigger");
+    assert.deepEqual(
+      started.map((i) => i.runId),
+      ["r3", "r2", "r4"],
+    );
+    assert.deepEqual(
+      q.list().map((i) => i.runId),
+      ["r5", "r1"],
+      "r1 waits for a's slot, r5 for its trigger",
+    );
   });
 
   it("refuses runs beyond the cap and cancels waiting ones", function () {
@@ -46,7 +66,10 @@ describe("run queue", function () {
     assert.equal(q.enqueue(item("r3", "a")), false);
     assert.equal(q.cancel("r1").runId, "r1");
     assert.equal(q.cancel("r1"), undefined);
-    assert.deepEqual(store.saved.map((i) => i.runId), ["r2"]);
+    assert.deepEqual(
+      store.saved.map((i) => i.runId),
+      ["r2"],
+    );
   });
 
   it("persists the queue to a file and loads it again", async function () {
@@ -58,7 +81,10 @@ describe("run queue", function () {
     await persistence.close();
     const again = new RunQueue(new FileQueuePersistence(file), { maxConcurrent: 1, maxQueued: 10 });
     await again.open();
-    assert.deepEqual(again.list().map((i) => [i.runId, i.message]), [["r1", '{"payload":{"order":1}}']]);
+    assert.deepEqual(
+      again.list().map((i) => [i.runId, i.message]),
+      [["r1", '{"payload":{"order":1}}']],
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -68,7 +94,10 @@ describe("run service", function () {
     const clock = fakeClock(0);
     const records = new Map();
     let service;
-    const tracker = new RunTracker({ save: (r) => records.set(r.id, r) }, { clock, settleMs: 10, onEnd: (r) => service.ended(r) });
+    const tracker = new RunTracker(
+      { save: (r) => records.set(r.id, r) },
+      { clock, settleMs: 10, onEnd: (r) => service.ended(r) },
+    );
     const queue = new RunQueue(memory(), { maxConcurrent, maxQueued: 5 });
     service = new RunService(tracker, queue, { get: (id) => records.get(id) }, clock);
     service.setFlowsRunning(true);
@@ -77,7 +106,13 @@ describe("run service", function () {
     const submit = (payload, opts = {}) => {
       const pw = startRun({ flow: "f", trigger: "t", via: "webhook" });
       const sent = [];
-      const admission = service.submit(pw, payload, { payload, pw, webhook: { rawBody: Buffer.from("raw") } }, { rank: 2, limit: 1, ...opts }, (m) => sent.push(m));
+      const admission = service.submit(
+        pw,
+        payload,
+        { payload, pw, webhook: { rawBody: Buffer.from("raw") } },
+        { rank: 2, limit: 1, ...opts },
+        (m) => sent.push(m),
+      );
       return { pw, admission, sent };
     };
     return { clock, records, service, launched, submit };

@@ -10,7 +10,10 @@ const node = (id, takesDone = true, type = "function") => ({ id, type, takesDone
 function setup(opts = {}) {
   const clock = fakeClock(1_000_000);
   const saved = [];
-  const tracker = new RunTracker({ save: (r) => saved.push(r.status) }, { clock, settleMs: 100, inactivityMs: 60_000, ...opts });
+  const tracker = new RunTracker(
+    { save: (r) => saved.push(r.status) },
+    { clock, settleMs: 100, inactivityMs: 60_000, ...opts },
+  );
   const pw = startRun({ flow: "f", trigger: "t", via: "manual" });
   const rec = tracker.begin(pw, { orders: [1, 2] });
   const msg = (extra = {}) => ({ payload: [1, 2, 3], pw, ...extra });
@@ -127,7 +130,10 @@ describe("run tracker", function () {
     pass(tracker, node("http", true, "http request"), msg(), new Error("connect ECONNREFUSED"));
     clock.advance(100);
     assert.equal(record().status, "failed");
-    assert.deepEqual(record().errors.map((e) => [e.node, e.message, e.handled]), [["http", "connect ECONNREFUSED", false]]);
+    assert.deepEqual(
+      record().errors.map((e) => [e.node, e.message, e.handled]),
+      [["http", "connect ECONNREFUSED", false]],
+    );
     assert.equal(record().steps.http.errors, 1);
     assert.deepEqual(saved, ["running", "failed"]);
   });
@@ -164,7 +170,10 @@ describe("run tracker", function () {
     tracker.onReceive(node("slow"), m);
     tracker.nodeError({ id: "elsewhere" }, "not ours");
     tracker.nodeError({ id: "slow", name: "Slow API" }, "timeout");
-    assert.deepEqual(record().errors.map((e) => [e.node, e.name, e.message]), [["slow", "Slow API", "timeout"]]);
+    assert.deepEqual(
+      record().errors.map((e) => [e.node, e.name, e.message]),
+      [["slow", "Slow API", "timeout"]],
+    );
   });
 
   it("ends a run with unfinished messages as timed out after the inactivity timeout", function () {
@@ -220,7 +229,11 @@ describe("run tracker", function () {
 
   it("redacts secret-looking keys in the kept trigger payload, as in snapshots", function () {
     const tracker = new RunTracker({ save() {} }, { clock: fakeClock(0) });
-    const rec = tracker.begin(startRun({ flow: "f", trigger: "t" }), { order: 7, auth: { api_key: "sk-live-123", user: "ada" }, items: [{ token: "t0k" }] });
+    const rec = tracker.begin(startRun({ flow: "f", trigger: "t" }), {
+      order: 7,
+      auth: { api_key: "sk-live-123", user: "ada" },
+      items: [{ token: "t0k" }],
+    });
     assert.deepEqual(JSON.parse(rec.input.payloadJson), { order: 7, auth: "***", items: [{ token: "***" }] });
     assert.ok(!rec.input.payloadJson.includes("sk-live-123"));
   });
@@ -228,7 +241,13 @@ describe("run tracker", function () {
   it("never serialises a trigger payload it can tell is over the cap", function () {
     const tracker = new RunTracker({ save() {} }, { clock: fakeClock(0), inputCapBytes: 1024 });
     let serialised = 0;
-    const rows = Array.from({ length: 5000 }, (_, i) => ({ i, toJSON() { serialised++; return { i }; } }));
+    const rows = Array.from({ length: 5000 }, (_, i) => ({
+      i,
+      toJSON() {
+        serialised++;
+        return { i };
+      },
+    }));
     const rec = tracker.begin(startRun({ flow: "f", trigger: "t" }), rows);
     assert.equal(rec.input.truncated, true);
     assert.equal(rec.input.payloadJson, undefined);
@@ -273,7 +292,18 @@ describe("run tracker signals and requests", function () {
   it("lists requests on the step that made them, keeping the latest 200", function () {
     const { tracker, pw, record } = setup();
     for (let i = 0; i < 205; i++) {
-      tracker.recordRequest(pw.run.id, { id: "conn", type: "pw-connection" }, { method: "GET", url: `https://shop.example.com/orders.json?page=${i}`, status: 200, attempts: 1, durationMs: 12, at: i });
+      tracker.recordRequest(
+        pw.run.id,
+        { id: "conn", type: "pw-connection" },
+        {
+          method: "GET",
+          url: `https://shop.example.com/orders.json?page=${i}`,
+          status: 200,
+          attempts: 1,
+          durationMs: 12,
+          at: i,
+        },
+      );
     }
     const step = record().steps.conn;
     assert.equal(step.requests.length, 200);
@@ -342,7 +372,10 @@ describe("run tracker scopes (branch)", function () {
     tracker.nodeError({ id: "sw", type: "switch" }, "invalid rule");
     clock.advance(100);
     assert.deepEqual(closed[0].errors, ["switch: invalid rule"]);
-    assert.deepEqual(tracker.get(pw.run.id).errors.map((e) => [e.node, e.message]), [["sw", "invalid rule"]]);
+    assert.deepEqual(
+      tracker.get(pw.run.id).errors.map((e) => [e.node, e.message]),
+      [["sw", "invalid rule"]],
+    );
   });
 
   it("treats an error a Catch node received as handled", function () {
@@ -364,6 +397,10 @@ describe("run tracker scopes (branch)", function () {
     tracker.stop(pw.run.id);
     assert.equal(closed[0].failed, true);
     assert.match(closed[0].ended, /the run ended \(stopped: stopped by a user\)/);
-    assert.equal(tracker.openScope(pw.run.id, "b2", () => {}), false, "no scopes on a run that is over");
+    assert.equal(
+      tracker.openScope(pw.run.id, "b2", () => {}),
+      false,
+      "no scopes on a run that is over",
+    );
   });
 });

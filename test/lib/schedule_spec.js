@@ -14,33 +14,57 @@ describe("schedules", function () {
     assert.equal(toCron({ type: "hourly", minute: 30, every: 6 }), "30 */6 * * *");
     assert.equal(toCron({ type: "daily", time: "09:30", days: [5, 1, 1] }), "30 9 * * 1,5");
     assert.equal(toCron({ type: "daily", time: "7:00" }), "0 7 * * *");
-    assert.equal(toCron({ type: "monthly", time: "02:15", days: [1, "L"], months: [1, 7] }), "15 2 1,L 1,7 *");
+    assert.equal(
+      toCron({ type: "monthly", time: "02:15", days: [1, "L"], months: [1, 7] }),
+      "15 2 1,L 1,7 *",
+    );
     assert.equal(toCron({ type: "cron", cron: "  0  */2 * * 1-5 " }), "0 */2 * * 1-5");
     assert.equal(toCron({ type: "cron", cron: "*/5 * * * * *" }), "*/5 * * * * *");
   });
 
   it("refuses bad schedules with a message that says how to fix them", function () {
-    assert.throws(() => toCron({ type: "minutes", every: 0 }), /every N minutes must be a whole number from 1 to 59/);
+    assert.throws(
+      () => toCron({ type: "minutes", every: 0 }),
+      /every N minutes must be a whole number from 1 to 59/,
+    );
     assert.throws(() => toCron({ type: "daily", time: "25:00" }), /hour must be a whole number from 0 to 23/);
     assert.throws(() => toCron({ type: "daily", time: "nine" }), /must be HH:MM/);
     assert.throws(() => toCron({ type: "monthly", time: "01:00", days: [] }), /at least one day/);
     assert.throws(() => toCron({ type: "cron", cron: "* * * *" }), /has 4 fields; use 5/);
     assert.throws(() => toCron({ type: "cron", cron: "0 0 0 * * * 2030" }), /has 7 fields/);
-    assert.throws(() => compileSchedule({ type: "cron", cron: "61 * * * *" }), /cron "61 \* \* \* \*" is not valid/);
-    assert.throws(() => compileSchedule({ type: "hourly", minute: 0, tz: "Mars/Olympus" }), /unknown time zone "Mars\/Olympus"/);
+    assert.throws(
+      () => compileSchedule({ type: "cron", cron: "61 * * * *" }),
+      /cron "61 \* \* \* \*" is not valid/,
+    );
+    assert.throws(
+      () => compileSchedule({ type: "hourly", minute: 0, tz: "Mars/Olympus" }),
+      /unknown time zone "Mars\/Olympus"/,
+    );
     assert.equal(checkTimeZone("Europe/London"), "Europe/London");
   });
 
   it("computes fire times in the schedule's time zone, across daylight saving", function () {
     const daily = compileSchedule({ type: "daily", time: "09:00", tz: "Europe/London" });
     // 09:00 London is 08:00 UTC in summer and 09:00 UTC in winter.
-    assert.equal(new Date(daily.nextAfter(at("2026-07-01T00:00:00Z"))).toISOString(), "2026-07-01T08:00:00.000Z");
-    assert.equal(new Date(daily.nextAfter(at("2026-12-01T00:00:00Z"))).toISOString(), "2026-12-01T09:00:00.000Z");
+    assert.equal(
+      new Date(daily.nextAfter(at("2026-07-01T00:00:00Z"))).toISOString(),
+      "2026-07-01T08:00:00.000Z",
+    );
+    assert.equal(
+      new Date(daily.nextAfter(at("2026-12-01T00:00:00Z"))).toISOString(),
+      "2026-12-01T09:00:00.000Z",
+    );
     const weekdays = compileSchedule({ type: "daily", time: "09:00", days: [1, 2, 3, 4, 5], tz: "UTC" });
     // 2026-11-28 is a Saturday: the next weekday run is Monday the 30th.
-    assert.equal(new Date(weekdays.nextAfter(at("2026-11-28T10:00:00Z"))).toISOString(), "2026-11-30T09:00:00.000Z");
+    assert.equal(
+      new Date(weekdays.nextAfter(at("2026-11-28T10:00:00Z"))).toISOString(),
+      "2026-11-30T09:00:00.000Z",
+    );
     const lastDay = compileSchedule({ type: "monthly", time: "23:00", days: ["L"], tz: "America/New_York" });
-    assert.equal(new Date(lastDay.nextAfter(at("2026-02-10T00:00:00Z"))).toISOString(), "2026-03-01T04:00:00.000Z");
+    assert.equal(
+      new Date(lastDay.nextAfter(at("2026-02-10T00:00:00Z"))).toISOString(),
+      "2026-03-01T04:00:00.000Z",
+    );
   });
 
   it("fires each schedule at its times with an injected clock, one timer at a time", function () {
@@ -77,11 +101,17 @@ describe("schedules", function () {
     clock.advanceTo(at("2026-06-01T00:00:00Z"));
     assert.deepEqual(fired, []);
     clock.advanceTo(at("2026-12-01T00:00:01Z"));
-    assert.deepEqual(fired.map((t) => new Date(t).toISOString()), ["2026-12-01T00:00:00.000Z"]);
+    assert.deepEqual(
+      fired.map((t) => new Date(t).toISOString()),
+      ["2026-12-01T00:00:00.000Z"],
+    );
   });
 
   it("formats fire times as people in the zone read them", function () {
-    assert.equal(formatFireTime(at("2026-11-27T09:00:00Z"), "Europe/London"), "Fri 27 Nov 09:00 Europe/London");
+    assert.equal(
+      formatFireTime(at("2026-11-27T09:00:00Z"), "Europe/London"),
+      "Fri 27 Nov 09:00 Europe/London",
+    );
     assert.equal(formatFireTime(at("2026-07-01T08:00:05Z"), "Asia/Tokyo"), "Wed 1 Jul 17:00:05 Asia/Tokyo");
   });
 });

@@ -12,8 +12,18 @@ const node = (id, takesDone = true, type = "function") => ({ id, type, takesDone
 
 describe("payload snapshots", function () {
   it("redacts values under secret-looking keys at any depth", function () {
-    const out = redact({ email: "a@example.com", password: "hunter2", nested: [{ api_key: "k", Authorization: "Bearer x", keep: 1 }], raw: Buffer.from("abc") });
-    assert.deepEqual(out, { email: "a@example.com", password: "***", nested: [{ api_key: "***", Authorization: "***", keep: 1 }], raw: "<3 bytes>" });
+    const out = redact({
+      email: "a@example.com",
+      password: "hunter2",
+      nested: [{ api_key: "k", Authorization: "Bearer x", keep: 1 }],
+      raw: Buffer.from("abc"),
+    });
+    assert.deepEqual(out, {
+      email: "a@example.com",
+      password: "***",
+      nested: [{ api_key: "***", Authorization: "***", keep: 1 }],
+      raw: "<3 bytes>",
+    });
   });
 
   it("keeps a payload whole under the cap and a preview over it", function () {
@@ -28,7 +38,10 @@ describe("payload snapshots", function () {
   function run(mode) {
     const clock = fakeClock(0);
     const saved = {};
-    const tracker = new RunTracker({ save() {} }, { clock, settleMs: 10, snapshotSink: { save: (id, steps) => (saved[id] = steps) } });
+    const tracker = new RunTracker(
+      { save() {} },
+      { clock, settleMs: 10, snapshotSink: { save: (id, steps) => (saved[id] = steps) } },
+    );
     const pw = startRun({ flow: "f", trigger: "t" });
     const rec = tracker.begin(pw, { token: "abc", order: 1 }, undefined, mode);
     return { clock, tracker, pw, rec, saved };
@@ -43,7 +56,14 @@ describe("payload snapshots", function () {
       tracker.onComplete(node("a"), m);
     }
     clock.advance(10);
-    assert.deepEqual(saved[pw.run.id].a.map((s) => JSON.parse(s.json)), [{ i: 0, password: "***" }, { i: 1, password: "***" }, { i: 2, password: "***" }]);
+    assert.deepEqual(
+      saved[pw.run.id].a.map((s) => JSON.parse(s.json)),
+      [
+        { i: 0, password: "***" },
+        { i: 1, password: "***" },
+        { i: 2, password: "***" },
+      ],
+    );
     assert.equal(rec.steps.a.snapshots, 3);
   });
 
@@ -80,7 +100,8 @@ describe("payload snapshots", function () {
     const store = new SnapshotStore(dir, 300);
     await store.open();
     const ids = ["01M8E5AAAAAAAAAAAAAAAAAAAA", "01M8E5BBBBBBBBBBBBBBBBBBBB", "01M8E5CCCCCCCCCCCCCCCCCCCC"];
-    for (const id of ids) store.save(id, { n: [{ at: 1, bytes: 100, json: JSON.stringify("x".repeat(100)) }] });
+    for (const id of ids)
+      store.save(id, { n: [{ at: 1, bytes: 100, json: JSON.stringify("x".repeat(100)) }] });
     await store.flush();
     assert.equal(await store.get(ids[0]), undefined, "the oldest went");
     assert.ok(await store.get(ids[2]));

@@ -5,7 +5,9 @@ const { compileTemplate, lookupObject } = lib("templates");
 
 describe("templates", function () {
   it("renders payload, meta, run, flow, global and env without HTML escaping", function () {
-    const render = compileTemplate("{{payload.name}} <{{meta.email}}> run {{run.id}} {{flow.region}} {{global.tier}} {{env.SHOP}}");
+    const render = compileTemplate(
+      "{{payload.name}} <{{meta.email}}> run {{run.id}} {{flow.region}} {{global.tier}} {{env.SHOP}}",
+    );
     const view = {
       payload: { name: "Tom & Jerry" },
       meta: { email: "t&j@example.com" },

@@ -7,15 +7,35 @@ const tab = { id: "tab1", type: "tab" };
 const out = { id: "out", type: "helper", z: "tab1" };
 const catcher = { id: "c1", type: "catch", z: "tab1", scope: null, uncaught: false, wires: [["caught"]] };
 const caught = { id: "caught", type: "helper", z: "tab1" };
-const pw = (id) => ({ run: { id, flow: "tab1", trigger: "t", startedAt: "2026-11-27T10:00:00.000Z" }, meta: {} });
+const pw = (id) => ({
+  run: { id, flow: "tab1", trigger: "t", startedAt: "2026-11-27T10:00:00.000Z" },
+  meta: {},
+});
 
 describe("pw-callback (node)", function () {
   afterEach(() => helper.unload());
 
   it("answers whoever waits for the run with the payload, status, format and headers, and passes the message on", async function () {
-    await load([tab, { id: "cb", type: "pw-callback", z: "tab1", status: 202, format: "text", headers: [{ name: "X-Ref", value: "A1" }], wires: [["out"]] }, out]);
+    await load([
+      tab,
+      {
+        id: "cb",
+        type: "pw-callback",
+        z: "tab1",
+        status: 202,
+        format: "text",
+        headers: [{ name: "X-Ref", value: "A1" }],
+        wires: [["out"]],
+      },
+      out,
+    ]);
     let answer;
-    awaitCallback("RUN1", 5000, (reply) => (answer = reply), () => {});
+    awaitCallback(
+      "RUN1",
+      5000,
+      (reply) => (answer = reply),
+      () => {},
+    );
     const received = nextMessage("out");
     helper.getNode("cb").receive({ payload: "ok", pw: pw("RUN1") });
     await received;
@@ -39,7 +59,10 @@ describe("pw-callback (node)", function () {
 
   it("reports a status that is not HTTP at deploy", async function () {
     await load([tab, { id: "cb", type: "pw-callback", z: "tab1", status: 42, wires: [["out"]] }, out]);
-    const logged = helper.log().args.map((a) => a[0]).filter((e) => e.level === 20 && e.id === "cb");
+    const logged = helper
+      .log()
+      .args.map((a) => a[0])
+      .filter((e) => e.level === 20 && e.id === "cb");
     assert.match(logged[0].msg, /status 42 is not an HTTP status/);
   });
 });

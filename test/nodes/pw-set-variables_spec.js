@@ -5,17 +5,37 @@ const tab = { id: "tab1", type: "tab" };
 const out = { id: "out", type: "helper", z: "tab1" };
 const catcher = { id: "c1", type: "catch", z: "tab1", scope: null, uncaught: false, wires: [["caught"]] };
 const caught = { id: "caught", type: "helper", z: "tab1" };
-const setter = (rules, extra) => ({ id: "s", type: "pw-set-variables", z: "tab1", name: "vars", rules, wires: [["out"]], ...extra });
-const pw = () => ({ run: { id: "R1", flow: "tab1", trigger: "t1", startedAt: "2026-11-27T10:00:00.000Z" }, meta: { existing: "yes" } });
+const setter = (rules, extra) => ({
+  id: "s",
+  type: "pw-set-variables",
+  z: "tab1",
+  name: "vars",
+  rules,
+  wires: [["out"]],
+  ...extra,
+});
+const pw = () => ({
+  run: { id: "R1", flow: "tab1", trigger: "t1", startedAt: "2026-11-27T10:00:00.000Z" },
+  meta: { existing: "yes" },
+});
 
 describe("pw-set-variables (node)", function () {
   afterEach(() => helper.unload());
 
   it("sets meta on a new msg.pw and flow variables in flow context", async function () {
-    await load([tab, setter([
-      { target: "meta", key: "customer", valueType: "path", value: "customer.email" },
-      { target: "flow", key: "lastOrder", valueType: "template", value: "{{payload.id}}/{{meta.customer}}/{{run.id}}" },
-    ]), out]);
+    await load([
+      tab,
+      setter([
+        { target: "meta", key: "customer", valueType: "path", value: "customer.email" },
+        {
+          target: "flow",
+          key: "lastOrder",
+          valueType: "template",
+          value: "{{payload.id}}/{{meta.customer}}/{{run.id}}",
+        },
+      ]),
+      out,
+    ]);
     const incoming = { payload: { id: 42, customer: { email: "a@example.com" } }, pw: pw() };
     const received = nextMessage("out");
     helper.getNode("s").receive(incoming);
@@ -46,16 +66,34 @@ describe("pw-set-variables (node)", function () {
   });
 
   it("fails the message, not the runtime, when meta would exceed 10 KB", async function () {
-    await load([tab, setter([{ target: "meta", key: "blob", valueType: "path", value: "text" }]), catcher, caught, out]);
+    await load([
+      tab,
+      setter([{ target: "meta", key: "blob", valueType: "path", value: "text" }]),
+      catcher,
+      caught,
+      out,
+    ]);
     const received = nextMessage("caught");
     helper.getNode("s").receive({ payload: { text: "x".repeat(12000) }, pw: pw() });
     const msg = await received;
-    assert.match(msg.error.message, /pw-set-variables "vars": row 1 \(meta "blob"\): meta variables would take \d+ bytes, over the 10240-byte limit/);
+    assert.match(
+      msg.error.message,
+      /pw-set-variables "vars": row 1 \(meta "blob"\): meta variables would take \d+ bytes, over the 10240-byte limit/,
+    );
   });
 
   it("reports a bad rule at deploy and fails each message with it", async function () {
-    await load([tab, setter([{ target: "meta", key: "n", valueType: "num", value: "ten" }]), catcher, caught, out]);
-    const logged = helper.log().args.map((a) => a[0]).filter((e) => e.level === 20 && e.id === "s");
+    await load([
+      tab,
+      setter([{ target: "meta", key: "n", valueType: "num", value: "ten" }]),
+      catcher,
+      caught,
+      out,
+    ]);
+    const logged = helper
+      .log()
+      .args.map((a) => a[0])
+      .filter((e) => e.level === 20 && e.id === "s");
     assert.match(logged[0].msg, /row 1 \(meta "n"\): "ten" is not a number/);
     const received = nextMessage("caught");
     helper.getNode("s").receive({ payload: {} });

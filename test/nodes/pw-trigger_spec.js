@@ -3,7 +3,15 @@ const { helper, load, nextMessage, collect } = require("../support/node-helper")
 const { waitUntil } = require("../support/wait");
 
 const tab = { id: "tab1", type: "tab", label: "Orders" };
-const trigger = (extra) => ({ id: "t1", type: "pw-trigger", z: "tab1", name: "start", schedules: [], wires: [["out"]], ...extra });
+const trigger = (extra) => ({
+  id: "t1",
+  type: "pw-trigger",
+  z: "tab1",
+  name: "start",
+  schedules: [],
+  wires: [["out"]],
+  ...extra,
+});
 const out = { id: "out", type: "helper", z: "tab1" };
 
 describe("pw-trigger (node)", function () {
@@ -35,7 +43,11 @@ describe("pw-trigger (node)", function () {
 
   it("fires on a second-level cron schedule and shows the next fire time", async function () {
     this.timeout(8000);
-    await load([tab, trigger({ schedules: [{ type: "cron", cron: "* * * * * *", tz: "Europe/London" }] }), out]);
+    await load([
+      tab,
+      trigger({ schedules: [{ type: "cron", cron: "* * * * * *", tz: "Europe/London" }] }),
+      out,
+    ]);
     const statuses = [];
     helper.getNode("t1").on("call:status", (c) => statuses.push(c.args[0]));
     const msgs = collect("out");
@@ -70,7 +82,10 @@ describe("pw-trigger (node)", function () {
     // Errors raised in the constructor are logged; the helper's log spy sees them.
     await load(flow);
     spyOn();
-    const logged = helper.log().args.map((a) => a[0]).filter((e) => e.level === 20 && e.id === "t1");
+    const logged = helper
+      .log()
+      .args.map((a) => a[0])
+      .filter((e) => e.level === 20 && e.id === "t1");
     assert.match(logged[0].msg, /pw-trigger "start": schedule 1: cron "99 \* \* \* \*" is not valid/);
     // The event input still works, so the node is alive.
     const received = nextMessage("out");
@@ -80,7 +95,10 @@ describe("pw-trigger (node)", function () {
 
   it("rejects an unknown time zone with a red status", async function () {
     await load([tab, trigger({ schedules: [{ type: "daily", time: "09:00", tz: "Europe/Atlantis" }] }), out]);
-    const logged = helper.log().args.map((a) => a[0]).filter((e) => e.level === 20 && e.id === "t1");
+    const logged = helper
+      .log()
+      .args.map((a) => a[0])
+      .filter((e) => e.level === 20 && e.id === "t1");
     assert.match(logged[0].msg, /unknown time zone "Europe\/Atlantis": use an IANA name/);
   });
 
@@ -88,7 +106,11 @@ describe("pw-trigger (node)", function () {
     it("starts a run with the JSON body as payload and answers with the run", async function () {
       await load([tab, trigger(), out]);
       const received = nextMessage("out");
-      const res = await helper.request().post("/pw/trigger/t1").send([{ id: 1 }, { id: 2 }]).expect(200);
+      const res = await helper
+        .request()
+        .post("/pw/trigger/t1")
+        .send([{ id: 1 }, { id: 2 }])
+        .expect(200);
       const msg = await received;
       assert.deepEqual(msg.payload, [{ id: 1 }, { id: 2 }]);
       assert.equal(msg.pw.run.via, "manual");

@@ -9,7 +9,8 @@ const { execFileSync, spawn } = require("node:child_process");
 const { root } = require("../support/dist");
 const { waitUntil } = require("../support/wait");
 const { freePort } = require("../support/ports");
-const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const npm = (args, cwd) =>
+  execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
 describe("npm package", function () {
   this.timeout(180000);
@@ -38,23 +39,42 @@ describe("npm package", function () {
     assert.equal(pkg.engines.node, ">=20");
     assert.equal(pkg["node-red"].version, ">=4.1.0");
     assert.ok(Object.keys(pkg.dependencies).length <= 6, "node-red-dev D01: at most 6 dependencies");
-    for (const file of Object.values(pkg["node-red"].nodes)) assert.ok(files.includes(file), `${file} is packed`);
+    for (const file of Object.values(pkg["node-red"].nodes))
+      assert.ok(files.includes(file), `${file} is packed`);
   });
 
   it("ships compiled nodes, editor files, locales, icons and examples, and no sources or tests", function () {
-    for (const type of ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback"]) {
-      for (const f of [`dist/${type}.js`, `dist/${type}.html`, `dist/locales/en-US/${type}.json`, `dist/locales/en-US/${type}.html`, `dist/icons/${type}.svg`]) {
+    for (const type of [
+      "pw-trigger",
+      "pw-manual-payload",
+      "pw-set-variables",
+      "pw-run-flow",
+      "pw-callback",
+    ]) {
+      for (const f of [
+        `dist/${type}.js`,
+        `dist/${type}.html`,
+        `dist/locales/en-US/${type}.json`,
+        `dist/locales/en-US/${type}.html`,
+        `dist/icons/${type}.svg`,
+      ]) {
         assert.ok(files.includes(f), `${f} is packed`);
       }
     }
     assert.ok(files.some((f) => f.startsWith("examples/") && f.endsWith(".json")));
-    assert.ok(!files.some((f) => f.startsWith("test/") || f.startsWith("nodes/") || f.endsWith(".ts")), "no sources or tests");
+    assert.ok(
+      !files.some((f) => f.startsWith("test/") || f.startsWith("nodes/") || f.endsWith(".ts")),
+      "no sources or tests",
+    );
   });
 
   it("installs into a plain user directory and loads in Node-RED with no errors", async function () {
     const userDir = path.join(work, "userdir");
     fs.mkdirSync(userDir);
-    fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", private: true }));
+    fs.writeFileSync(
+      path.join(userDir, "package.json"),
+      JSON.stringify({ name: "node-red-project", private: true }),
+    );
     // --offline: dependencies come from the npm cache `npm ci` filled; no network in tests.
     npm(["install", tarball, "--offline", "--no-audit", "--no-fund"], userDir);
     const port = await freePort();
@@ -63,11 +83,30 @@ describe("npm package", function () {
       `module.exports = { uiHost: "127.0.0.1", uiPort: ${port}, credentialSecret: "t", telemetry: { enabled: false }, editorTheme: { tours: false } };`,
     );
     let output = "";
-    red = spawn(process.execPath, [require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")], { stdio: ["ignore", "pipe", "pipe"] });
+    red = spawn(
+      process.execPath,
+      [
+        require.resolve("node-red/red.js"),
+        "--userDir",
+        userDir,
+        "--settings",
+        path.join(userDir, "settings.js"),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     red.stdout.on("data", (d) => (output += d));
     red.stderr.on("data", (d) => (output += d));
     const base = `http://127.0.0.1:${port}`;
-    await waitUntil(() => fetch(`${base}/settings`).then((r) => r.ok, () => false), `Node-RED to start:\n${output}`, 60000, 250);
+    await waitUntil(
+      () =>
+        fetch(`${base}/settings`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      `Node-RED to start:\n${output}`,
+      60000,
+      250,
+    );
     await assertPackageLoaded(base);
     const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-patchworks`)).json();
     assert.deepEqual(examples, ["Getting started"]);

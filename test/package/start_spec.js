@@ -28,7 +28,16 @@ describe("npm start", function () {
     });
     red.stdout.on("data", (d) => (output += d));
     red.stderr.on("data", (d) => (output += d));
-    await waitUntil(() => fetch(`${base}/settings`).then((r) => r.ok, () => false), "Node-RED to start", 60000, 250);
+    await waitUntil(
+      () =>
+        fetch(`${base}/settings`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      "Node-RED to start",
+      60000,
+      250,
+    );
   }
 
   async function stop() {
@@ -56,17 +65,77 @@ describe("npm start", function () {
   it("keeps flows, encrypted secrets, runs and queued runs across a restart", async function () {
     const flows = [
       { id: "s1", type: "tab", label: "Kept" },
-      { id: "s2", type: "pw-trigger", z: "s1", name: "hook", schedules: [], webhook: true, path: "/kept", auth: "token-header", tokenName: "x-token", credentials: { secret: "restart-secret" }, x: 100, y: 100, wires: [] },
-      { id: "s3", type: "pw-trigger", z: "s1", name: "slow hook", schedules: [], webhook: true, path: "/slowq", methods: "POST", concurrency: 1, x: 100, y: 200, wires: [["s4"]] },
-      { id: "s4", type: "delay", z: "s1", pauseType: "delay", timeout: "3", timeoutUnits: "seconds", rate: "1", nbRateUnits: "1", rateUnits: "second", randomFirst: "1", randomLast: "5", randomUnits: "seconds", drop: false, x: 300, y: 200, wires: [[]] },
+      {
+        id: "s2",
+        type: "pw-trigger",
+        z: "s1",
+        name: "hook",
+        schedules: [],
+        webhook: true,
+        path: "/kept",
+        auth: "token-header",
+        tokenName: "x-token",
+        credentials: { secret: "restart-secret" },
+        x: 100,
+        y: 100,
+        wires: [],
+      },
+      {
+        id: "s3",
+        type: "pw-trigger",
+        z: "s1",
+        name: "slow hook",
+        schedules: [],
+        webhook: true,
+        path: "/slowq",
+        methods: "POST",
+        concurrency: 1,
+        x: 100,
+        y: 200,
+        wires: [["s4"]],
+      },
+      {
+        id: "s4",
+        type: "delay",
+        z: "s1",
+        pauseType: "delay",
+        timeout: "3",
+        timeoutUnits: "seconds",
+        rate: "1",
+        nbRateUnits: "1",
+        rateUnits: "second",
+        randomFirst: "1",
+        randomLast: "5",
+        randomUnits: "seconds",
+        drop: false,
+        x: 300,
+        y: 200,
+        wires: [[]],
+      },
     ];
     const api = (route, init) => fetch(`${base}${route}`, init).then((r) => r.json());
-    const res = await fetch(`${base}/flows`, { method: "POST", headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" }, body: JSON.stringify(flows) });
+    const res = await fetch(`${base}/flows`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify(flows),
+    });
     assert.equal(res.status, 204);
     const stored = fs.readFileSync(path.join(userDir, "flows_cred.json"), "utf8");
     assert.ok(!stored.includes("restart-secret"));
-    await waitUntil(() => fetch(`${base}/kept`, { headers: { "x-token": "restart-secret" } }).then((r) => r.status === 200, () => false), "the webhook");
-    const post = (n) => fetch(`${base}/slowq`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ n }) });
+    await waitUntil(
+      () =>
+        fetch(`${base}/kept`, { headers: { "x-token": "restart-secret" } }).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      "the webhook",
+    );
+    const post = (n) =>
+      fetch(`${base}/slowq`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ n }),
+      });
     assert.equal((await post(1)).status, 200);
     assert.equal((await post(2)).status, 200);
     const queued = await waitUntil(async () => (await api("/pw/runs?status=queued")).runs[0], "a queued run");
@@ -77,12 +146,27 @@ describe("npm start", function () {
     await stop();
     await start();
     assert.ok(!/Encrypted credentials not found|Error loading credentials/.test(output), output);
-    await waitUntil(() => fetch(`${base}/kept`, { headers: { "x-token": "restart-secret" } }).then((r) => r.status === 200, () => false), "the webhook after restart");
+    await waitUntil(
+      () =>
+        fetch(`${base}/kept`, { headers: { "x-token": "restart-secret" } }).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      "the webhook after restart",
+    );
     assert.equal((await fetch(`${base}/kept`, { headers: { "x-token": "wrong" } })).status, 401);
     assert.equal((await api(`/pw/runs/${keptRun.id}`)).run.status, "succeeded", "runs survive a restart");
     const interrupted = (await api("/pw/runs?trigger=s3&status=failed")).runs;
     assert.ok(interrupted.some((r) => /Node-RED stopped while the run was in progress/.test(r.reason)));
-    const after = await waitUntil(async () => { const r = (await api(`/pw/runs/${queued.id}`)).run; return r.status === "running" && r; }, "the queued run to start after the restart", 10000, 100);
+    const after = await waitUntil(
+      async () => {
+        const r = (await api(`/pw/runs/${queued.id}`)).run;
+        return r.status === "running" && r;
+      },
+      "the queued run to start after the restart",
+      10000,
+      100,
+    );
     assert.equal(after.queuedAt !== undefined, true);
     assert.equal(JSON.parse(after.input.payloadJson).n, 2);
     await stop();

@@ -16,13 +16,40 @@ const openapi = {
   paths: {
     "/items": {
       get: {
-        operationId: "listItems", summary: "List stock items", tags: ["stock"],
-        parameters: [{ name: "warehouse", in: "query", description: "Warehouse code" }, { name: "page", in: "query" }],
-        responses: { 200: { content: { "application/json": { schema: { type: "object", properties: { data: { type: "array", items: { $ref: "#/components/schemas/Item" } }, next: { type: "string" } } }, example: { data: [{ sku: "A", qty: 2 }] } } } } },
+        operationId: "listItems",
+        summary: "List stock items",
+        tags: ["stock"],
+        parameters: [
+          { name: "warehouse", in: "query", description: "Warehouse code" },
+          { name: "page", in: "query" },
+        ],
+        responses: {
+          200: {
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: {
+                    data: { type: "array", items: { $ref: "#/components/schemas/Item" } },
+                    next: { type: "string" },
+                  },
+                },
+                example: { data: [{ sku: "A", qty: 2 }] },
+              },
+            },
+          },
+        },
       },
       post: { operationId: "createItem", summary: "Create an item", responses: { 201: {} } },
     },
-    "/items/{sku}": { put: { operationId: "updateItem", summary: "Update an item", parameters: [{ name: "sku", in: "path", required: true }], responses: { 200: {} } } },
+    "/items/{sku}": {
+      put: {
+        operationId: "updateItem",
+        summary: "Update an item",
+        parameters: [{ name: "sku", in: "path", required: true }],
+        responses: { 200: {} },
+      },
+    },
   },
 };
 
@@ -31,7 +58,11 @@ describe("connector builder (runtime)", function () {
   let api;
   const seen = [];
   before(async () => {
-    api = await startServer((req) => (req.headers["x-api-key"] === "wms-key-123" ? { body: { data: [{ sku: "A", qty: Number(req.query.warehouse === "LDS") }] } } : { status: 401, body: { error: "bad key" } }));
+    api = await startServer((req) =>
+      req.headers["x-api-key"] === "wms-key-123"
+        ? { body: { data: [{ sku: "A", qty: Number(req.query.warehouse === "LDS") }] } }
+        : { status: 401, body: { error: "bad key" } },
+    );
     rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 40 } } });
   });
   after(async () => {
@@ -47,29 +78,57 @@ describe("connector builder (runtime)", function () {
     assert.deepEqual(res.json.problems, []);
     assert.equal(draft.id, "warehouse-api");
     assert.equal(draft.baseUrl, "https://wms.example.com/api");
-    assert.deepEqual(draft.auth, [{ type: "apikey", label: "ApiKeyAuth", in: "header", name: "X-API-Key", value: "{{vars.apiKeyAuthKey}}" }]);
+    assert.deepEqual(draft.auth, [
+      {
+        type: "apikey",
+        label: "ApiKeyAuth",
+        in: "header",
+        name: "X-API-Key",
+        value: "{{vars.apiKeyAuthKey}}",
+      },
+    ]);
     assert.ok(draft.variables.find((v) => v.key === "apiKeyAuthKey").secret);
     const list = draft.endpoints.find((e) => e.id === "listitems");
     assert.equal(list.direction, "receive");
     assert.equal(list.records, "data");
     assert.deepEqual(list.sample, { sku: "A", qty: 2 });
-    assert.deepEqual(list.parameters.map((p) => p.key), ["warehouse", "page"]);
+    assert.deepEqual(
+      list.parameters.map((p) => p.key),
+      ["warehouse", "page"],
+    );
     assert.equal(draft.endpoints.find((e) => e.id === "updateitem").path, "/items/{{record.sku}}");
     assert.equal(draft.endpoints.find((e) => e.id === "createitem").direction, "send");
-    assert.match((await rt.api("POST", "/pw/connectors/from-openapi", { document: { swagger: "2.0" } })).json.message, /not an OpenAPI 3 document/);
+    assert.match(
+      (await rt.api("POST", "/pw/connectors/from-openapi", { document: { swagger: "2.0" } })).json.message,
+      /not an OpenAPI 3 document/,
+    );
   });
 
   it("checks a definition and names what is wrong", async function () {
-    assert.equal((await rt.api("POST", "/pw/connectors/validate", { definition: JSON.stringify(draft) })).json.ok, true);
-    const bad = await rt.api("POST", "/pw/connectors/validate", { definition: { ...draft, endpoints: [{ ...draft.endpoints[0], method: "FETCH" }] } });
+    assert.equal(
+      (await rt.api("POST", "/pw/connectors/validate", { definition: JSON.stringify(draft) })).json.ok,
+      true,
+    );
+    const bad = await rt.api("POST", "/pw/connectors/validate", {
+      definition: { ...draft, endpoints: [{ ...draft.endpoints[0], method: "FETCH" }] },
+    });
     assert.equal(bad.json.ok, false);
     assert.ok(bad.json.problems.some((p) => /endpoints\[0\]\.method: must be one of/.test(p)));
-    assert.match((await rt.api("POST", "/pw/connectors/validate", { definition: "{nope" })).json.problems[0], /not JSON/);
+    assert.match(
+      (await rt.api("POST", "/pw/connectors/validate", { definition: "{nope" })).json.problems[0],
+      /not JSON/,
+    );
   });
 
   it("tests an instance of a connector that is not deployed yet", async function () {
     const definition = { ...draft, baseUrl: api.base };
-    const res = await rt.api("POST", "/pw/instances/test", { connector: draft.id, definition, vars: {}, secrets: { apiKeyAuthKey: "wms-key-123" }, endpoint: "listitems" });
+    const res = await rt.api("POST", "/pw/instances/test", {
+      connector: draft.id,
+      definition,
+      vars: {},
+      secrets: { apiKeyAuthKey: "wms-key-123" },
+      endpoint: "listitems",
+    });
     assert.equal(res.json.ok, true, res.json.message);
     assert.match(res.json.message, /Warehouse API answered "List stock items" with 1 record/);
   });
@@ -77,11 +136,39 @@ describe("connector builder (runtime)", function () {
   it("offers a deployed built connector to instances, and a connection shape pulls through it", async function () {
     await rt.deploy([
       { id: "t", type: "tab", label: "WMS" },
-      { id: "conn1", type: "pw-connector", name: "WMS", definition: JSON.stringify({ ...draft, baseUrl: api.base }) },
-      { id: "wms", type: "pw-instance", name: "Leeds WMS", connector: "warehouse-api", vars: {}, secretSlots: { apiKeyAuthKey: 0 }, credentials: { secret_0: "wms-key-123" } },
+      {
+        id: "conn1",
+        type: "pw-connector",
+        name: "WMS",
+        definition: JSON.stringify({ ...draft, baseUrl: api.base }),
+      },
+      {
+        id: "wms",
+        type: "pw-instance",
+        name: "Leeds WMS",
+        connector: "warehouse-api",
+        vars: {},
+        secretSlots: { apiKeyAuthKey: 0 },
+        credentials: { secret_0: "wms-key-123" },
+      },
       { id: "trig", type: "pw-trigger", z: "t", name: "go", schedules: [], wires: [["pull"]] },
-      { id: "pull", type: "pw-connection", z: "t", instance: "wms", endpoint: "listitems", params: [{ key: "warehouse", valueType: "str", value: "LDS" }], wires: [["out"]] },
-      { id: "out", type: "function", z: "t", func: "global.get('seen').push(msg.payload); return null;", outputs: 0, wires: [] },
+      {
+        id: "pull",
+        type: "pw-connection",
+        z: "t",
+        instance: "wms",
+        endpoint: "listitems",
+        params: [{ key: "warehouse", valueType: "str", value: "LDS" }],
+        wires: [["out"]],
+      },
+      {
+        id: "out",
+        type: "function",
+        z: "t",
+        func: "global.get('seen').push(msg.payload); return null;",
+        outputs: 0,
+        wires: [],
+      },
     ]);
     const listed = (await rt.api("GET", "/pw/connectors")).json.connectors.map((c) => c.id);
     assert.ok(listed.includes("warehouse-api") && listed.includes("shopify"));

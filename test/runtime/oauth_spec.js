@@ -32,23 +32,71 @@ describe("OAuth 2 authorization code (runtime)", function () {
         expireNext = false;
         return { status: 401, body: { message: "token expired" } };
       }
-      return auth.startsWith("Bearer ey") ? { body: { results: [{ id: 1 }] } } : { status: 401, body: { message: "token expired" } };
+      return auth.startsWith("Bearer ey")
+        ? { body: { results: [{ id: 1 }] } }
+        : { status: 401, body: { message: "token expired" } };
     });
     const issuer = `http://127.0.0.1:${oauth.address().port}`;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-connectors-"));
-    fs.writeFileSync(path.join(dir, "crm.json"), JSON.stringify({
-      id: "oauth-crm", name: "OAuth CRM", version: "1.0.0", baseUrl: "{{vars.url}}",
-      variables: [{ key: "url", label: "API" }, { key: "clientId", label: "Client id", required: true }, { key: "clientSecret", label: "Client secret", required: true, secret: true }],
-      auth: [{ type: "oauth2_code", authorizeUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, clientId: "{{vars.clientId}}", clientSecret: "{{vars.clientSecret}}", scope: "crm.read" }],
-      endpoints: [{ id: "contacts", name: "Contacts", direction: "receive", method: "GET", path: "/contacts", records: "results" }],
-    }));
-    rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { connectorsDir: dir, runs: { settleMs: 40 } } });
+    fs.writeFileSync(
+      path.join(dir, "crm.json"),
+      JSON.stringify({
+        id: "oauth-crm",
+        name: "OAuth CRM",
+        version: "1.0.0",
+        baseUrl: "{{vars.url}}",
+        variables: [
+          { key: "url", label: "API" },
+          { key: "clientId", label: "Client id", required: true },
+          { key: "clientSecret", label: "Client secret", required: true, secret: true },
+        ],
+        auth: [
+          {
+            type: "oauth2_code",
+            authorizeUrl: `${issuer}/authorize`,
+            tokenUrl: `${issuer}/token`,
+            clientId: "{{vars.clientId}}",
+            clientSecret: "{{vars.clientSecret}}",
+            scope: "crm.read",
+          },
+        ],
+        endpoints: [
+          {
+            id: "contacts",
+            name: "Contacts",
+            direction: "receive",
+            method: "GET",
+            path: "/contacts",
+            records: "results",
+          },
+        ],
+      }),
+    );
+    rt = await startRuntime({
+      functionGlobalContext: { seen },
+      patchworks: { connectorsDir: dir, runs: { settleMs: 40 } },
+    });
     await rt.deploy([
       { id: "t", type: "tab", label: "OAuth" },
-      { id: "crm", type: "pw-instance", name: "CRM", connector: "oauth-crm", vars: { url: api.base, clientId: "flow-app" }, secretSlots: { clientSecret: 0 }, credentials: { secret_0: "app-client-secret" } },
+      {
+        id: "crm",
+        type: "pw-instance",
+        name: "CRM",
+        connector: "oauth-crm",
+        vars: { url: api.base, clientId: "flow-app" },
+        secretSlots: { clientSecret: 0 },
+        credentials: { secret_0: "app-client-secret" },
+      },
       { id: "trig", type: "pw-trigger", z: "t", name: "go", schedules: [], wires: [["pull"]] },
       { id: "pull", type: "pw-connection", z: "t", instance: "crm", endpoint: "contacts", wires: [["out"]] },
-      { id: "out", type: "function", z: "t", func: "global.get('seen').push(msg.payload); return null;", outputs: 0, wires: [] },
+      {
+        id: "out",
+        type: "function",
+        z: "t",
+        func: "global.get('seen').push(msg.payload); return null;",
+        outputs: 0,
+        wires: [],
+      },
     ]);
   });
   after(async () => {
@@ -59,7 +107,10 @@ describe("OAuth 2 authorization code (runtime)", function () {
   });
   const run = async () => {
     const id = (await rt.api("POST", "/pw/trigger/trig", {})).json.run.id;
-    return waitUntil(async () => { const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run; return r && r.status !== "running" ? r : undefined; }, "the run");
+    return waitUntil(async () => {
+      const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
+      return r && r.status !== "running" ? r : undefined;
+    }, "the run");
   };
 
   it("fails a run before the instance is authorized, saying what to do", async function () {
@@ -69,7 +120,12 @@ describe("OAuth 2 authorization code (runtime)", function () {
   });
 
   it("authorizes with a one-time state and PKCE, then the shape pulls with the token", async function () {
-    const started = await rt.api("POST", "/pw/instances/crm/authorize", { connector: "oauth-crm", vars: { url: api.base, clientId: "flow-app" }, secrets: { clientSecret: "__PWRD__" }, secretSlots: { clientSecret: 0 } });
+    const started = await rt.api("POST", "/pw/instances/crm/authorize", {
+      connector: "oauth-crm",
+      vars: { url: api.base, clientId: "flow-app" },
+      secrets: { clientSecret: "__PWRD__" },
+      secretSlots: { clientSecret: 0 },
+    });
     const url = new URL(started.json.url);
     assert.equal(url.searchParams.get("code_challenge_method"), "S256");
     assert.equal(url.searchParams.get("client_id"), "flow-app");
@@ -97,21 +153,43 @@ describe("OAuth 2 authorization code (runtime)", function () {
     const text = fs.readFileSync(file, "utf8");
     const secret = rt.RED.settings.credentialSecret || rt.RED.settings.get("_credentialSecret");
     const before = new TokenStore(file, secret).get("crm");
-    assert.ok(!text.includes(before.accessToken) && !text.includes(before.refreshToken), "tokens are encrypted at rest");
-    assert.ok(before.accessToken.startsWith("ey") && before.refreshToken, "a new store on the same file reads them: they survive a restart");
-    assert.equal(new TokenStore(file, "another-secret").get("crm"), undefined, "another credential secret cannot read them");
+    assert.ok(
+      !text.includes(before.accessToken) && !text.includes(before.refreshToken),
+      "tokens are encrypted at rest",
+    );
+    assert.ok(
+      before.accessToken.startsWith("ey") && before.refreshToken,
+      "a new store on the same file reads them: they survive a restart",
+    );
+    assert.equal(
+      new TokenStore(file, "another-secret").get("crm"),
+      undefined,
+      "another credential secret cannot read them",
+    );
     expireNext = true;
     const refreshes = grants.filter((g) => g.grant_type === "refresh_token").length;
     const r = await run();
     assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
     // (The mock server signs two tokens per grant, so it tells of each grant twice.)
-    assert.ok(grants.filter((g) => g.grant_type === "refresh_token").length > refreshes, "a refresh after the 401");
-    await waitUntil(() => new TokenStore(file, secret).get("crm").expiresAt > before.expiresAt, "the refreshed token saved");
-    assert.ok(r.steps.pull.requests.every((q) => !JSON.stringify(q).includes(before.accessToken)), "no token in the run log");
+    assert.ok(
+      grants.filter((g) => g.grant_type === "refresh_token").length > refreshes,
+      "a refresh after the 401",
+    );
+    await waitUntil(
+      () => new TokenStore(file, secret).get("crm").expiresAt > before.expiresAt,
+      "the refreshed token saved",
+    );
+    assert.ok(
+      r.steps.pull.requests.every((q) => !JSON.stringify(q).includes(before.accessToken)),
+      "no token in the run log",
+    );
   });
 
   it("refuses an unknown state and an error from the provider", async function () {
     assert.equal((await fetch(`${rt.url}/pw/oauth/callback?state=forged&code=x`)).status, 400);
-    assert.equal((await rt.api("POST", "/pw/instances/crm/authorize", { connector: "oauth-crm", auth: 5 })).status, 400);
+    assert.equal(
+      (await rt.api("POST", "/pw/instances/crm/authorize", { connector: "oauth-crm", auth: 5 })).status,
+      400,
+    );
   });
 });

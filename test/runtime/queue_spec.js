@@ -4,35 +4,77 @@ const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
 
 const sinkFn = "global.get('seen').push(msg.payload.n); return null;";
-const delay = (id, ms, wires) => ({ id, type: "delay", z: "q", pauseType: "delay", timeout: String(ms), timeoutUnits: "milliseconds", rate: "1", nbRateUnits: "1", rateUnits: "second", randomFirst: "1", randomLast: "5", randomUnits: "seconds", drop: false, wires });
+const delay = (id, ms, wires) => ({
+  id,
+  type: "delay",
+  z: "q",
+  pauseType: "delay",
+  timeout: String(ms),
+  timeoutUnits: "milliseconds",
+  rate: "1",
+  nbRateUnits: "1",
+  rateUnits: "second",
+  randomFirst: "1",
+  randomLast: "5",
+  randomUnits: "seconds",
+  drop: false,
+  wires,
+});
 
 describe("run queue (runtime)", function () {
   let rt;
   const seen = [];
   before(async () => {
-    rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 30, maxConcurrent: 5, maxQueued: 3 } } });
+    rt = await startRuntime({
+      functionGlobalContext: { seen },
+      patchworks: { runs: { settleMs: 30, maxConcurrent: 5, maxQueued: 3 } },
+    });
     await deployHook();
   });
   const deployHook = () =>
     rt.deploy([
       { id: "q", type: "tab", label: "Queue" },
-      { id: "hook", type: "pw-trigger", z: "q", name: "orders in", schedules: [], webhook: true, path: "/queued", methods: "POST", concurrency: 1, whenFull: "reject", wires: [["slow"]] },
+      {
+        id: "hook",
+        type: "pw-trigger",
+        z: "q",
+        name: "orders in",
+        schedules: [],
+        webhook: true,
+        path: "/queued",
+        methods: "POST",
+        concurrency: 1,
+        whenFull: "reject",
+        wires: [["slow"]],
+      },
       delay("slow", 150, [["sink1"]]),
       { id: "sink1", type: "function", z: "q", func: sinkFn, outputs: 0, wires: [] },
     ]);
   after(() => rt.stop());
   beforeEach(() => (seen.length = 0));
 
-  const post = (n) => fetch(`${rt.hooks}/queued`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ n }) });
-  const byStatus = async (status) => (await rt.api("GET", `/pw/runs?status=${status}&trigger=hook`)).json.runs;
+  const post = (n) =>
+    fetch(`${rt.hooks}/queued`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ n }),
+    });
+  const byStatus = async (status) =>
+    (await rt.api("GET", `/pw/runs?status=${status}&trigger=hook`)).json.runs;
 
   it("runs one at a time for a trigger with concurrency 1, queueing the rest in order", async function () {
     const replies = await Promise.all([post(1), post(2), post(3)]);
-    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200],
+    );
     assert.equal((await byStatus("queued")).length, 2);
     await waitUntil(() => seen.length === 3, "all three runs", 5000);
     assert.deepEqual(seen, [1, 2, 3]);
-    const done = await waitUntil(async () => { const r = await byStatus("succeeded"); return r.length === 3 && r; }, "three succeeded runs");
+    const done = await waitUntil(async () => {
+      const r = await byStatus("succeeded");
+      return r.length === 3 && r;
+    }, "three succeeded runs");
     assert.ok(done.filter((r) => r.queuedAt !== undefined).length === 2, "two of them waited");
   });
 
@@ -66,12 +108,25 @@ describe("run queue (runtime)", function () {
     this.timeout(10000);
     await rt.deploy([
       { id: "q", type: "tab", label: "Queue" },
-      { id: "every", type: "pw-trigger", z: "q", name: "every second", schedules: [{ type: "cron", cron: "* * * * * *" }], wires: [["long"]] },
+      {
+        id: "every",
+        type: "pw-trigger",
+        z: "q",
+        name: "every second",
+        schedules: [{ type: "cron", cron: "* * * * * *" }],
+        wires: [["long"]],
+      },
       delay("long", 5000, [[]]),
     ]);
-    await waitUntil(async () => (await rt.api("GET", "/pw/runs?status=queued&trigger=every")).json.runs.length >= 1, "a scheduled run to wait", 4000, 100);
+    await waitUntil(
+      async () => (await rt.api("GET", "/pw/runs?status=queued&trigger=every")).json.runs.length >= 1,
+      "a scheduled run to wait",
+      4000,
+      100,
+    );
     assert.equal((await rt.api("GET", "/pw/runs?status=running&trigger=every")).json.runs.length, 1);
-    for (const run of (await rt.api("GET", "/pw/runs?status=running,queued&trigger=every")).json.runs) await rt.api("POST", `/pw/runs/${run.id}/stop`);
+    for (const run of (await rt.api("GET", "/pw/runs?status=running,queued&trigger=every")).json.runs)
+      await rt.api("POST", `/pw/runs/${run.id}/stop`);
   });
 
   it("cancels a queued run with stop: it ends as stopped and never runs", async function () {

@@ -10,7 +10,10 @@ describe("runs (runtime)", function () {
   let rt;
   const seen = [];
   before(async () => {
-    rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 60, inactivityTimeoutSec: 1 } } });
+    rt = await startRuntime({
+      functionGlobalContext: { seen },
+      patchworks: { runs: { settleMs: 60, inactivityTimeoutSec: 1 } },
+    });
   });
   after(() => rt.stop());
   beforeEach(() => (seen.length = 0));
@@ -20,13 +23,23 @@ describe("runs (runtime)", function () {
     const tab = { id: "tab", type: "tab", label: "Runs" };
     const subflows = nodes.filter((n) => n.type === "subflow");
     nodes = nodes.filter((n) => n.type !== "subflow");
-    await rt.deploy([tab, ...subflows, { id: "trig1", type: "pw-trigger", z: "tab", name: "start", schedules: [], wires: [first] }, ...nodes.map((n) => ({ z: "tab", wires: [], ...n }))]);
+    await rt.deploy([
+      tab,
+      ...subflows,
+      { id: "trig1", type: "pw-trigger", z: "tab", name: "start", schedules: [], wires: [first] },
+      ...nodes.map((n) => ({ z: "tab", wires: [], ...n })),
+    ]);
     const started = await rt.api("POST", "/pw/trigger/trig1", payload);
     const id = started.json.run.id;
-    const run = await waitUntil(async () => {
-      const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
-      return r && r.status !== "running" ? r : undefined;
-    }, `run ${id} to end`, 8000, 20);
+    const run = await waitUntil(
+      async () => {
+        const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
+        return r && r.status !== "running" ? r : undefined;
+      },
+      `run ${id} to end`,
+      8000,
+      20,
+    );
     return run;
   }
 
@@ -34,7 +47,13 @@ describe("runs (runtime)", function () {
     const run = await runFlow(
       [
         { id: "a", type: "function", func: "return msg;", outputs: 1, wires: [["sink1"]] },
-        { id: "b", type: "function", func: "return new Promise(r => setTimeout(() => r(msg), 80));", outputs: 1, wires: [["sink1"]] },
+        {
+          id: "b",
+          type: "function",
+          func: "return new Promise(r => setTimeout(() => r(msg), 80));",
+          outputs: 1,
+          wires: [["sink1"]],
+        },
         { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["a", "b"],
@@ -49,7 +68,17 @@ describe("runs (runtime)", function () {
   it("follows a core switch, which never calls done", async function () {
     const run = await runFlow(
       [
-        { id: "sw", type: "switch", property: "payload.go", propertyType: "msg", rules: [{ t: "true" }], checkall: "true", repair: false, outputs: 1, wires: [["sink1"]] },
+        {
+          id: "sw",
+          type: "switch",
+          property: "payload.go",
+          propertyType: "msg",
+          rules: [{ t: "true" }],
+          checkall: "true",
+          repair: false,
+          outputs: 1,
+          wires: [["sink1"]],
+        },
         { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["sw"],
@@ -62,13 +91,27 @@ describe("runs (runtime)", function () {
   it("fails the run for an error a switch (no done) logs while it handles the message", async function () {
     const run = await runFlow(
       [
-        { id: "sw", type: "switch", name: "bad rule", property: "payload.go", propertyType: "msg", rules: [{ t: "eq", v: "$error('no such rule')", vt: "jsonata" }], checkall: "true", repair: false, outputs: 1, wires: [["sink1"]] },
+        {
+          id: "sw",
+          type: "switch",
+          name: "bad rule",
+          property: "payload.go",
+          propertyType: "msg",
+          rules: [{ t: "eq", v: "$error('no such rule')", vt: "jsonata" }],
+          checkall: "true",
+          repair: false,
+          outputs: 1,
+          wires: [["sink1"]],
+        },
         { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["sw"],
     );
     assert.equal(run.status, "failed");
-    assert.deepEqual(run.errors.map((e) => e.node), ["sw"]);
+    assert.deepEqual(
+      run.errors.map((e) => e.node),
+      ["sw"],
+    );
     assert.match(run.errors[0].message, /no such rule/);
     assert.equal(seen.length, 0);
   });
@@ -92,7 +135,13 @@ describe("runs (runtime)", function () {
   it("keeps tracking after a function returns a new message object", async function () {
     const run = await runFlow(
       [
-        { id: "fresh", type: "function", func: "return { payload: [1, 2, 3] };", outputs: 1, wires: [["sink1"]] },
+        {
+          id: "fresh",
+          type: "function",
+          func: "return { payload: [1, 2, 3] };",
+          outputs: 1,
+          wires: [["sink1"]],
+        },
         { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["fresh"],
@@ -105,7 +154,13 @@ describe("runs (runtime)", function () {
   it("waits for a send that comes shortly after done", async function () {
     const run = await runFlow(
       [
-        { id: "late", type: "function", func: "setTimeout(() => node.send(msg), 30); return null;", outputs: 1, wires: [["sink1"]] },
+        {
+          id: "late",
+          type: "function",
+          func: "setTimeout(() => node.send(msg), 30); return null;",
+          outputs: 1,
+          wires: [["sink1"]],
+        },
         { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["late"],
@@ -117,8 +172,33 @@ describe("runs (runtime)", function () {
   it("follows split and join", async function () {
     const run = await runFlow(
       [
-        { id: "sp", type: "split", splt: "\\n", spltType: "str", arraySplt: 1, arraySpltType: "len", stream: false, addname: "", wires: [["jn"]] },
-        { id: "jn", type: "join", mode: "auto", build: "object", property: "payload", propertyType: "msg", key: "topic", joiner: "\\n", joinerType: "str", accumulate: false, timeout: "", count: "", reduceRight: false, wires: [["sink1"]] },
+        {
+          id: "sp",
+          type: "split",
+          splt: "\\n",
+          spltType: "str",
+          arraySplt: 1,
+          arraySpltType: "len",
+          stream: false,
+          addname: "",
+          wires: [["jn"]],
+        },
+        {
+          id: "jn",
+          type: "join",
+          mode: "auto",
+          build: "object",
+          property: "payload",
+          propertyType: "msg",
+          key: "topic",
+          joiner: "\\n",
+          joinerType: "str",
+          accumulate: false,
+          timeout: "",
+          count: "",
+          reduceRight: false,
+          wires: [["sink1"]],
+        },
         { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
       ["sp"],
@@ -132,9 +212,22 @@ describe("runs (runtime)", function () {
   it("follows a link call and its return", async function () {
     const run = await runFlow(
       [
-        { id: "call", type: "link call", links: ["lin"], linkType: "static", timeout: "5", wires: [["sink1"]] },
+        {
+          id: "call",
+          type: "link call",
+          links: ["lin"],
+          linkType: "static",
+          timeout: "5",
+          wires: [["sink1"]],
+        },
         { id: "lin", type: "link in", links: [], wires: [["work"]] },
-        { id: "work", type: "function", func: "msg.payload = 'worked'; return msg;", outputs: 1, wires: [["ret"]] },
+        {
+          id: "work",
+          type: "function",
+          func: "msg.payload = 'worked'; return msg;",
+          outputs: 1,
+          wires: [["ret"]],
+        },
         { id: "ret", type: "link out", mode: "return", links: [] },
         { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
       ],
@@ -146,9 +239,33 @@ describe("runs (runtime)", function () {
   });
 
   it("follows messages through a subflow", async function () {
-    const sub = { id: "sub1", type: "subflow", name: "double", info: "", category: "", env: [], in: [{ x: 50, y: 30, wires: [{ id: "subfn" }] }], out: [{ x: 250, y: 30, wires: [{ id: "subfn", port: 0 }] }] };
-    const subfn = { id: "subfn", type: "function", z: "sub1", func: "msg.payload = 2; return msg;", outputs: 1, wires: [[]] };
-    const run = await runFlow([sub, subfn, { id: "inst", type: "subflow:sub1", wires: [["sink1"]] }, { id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["inst"]);
+    const sub = {
+      id: "sub1",
+      type: "subflow",
+      name: "double",
+      info: "",
+      category: "",
+      env: [],
+      in: [{ x: 50, y: 30, wires: [{ id: "subfn" }] }],
+      out: [{ x: 250, y: 30, wires: [{ id: "subfn", port: 0 }] }],
+    };
+    const subfn = {
+      id: "subfn",
+      type: "function",
+      z: "sub1",
+      func: "msg.payload = 2; return msg;",
+      outputs: 1,
+      wires: [[]],
+    };
+    const run = await runFlow(
+      [
+        sub,
+        subfn,
+        { id: "inst", type: "subflow:sub1", wires: [["sink1"]] },
+        { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
+      ],
+      ["inst"],
+    );
     assert.equal(run.status, "succeeded");
     assert.equal(seen.length, 1, JSON.stringify(run.steps));
     assert.equal(seen[0].payload, 2);
@@ -164,10 +281,21 @@ describe("runs (runtime)", function () {
       port = server.address().port;
       after(() => server.close());
     });
-    const request = (wires) => ({ id: "req", type: "http request", method: "GET", ret: "txt", url: `http://127.0.0.1:${port}/x`, senderr: true, wires });
+    const request = (wires) => ({
+      id: "req",
+      type: "http request",
+      method: "GET",
+      ret: "txt",
+      url: `http://127.0.0.1:${port}/x`,
+      senderr: true,
+      wires,
+    });
 
     it("fails the run for an error no Catch node handles, naming the node", async function () {
-      const run = await runFlow([request([["sink1"]]), { id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["req"]);
+      const run = await runFlow(
+        [request([["sink1"]]), { id: "sink1", type: "function", func: sinkFn, outputs: 0 }],
+        ["req"],
+      );
       assert.equal(run.status, "failed");
       assert.equal(run.errors[0].node, "req");
       assert.equal(run.errors[0].type, "http request");
@@ -176,7 +304,11 @@ describe("runs (runtime)", function () {
 
     it("succeeds when a Catch node handles the error", async function () {
       const run = await runFlow(
-        [request([["sink1"]]), { id: "catch1", type: "catch", scope: null, uncaught: false, wires: [["sink1"]] }, { id: "sink1", type: "function", func: sinkFn, outputs: 0 }],
+        [
+          request([["sink1"]]),
+          { id: "catch1", type: "catch", scope: null, uncaught: false, wires: [["sink1"]] },
+          { id: "sink1", type: "function", func: sinkFn, outputs: 0 },
+        ],
         ["req"],
       );
       assert.equal(run.status, "succeeded");
@@ -187,7 +319,10 @@ describe("runs (runtime)", function () {
 
   it("times out a run whose node never finishes", async function () {
     this.timeout(10000);
-    const run = await runFlow([{ id: "stuck", type: "function", func: "if (false) { node.done(); } return null;", outputs: 0 }], ["stuck"]);
+    const run = await runFlow(
+      [{ id: "stuck", type: "function", func: "if (false) { node.done(); } return null;", outputs: 0 }],
+      ["stuck"],
+    );
     assert.equal(run.status, "timed out");
     assert.match(run.reason, /no activity for 1 s/);
   });
@@ -196,14 +331,36 @@ describe("runs (runtime)", function () {
     const tab = { id: "tab", type: "tab", label: "Snapshots" };
     await rt.deploy([
       tab,
-      { id: "trig1", type: "pw-trigger", z: "tab", name: "start", schedules: [], snapshots: "errors", wires: [["bad"]] },
-      { id: "bad", type: "function", z: "tab", func: "throw new Error('no price for ' + msg.payload.sku);", outputs: 1, wires: [[]] },
+      {
+        id: "trig1",
+        type: "pw-trigger",
+        z: "tab",
+        name: "start",
+        schedules: [],
+        snapshots: "errors",
+        wires: [["bad"]],
+      },
+      {
+        id: "bad",
+        type: "function",
+        z: "tab",
+        func: "throw new Error('no price for ' + msg.payload.sku);",
+        outputs: 1,
+        wires: [[]],
+      },
     ]);
-    const id = (await rt.api("POST", "/pw/trigger/trig1", { sku: "ZX-1", api_key: "sk_live_123" })).json.run.id;
-    const run = await waitUntil(async () => { const r = (await rt.api("GET", `/pw/runs/${id}`)).json.run; return r.status !== "running" && r; }, "the run to end");
+    const id = (await rt.api("POST", "/pw/trigger/trig1", { sku: "ZX-1", api_key: "sk_live_123" })).json.run
+      .id;
+    const run = await waitUntil(async () => {
+      const r = (await rt.api("GET", `/pw/runs/${id}`)).json.run;
+      return r.status !== "running" && r;
+    }, "the run to end");
     assert.equal(run.status, "failed");
     assert.equal(run.steps.bad.snapshots, 1);
-    const payloads = await waitUntil(async () => { const p = (await rt.api("GET", `/pw/runs/${id}/payloads`)).json; return p.steps.bad && p; }, "the snapshots");
+    const payloads = await waitUntil(async () => {
+      const p = (await rt.api("GET", `/pw/runs/${id}/payloads`)).json;
+      return p.steps.bad && p;
+    }, "the snapshots");
     assert.equal(payloads.mode, "errors");
     assert.deepEqual(JSON.parse(payloads.steps.bad[0].json), { sku: "ZX-1", api_key: "***" });
     assert.equal((await rt.api("GET", "/pw/runs/NOPE/payloads")).status, 404);
@@ -215,7 +372,22 @@ describe("runs (runtime)", function () {
       await rt.deploy([
         tab,
         { id: "trig1", type: "pw-trigger", z: "tab", name: "start", schedules: [], wires: [["wait"]] },
-        { id: "wait", type: "delay", z: "tab", pauseType: "delay", timeout: "400", timeoutUnits: "milliseconds", rate: "1", nbRateUnits: "1", rateUnits: "second", randomFirst: "1", randomLast: "5", randomUnits: "seconds", drop: false, wires: [["sink1"]] },
+        {
+          id: "wait",
+          type: "delay",
+          z: "tab",
+          pauseType: "delay",
+          timeout: "400",
+          timeoutUnits: "milliseconds",
+          rate: "1",
+          nbRateUnits: "1",
+          rateUnits: "second",
+          randomFirst: "1",
+          randomLast: "5",
+          randomUnits: "seconds",
+          drop: false,
+          wires: [["sink1"]],
+        },
         { id: "sink1", type: "function", z: "tab", func: sinkFn, outputs: 0, wires: [] },
       ]);
       const id = (await rt.api("POST", "/pw/trigger/trig1", {})).json.run.id;
@@ -230,7 +402,9 @@ describe("runs (runtime)", function () {
     });
 
     it("retries a run with its original payload and links the two", async function () {
-      const first = await runFlow([{ id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["sink1"], { order: 1001 });
+      const first = await runFlow([{ id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["sink1"], {
+        order: 1001,
+      });
       const retried = await rt.api("POST", `/pw/runs/${first.id}/retry`);
       assert.equal(retried.status, 202);
       await waitUntil(() => seen.length === 2, "the retried run");
@@ -240,9 +414,14 @@ describe("runs (runtime)", function () {
     });
 
     it("lists runs with filters and answers bad input with JSON errors", async function () {
-      const run = await runFlow([{ id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["sink1"], { sku: "FIND-ME-42" });
+      const run = await runFlow([{ id: "sink1", type: "function", func: sinkFn, outputs: 0 }], ["sink1"], {
+        sku: "FIND-ME-42",
+      });
       const found = await rt.api("GET", "/pw/runs?q=find-me-42&status=succeeded&flow=tab");
-      assert.deepEqual(found.json.runs.map((r) => r.id), [run.id]);
+      assert.deepEqual(
+        found.json.runs.map((r) => r.id),
+        [run.id],
+      );
       assert.equal((await rt.api("GET", "/pw/runs?status=great")).status, 400);
       assert.match((await rt.api("GET", "/pw/runs?from=yesterday")).json.message, /ISO 8601/);
       assert.equal((await rt.api("GET", "/pw/runs?limit=0")).status, 400);

@@ -9,11 +9,27 @@ const { waitUntil } = require("../support/wait");
 
 const tab = { id: "tab1", type: "tab", label: "Webhooks" };
 const hookTrigger = (id, settings, secret) => ({
-  id, type: "pw-trigger", z: "tab1", name: `${id} hook`, schedules: [], webhook: true, methods: "GET,POST", auth: "none",
-  ...settings, ...(secret ? { credentials: { secret } } : {}), wires: [["sink"]],
+  id,
+  type: "pw-trigger",
+  z: "tab1",
+  name: `${id} hook`,
+  schedules: [],
+  webhook: true,
+  methods: "GET,POST",
+  auth: "none",
+  ...settings,
+  ...(secret ? { credentials: { secret } } : {}),
+  wires: [["sink"]],
 });
 // A function node records what reaches it, so the test can read it from the runtime.
-const sink = { id: "sink", type: "function", z: "tab1", func: "global.get('seen').push(msg); return null;", outputs: 0, wires: [] };
+const sink = {
+  id: "sink",
+  type: "function",
+  z: "tab1",
+  func: "global.get('seen').push(msg); return null;",
+  outputs: 0,
+  wires: [],
+};
 
 describe("pw-trigger webhooks (runtime)", function () {
   let rt;
@@ -26,11 +42,21 @@ describe("pw-trigger webhooks (runtime)", function () {
   beforeEach(() => (seen.length = 0));
 
   const post = (route, body, headers = {}) =>
-    fetch(rt.hooks + route, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    fetch(rt.hooks + route, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
 
   describe("Shopify signatures", function () {
     const secret = "shpss_0123456789abcdef";
-    before(() => rt.deploy([tab, hookTrigger("shop", { path: "/shopify/orders", auth: "shopify", methods: "POST" }, secret), sink]));
+    before(() =>
+      rt.deploy([
+        tab,
+        hookTrigger("shop", { path: "/shopify/orders", auth: "shopify", methods: "POST" }, secret),
+        sink,
+      ]),
+    );
     const body = JSON.stringify({ id: 450789469, name: "#1001", total_price: "598.94" });
     const sign = (b, key) => crypto.createHmac("sha256", key).update(b).digest("base64");
 
@@ -48,7 +74,9 @@ describe("pw-trigger webhooks (runtime)", function () {
       let res = await post("/shopify/orders", body, { "X-Shopify-Hmac-Sha256": sign(body, "wrong-secret") });
       assert.equal(res.status, 401);
       assert.match((await res.json()).message, /signature does not match/);
-      res = await post("/shopify/orders", body.replace("598.94", "0.01"), { "X-Shopify-Hmac-Sha256": sign(body, secret) });
+      res = await post("/shopify/orders", body.replace("598.94", "0.01"), {
+        "X-Shopify-Hmac-Sha256": sign(body, secret),
+      });
       assert.equal(res.status, 401);
       res = await post("/shopify/orders", body);
       assert.equal(res.status, 401);
@@ -69,15 +97,32 @@ describe("pw-trigger webhooks (runtime)", function () {
 
   describe("HubSpot v3 signatures", function () {
     const secret = "hs-client-secret-123";
-    before(() => rt.deploy([tab, hookTrigger("hub", { path: "/hubspot/contacts", auth: "hubspot", methods: "POST" }, secret), sink]));
+    before(() =>
+      rt.deploy([
+        tab,
+        hookTrigger("hub", { path: "/hubspot/contacts", auth: "hubspot", methods: "POST" }, secret),
+        sink,
+      ]),
+    );
     const body = JSON.stringify([{ eventId: 1, subscriptionType: "contact.creation", objectId: 123 }]);
     const sign = (uri, ts, key = secret) =>
-      crypto.createHmac("sha256", key).update("POST" + uri + body + ts).digest("base64");
+      crypto
+        .createHmac("sha256", key)
+        .update("POST" + uri + body + ts)
+        .digest("base64");
 
     it("accepts a fresh request signed over method, URL, body and timestamp", async function () {
       const ts = String(Date.now());
       const uri = `${rt.hooks}/hubspot/contacts?portal=62515`;
-      const res = await fetch(uri, { method: "POST", headers: { "content-type": "application/json", "X-HubSpot-Signature-v3": sign(uri, ts), "X-HubSpot-Request-Timestamp": ts }, body });
+      const res = await fetch(uri, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "X-HubSpot-Signature-v3": sign(uri, ts),
+          "X-HubSpot-Request-Timestamp": ts,
+        },
+        body,
+      });
       assert.equal(res.status, 200);
       await waitUntil(() => seen.length === 1, "the run");
       assert.deepEqual(seen[0].payload, JSON.parse(body), "the body wins over the query");
@@ -87,24 +132,65 @@ describe("pw-trigger webhooks (runtime)", function () {
     it("refuses a stale timestamp, a wrong secret and a tampered body", async function () {
       const uri = `${rt.hooks}/hubspot/contacts`;
       const stale = String(Date.now() - 6 * 60 * 1000);
-      let res = await fetch(uri, { method: "POST", headers: { "content-type": "application/json", "X-HubSpot-Signature-v3": sign(uri, stale), "X-HubSpot-Request-Timestamp": stale }, body });
+      let res = await fetch(uri, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "X-HubSpot-Signature-v3": sign(uri, stale),
+          "X-HubSpot-Request-Timestamp": stale,
+        },
+        body,
+      });
       assert.equal(res.status, 401);
       assert.match((await res.json()).message, /outside the 300 s window/);
       const ts = String(Date.now());
-      res = await fetch(uri, { method: "POST", headers: { "content-type": "application/json", "X-HubSpot-Signature-v3": sign(uri, ts, "wrong"), "X-HubSpot-Request-Timestamp": ts }, body });
+      res = await fetch(uri, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "X-HubSpot-Signature-v3": sign(uri, ts, "wrong"),
+          "X-HubSpot-Request-Timestamp": ts,
+        },
+        body,
+      });
       assert.equal(res.status, 401);
-      res = await fetch(uri, { method: "POST", headers: { "content-type": "application/json", "X-HubSpot-Signature-v3": sign(uri, ts), "X-HubSpot-Request-Timestamp": ts }, body: body.replace("123", "999") });
+      res = await fetch(uri, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "X-HubSpot-Signature-v3": sign(uri, ts),
+          "X-HubSpot-Request-Timestamp": ts,
+        },
+        body: body.replace("123", "999"),
+      });
       assert.equal(res.status, 401);
       assert.equal(seen.length, 0);
     });
   });
 
   describe("TikTok Shop signatures", function () {
-    before(() => rt.deploy([tab, hookTrigger("tts", { path: "/tiktok", auth: "tiktok", tiktokAppKey: "6d3rk2", methods: "POST" }, "tts-secret"), sink]));
-    const body = JSON.stringify({ type: 1, shop_id: "7494", data: { order_id: "576", order_status: "AWAITING_SHIPMENT" } });
+    before(() =>
+      rt.deploy([
+        tab,
+        hookTrigger(
+          "tts",
+          { path: "/tiktok", auth: "tiktok", tiktokAppKey: "6d3rk2", methods: "POST" },
+          "tts-secret",
+        ),
+        sink,
+      ]),
+    );
+    const body = JSON.stringify({
+      type: 1,
+      shop_id: "7494",
+      data: { order_id: "576", order_status: "AWAITING_SHIPMENT" },
+    });
 
     it("accepts the right signature and keeps the Authorization header out of the message", async function () {
-      const sig = crypto.createHmac("sha256", "tts-secret").update("6d3rk2" + body).digest("hex");
+      const sig = crypto
+        .createHmac("sha256", "tts-secret")
+        .update("6d3rk2" + body)
+        .digest("hex");
       const res = await post("/tiktok", body, { Authorization: sig });
       assert.equal(res.status, 200);
       await waitUntil(() => seen.length === 1, "the run");
@@ -113,7 +199,10 @@ describe("pw-trigger webhooks (runtime)", function () {
     });
 
     it("refuses a signature made with the wrong secret", async function () {
-      const sig = crypto.createHmac("sha256", "nope").update("6d3rk2" + body).digest("hex");
+      const sig = crypto
+        .createHmac("sha256", "nope")
+        .update("6d3rk2" + body)
+        .digest("hex");
       assert.equal((await post("/tiktok", body, { Authorization: sig })).status, 401);
     });
   });
@@ -122,7 +211,13 @@ describe("pw-trigger webhooks (runtime)", function () {
     before(() =>
       rt.deploy([
         tab,
-        hookTrigger("open", { path: "/open", bodyLimit: "6mb", replyStatus: 202, replyType: "json", replyBody: '{"accepted":"{{run.id}}"}' }),
+        hookTrigger("open", {
+          path: "/open",
+          bodyLimit: "6mb",
+          replyStatus: 202,
+          replyType: "json",
+          replyBody: '{"accepted":"{{run.id}}"}',
+        }),
         hookTrigger("tok", { path: "/tok", auth: "token-query", tokenName: "key" }, "url-token-1"),
         hookTrigger("small", { path: "/small", bodyLimit: "1kb" }),
         hookTrigger("getonly", { path: "/getonly", methods: "GET", replyType: "text", replyBody: "ok" }),
@@ -131,7 +226,12 @@ describe("pw-trigger webhooks (runtime)", function () {
     );
 
     it("takes a 5 MB JSON body and replies with the configured status and template", async function () {
-      const records = Array.from({ length: 60000 }, (_, i) => ({ id: i, sku: `SKU-${i}`, title: "A product with a long enough title here", qty: i % 7 }));
+      const records = Array.from({ length: 60000 }, (_, i) => ({
+        id: i,
+        sku: `SKU-${i}`,
+        title: "A product with a long enough title here",
+        qty: i % 7,
+      }));
       const big = JSON.stringify(records);
       assert.ok(big.length >= 5 * 1024 * 1024, `body is ${big.length} bytes`);
       const res = await post("/open", big);
@@ -154,18 +254,36 @@ describe("pw-trigger webhooks (runtime)", function () {
     });
 
     it("parses form, XML and text bodies, and uses the query when there is no body", async function () {
-      await fetch(`${rt.hooks}/open`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "sku=A1&qty=2" });
-      await fetch(`${rt.hooks}/open`, { method: "POST", headers: { "content-type": "application/xml" }, body: '<stock sku="A1"><qty>5</qty></stock>' });
-      await fetch(`${rt.hooks}/open`, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
+      await fetch(`${rt.hooks}/open`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "sku=A1&qty=2",
+      });
+      await fetch(`${rt.hooks}/open`, {
+        method: "POST",
+        headers: { "content-type": "application/xml" },
+        body: '<stock sku="A1"><qty>5</qty></stock>',
+      });
+      await fetch(`${rt.hooks}/open`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "hello",
+      });
       await fetch(`${rt.hooks}/open?order=1001&status=paid`);
       await waitUntil(() => seen.length === 4, "four runs");
-      assert.deepEqual(seen.map((m) => m.payload), [
-        { sku: "A1", qty: "2" },
-        { stock: { qty: "5", "@_sku": "A1" } },
-        "hello",
-        { order: "1001", status: "paid" },
-      ]);
-      assert.deepEqual(seen.map((m) => m.webhook.bodyKind), ["form", "xml", "text", "empty"]);
+      assert.deepEqual(
+        seen.map((m) => m.payload),
+        [
+          { sku: "A1", qty: "2" },
+          { stock: { qty: "5", "@_sku": "A1" } },
+          "hello",
+          { order: "1001", status: "paid" },
+        ],
+      );
+      assert.deepEqual(
+        seen.map((m) => m.webhook.bodyKind),
+        ["form", "xml", "text", "empty"],
+      );
     });
 
     it("checks a token in the URL and removes it from the message", async function () {
@@ -190,8 +308,16 @@ describe("pw-trigger webhooks (runtime)", function () {
 
   describe("routes", function () {
     it("refuses a path another trigger owns, with a clear error, and keeps the first working", async function () {
-      await rt.deploy([tab, hookTrigger("first", { path: "/same" }), hookTrigger("second", { path: "/Same/" }), sink]);
-      await waitUntil(() => rt.logs.some((l) => l.id === "second" && /already used by trigger first/.test(l.msg)), "the clash error");
+      await rt.deploy([
+        tab,
+        hookTrigger("first", { path: "/same" }),
+        hookTrigger("second", { path: "/Same/" }),
+        sink,
+      ]);
+      await waitUntil(
+        () => rt.logs.some((l) => l.id === "second" && /already used by trigger first/.test(l.msg)),
+        "the clash error",
+      );
       const res = await fetch(`${rt.hooks}/same?x=1`);
       assert.equal(res.status, 200);
       await waitUntil(() => seen.length === 1, "one run");
@@ -210,8 +336,18 @@ describe("pw-trigger webhooks (runtime)", function () {
     before(() =>
       rt.deploy([
         tab,
-        { ...hookTrigger("sync", { path: "/sync", replyMode: "wait", replyTimeoutSec: 1 }, undefined), wires: [["fn"]] },
-        { id: "fn", type: "function", z: "tab1", func: "if (msg.payload.slow) return null; msg.payload = { echoed: msg.payload.n, run: msg.pw.run.id }; return msg;", outputs: 1, wires: [["resp"]] },
+        {
+          ...hookTrigger("sync", { path: "/sync", replyMode: "wait", replyTimeoutSec: 1 }, undefined),
+          wires: [["fn"]],
+        },
+        {
+          id: "fn",
+          type: "function",
+          z: "tab1",
+          func: "if (msg.payload.slow) return null; msg.payload = { echoed: msg.payload.n, run: msg.pw.run.id }; return msg;",
+          outputs: 1,
+          wires: [["resp"]],
+        },
         { id: "resp", type: "http response", z: "tab1", statusCode: "201", headers: {}, wires: [] },
       ]),
     );

@@ -6,17 +6,29 @@ const { startRuntime } = require("./runtime");
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 
 /** Starts a runtime (deploying `flows` first, if given) and opens the editor on it. */
 async function openEditor(settings = {}, flows) {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (.ci/run does) or set CHROMIUM_PATH`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (.ci/run does) or set CHROMIUM_PATH`,
+    );
   }
   // No palette catalogue: tests reach no server but their own.
-  const rt = await startRuntime({ httpNodeRoot: "/", editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } }, ...settings });
+  const rt = await startRuntime({
+    httpNodeRoot: "/",
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
+    ...settings,
+  });
   if (flows) await rt.deploy(flows);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
@@ -31,7 +43,11 @@ async function openEditor(settings = {}, flows) {
 
   /** Drags a palette node onto the canvas and returns its new id. */
   async function addNode(type, x, y) {
-    const before = await page.evaluate(() => { const ids = []; RED.nodes.eachNode((n) => ids.push(n.id)); return ids; });
+    const before = await page.evaluate(() => {
+      const ids = [];
+      RED.nodes.eachNode((n) => ids.push(n.id));
+      return ids;
+    });
     const item = page.locator(`.red-ui-palette-node[data-palette-type='${type}']`);
     await item.scrollIntoViewIfNeeded();
     const from = await item.boundingBox();
@@ -42,7 +58,9 @@ async function openEditor(settings = {}, flows) {
     await page.mouse.up();
     return page.evaluate((known) => {
       let id;
-      RED.nodes.eachNode((n) => { if (!known.includes(n.id)) id = n.id; });
+      RED.nodes.eachNode((n) => {
+        if (!known.includes(n.id)) id = n.id;
+      });
       return id;
     }, before);
   }
@@ -60,7 +78,13 @@ async function openEditor(settings = {}, flows) {
 
   async function deploy() {
     await page.click("#red-ui-header-button-deploy");
-    await page.waitForFunction(() => !document.querySelector("#red-ui-header-button-deploy").classList.contains("disabled"), null, { timeout: 1 }).catch(() => {});
+    await page
+      .waitForFunction(
+        () => !document.querySelector("#red-ui-header-button-deploy").classList.contains("disabled"),
+        null,
+        { timeout: 1 },
+      )
+      .catch(() => {});
     await page.waitForSelector(".red-ui-notification:has-text('Successfully deployed')", { timeout: 15000 });
   }
 
@@ -81,7 +105,9 @@ function screenshotOnFailure(getPage) {
     if (this.currentTest.state !== "failed") return;
     const page = getPage();
     fs.mkdirSync("test-results", { recursive: true });
-    await page.screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` }).catch(() => {});
+    await page
+      .screenshot({ path: `test-results/${this.currentTest.title.replace(/\W+/g, "-")}.png` })
+      .catch(() => {});
     if (await page.isVisible("#node-dialog-cancel").catch(() => false)) {
       await page.click("#node-dialog-cancel");
       await page.waitForSelector("#node-dialog-cancel", { state: "detached" });

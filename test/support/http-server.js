@@ -9,12 +9,24 @@ async function startServer(handler) {
     req.on("data", (c) => (body += c));
     req.on("end", async () => {
       const url = new URL(req.url, "http://127.0.0.1");
-      const entry = { method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body, at: Date.now() };
+      const entry = {
+        method: req.method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body,
+        at: Date.now(),
+      };
       log.push(entry);
       try {
         const out = (await handler(entry, log)) ?? { status: 404 };
-        res.writeHead(out.status ?? 200, { "content-type": out.type ?? "application/json", ...(out.headers ?? {}) });
-        res.end(out.body === undefined ? "" : typeof out.body === "string" ? out.body : JSON.stringify(out.body));
+        res.writeHead(out.status ?? 200, {
+          "content-type": out.type ?? "application/json",
+          ...(out.headers ?? {}),
+        });
+        res.end(
+          out.body === undefined ? "" : typeof out.body === "string" ? out.body : JSON.stringify(out.body),
+        );
       } catch (err) {
         res.writeHead(500);
         res.end(String(err));

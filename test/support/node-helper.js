@@ -6,7 +6,23 @@ const { nextEvent } = require("./wait");
 
 helper.init(require.resolve("node-red"));
 
-const ALL = ["pw-trigger", "pw-manual-payload", "pw-set-variables", "pw-run-flow", "pw-callback", "pw-filter", "pw-route", "pw-flow-control", "pw-split", "pw-branch", "pw-map", "pw-lookup-table", "pw-instance", "pw-connection", "pw-connector"].map((n) => node(n));
+const ALL = [
+  "pw-trigger",
+  "pw-manual-payload",
+  "pw-set-variables",
+  "pw-run-flow",
+  "pw-callback",
+  "pw-filter",
+  "pw-route",
+  "pw-flow-control",
+  "pw-split",
+  "pw-branch",
+  "pw-map",
+  "pw-lookup-table",
+  "pw-instance",
+  "pw-connection",
+  "pw-connector",
+].map((n) => node(n));
 
 /** Loads the flow with every node set of this package; credentials keyed by node id. */
 function load(flow, credentials) {

@@ -5,10 +5,16 @@ const assert = require("node:assert/strict");
 async function assertPackageLoaded(base) {
   const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
   const ours = sets.filter((s) => s.module === "node-red-contrib-patchworks");
-  assert.equal(ours.length, Object.keys(require("../../package.json")["node-red"].nodes).length, "every node set of package.json");
+  assert.equal(
+    ours.length,
+    Object.keys(require("../../package.json")["node-red"].nodes).length,
+    "every node set of package.json",
+  );
   for (const set of ours) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
   const plugins = await (await fetch(`${base}/plugins`, { headers: { accept: "application/json" } })).json();
-  const loaded = plugins.filter((p) => p.module === "node-red-contrib-patchworks" && !p.err).flatMap((p) => p.plugins.map((x) => x.id));
+  const loaded = plugins
+    .filter((p) => p.module === "node-red-contrib-patchworks" && !p.err)
+    .flatMap((p) => p.plugins.map((x) => x.id));
   assert.deepEqual(loaded.sort(), ["pw-editor", "pw-runs"], "the runs and editor plugins load");
 }
 

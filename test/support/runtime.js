@@ -61,7 +61,9 @@ async function startRuntime(extraSettings = {}) {
   async function deploy(input) {
     // Node-RED treats a node without x/y as a config node, and its rewiring on redeploy then
     // fails; flows from the editor always have them, so test flows get them too.
-    const flows = input.map((n) => (Array.isArray(n.wires) && n.x === undefined ? { ...n, x: 100, y: 100 } : n));
+    const flows = input.map((n) =>
+      Array.isArray(n.wires) && n.x === undefined ? { ...n, x: 100, y: 100 } : n,
+    );
     // Nodes of the previous deploy may share ids with the new ones: wait for new instances.
     const before = new Map(flows.map((n) => [n.id, RED.nodes.getNode(n.id)]));
     const res = await api("POST", "/flows", flows, { "Node-RED-Deployment-Type": "full" });
@@ -70,13 +72,31 @@ async function startRuntime(extraSettings = {}) {
     // getNode does not return subflow instances themselves.
     const subflows = new Set(flows.filter((n) => n.type === "subflow").map((n) => n.id));
     const ids = flows
-      .filter((n) => n.type !== "tab" && n.type !== "subflow" && !n.type.startsWith("subflow:") && !subflows.has(n.z) && n.d !== true)
+      .filter(
+        (n) =>
+          n.type !== "tab" &&
+          n.type !== "subflow" &&
+          !n.type.startsWith("subflow:") &&
+          !subflows.has(n.z) &&
+          n.d !== true,
+      )
       .map((n) => n.id);
     try {
-      await waitUntil(() => ids.every((id) => { const n = RED.nodes.getNode(id); return n && n !== before.get(id); }), "deployed nodes to start");
+      await waitUntil(
+        () =>
+          ids.every((id) => {
+            const n = RED.nodes.getNode(id);
+            return n && n !== before.get(id);
+          }),
+        "deployed nodes to start",
+      );
     } catch (err) {
       const missing = ids.filter((id) => !RED.nodes.getNode(id) || RED.nodes.getNode(id) === before.get(id));
-      const recent = logs.filter((l) => l.level <= 30 || missing.some((id) => String(l.msg).includes(id))).slice(-8).map((l) => l.msg).join(" | ");
+      const recent = logs
+        .filter((l) => l.level <= 30 || missing.some((id) => String(l.msg).includes(id)))
+        .slice(-8)
+        .map((l) => l.msg)
+        .join(" | ");
       throw new Error(`${err.message}: missing ${missing.join(", ")}; recent log: ${recent}`, { cause: err });
     }
     return res;

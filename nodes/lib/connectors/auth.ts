@@ -45,56 +45,103 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
       const user = ctx.render(method.username);
       const pass = ctx.render(method.password);
       const header = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
-      return { prepare: async (r) => withHeader(r, "Authorization", header), renew: async () => false, secrets: () => fixed([pass, header.slice(6)]) };
+      return {
+        prepare: async (r) => withHeader(r, "Authorization", header),
+        renew: async () => false,
+        secrets: () => fixed([pass, header.slice(6)]),
+      };
     }
     case "bearer": {
       const token = ctx.render(method.token);
-      return { prepare: async (r) => withHeader(r, "Authorization", `Bearer ${token}`), renew: async () => false, secrets: () => fixed([token]) };
+      return {
+        prepare: async (r) => withHeader(r, "Authorization", `Bearer ${token}`),
+        renew: async () => false,
+        secrets: () => fixed([token]),
+      };
     }
     case "apikey": {
       const value = ctx.render(method.value);
-      const prepare = method.in === "query"
-        ? async (r: HttpRequest) => ({ ...r, query: { ...(r.query ?? {}), [method.name]: value } })
-        : async (r: HttpRequest) => withHeader(r, method.name, value);
+      const prepare =
+        method.in === "query"
+          ? async (r: HttpRequest) => ({ ...r, query: { ...(r.query ?? {}), [method.name]: value } })
+          : async (r: HttpRequest) => withHeader(r, method.name, value);
       return { prepare, renew: async () => false, secrets: () => fixed([value]) };
     }
     case "session":
-      return tokenAuth(ctx, async () => {
-        const login = method.login;
-        const xml = login.bodyFormat === "xml";
-        const response = await ctx.send({
-          method: login.method,
-          url: joinUrl(ctx.baseUrl, ctx.render(login.path)),
-          headers: renderAll(login.headers ?? {}, ctx) as Record<string, string>,
-          body: login.body === undefined ? undefined : renderAll(login.body, xml ? { render: (t) => ctx.render(t, "xml") } : ctx),
-          bodyFormat: login.bodyFormat ?? "json",
-          responseFormat: xml ? "xml" : "json",
-        });
-        const token = compileGetter(method.tokenPath)(response.data);
-        if (typeof token !== "string" || token === "") throw new Error(`the login answered without a token at "${method.tokenPath}"`);
-        const seconds = method.expiresInPath ? Number(compileGetter(method.expiresInPath)(response.data)) : method.expiresInSeconds;
-        return { token, expiresInMs: Number.isFinite(seconds) && (seconds as number) > 0 ? (seconds as number) * 1000 : undefined };
-      }, method.header ?? "Authorization", method.prefix ?? "Bearer ", undefined, method.inject === "body");
+      return tokenAuth(
+        ctx,
+        async () => {
+          const login = method.login;
+          const xml = login.bodyFormat === "xml";
+          const response = await ctx.send({
+            method: login.method,
+            url: joinUrl(ctx.baseUrl, ctx.render(login.path)),
+            headers: renderAll(login.headers ?? {}, ctx) as Record<string, string>,
+            body:
+              login.body === undefined
+                ? undefined
+                : renderAll(login.body, xml ? { render: (t) => ctx.render(t, "xml") } : ctx),
+            bodyFormat: login.bodyFormat ?? "json",
+            responseFormat: xml ? "xml" : "json",
+          });
+          const token = compileGetter(method.tokenPath)(response.data);
+          if (typeof token !== "string" || token === "")
+            throw new Error(`the login answered without a token at "${method.tokenPath}"`);
+          const seconds = method.expiresInPath
+            ? Number(compileGetter(method.expiresInPath)(response.data))
+            : method.expiresInSeconds;
+          return {
+            token,
+            expiresInMs:
+              Number.isFinite(seconds) && (seconds as number) > 0 ? (seconds as number) * 1000 : undefined,
+          };
+        },
+        method.header ?? "Authorization",
+        method.prefix ?? "Bearer ",
+        undefined,
+        method.inject === "body",
+      );
     case "oauth2_client_credentials":
-      return tokenAuth(ctx, async () => {
-        const clientId = ctx.render(method.clientId);
-        const clientSecret = ctx.render(method.clientSecret);
-        const body: Record<string, string> = { grant_type: "client_credentials" };
-        if (method.scope) body.scope = ctx.render(method.scope);
-        if (method.audience) body.audience = ctx.render(method.audience);
-        const headers: Record<string, string> = { accept: "application/json" };
-        if (method.sendAs === "basic") headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64")}`;
-        else Object.assign(body, { client_id: clientId, client_secret: clientSecret });
-        const response = await ctx.send({ method: "POST", url: ctx.render(method.tokenUrl), headers, body, bodyFormat: "form", responseFormat: "json" });
-        const data = response.data as { access_token?: unknown; expires_in?: unknown };
-        if (typeof data?.access_token !== "string") throw new Error("the token endpoint answered without an access_token");
-        return { token: data.access_token, expiresInMs: Number(data.expires_in) > 0 ? Number(data.expires_in) * 1000 : undefined };
-      }, "Authorization", "Bearer ", () => fixed([ctx.render(method.clientSecret)]));
+      return tokenAuth(
+        ctx,
+        async () => {
+          const clientId = ctx.render(method.clientId);
+          const clientSecret = ctx.render(method.clientSecret);
+          const body: Record<string, string> = { grant_type: "client_credentials" };
+          if (method.scope) body.scope = ctx.render(method.scope);
+          if (method.audience) body.audience = ctx.render(method.audience);
+          const headers: Record<string, string> = { accept: "application/json" };
+          if (method.sendAs === "basic")
+            headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64")}`;
+          else Object.assign(body, { client_id: clientId, client_secret: clientSecret });
+          const response = await ctx.send({
+            method: "POST",
+            url: ctx.render(method.tokenUrl),
+            headers,
+            body,
+            bodyFormat: "form",
+            responseFormat: "json",
+          });
+          const data = response.data as { access_token?: unknown; expires_in?: unknown };
+          if (typeof data?.access_token !== "string")
+            throw new Error("the token endpoint answered without an access_token");
+          return {
+            token: data.access_token,
+            expiresInMs: Number(data.expires_in) > 0 ? Number(data.expires_in) * 1000 : undefined,
+          };
+        },
+        "Authorization",
+        "Bearer ",
+        () => fixed([ctx.render(method.clientSecret)]),
+      );
     case "oauth1": {
       const keys: OAuth1Keys = {
-        consumerKey: ctx.render(method.consumerKey), consumerSecret: ctx.render(method.consumerSecret),
-        token: ctx.render(method.token), tokenSecret: ctx.render(method.tokenSecret),
-        realm: method.realm ? ctx.render(method.realm) : undefined, method: method.signatureMethod ?? "HMAC-SHA256",
+        consumerKey: ctx.render(method.consumerKey),
+        consumerSecret: ctx.render(method.consumerSecret),
+        token: ctx.render(method.token),
+        tokenSecret: ctx.render(method.tokenSecret),
+        realm: method.realm ? ctx.render(method.realm) : undefined,
+        method: method.signatureMethod ?? "HMAC-SHA256",
       };
       const clock = ctx.clock ?? systemClock;
       return {
@@ -106,7 +153,10 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
     }
     case "signed": {
       const hook = SIGNING_HOOKS[method.hook];
-      if (!hook) throw new Error(`unknown signing hook "${method.hook}" (there is ${Object.keys(SIGNING_HOOKS).join(", ")})`);
+      if (!hook)
+        throw new Error(
+          `unknown signing hook "${method.hook}" (there is ${Object.keys(SIGNING_HOOKS).join(", ")})`,
+        );
       const clock = ctx.clock ?? systemClock;
       return {
         prepare: async (r) => hook(r, { vars: ctx.vars, now: clock.now() }),
@@ -125,7 +175,14 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
 /** Stands for the token in a rendered body until the request is sent (session auth with inject: body). */
 export const TOKEN_MARKER = "\u0000pw-auth-token\u0000";
 
-function tokenAuth(ctx: AuthContext, fetchToken: () => Promise<{ token: string; expiresInMs?: number }>, header: string, prefix: string, extraSecrets: () => string[] = () => [], inBody = false): Authenticator {
+function tokenAuth(
+  ctx: AuthContext,
+  fetchToken: () => Promise<{ token: string; expiresInMs?: number }>,
+  header: string,
+  prefix: string,
+  extraSecrets: () => string[] = () => [],
+  inBody = false,
+): Authenticator {
   const clock = ctx.clock ?? systemClock;
   let token: string | undefined;
   let expiresAt = Infinity;
@@ -172,7 +229,8 @@ function withHeader(r: HttpRequest, name: string, value: string): HttpRequest {
 export function renderAll(value: unknown, ctx: { render(t: string): string }): unknown {
   if (typeof value === "string") return ctx.render(value);
   if (Array.isArray(value)) return value.map((v) => renderAll(v, ctx));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderAll(v, ctx)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderAll(v, ctx)]));
   return value;
 }
 
@@ -195,10 +253,22 @@ function authorizationCode(method: CodeMethod, ctx: AuthContext): Authenticator 
   let refreshing: Promise<string> | undefined;
   const refresh = async (): Promise<string> => {
     const saved = store.get();
-    if (!saved?.refreshToken) throw new Error("the authorization has expired and there is no refresh token: press Authorize in the instance's settings");
+    if (!saved?.refreshToken)
+      throw new Error(
+        "the authorization has expired and there is no refresh token: press Authorize in the instance's settings",
+      );
     const response = await ctx.send({
-      method: "POST", url: ctx.render(method.tokenUrl), bodyFormat: "form", responseFormat: "json", headers: { accept: "application/json" },
-      body: { grant_type: "refresh_token", refresh_token: saved.refreshToken, client_id: ctx.render(method.clientId), client_secret: ctx.render(method.clientSecret) },
+      method: "POST",
+      url: ctx.render(method.tokenUrl),
+      bodyFormat: "form",
+      responseFormat: "json",
+      headers: { accept: "application/json" },
+      body: {
+        grant_type: "refresh_token",
+        refresh_token: saved.refreshToken,
+        client_id: ctx.render(method.clientId),
+        client_secret: ctx.render(method.clientSecret),
+      },
     });
     const tokens = tokensFrom(response.data, clock.now(), saved.refreshToken);
     await store.set(tokens);
@@ -223,15 +293,23 @@ function authorizationCode(method: CodeMethod, ctx: AuthContext): Authenticator 
     },
     secrets: () => {
       const saved = store.get();
-      return [ctx.render(method.clientSecret), saved?.accessToken ?? "", saved?.refreshToken ?? ""].filter((v) => v.length >= 4);
+      return [ctx.render(method.clientSecret), saved?.accessToken ?? "", saved?.refreshToken ?? ""].filter(
+        (v) => v.length >= 4,
+      );
     },
   };
 }
 
 /** The provider's token answer as stored; a refresh that returns no new refresh token keeps the old one. */
 export function tokensFrom(data: unknown, now: number, previousRefresh?: string): StoredTokens {
-  const d = (data ?? {}) as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown; scope?: unknown };
-  if (typeof d.access_token !== "string") throw new Error("the token endpoint answered without an access_token");
+  const d = (data ?? {}) as {
+    access_token?: unknown;
+    refresh_token?: unknown;
+    expires_in?: unknown;
+    scope?: unknown;
+  };
+  if (typeof d.access_token !== "string")
+    throw new Error("the token endpoint answered without an access_token");
   const expiresIn = Number(d.expires_in);
   return {
     accessToken: d.access_token,
@@ -242,7 +320,13 @@ export function tokensFrom(data: unknown, now: number, previousRefresh?: string)
 }
 
 /** The provider's authorize URL for a state and PKCE challenge. */
-export function authorizeUrl(method: CodeMethod, render: (t: string) => string, state: string, redirectUri: string, challenge?: string): string {
+export function authorizeUrl(
+  method: CodeMethod,
+  render: (t: string) => string,
+  state: string,
+  redirectUri: string,
+  challenge?: string,
+): string {
   const url = new URL(render(method.authorizeUrl));
   url.searchParams.set("response_type", "code");
   url.searchParams.set("client_id", render(method.clientId));

@@ -2,7 +2,13 @@ import type { Agent as HttpsAgent } from "node:https";
 import { paginate, type Page } from "../http/pagination";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
 import { maskSecrets } from "../http/redact";
-import { HttpError, sendRequest, type HttpRequest, type HttpResponse, type SendOptions } from "../http/request";
+import {
+  HttpError,
+  sendRequest,
+  type HttpRequest,
+  type HttpResponse,
+  type SendOptions,
+} from "../http/request";
 import type { RequestRecord } from "../runs/record";
 import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
 import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Authenticator } from "./auth";
@@ -52,17 +58,36 @@ export class ConnectorClient {
   private readonly secretValues: string[];
   private readonly templates = new Map<string, Template>();
 
-  constructor(readonly def: ConnectorDefinition, readonly instance: Instance, private readonly extra: { httpsAgent?: HttpsAgent; proxy?: SendOptions["proxy"]; tokens?: AuthContext["tokens"] } = {}) {
-    const missing = (def.variables ?? []).filter((v) => v.required && (instance.vars[v.key] === undefined || instance.vars[v.key] === ""));
-    if (missing.length) throw new Error(`the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`);
-    this.secretValues = (def.variables ?? []).filter((v) => v.secret).map((v) => String(instance.vars[v.key] ?? "")).filter((s) => s.length >= 4);
-    const vars = { ...Object.fromEntries((def.variables ?? []).map((v) => [v.key, v.default])), ...instance.vars };
+  constructor(
+    readonly def: ConnectorDefinition,
+    readonly instance: Instance,
+    private readonly extra: {
+      httpsAgent?: HttpsAgent;
+      proxy?: SendOptions["proxy"];
+      tokens?: AuthContext["tokens"];
+    } = {},
+  ) {
+    const missing = (def.variables ?? []).filter(
+      (v) => v.required && (instance.vars[v.key] === undefined || instance.vars[v.key] === ""),
+    );
+    if (missing.length)
+      throw new Error(`the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`);
+    this.secretValues = (def.variables ?? [])
+      .filter((v) => v.secret)
+      .map((v) => String(instance.vars[v.key] ?? ""))
+      .filter((s) => s.length >= 4);
+    const vars = {
+      ...Object.fromEntries((def.variables ?? []).map((v) => [v.key, v.default])),
+      ...instance.vars,
+    };
     const varView = { vars } as unknown as TemplateView;
     this.baseUrl = this.template(def.baseUrl)(varView);
     try {
       new URL(this.baseUrl);
     } catch {
-      throw new Error(`the base URL of ${def.name} comes out as "${this.show(this.baseUrl)}", which is not a URL: check the instance's variables`);
+      throw new Error(
+        `the base URL of ${def.name} comes out as "${this.show(this.baseUrl)}", which is not a URL: check the instance's variables`,
+      );
     }
     const methods = def.auth;
     const method = methods[instance.auth ?? 0];
@@ -73,7 +98,8 @@ export class ConnectorClient {
       vars,
       tokens: extra.tokens,
       baseUrl: this.baseUrl,
-      send: (request) => sendRequest(request, { ...this.base({}), prepare: undefined, onUnauthorized: undefined }),
+      send: (request) =>
+        sendRequest(request, { ...this.base({}), prepare: undefined, onUnauthorized: undefined }),
     });
     this.vars = vars;
   }
@@ -87,22 +113,34 @@ export class ConnectorClient {
   /** Pages of records from a receive endpoint. */
   async *receive(endpointId: string, opts: CallOptions = {}): AsyncGenerator<Page> {
     const endpoint = this.endpoint(endpointId);
-    if (endpoint.direction !== "receive") throw new Error(`"${endpoint.name}" is a send endpoint: use it to send records`);
+    if (endpoint.direction !== "receive")
+      throw new Error(`"${endpoint.name}" is a send endpoint: use it to send records`);
     const request = this.request(endpoint, opts, undefined);
     const send = (r: HttpRequest) => sendRequest(r, this.base(opts));
-    const pagination = opts.firstPageOnly ? { type: "none" as const } : endpoint.pagination ?? { type: "none" as const };
-    yield* paginate(request, pagination, send, { recordsPath: endpoint.records, maxPages: opts.maxPages ?? endpoint.pagination?.maxPages });
+    const pagination = opts.firstPageOnly
+      ? { type: "none" as const }
+      : (endpoint.pagination ?? { type: "none" as const });
+    yield* paginate(request, pagination, send, {
+      recordsPath: endpoint.records,
+      maxPages: opts.maxPages ?? endpoint.pagination?.maxPages,
+    });
   }
 
   /** Sends records (one request each, or batches up to the endpoint's size) with at most `concurrency` requests at once. */
-  async send(endpointId: string, records: unknown[], opts: CallOptions & { concurrency?: number } = {}): Promise<SendResult> {
+  async send(
+    endpointId: string,
+    records: unknown[],
+    opts: CallOptions & { concurrency?: number } = {},
+  ): Promise<SendResult> {
     const endpoint = this.endpoint(endpointId);
-    if (endpoint.direction !== "send") throw new Error(`"${endpoint.name}" is a receive endpoint: use it to pull records`);
+    if (endpoint.direction !== "send")
+      throw new Error(`"${endpoint.name}" is a receive endpoint: use it to pull records`);
     const size = endpoint.batch?.size ?? 1;
     const groups: unknown[][] = [];
     for (let i = 0; i < records.length; i += size) groups.push(records.slice(i, i + size));
     const result: SendResult = { ok: [], failed: [] };
-    const outcomes: Array<SendResult["ok"][number] | SendResult["failed"][number] & { bad: true }> = new Array(groups.length);
+    const outcomes: Array<SendResult["ok"][number] | (SendResult["failed"][number] & { bad: true })> =
+      new Array(groups.length);
     let next = 0;
     const worker = async () => {
       while (next < groups.length) {
@@ -118,7 +156,9 @@ export class ConnectorClient {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, groups.length)) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, groups.length)) }, worker),
+    );
     // In the order the records came, whatever order the answers came in.
     for (const o of outcomes) {
       if ("bad" in o) result.failed.push({ records: o.records, error: o.error, status: o.status });
@@ -151,7 +191,13 @@ export class ConnectorClient {
 
   private request(endpoint: Endpoint, opts: CallOptions, record: unknown, batch = false): HttpRequest {
     const params = opts.params ?? {};
-    const view = { ...(opts.view?.() ?? {}), vars: this.vars, params, record, auth: { token: TOKEN_MARKER } } as unknown as TemplateView;
+    const view = {
+      ...(opts.view?.() ?? {}),
+      vars: this.vars,
+      params,
+      record,
+      auth: { token: TOKEN_MARKER },
+    } as unknown as TemplateView;
     const query: Record<string, unknown> = {};
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.def.headers ?? {})) headers[k] = this.template(v)(view);
@@ -169,14 +215,27 @@ export class ConnectorClient {
     const path = this.template(endpoint.path, "url")(view);
     let body: unknown;
     if (endpoint.direction === "send") {
-      if (endpoint.body !== undefined) body = renderBody(endpoint.body, view, (t) => this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"));
+      if (endpoint.body !== undefined)
+        body = renderBody(endpoint.body, view, (t) =>
+          this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"),
+        );
       else if (batch && endpoint.batch?.wrap) body = { [endpoint.batch.wrap]: record };
       else if (!batch && endpoint.wrap) body = { [endpoint.wrap]: record };
       else body = record;
     } else if (endpoint.body !== undefined) {
-      body = renderBody(endpoint.body, view, (t) => this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"));
+      body = renderBody(endpoint.body, view, (t) =>
+        this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"),
+      );
     }
-    return { method: endpoint.method, url: joinUrl(this.baseUrl, path), query, headers, body, bodyFormat: endpoint.bodyFormat, responseFormat: endpoint.format };
+    return {
+      method: endpoint.method,
+      url: joinUrl(this.baseUrl, path),
+      query,
+      headers,
+      body,
+      bodyFormat: endpoint.bodyFormat,
+      responseFormat: endpoint.format,
+    };
   }
 
   private template(text: string, escaping: Escaping = "none"): Template {
@@ -198,6 +257,7 @@ function renderBody(value: unknown, view: TemplateView, template: (t: string) =>
     return template(value)(view);
   }
   if (Array.isArray(value)) return value.map((v) => renderBody(v, view, template));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderBody(v, view, template)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderBody(v, view, template)]));
   return value;
 }

@@ -26,14 +26,54 @@ export type AuthMethod =
   | { type: "bearer"; label?: string; token: string }
   | { type: "apikey"; label?: string; in: "header" | "query"; name: string; value: string }
   | {
-      type: "session"; label?: string;
-      login: { method: "GET" | "POST" | "PUT"; path: string; body?: unknown; bodyFormat?: "json" | "form" | "xml"; headers?: Record<string, string> };
-      tokenPath: string; expiresInPath?: string; expiresInSeconds?: number; header?: string; prefix?: string; inject?: "header" | "body";
+      type: "session";
+      label?: string;
+      login: {
+        method: "GET" | "POST" | "PUT";
+        path: string;
+        body?: unknown;
+        bodyFormat?: "json" | "form" | "xml";
+        headers?: Record<string, string>;
+      };
+      tokenPath: string;
+      expiresInPath?: string;
+      expiresInSeconds?: number;
+      header?: string;
+      prefix?: string;
+      inject?: "header" | "body";
     }
-  | { type: "oauth2_client_credentials"; label?: string; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; audience?: string; sendAs?: "body" | "basic" }
-  | { type: "oauth1"; label?: string; consumerKey: string; consumerSecret: string; token: string; tokenSecret: string; realm?: string; signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256" }
+  | {
+      type: "oauth2_client_credentials";
+      label?: string;
+      tokenUrl: string;
+      clientId: string;
+      clientSecret: string;
+      scope?: string;
+      audience?: string;
+      sendAs?: "body" | "basic";
+    }
+  | {
+      type: "oauth1";
+      label?: string;
+      consumerKey: string;
+      consumerSecret: string;
+      token: string;
+      tokenSecret: string;
+      realm?: string;
+      signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256";
+    }
   | { type: "signed"; label?: string; hook: "tiktok-shop" }
-  | { type: "oauth2_code"; label?: string; authorizeUrl: string; tokenUrl: string; clientId: string; clientSecret: string; scope?: string; pkce?: boolean; extraParams?: Record<string, string> };
+  | {
+      type: "oauth2_code";
+      label?: string;
+      authorizeUrl: string;
+      tokenUrl: string;
+      clientId: string;
+      clientSecret: string;
+      scope?: string;
+      pkce?: boolean;
+      extraParams?: Record<string, string>;
+    };
 
 export interface Endpoint {
   id: string;
@@ -46,7 +86,13 @@ export interface Endpoint {
   headers?: Record<string, string>;
   body?: unknown;
   bodyFormat?: "json" | "form" | "xml" | "text";
-  parameters?: Array<{ key: string; label: string; in: "query" | "path" | "header"; required?: boolean; help?: string }>;
+  parameters?: Array<{
+    key: string;
+    label: string;
+    in: "query" | "path" | "header";
+    required?: boolean;
+    help?: string;
+  }>;
   records?: string;
   pagination?: Pagination & { maxPages?: number };
   batch?: { size: number; wrap?: string };
@@ -69,12 +115,19 @@ export interface ConnectorDefinition {
   headers?: Record<string, string>;
   auth: AuthMethod[];
   rateLimit?: Limit[];
-  retry?: { attempts?: number; resetHeader?: { name: string; unit: "seconds" | "epoch_s" | "epoch_ms" }; idempotencyHeader?: string };
+  retry?: {
+    attempts?: number;
+    resetHeader?: { name: string; unit: "seconds" | "epoch_s" | "epoch_ms" };
+    idempotencyHeader?: string;
+  };
   endpoints: Endpoint[];
 }
 
 export class DefinitionError extends Error {
-  constructor(readonly connector: string, readonly problems: string[]) {
+  constructor(
+    readonly connector: string,
+    readonly problems: string[],
+  ) {
     super(`connector "${connector}" is not valid: ${problems.join("; ")}`);
     this.name = "DefinitionError";
   }
@@ -109,16 +162,21 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
         problems.push(`endpoints[${i}].pagination: ${(err as Error).message}`);
       }
     }
-    if (e.direction === "send" && e.pagination && e.pagination.type !== "none") problems.push(`endpoints[${i}].pagination: a send endpoint does not page`);
+    if (e.direction === "send" && e.pagination && e.pagination.type !== "none")
+      problems.push(`endpoints[${i}].pagination: a send endpoint does not page`);
   });
-  const templates: Array<[string, unknown]> = [["baseUrl", def.baseUrl], ...Object.entries(def.headers ?? {}).map(([k, v]): [string, unknown] => [`headers.${k}`, v])];
+  const templates: Array<[string, unknown]> = [
+    ["baseUrl", def.baseUrl],
+    ...Object.entries(def.headers ?? {}).map(([k, v]): [string, unknown] => [`headers.${k}`, v]),
+  ];
   def.endpoints.forEach((e, i) => {
     templates.push([`endpoints[${i}].path`, e.path]);
     for (const [k, v] of Object.entries(e.query ?? {})) templates.push([`endpoints[${i}].query.${k}`, v]);
     for (const [k, v] of Object.entries(e.headers ?? {})) templates.push([`endpoints[${i}].headers.${k}`, v]);
   });
   def.auth.forEach((a, i) => {
-    for (const [k, v] of Object.entries(a)) if (typeof v === "string" && k !== "type") templates.push([`auth[${i}].${k}`, v]);
+    for (const [k, v] of Object.entries(a))
+      if (typeof v === "string" && k !== "type") templates.push([`auth[${i}].${k}`, v]);
   });
   for (const [where, text] of templates) {
     try {
@@ -141,12 +199,20 @@ function describeErrors(errors: ErrorObject[]): string[] {
   for (const e of errors) {
     // if/then branches repeat what the branch itself says.
     if (e.keyword === "if") continue;
-    const at = e.instancePath.replace(/^\//, "").split("/").filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join("").replace(/^\./, "") || "(the definition)";
+    const at =
+      e.instancePath
+        .replace(/^\//, "")
+        .split("/")
+        .filter(Boolean)
+        .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+        .join("")
+        .replace(/^\./, "") || "(the definition)";
     const params = e.params as Record<string, unknown>;
     let what = e.message ?? "is not valid";
     if (e.keyword === "enum") what = `must be one of ${(params.allowedValues as unknown[]).join(", ")}`;
     if (e.keyword === "required") what = `needs "${String(params.missingProperty)}"`;
-    if (e.keyword === "additionalProperties") what = `has "${String(params.additionalProperty)}", which is not a setting (check its spelling)`;
+    if (e.keyword === "additionalProperties")
+      what = `has "${String(params.additionalProperty)}", which is not a setting (check its spelling)`;
     out.add(`${at}: ${what}`);
   }
   return [...out];
@@ -155,13 +221,17 @@ function describeErrors(errors: ErrorObject[]): string[] {
 /** The endpoint by id, or an error naming the ones there are. */
 export function endpointOf(def: ConnectorDefinition, id: string): Endpoint {
   const found = def.endpoints.find((e) => e.id === id);
-  if (!found) throw new Error(`connector "${def.name}" has no endpoint "${id}" (it has ${def.endpoints.map((e) => e.id).join(", ")})`);
+  if (!found)
+    throw new Error(
+      `connector "${def.name}" has no endpoint "${id}" (it has ${def.endpoints.map((e) => e.id).join(", ")})`,
+    );
   return found;
 }
 
 /** The prebuilt connectors shipped in nodes/connectors/ (every JSON file but the schema). */
 export function loadPrebuilt(dir = path.join(__dirname, "..", "..", "connectors")): ConnectorDefinition[] {
-  return fs.readdirSync(dir)
+  return fs
+    .readdirSync(dir)
     .filter((f) => f.endsWith(".json") && f !== "schema.json")
     .sort()
     .map((f) => validateDefinition(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))));

@@ -20,10 +20,18 @@ export interface OAuth1Keys {
 
 /** RFC 3986 percent-encoding, as OAuth 1.0a requires (encodeURIComponent leaves !'()* alone). */
 export function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
-export function oauth1Header(request: HttpRequest, keys: OAuth1Keys, now = Date.now(), nonce = crypto.randomBytes(16).toString("hex")): string {
+export function oauth1Header(
+  request: HttpRequest,
+  keys: OAuth1Keys,
+  now = Date.now(),
+  nonce = crypto.randomBytes(16).toString("hex"),
+): string {
   const url = new URL(withQuery(request.url, request.query));
   const oauth: Record<string, string> = {
     oauth_consumer_key: keys.consumerKey,
@@ -46,7 +54,10 @@ export function oauth1Header(request: HttpRequest, keys: OAuth1Keys, now = Date.
   const baseUrl = `${url.protocol}//${url.host.toLowerCase()}${url.pathname}`;
   const base = [request.method.toUpperCase(), rfc3986(baseUrl), rfc3986(normalised)].join("&");
   const key = `${rfc3986(keys.consumerSecret)}&${rfc3986(keys.tokenSecret)}`;
-  const signature = crypto.createHmac(keys.method === "HMAC-SHA256" ? "sha256" : "sha1", key).update(base).digest("base64");
+  const signature = crypto
+    .createHmac(keys.method === "HMAC-SHA256" ? "sha256" : "sha1", key)
+    .update(base)
+    .digest("base64");
   const header: Record<string, string> = { ...oauth, oauth_signature: signature };
   const parts = Object.entries(header).map(([k, v]) => `${k}="${rfc3986(v)}"`);
   if (keys.realm) parts.unshift(`realm="${rfc3986(keys.realm)}"`);
@@ -69,11 +80,22 @@ function tiktokShop(request: HttpRequest, ctx: SigningContext): HttpRequest {
   const appKey = String(ctx.vars.appKey ?? "");
   const appSecret = String(ctx.vars.appSecret ?? "");
   if (!appKey || !appSecret) throw new Error("TikTok Shop signing needs the instance's appKey and appSecret");
-  const query: Record<string, unknown> = { ...(request.query ?? {}), app_key: appKey, timestamp: Math.floor(ctx.now / 1000) };
+  const query: Record<string, unknown> = {
+    ...(request.query ?? {}),
+    app_key: appKey,
+    timestamp: Math.floor(ctx.now / 1000),
+  };
   const url = new URL(withQuery(request.url, query));
   url.searchParams.delete("sign");
-  const params = [...url.searchParams.entries()].filter(([k]) => k !== "access_token").sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const body = request.body === undefined || request.bodyFormat === "form" ? "" : typeof request.body === "string" ? request.body : JSON.stringify(request.body);
+  const params = [...url.searchParams.entries()]
+    .filter(([k]) => k !== "access_token")
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const body =
+    request.body === undefined || request.bodyFormat === "form"
+      ? ""
+      : typeof request.body === "string"
+        ? request.body
+        : JSON.stringify(request.body);
   const input = `${appSecret}${url.pathname}${params.map(([k, v]) => `${k}${v}`).join("")}${body}${appSecret}`;
   const sign = crypto.createHmac("sha256", appSecret).update(input).digest("hex");
   const headers = { ...(request.headers ?? {}) };

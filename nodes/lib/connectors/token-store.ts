@@ -21,7 +21,10 @@ export class TokenStore {
   private tokens: Record<string, StoredTokens> = {};
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly file: string, secret: string) {
+  constructor(
+    private readonly file: string,
+    secret: string,
+  ) {
     if (!secret) throw new Error("the token store needs Node-RED's credential secret");
     this.key = crypto.createHash("sha256").update(`pw-token-store:${secret}`).digest();
     this.load();
@@ -52,7 +55,9 @@ export class TokenStore {
       const { iv, tag, data } = JSON.parse(text) as { iv: string; tag: string; data: string };
       const decipher = crypto.createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"));
       decipher.setAuthTag(Buffer.from(tag, "base64"));
-      this.tokens = JSON.parse(Buffer.concat([decipher.update(Buffer.from(data, "base64")), decipher.final()]).toString("utf8"));
+      this.tokens = JSON.parse(
+        Buffer.concat([decipher.update(Buffer.from(data, "base64")), decipher.final()]).toString("utf8"),
+      );
     } catch {
       // A changed credential secret (or a damaged file): the tokens are gone, instances ask to authorize again.
       this.tokens = {};
@@ -63,7 +68,11 @@ export class TokenStore {
     const iv = crypto.randomBytes(12);
     const cipher = crypto.createCipheriv("aes-256-gcm", this.key, iv);
     const data = Buffer.concat([cipher.update(JSON.stringify(this.tokens), "utf8"), cipher.final()]);
-    const text = JSON.stringify({ iv: iv.toString("base64"), tag: cipher.getAuthTag().toString("base64"), data: data.toString("base64") });
+    const text = JSON.stringify({
+      iv: iv.toString("base64"),
+      tag: cipher.getAuthTag().toString("base64"),
+      data: data.toString("base64"),
+    });
     this.writing = this.writing.then(async () => {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;

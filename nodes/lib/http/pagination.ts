@@ -44,7 +44,8 @@ export function checkPagination(p: Pagination | undefined): Pagination {
       break;
     case "page":
       need(pagination.pageParam, "the name of the page parameter");
-      if (pagination.pageSize !== undefined) need(Number.isInteger(pagination.pageSize) && pagination.pageSize > 0, "a page size of 1 or more");
+      if (pagination.pageSize !== undefined)
+        need(Number.isInteger(pagination.pageSize) && pagination.pageSize > 0, "a page size of 1 or more");
       break;
     case "offset":
       need(pagination.offsetParam && pagination.limitParam, "the names of the offset and limit parameters");
@@ -55,10 +56,16 @@ export function checkPagination(p: Pagination | undefined): Pagination {
       need(pagination.path, "the path to the next page in the response");
       break;
     case "cursor":
-      need(pagination.path && pagination.param, "the path to the cursor in the response and the parameter that sends it");
+      need(
+        pagination.path && pagination.param,
+        "the path to the cursor in the response and the parameter that sends it",
+      );
       break;
     case "graphql":
-      need(pagination.endCursorPath && pagination.hasNextPath && pagination.variable, "the paths to pageInfo.endCursor and hasNextPage and the cursor variable");
+      need(
+        pagination.endCursorPath && pagination.hasNextPath && pagination.variable,
+        "the paths to pageInfo.endCursor and hasNextPage and the cursor variable",
+      );
       break;
     default:
       throw new Error(`unknown pagination "${(pagination as { type: string }).type}"`);
@@ -71,7 +78,12 @@ export function checkPagination(p: Pagination | undefined): Pagination {
  * to exist), so `last` is true on the real last page even when the API only says so with an
  * empty page after it.
  */
-export async function* paginate(first: HttpRequest, pagination: Pagination, send: (request: HttpRequest) => Promise<HttpResponse>, opts: PageOptions = {}): AsyncGenerator<Page> {
+export async function* paginate(
+  first: HttpRequest,
+  pagination: Pagination,
+  send: (request: HttpRequest) => Promise<HttpResponse>,
+  opts: PageOptions = {},
+): AsyncGenerator<Page> {
   const p = checkPagination(pagination);
   const records = recordsGetter(opts.recordsPath);
   const maxPages = opts.maxPages ?? 1000;
@@ -82,7 +94,10 @@ export async function* paginate(first: HttpRequest, pagination: Pagination, send
   let number = 0;
 
   while (request) {
-    if (number >= maxPages) throw new PaginationError(`stopped after ${maxPages} pages, the most allowed: raise "max pages" if the API really has more`);
+    if (number >= maxPages)
+      throw new PaginationError(
+        `stopped after ${maxPages} pages, the most allowed: raise "max pages" if the API really has more`,
+      );
     number++;
     const response = await send(request);
     const list = records(response.data, number);
@@ -109,7 +124,10 @@ function recordsGetter(path: string | undefined): (data: unknown, page: number) 
     const found = get ? get(data) : data;
     if (Array.isArray(found)) return found;
     if (found === undefined || found === null) {
-      if (get) throw new PaginationError(`page ${page}: the response has no "${path}" with the records; check the endpoint's records path`);
+      if (get)
+        throw new PaginationError(
+          `page ${page}: the response has no "${path}" with the records; check the endpoint's records path`,
+        );
       return [];
     }
     // A single record where a list was expected: one record.
@@ -120,7 +138,14 @@ function recordsGetter(path: string | undefined): (data: unknown, page: number) 
 function initial(first: HttpRequest, p: Pagination): HttpRequest {
   switch (p.type) {
     case "page":
-      return { ...first, query: { ...first.query, [p.pageParam]: p.startPage ?? 1, ...(p.sizeParam && p.pageSize ? { [p.sizeParam]: p.pageSize } : {}) } };
+      return {
+        ...first,
+        query: {
+          ...first.query,
+          [p.pageParam]: p.startPage ?? 1,
+          ...(p.sizeParam && p.pageSize ? { [p.sizeParam]: p.pageSize } : {}),
+        },
+      };
     case "offset":
       return { ...first, query: { ...first.query, [p.offsetParam]: 0, [p.limitParam]: p.limit } };
     default:
@@ -128,7 +153,15 @@ function initial(first: HttpRequest, p: Pagination): HttpRequest {
   }
 }
 
-function nextRequest(current: HttpRequest, response: HttpResponse, list: unknown[], p: Pagination, origin: string, seen: Set<string>, first: HttpRequest): HttpRequest | undefined {
+function nextRequest(
+  current: HttpRequest,
+  response: HttpResponse,
+  list: unknown[],
+  p: Pagination,
+  origin: string,
+  seen: Set<string>,
+  first: HttpRequest,
+): HttpRequest | undefined {
   const data = response.data;
   switch (p.type) {
     case "none":
@@ -149,11 +182,15 @@ function nextRequest(current: HttpRequest, response: HttpResponse, list: unknown
     }
     case "next_url": {
       const next = compileGetter(p.path)(data);
-      return typeof next === "string" && next !== "" ? followUrl(current, new URL(next, current.url).toString(), origin, seen) : undefined;
+      return typeof next === "string" && next !== ""
+        ? followUrl(current, new URL(next, current.url).toString(), origin, seen)
+        : undefined;
     }
     case "next_path": {
       const next = compileGetter(p.path)(data);
-      return typeof next === "string" && next !== "" ? followUrl(current, new URL(next, `${origin}/`).toString(), origin, seen) : undefined;
+      return typeof next === "string" && next !== ""
+        ? followUrl(current, new URL(next, `${origin}/`).toString(), origin, seen)
+        : undefined;
     }
     case "cursor": {
       const cursor = compileGetter(p.path)(data);
@@ -177,14 +214,20 @@ function nextRequest(current: HttpRequest, response: HttpResponse, list: unknown
 /** A next URL keeps the auth of the first only on the same origin; elsewhere it would leak. */
 function followUrl(current: HttpRequest, next: string, origin: string, seen: Set<string>): HttpRequest {
   const url = new URL(next);
-  if (url.origin !== origin) throw new PaginationError(`the next page is on another site (${url.origin}, not ${origin}); it is not followed, so credentials stay with the API`);
+  if (url.origin !== origin)
+    throw new PaginationError(
+      `the next page is on another site (${url.origin}, not ${origin}); it is not followed, so credentials stay with the API`,
+    );
   remember(seen, url.toString());
   // The URL carries the paging state itself: the first request's query would repeat it.
   return { ...current, url: url.toString(), query: undefined };
 }
 
 function remember(seen: Set<string>, marker: string): void {
-  if (seen.has(marker)) throw new PaginationError(`the API gave the same next-page marker twice (${marker.length > 60 ? `${marker.slice(0, 57)}...` : marker}): stopping, as it would loop`);
+  if (seen.has(marker))
+    throw new PaginationError(
+      `the API gave the same next-page marker twice (${marker.length > 60 ? `${marker.slice(0, 57)}...` : marker}): stopping, as it would loop`,
+    );
   seen.add(marker);
 }
 

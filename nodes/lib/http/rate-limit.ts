@@ -25,7 +25,10 @@ class Bucket {
   private readonly perMs: number;
 
   constructor(limit: Limit, now: number) {
-    if (!(limit.requests > 0) || !PERIOD_MS[limit.period]) throw new Error(`a rate limit needs a positive number of requests per second, minute, hour or day (got ${JSON.stringify(limit)})`);
+    if (!(limit.requests > 0) || !PERIOD_MS[limit.period])
+      throw new Error(
+        `a rate limit needs a positive number of requests per second, minute, hour or day (got ${JSON.stringify(limit)})`,
+      );
     this.capacity = Math.max(1, limit.burst ?? limit.requests);
     this.perMs = limit.requests / PERIOD_MS[limit.period];
     this.tokens = this.capacity;
@@ -54,10 +57,18 @@ class Bucket {
 export class RateLimiter {
   private readonly buckets: Bucket[];
   /** Requests waiting, served in arrival order so no caller starves. */
-  private readonly queue: Array<{ resolve: () => void; reject: (err: Error) => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  private readonly queue: Array<{
+    resolve: () => void;
+    reject: (err: Error) => void;
+    signal?: AbortSignal;
+    onAbort?: () => void;
+  }> = [];
   private timer: unknown;
 
-  constructor(limits: Limit[], private readonly clock: Clock = systemClock) {
+  constructor(
+    limits: Limit[],
+    private readonly clock: Clock = systemClock,
+  ) {
     const now = clock.now();
     this.buckets = limits.map((l) => new Bucket(l, now));
   }
@@ -69,7 +80,8 @@ export class RateLimiter {
   /** Resolves when the request may go; rejects with RateLimitAborted if the signal aborts first. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (this.buckets.length === 0) return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(new RateLimitAborted("stopped while waiting for the rate limit"));
+    if (signal?.aborted)
+      return Promise.reject(new RateLimitAborted("stopped while waiting for the rate limit"));
     if (this.queue.length === 0 && this.waitFor() === 0) {
       this.takeAll();
       return Promise.resolve();
@@ -108,16 +120,19 @@ export class RateLimiter {
 
   private schedule(): void {
     if (this.timer !== undefined || this.queue.length === 0) return;
-    this.timer = this.clock.setTimer(() => {
-      this.timer = undefined;
-      while (this.queue.length > 0 && this.waitFor() === 0) {
-        const entry = this.queue.shift() as (typeof this.queue)[number];
-        if (entry.signal && entry.onAbort) entry.signal.removeEventListener("abort", entry.onAbort);
-        this.takeAll();
-        entry.resolve();
-      }
-      this.schedule();
-    }, Math.max(1, this.waitFor()));
+    this.timer = this.clock.setTimer(
+      () => {
+        this.timer = undefined;
+        while (this.queue.length > 0 && this.waitFor() === 0) {
+          const entry = this.queue.shift() as (typeof this.queue)[number];
+          if (entry.signal && entry.onAbort) entry.signal.removeEventListener("abort", entry.onAbort);
+          this.takeAll();
+          entry.resolve();
+        }
+        this.schedule();
+      },
+      Math.max(1, this.waitFor()),
+    );
   }
 }
 

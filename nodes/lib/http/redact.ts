@@ -2,7 +2,8 @@
  * URLs as the run log and errors show them: user info, secret-looking query parameters and
  * any known secret value replaced by ***. An API key in a URL must not outlive the request.
  */
-const SECRET_PARAM = /^(api[_-]?key|apikey|key|access[_-]?token|token|auth|authorization|sig|sign|signature|secret|client[_-]?secret|password|pass|session|code)$/i;
+const SECRET_PARAM =
+  /^(api[_-]?key|apikey|key|access[_-]?token|token|auth|authorization|sig|sign|signature|secret|client[_-]?secret|password|pass|session|code)$/i;
 
 /** Known secret values (4 characters or more) replaced by ***, plain and URL-encoded. */
 export function maskSecrets(text: string, secrets: string[]): string {

@@ -74,7 +74,12 @@ export class HttpError extends Error {
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 /** Errors where the request never left: safe to retry whatever the method. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
-const xmlParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", parseTagValue: true, removeNSPrefix: true });
+const xmlParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@",
+  parseTagValue: true,
+  removeNSPrefix: true,
+});
 const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@" });
 
 export async function sendRequest(request: HttpRequest, opts: SendOptions = {}): Promise<HttpResponse> {
@@ -89,23 +94,47 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
   let lastError: HttpError | undefined;
   let attempt = 0;
   const finish = (status: number | undefined, error?: string) =>
-    opts.record?.({ method, url: shown(), status, attempts: attempt, durationMs: Date.now() - started, at: started, ...(error ? { error } : {}) });
+    opts.record?.({
+      method,
+      url: shown(),
+      status,
+      attempts: attempt,
+      durationMs: Date.now() - started,
+      at: started,
+      ...(error ? { error } : {}),
+    });
 
   while (attempt < attempts) {
     attempt++;
     if (opts.signal?.aborted) {
       finish(undefined, "stopped");
-      throw new HttpError(`${method} ${shown()} was stopped before it was sent`, method, shown(), undefined, undefined, attempt);
+      throw new HttpError(
+        `${method} ${shown()} was stopped before it was sent`,
+        method,
+        shown(),
+        undefined,
+        undefined,
+        attempt,
+      );
     }
     if (opts.limiter) {
       try {
         await opts.limiter.acquire(opts.signal);
       } catch {
         finish(undefined, "stopped");
-        throw new HttpError(`${method} ${shown()} was stopped while waiting for the rate limit`, method, shown(), undefined, undefined, attempt);
+        throw new HttpError(
+          `${method} ${shown()} was stopped while waiting for the rate limit`,
+          method,
+          shown(),
+          undefined,
+          undefined,
+          attempt,
+        );
       }
     }
-    const prepared = opts.prepare ? await opts.prepare({ ...request, headers: { ...(request.headers ?? {}) } }) : request;
+    const prepared = opts.prepare
+      ? await opts.prepare({ ...request, headers: { ...(request.headers ?? {}) } })
+      : request;
     sentUrl = withQuery(prepared.url, prepared.query);
     let response: AxiosResponse<string> | undefined;
     let code: string | undefined;
@@ -115,20 +144,53 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
       const e = err as { code?: string; message?: string; name?: string };
       if (axios.isCancel(err) || e.name === "CanceledError" || opts.signal?.aborted) {
         finish(undefined, "stopped");
-        throw new HttpError(`${method} ${shown()} was stopped`, method, shown(), undefined, undefined, attempt);
+        throw new HttpError(
+          `${method} ${shown()} was stopped`,
+          method,
+          shown(),
+          undefined,
+          undefined,
+          attempt,
+        );
       }
       code = e.code ?? "ERR_NETWORK";
-      lastError = new HttpError(`${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${opts.timeoutMs ?? 30000} ms` : maskSecrets(e.message ?? code, secrets)}`, method, shown(), undefined, undefined, attempt);
+      lastError = new HttpError(
+        `${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${opts.timeoutMs ?? 30000} ms` : maskSecrets(e.message ?? code, secrets)}`,
+        method,
+        shown(),
+        undefined,
+        undefined,
+        attempt,
+      );
     }
 
     if (response) {
       const status = response.status;
       if (status >= 200 && status < 300) {
         finish(status);
-        return { status, headers: flatHeaders(response.headers), data: parseBody(response.data, prepared.responseFormat ?? guessFormat(response.headers), method, shown()), url: shown() };
+        return {
+          status,
+          headers: flatHeaders(response.headers),
+          data: parseBody(
+            response.data,
+            prepared.responseFormat ?? guessFormat(response.headers),
+            method,
+            shown(),
+          ),
+          url: shown(),
+        };
       }
-      const excerpt = maskSecrets(String(response.data ?? "").slice(0, 300), secrets).replace(/\s+/g, " ").trim();
-      lastError = new HttpError(`${method} ${shown()} answered ${status}${excerpt ? `: ${excerpt.slice(0, 200)}` : ""}`, method, shown(), status, excerpt, attempt);
+      const excerpt = maskSecrets(String(response.data ?? "").slice(0, 300), secrets)
+        .replace(/\s+/g, " ")
+        .trim();
+      lastError = new HttpError(
+        `${method} ${shown()} answered ${status}${excerpt ? `: ${excerpt.slice(0, 200)}` : ""}`,
+        method,
+        shown(),
+        status,
+        excerpt,
+        attempt,
+      );
       if (status === 401 && opts.onUnauthorized && !triedAuth) {
         triedAuth = true;
         if (await opts.onUnauthorized()) {
@@ -139,7 +201,14 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
       if (!retryable(method, status, undefined, opts) || attempt >= attempts) break;
       const wait = waitAfter(response, attempt, opts);
       if (wait === undefined) {
-        lastError = new HttpError(`${lastError.message} (it asked to wait longer than ${Math.round((opts.retryAfterCapMs ?? 60000) / 1000)} s, the cap)`, method, shown(), status, excerpt, attempt);
+        lastError = new HttpError(
+          `${lastError.message} (it asked to wait longer than ${Math.round((opts.retryAfterCapMs ?? 60000) / 1000)} s, the cap)`,
+          method,
+          shown(),
+          status,
+          excerpt,
+          attempt,
+        );
         break;
       }
       // A stop during the wait is caught at the top of the loop.
@@ -151,7 +220,14 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
   }
   const error = lastError as HttpError;
   finish(error.status, error.message);
-  throw new HttpError(attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message, method, error.url, error.status, error.excerpt, attempt);
+  throw new HttpError(
+    attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message,
+    method,
+    error.url,
+    error.status,
+    error.excerpt,
+    attempt,
+  );
 }
 
 /**
@@ -159,7 +235,12 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
  * second order, so they are retried only when the request never left, on 429 (refused before
  * any work), or when the API takes an idempotency key.
  */
-export function retryable(method: string, status: number | undefined, code: string | undefined, opts: SendOptions): boolean {
+export function retryable(
+  method: string,
+  status: number | undefined,
+  code: string | undefined,
+  opts: SendOptions,
+): boolean {
   const safe = IDEMPOTENT.has(method) || opts.idempotencyHeader !== undefined;
   if (status === undefined) return safe || NOT_SENT.has(code ?? "");
   if (status === 429) return true;
@@ -177,7 +258,8 @@ function waitAfter(response: AxiosResponse, attempt: number, opts: SendOptions):
   const cap = opts.retryAfterCapMs ?? 60000;
   const headers = flatHeaders(response.headers);
   let wait = parseRetryAfter(headers["retry-after"]);
-  if (wait === undefined && opts.resetHeader) wait = parseReset(headers[opts.resetHeader.name.toLowerCase()], opts.resetHeader.unit);
+  if (wait === undefined && opts.resetHeader)
+    wait = parseReset(headers[opts.resetHeader.name.toLowerCase()], opts.resetHeader.unit);
   if (wait === undefined) return backoff(attempt, opts);
   return wait > cap ? undefined : wait;
 }
@@ -191,7 +273,11 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function parseReset(value: string | undefined, unit: "seconds" | "epoch_s" | "epoch_ms", now = Date.now()): number | undefined {
+function parseReset(
+  value: string | undefined,
+  unit: "seconds" | "epoch_s" | "epoch_ms",
+  now = Date.now(),
+): number | undefined {
   if (value === undefined || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined;
   const n = Number(value);
   if (unit === "seconds") return Math.ceil(n * 1000);
@@ -204,7 +290,9 @@ function toAxios(request: HttpRequest, opts: SendOptions): AxiosRequestConfig {
   if (request.body !== undefined) {
     switch (request.bodyFormat ?? "json") {
       case "form":
-        data = new URLSearchParams(Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)])).toString();
+        data = new URLSearchParams(
+          Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+        ).toString();
         headers["content-type"] ??= "application/x-www-form-urlencoded";
         break;
       case "xml":
@@ -241,7 +329,8 @@ function toAxios(request: HttpRequest, opts: SendOptions): AxiosRequestConfig {
 export function withQuery(url: string, query: Record<string, unknown> | undefined): string {
   if (!query) return url;
   const u = new URL(url);
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, String(v));
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, String(v));
   return u.toString();
 }
 
@@ -253,15 +342,28 @@ function parseBody(text: string, format: "json" | "xml" | "text", method: string
     // A SOAP fault is an error whatever the status code says.
     const fault = parsed?.Envelope?.Body?.Fault;
     if (fault) {
-      const reason = fault.faultstring ?? (fault.Reason as { Text?: unknown } | undefined)?.Text ?? JSON.stringify(fault);
-      throw new HttpError(`${method} ${url} answered a SOAP fault: ${typeof reason === "object" ? JSON.stringify(reason) : String(reason)}`, method, url, undefined, text.slice(0, 300));
+      const reason =
+        fault.faultstring ?? (fault.Reason as { Text?: unknown } | undefined)?.Text ?? JSON.stringify(fault);
+      throw new HttpError(
+        `${method} ${url} answered a SOAP fault: ${typeof reason === "object" ? JSON.stringify(reason) : String(reason)}`,
+        method,
+        url,
+        undefined,
+        text.slice(0, 300),
+      );
     }
     return parsed;
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(`${method} ${url} answered with a body that is not JSON: ${text.slice(0, 100)}`, method, url, 200, text.slice(0, 300));
+    throw new HttpError(
+      `${method} ${url} answered with a body that is not JSON: ${text.slice(0, 100)}`,
+      method,
+      url,
+      200,
+      text.slice(0, 300),
+    );
   }
 }
 
@@ -274,7 +376,7 @@ function guessFormat(headers: AxiosResponse["headers"]): "json" | "xml" | "text"
 
 function flatHeaders(headers: AxiosResponse["headers"]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+  for (const [k, v] of Object.entries(headers ?? {}))
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
   return out;
 }
-

@@ -26,7 +26,11 @@ export function samplePaths(sample: unknown, limit = 500): string[] {
       if (path) add(path);
       for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
         const segment = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : `['${key.replace(/'/g, "")}']`;
-        walk(child, path ? (segment.startsWith("[") ? `${path}${segment}` : `${path}.${segment}`) : segment, depth + 1);
+        walk(
+          child,
+          path ? (segment.startsWith("[") ? `${path}${segment}` : `${path}.${segment}`) : segment,
+          depth + 1,
+        );
       }
       return;
     }
@@ -61,7 +65,10 @@ const SYNONYMS: string[][] = [
 
 const normal = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, "");
 const lastKey = (path: string) => {
-  const parts = path.replace(/\[\*\]/g, "").replace(/\['([^']*)'\]/g, ".$1").split(".");
+  const parts = path
+    .replace(/\[\*\]/g, "")
+    .replace(/\['([^']*)'\]/g, ".$1")
+    .split(".");
   return parts[parts.length - 1] ?? path;
 };
 const groupOf = new Map<string, number>();
@@ -72,12 +79,25 @@ SYNONYMS.forEach((names, i) => names.forEach((n) => groupOf.set(n, i)));
  * field) whose name matches a source field, exactly or as a synonym. Fields the existing
  * rules already write are left alone unless `replace` is set.
  */
-export function autoMap(sourceSample: unknown, targetSample: unknown, existing: MapRule[] = [], replace = false): MapRule[] {
+export function autoMap(
+  sourceSample: unknown,
+  targetSample: unknown,
+  existing: MapRule[] = [],
+  replace = false,
+): MapRule[] {
   const sources = samplePaths(sourceSample).filter((p) => !p.endsWith("]") || p.includes("[*]."));
-  const leafSources = sources.filter((p) => !sources.some((q) => q !== p && (q.startsWith(`${p}.`) || q.startsWith(`${p}[`))));
-  const targets = targetSample === undefined || targetSample === null
-    ? leafSources.filter((p) => !p.includes(".") && !p.includes("["))
-    : samplePaths(targetSample).filter((p) => !samplePaths(targetSample).some((q) => q !== p && (q.startsWith(`${p}.`) || q.startsWith(`${p}[`))));
+  const leafSources = sources.filter(
+    (p) => !sources.some((q) => q !== p && (q.startsWith(`${p}.`) || q.startsWith(`${p}[`))),
+  );
+  const targets =
+    targetSample === undefined || targetSample === null
+      ? leafSources.filter((p) => !p.includes(".") && !p.includes("["))
+      : samplePaths(targetSample).filter(
+          (p) =>
+            !samplePaths(targetSample).some(
+              (q) => q !== p && (q.startsWith(`${p}.`) || q.startsWith(`${p}[`)),
+            ),
+        );
   const taken = new Set(replace ? [] : existing.map((r) => (r.target ?? "").trim()));
   const proposed: MapRule[] = [];
   for (const target of targets) {

@@ -10,7 +10,10 @@ import { DateTime, IANAZone } from "luxon";
  * never means both month and minute.
  */
 export class MappedDate {
-  constructor(readonly ms: number, readonly zone: string = "UTC") {}
+  constructor(
+    readonly ms: number,
+    readonly zone: string = "UTC",
+  ) {}
   toJSON(): string {
     return formatDate(this, "iso");
   }
@@ -23,7 +26,8 @@ export class DateValueError extends Error {}
 
 export function checkZone(zone: string | undefined): string {
   const z = (zone ?? "").trim() || "UTC";
-  if (!IANAZone.isValidZone(z)) throw new Error(`"${z}" is not a time zone (use an IANA name such as Europe/London, or UTC)`);
+  if (!IANAZone.isValidZone(z))
+    throw new Error(`"${z}" is not a time zone (use an IANA name such as Europe/London, or UTC)`);
   return z;
 }
 
@@ -43,7 +47,13 @@ export function toDate(value: unknown, zone = "UTC"): MappedDate {
   }
   if (typeof value === "string") {
     // The common case first and cheaply: an ISO time with its offset, as APIs send them.
-    if (value.length >= 17 && value.charCodeAt(4) === 45 && value.charCodeAt(7) === 45 && value.charCodeAt(10) === 84 /* yyyy-mm-ddT */ && hasOffset(value)) {
+    if (
+      value.length >= 17 &&
+      value.charCodeAt(4) === 45 &&
+      value.charCodeAt(7) === 45 &&
+      value.charCodeAt(10) === 84 /* yyyy-mm-ddT */ &&
+      hasOffset(value)
+    ) {
       const ms = Date.parse(value);
       if (!Number.isNaN(ms)) return new MappedDate(ms, zone);
     }
@@ -72,18 +82,25 @@ function hasOffset(s: string): boolean {
 }
 
 /** A parser for one format, compiled once. */
-export function dateParser(format: DateFormat, pattern: string | undefined, dialect: Dialect, zone: string): (value: unknown) => MappedDate {
+export function dateParser(
+  format: DateFormat,
+  pattern: string | undefined,
+  dialect: Dialect,
+  zone: string,
+): (value: unknown) => MappedDate {
   switch (format) {
     case "epoch_s":
       return (v) => {
         const n = typeof v === "string" ? Number(v.trim()) : v;
-        if (typeof n !== "number" || !Number.isFinite(n) || (typeof v === "string" && v.trim() === "")) throw new DateValueError("is not a number of seconds");
+        if (typeof n !== "number" || !Number.isFinite(n) || (typeof v === "string" && v.trim() === ""))
+          throw new DateValueError("is not a number of seconds");
         return new MappedDate(n * 1000, zone);
       };
     case "epoch_ms":
       return (v) => {
         const n = typeof v === "string" ? Number(v.trim()) : v;
-        if (typeof n !== "number" || !Number.isFinite(n) || (typeof v === "string" && v.trim() === "")) throw new DateValueError("is not a number of milliseconds");
+        if (typeof n !== "number" || !Number.isFinite(n) || (typeof v === "string" && v.trim() === ""))
+          throw new DateValueError("is not a number of milliseconds");
         return new MappedDate(n, zone);
       };
     case "custom": {
@@ -101,7 +118,12 @@ export function dateParser(format: DateFormat, pattern: string | undefined, dial
 }
 
 /** A formatter for one format, compiled once; the date's zone unless `zone` is given. */
-export function dateFormatter(format: DateFormat, pattern: string | undefined, dialect: Dialect, zone?: string): (d: MappedDate) => string | number {
+export function dateFormatter(
+  format: DateFormat,
+  pattern: string | undefined,
+  dialect: Dialect,
+  zone?: string,
+): (d: MappedDate) => string | number {
   switch (format) {
     case "epoch_s":
       return (d) => Math.floor(d.ms / 1000);
@@ -140,8 +162,36 @@ function requirePattern(pattern: string | undefined): string {
 
 /** PHP date() letters as luxon tokens, for parsing. Backslash escapes a letter, as in PHP. */
 const PHP_TO_STANDARD: Record<string, string> = {
-  d: "dd", D: "ccc", j: "d", l: "cccc", N: "c", F: "LLLL", m: "MM", M: "LLL", n: "L", Y: "yyyy", y: "yy",
-  a: "a", A: "a", g: "h", G: "H", h: "hh", H: "HH", i: "mm", s: "ss", v: "SSS", u: "SSS", e: "z", T: "ZZZZ", P: "ZZ", O: "ZZZ", p: "ZZ", U: "X", W: "WW", o: "kkkk", z: "o",
+  d: "dd",
+  D: "ccc",
+  j: "d",
+  l: "cccc",
+  N: "c",
+  F: "LLLL",
+  m: "MM",
+  M: "LLL",
+  n: "L",
+  Y: "yyyy",
+  y: "yy",
+  a: "a",
+  A: "a",
+  g: "h",
+  G: "H",
+  h: "hh",
+  H: "HH",
+  i: "mm",
+  s: "ss",
+  v: "SSS",
+  u: "SSS",
+  e: "z",
+  T: "ZZZZ",
+  P: "ZZ",
+  O: "ZZZ",
+  p: "ZZ",
+  U: "X",
+  W: "WW",
+  o: "kkkk",
+  z: "o",
 };
 
 export function phpToStandard(pattern: string): string {
@@ -152,7 +202,10 @@ export function phpToStandard(pattern: string): string {
       out += quote(pattern[++i]);
     } else if (/[a-zA-Z]/.test(ch)) {
       const token = PHP_TO_STANDARD[ch];
-      if (!token) throw new Error(`the PHP date letter "${ch}" is not supported (escape it as \\${ch} for the letter itself)`);
+      if (!token)
+        throw new Error(
+          `the PHP date letter "${ch}" is not supported (escape it as \\${ch} for the letter itself)`,
+        );
       out += token;
     } else {
       out += ch === "'" ? "''" : ch;
@@ -174,7 +227,10 @@ function compilePhp(pattern: string): (dt: DateTime) => string {
     }
     const f = PHP_FORMAT[ch];
     if (f) parts.push(f);
-    else if (/[a-zA-Z]/.test(ch)) throw new Error(`the PHP date letter "${ch}" is not supported (escape it as \\${ch} for the letter itself)`);
+    else if (/[a-zA-Z]/.test(ch))
+      throw new Error(
+        `the PHP date letter "${ch}" is not supported (escape it as \\${ch} for the letter itself)`,
+      );
     else parts.push(ch);
   }
   return (dt) => {
@@ -186,15 +242,43 @@ function compilePhp(pattern: string): (dt: DateTime) => string {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 const PHP_FORMAT: Record<string, (dt: DateTime) => string> = {
-  d: (dt) => pad(dt.day), D: (dt) => dt.toFormat("ccc"), j: (dt) => String(dt.day), l: (dt) => dt.toFormat("cccc"), N: (dt) => String(dt.weekday),
-  S: (dt) => ordinal(dt.day), w: (dt) => String(dt.weekday % 7), z: (dt) => String(dt.ordinal - 1), W: (dt) => pad(dt.weekNumber),
-  F: (dt) => dt.toFormat("LLLL"), m: (dt) => pad(dt.month), M: (dt) => dt.toFormat("LLL"), n: (dt) => String(dt.month), t: (dt) => String(dt.daysInMonth),
-  L: (dt) => (dt.isInLeapYear ? "1" : "0"), o: (dt) => String(dt.weekYear), Y: (dt) => String(dt.year), y: (dt) => pad(dt.year % 100),
-  a: (dt) => (dt.hour < 12 ? "am" : "pm"), A: (dt) => (dt.hour < 12 ? "AM" : "PM"), g: (dt) => String(dt.hour % 12 || 12), G: (dt) => String(dt.hour),
-  h: (dt) => pad(dt.hour % 12 || 12), H: (dt) => pad(dt.hour), i: (dt) => pad(dt.minute), s: (dt) => pad(dt.second), v: (dt) => pad(dt.millisecond, 3),
-  u: (dt) => pad(dt.millisecond * 1000, 6), e: (dt) => dt.zoneName ?? "UTC", T: (dt) => dt.offsetNameShort ?? "UTC", P: (dt) => dt.toFormat("ZZ"),
-  p: (dt) => (dt.offset === 0 ? "Z" : dt.toFormat("ZZ")), O: (dt) => dt.toFormat("ZZZ"), Z: (dt) => String(dt.offset * 60), U: (dt) => String(Math.floor(dt.toSeconds())),
-  c: (dt) => dt.toISO({ suppressMilliseconds: true }) as string, r: (dt) => dt.toRFC2822() as string,
+  d: (dt) => pad(dt.day),
+  D: (dt) => dt.toFormat("ccc"),
+  j: (dt) => String(dt.day),
+  l: (dt) => dt.toFormat("cccc"),
+  N: (dt) => String(dt.weekday),
+  S: (dt) => ordinal(dt.day),
+  w: (dt) => String(dt.weekday % 7),
+  z: (dt) => String(dt.ordinal - 1),
+  W: (dt) => pad(dt.weekNumber),
+  F: (dt) => dt.toFormat("LLLL"),
+  m: (dt) => pad(dt.month),
+  M: (dt) => dt.toFormat("LLL"),
+  n: (dt) => String(dt.month),
+  t: (dt) => String(dt.daysInMonth),
+  L: (dt) => (dt.isInLeapYear ? "1" : "0"),
+  o: (dt) => String(dt.weekYear),
+  Y: (dt) => String(dt.year),
+  y: (dt) => pad(dt.year % 100),
+  a: (dt) => (dt.hour < 12 ? "am" : "pm"),
+  A: (dt) => (dt.hour < 12 ? "AM" : "PM"),
+  g: (dt) => String(dt.hour % 12 || 12),
+  G: (dt) => String(dt.hour),
+  h: (dt) => pad(dt.hour % 12 || 12),
+  H: (dt) => pad(dt.hour),
+  i: (dt) => pad(dt.minute),
+  s: (dt) => pad(dt.second),
+  v: (dt) => pad(dt.millisecond, 3),
+  u: (dt) => pad(dt.millisecond * 1000, 6),
+  e: (dt) => dt.zoneName ?? "UTC",
+  T: (dt) => dt.offsetNameShort ?? "UTC",
+  P: (dt) => dt.toFormat("ZZ"),
+  p: (dt) => (dt.offset === 0 ? "Z" : dt.toFormat("ZZ")),
+  O: (dt) => dt.toFormat("ZZZ"),
+  Z: (dt) => String(dt.offset * 60),
+  U: (dt) => String(Math.floor(dt.toSeconds())),
+  c: (dt) => dt.toISO({ suppressMilliseconds: true }) as string,
+  r: (dt) => dt.toRFC2822() as string,
 };
 
 function ordinal(day: number): string {
@@ -205,12 +289,23 @@ function ordinal(day: number): string {
 export type DateUnit = "minutes" | "hours" | "days" | "weeks" | "months" | "years";
 
 export function addToDate(d: MappedDate, amount: number, unit: DateUnit): MappedDate {
-  if (unit === "minutes" || unit === "hours") return new MappedDate(d.ms + amount * (unit === "minutes" ? 60_000 : 3_600_000), d.zone);
+  if (unit === "minutes" || unit === "hours")
+    return new MappedDate(d.ms + amount * (unit === "minutes" ? 60_000 : 3_600_000), d.zone);
   // Days and longer follow the calendar in the date's zone (a day across a DST change is 23 or 25 hours).
-  return new MappedDate(inZone(d).plus({ [unit]: amount }).toMillis(), d.zone);
+  return new MappedDate(
+    inZone(d)
+      .plus({ [unit]: amount })
+      .toMillis(),
+    d.zone,
+  );
 }
 
-export function boundaryOf(d: MappedDate, edge: "start" | "end", unit: "day" | "week" | "month", zone?: string): MappedDate {
+export function boundaryOf(
+  d: MappedDate,
+  edge: "start" | "end",
+  unit: "day" | "week" | "month",
+  zone?: string,
+): MappedDate {
   const dt = inZone(d, zone);
   return new MappedDate((edge === "start" ? dt.startOf(unit) : dt.endOf(unit)).toMillis(), zone ?? d.zone);
 }

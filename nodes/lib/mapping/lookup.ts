@@ -14,10 +14,12 @@ export interface LookupTableConfig {
 export function buildLookupTable(config: LookupTableConfig): LookupTable {
   const name = (config.name ?? "").trim() || "lookup table";
   const columns = (config.columns ?? []).map((c) => String(c ?? "").trim());
-  if (columns.length < 2) throw new Error(`lookup table "${name}" needs a key column and at least one value column`);
+  if (columns.length < 2)
+    throw new Error(`lookup table "${name}" needs a key column and at least one value column`);
   const blank = columns.findIndex((c) => c === "");
   if (blank >= 0) throw new Error(`lookup table "${name}": column ${blank + 1} has no name`);
-  if (new Set(columns).size !== columns.length) throw new Error(`lookup table "${name}": two columns have the same name`);
+  if (new Set(columns).size !== columns.length)
+    throw new Error(`lookup table "${name}": two columns have the same name`);
   const sensitive = config.caseSensitive === true;
   const norm = (key: unknown) => (sensitive ? String(key) : String(key).toLowerCase());
   const byKey = new Map<string, unknown[]>();
@@ -26,11 +28,15 @@ export function buildLookupTable(config: LookupTableConfig): LookupTable {
     const key = row[0];
     if (key === undefined || key === null || String(key) === "") return;
     const k = norm(key);
-    if (byKey.has(k)) throw new Error(`lookup table "${name}": the key "${String(key)}" appears twice (rows ${[...byKey.keys()].indexOf(k) + 1} and ${i + 1})`);
+    if (byKey.has(k))
+      throw new Error(
+        `lookup table "${name}": the key "${String(key)}" appears twice (rows ${[...byKey.keys()].indexOf(k) + 1} and ${i + 1})`,
+      );
     byKey.set(k, row);
   });
   const miss = config.miss ?? "default";
-  if (!["default", "passthrough", "error"].includes(miss)) throw new Error(`lookup table "${name}": unknown choice for misses "${miss}"`);
+  if (!["default", "passthrough", "error"].includes(miss))
+    throw new Error(`lookup table "${name}": unknown choice for misses "${miss}"`);
   const valueColumns = columns.slice(1);
   return {
     name,
@@ -42,7 +48,7 @@ export function buildLookupTable(config: LookupTableConfig): LookupTable {
       const row = byKey.get(norm(key));
       if (!row) return undefined;
       const at = column ? columns.indexOf(column) : 1;
-      return at < 1 ? undefined : row[at] ?? "";
+      return at < 1 ? undefined : (row[at] ?? "");
     },
   };
 }

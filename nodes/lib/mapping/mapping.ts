@@ -1,7 +1,15 @@
 import { compileGetter, parsePath, type Getter, type Segment } from "../paths";
 import { compileTemplate, type TemplateView } from "../templates";
 import { MappedDate } from "./dates";
-import { compileChain, describe, literal, TransformError, type CompileDeps, type MapEnv, type TransformSpec } from "./transforms";
+import {
+  compileChain,
+  describe,
+  literal,
+  TransformError,
+  type CompileDeps,
+  type MapEnv,
+  type TransformSpec,
+} from "./transforms";
 
 /**
  * The map shape's engine: rules compiled once into one function over a record, run over
@@ -51,13 +59,19 @@ export interface Mapping {
 
 type Apply = (record: unknown, out: Record<string, unknown>, env: MapEnv, index: number) => void;
 
-export function compileMapping(rules: MapRule[], options: MapOptions = {}, deps: CompileDeps = { table: () => undefined }): Mapping {
+export function compileMapping(
+  rules: MapRule[],
+  options: MapOptions = {},
+  deps: CompileDeps = { table: () => undefined },
+): Mapping {
   if (!Array.isArray(rules)) throw new Error("the rules must be a list");
   const applies = rules.map((rule, i) => {
     try {
       return compileRule(rule, deps);
     } catch (err) {
-      throw new Error(`rule ${i + 1}${rule?.name ? ` "${rule.name}"` : ""}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`rule ${i + 1}${rule?.name ? ` "${rule.name}"` : ""}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   });
   const count = applies.length;
@@ -122,7 +136,8 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
     const type = rule.valueType ?? "str";
     if (type === "template") {
       const template = compileTemplate(rule.value ?? "");
-      return (record, out, env, index) => write(set, out, transform(template({ ...env.view(), record } as TemplateView), env, index), []);
+      return (record, out, env, index) =>
+        write(set, out, transform(template({ ...env.view(), record } as TemplateView), env, index), []);
     }
     const constant = literal(rule.value, type);
     return (_record, out, env, index) => write(set, out, transform(constant, env, index), []);
@@ -130,7 +145,10 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
 
   const source = parsePath(sourceText);
   const sourceStars = source.filter((s) => s.kind === "all").length;
-  if (targetStars > sourceStars) throw new Error(`the target has ${targetStars} [*] but the source only ${sourceStars}: each target [*] pairs with one of the source`);
+  if (targetStars > sourceStars)
+    throw new Error(
+      `the target has ${targetStars} [*] but the source only ${sourceStars}: each target [*] pairs with one of the source`,
+    );
   const set = compileSetter(target);
 
   if (sourceStars === 0 || targetStars === 0) {
@@ -174,7 +192,13 @@ function finalValue(value: unknown): unknown {
   return value;
 }
 
-function walkIndexed(value: unknown, segments: Segment[], from: number, idx: number[], found: (value: unknown, idx: number[]) => void): void {
+function walkIndexed(
+  value: unknown,
+  segments: Segment[],
+  from: number,
+  idx: number[],
+  found: (value: unknown, idx: number[]) => void,
+): void {
   let current = value;
   for (let i = from; i < segments.length; i++) {
     if (current === null || current === undefined) return;

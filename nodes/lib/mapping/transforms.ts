@@ -1,7 +1,19 @@
 import vm from "node:vm";
 import { compileGetter } from "../paths";
 import { compileTemplate, type TemplateView } from "../templates";
-import { addToDate, boundaryOf, checkZone, dateFormatter, dateParser, DateValueError, MappedDate, toDate, type DateFormat, type DateUnit, type Dialect } from "./dates";
+import {
+  addToDate,
+  boundaryOf,
+  checkZone,
+  dateFormatter,
+  dateParser,
+  DateValueError,
+  MappedDate,
+  toDate,
+  type DateFormat,
+  type DateUnit,
+  type Dialect,
+} from "./dates";
 
 /**
  * The map shape's transforms. Each is compiled once from its settings into a function of
@@ -48,18 +60,21 @@ interface Def {
   compile(s: TransformSpec, deps: CompileDeps): TransformFn;
 }
 
-const str = (s: TransformSpec, key: string, fallback = ""): string => (s[key] === undefined || s[key] === null ? fallback : String(s[key]));
+const str = (s: TransformSpec, key: string, fallback = ""): string =>
+  s[key] === undefined || s[key] === null ? fallback : String(s[key]);
 const num = (s: TransformSpec, key: string, fallback?: number): number => {
   const raw = s[key];
   if ((raw === undefined || raw === "") && fallback !== undefined) return fallback;
   const n = Number(raw);
-  if (raw === undefined || raw === "" || !Number.isFinite(n)) throw new Error(`"${key}" must be a number, not "${String(raw ?? "")}"`);
+  if (raw === undefined || raw === "" || !Number.isFinite(n))
+    throw new Error(`"${key}" must be a number, not "${String(raw ?? "")}"`);
   return n;
 };
 
 function text(value: unknown): string {
   if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+    return String(value);
   if (value instanceof MappedDate) return value.toJSON();
   throw new TransformError(`cannot use ${describe(value)} as text`);
 }
@@ -100,7 +115,8 @@ const roundTo = (n: number, places: number, mode: "round" | "ceil" | "floor") =>
   const f = 10 ** places;
   // Shifting through exponent notation avoids 1.005 * 100 = 100.49999.
   const shifted = Number(`${n}e${places}`);
-  const r = mode === "ceil" ? Math.ceil(shifted) : mode === "floor" ? Math.floor(shifted) : Math.round(shifted);
+  const r =
+    mode === "ceil" ? Math.ceil(shifted) : mode === "floor" ? Math.floor(shifted) : Math.round(shifted);
   return Number.isFinite(shifted) ? Number(`${r}e-${places}`) : Math[mode](n * f) / f;
 };
 
@@ -111,7 +127,8 @@ function boundary(edge: "start" | "end"): Def {
     compile(s) {
       const zone = s.zone ? checkZone(str(s, "zone")) : undefined;
       const unit = str(s, "unit", "day") as "day" | "week" | "month";
-      if (!["day", "week", "month"].includes(unit)) throw new Error(`unknown unit "${unit}" (day, week or month)`);
+      if (!["day", "week", "month"].includes(unit))
+        throw new Error(`unknown unit "${unit}" (day, week or month)`);
       return (v) => boundaryOf(date(v), edge, unit, zone);
     },
   };
@@ -122,7 +139,12 @@ const DEFS: Record<string, Def> = {
   date_parse: {
     arrays: "each",
     compile(s) {
-      const parse = dateParser((str(s, "format", "iso") as DateFormat), str(s, "pattern"), str(s, "dialect", "standard") as Dialect, checkZone(str(s, "zone")));
+      const parse = dateParser(
+        str(s, "format", "iso") as DateFormat,
+        str(s, "pattern"),
+        str(s, "dialect", "standard") as Dialect,
+        checkZone(str(s, "zone")),
+      );
       return (v) => {
         try {
           return parse(v);
@@ -137,7 +159,12 @@ const DEFS: Record<string, Def> = {
     arrays: "each",
     compile(s) {
       const zone = s.zone ? checkZone(str(s, "zone")) : undefined;
-      const format = dateFormatter(str(s, "format", "iso") as DateFormat, str(s, "pattern"), str(s, "dialect", "standard") as Dialect, zone);
+      const format = dateFormatter(
+        str(s, "format", "iso") as DateFormat,
+        str(s, "pattern"),
+        str(s, "dialect", "standard") as Dialect,
+        zone,
+      );
       return (v) => format(date(v));
     },
   },
@@ -153,7 +180,8 @@ const DEFS: Record<string, Def> = {
     compile(s) {
       const amount = num(s, "amount");
       const unit = str(s, "unit", "days") as DateUnit;
-      if (!["minutes", "hours", "days", "weeks", "months", "years"].includes(unit)) throw new Error(`unknown unit "${unit}"`);
+      if (!["minutes", "hours", "days", "weeks", "months", "years"].includes(unit))
+        throw new Error(`unknown unit "${unit}"`);
       return (v) => addToDate(date(v), amount, unit);
     },
   },
@@ -173,18 +201,39 @@ const DEFS: Record<string, Def> = {
   lower: { arrays: "each", compile: () => (v) => text(v).toLowerCase() },
   capitalise: {
     arrays: "each",
-    compile: (s) => (str(s, "words") === "true" || s.words === true
-      ? (v) => text(v).toLowerCase().replace(/(^|[\s\-'])(\p{L})/gu, (_m, sep: string, ch: string) => sep + ch.toUpperCase())
-      : (v) => { const t = text(v); return t.charAt(0).toUpperCase() + t.slice(1); }),
+    compile: (s) =>
+      str(s, "words") === "true" || s.words === true
+        ? (v) =>
+            text(v)
+              .toLowerCase()
+              .replace(/(^|[\s\-'])(\p{L})/gu, (_m, sep: string, ch: string) => sep + ch.toUpperCase())
+        : (v) => {
+            const t = text(v);
+            return t.charAt(0).toUpperCase() + t.slice(1);
+          },
   },
   trim: { arrays: "each", compile: () => (v) => text(v).trim() },
-  prefix: { arrays: "each", compile: (s) => { const p = str(s, "text"); return (v) => p + text(v); } },
-  suffix: { arrays: "each", compile: (s) => { const p = str(s, "text"); return (v) => text(v) + p; } },
+  prefix: {
+    arrays: "each",
+    compile: (s) => {
+      const p = str(s, "text");
+      return (v) => p + text(v);
+    },
+  },
+  suffix: {
+    arrays: "each",
+    compile: (s) => {
+      const p = str(s, "text");
+      return (v) => text(v) + p;
+    },
+  },
   concat: {
     arrays: "whole",
     missing: true,
     compile(s) {
-      const fields = (Array.isArray(s.fields) ? s.fields : str(s, "fields").split(",")).map((f) => String(f).trim()).filter(Boolean);
+      const fields = (Array.isArray(s.fields) ? s.fields : str(s, "fields").split(","))
+        .map((f) => String(f).trim())
+        .filter(Boolean);
       if (fields.length === 0) throw new Error("name the fields to join, e.g. first_name, last_name");
       const getters = fields.map((f) => compileGetter(f));
       const sep = str(s, "separator", " ");
@@ -242,7 +291,9 @@ const DEFS: Record<string, Def> = {
         try {
           re = new RegExp(find, str(s, "flags", "g"));
         } catch (err) {
-          throw new Error(`"${find}" is not a valid regular expression: ${(err as Error).message}`, { cause: err });
+          throw new Error(`"${find}" is not a valid regular expression: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         return (v) => text(v).replace(re, replacement);
       }
@@ -255,35 +306,58 @@ const DEFS: Record<string, Def> = {
     compile(s) {
       const start = num(s, "start", 0);
       const length = s.length === undefined || s.length === "" ? undefined : num(s, "length");
-      return (v) => { const t = text(v); return length === undefined ? t.slice(start) : t.slice(start < 0 ? t.length + start : start, (start < 0 ? t.length + start : start) + length); };
+      return (v) => {
+        const t = text(v);
+        return length === undefined
+          ? t.slice(start)
+          : t.slice(start < 0 ? t.length + start : start, (start < 0 ? t.length + start : start) + length);
+      };
     },
   },
   pad_left: {
     arrays: "each",
-    compile(s) { const length = num(s, "length"); const ch = str(s, "char", " ") || " "; return (v) => text(v).padStart(length, ch); },
+    compile(s) {
+      const length = num(s, "length");
+      const ch = str(s, "char", " ") || " ";
+      return (v) => text(v).padStart(length, ch);
+    },
   },
   pad_right: {
     arrays: "each",
-    compile(s) { const length = num(s, "length"); const ch = str(s, "char", " ") || " "; return (v) => text(v).padEnd(length, ch); },
+    compile(s) {
+      const length = num(s, "length");
+      const ch = str(s, "char", " ") || " ";
+      return (v) => text(v).padEnd(length, ch);
+    },
   },
   truncate: {
     arrays: "each",
     compile(s) {
       const length = num(s, "length");
       const ellipsis = str(s, "ellipsis");
-      return (v) => { const t = text(v); return t.length <= length ? t : t.slice(0, Math.max(0, length - ellipsis.length)) + ellipsis; };
+      return (v) => {
+        const t = text(v);
+        return t.length <= length ? t : t.slice(0, Math.max(0, length - ellipsis.length)) + ellipsis;
+      };
     },
   },
   slug: {
     arrays: "each",
-    compile: () => (v) => text(v).normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, ""),
+    compile: () => (v) =>
+      text(v)
+        .normalize("NFKD")
+        .replace(/[\u0300-\u036f]/g, "")
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-+|-+$/g, ""),
   },
   default: {
     arrays: "whole",
     missing: true,
     compile(s) {
       const fallback = literal(s.value, str(s, "valueType", "str"));
-      return (v) => (v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0) ? fallback : v);
+      return (v) =>
+        v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0) ? fallback : v;
     },
   },
   url_encode: { arrays: "each", compile: () => (v) => encodeURIComponent(text(v)) },
@@ -309,7 +383,12 @@ const DEFS: Record<string, Def> = {
     arrays: "each",
     compile(s) {
       const op = str(s, "op", "add");
-      const apply: Record<string, (a: number, b: number) => number> = { add: (a, b) => a + b, subtract: (a, b) => a - b, multiply: (a, b) => a * b, divide: (a, b) => a / b };
+      const apply: Record<string, (a: number, b: number) => number> = {
+        add: (a, b) => a + b,
+        subtract: (a, b) => a - b,
+        multiply: (a, b) => a * b,
+        divide: (a, b) => a / b,
+      };
       const f = apply[op];
       if (!f) throw new Error(`unknown operation "${op}" (add, subtract, multiply, divide)`);
       const byField = str(s, "operandType") === "field";
@@ -328,19 +407,51 @@ const DEFS: Record<string, Def> = {
     arrays: "whole",
     compile(s) {
       const bound = s.value === undefined || s.value === "" ? undefined : num(s, "value");
-      return (v) => (Array.isArray(v) ? (v.length ? Math.min(...v.map((e) => number(e))) : undefined) : bound === undefined ? number(v) : Math.min(number(v), bound));
+      return (v) =>
+        Array.isArray(v)
+          ? v.length
+            ? Math.min(...v.map((e) => number(e)))
+            : undefined
+          : bound === undefined
+            ? number(v)
+            : Math.min(number(v), bound);
     },
   },
   max: {
     arrays: "whole",
     compile(s) {
       const bound = s.value === undefined || s.value === "" ? undefined : num(s, "value");
-      return (v) => (Array.isArray(v) ? (v.length ? Math.max(...v.map((e) => number(e))) : undefined) : bound === undefined ? number(v) : Math.max(number(v), bound));
+      return (v) =>
+        Array.isArray(v)
+          ? v.length
+            ? Math.max(...v.map((e) => number(e)))
+            : undefined
+          : bound === undefined
+            ? number(v)
+            : Math.max(number(v), bound);
     },
   },
-  fixed: { arrays: "each", compile(s) { const places = num(s, "places", 2); return (v) => roundTo(number(v), places, "round").toFixed(places); } },
-  to_minor: { arrays: "each", compile(s) { const digits = num(s, "digits", 2); return (v) => Math.round(roundTo(number(v), digits, "round") * 10 ** digits); } },
-  to_major: { arrays: "each", compile(s) { const digits = num(s, "digits", 2); return (v) => roundTo(number(v) / 10 ** digits, digits, "round"); } },
+  fixed: {
+    arrays: "each",
+    compile(s) {
+      const places = num(s, "places", 2);
+      return (v) => roundTo(number(v), places, "round").toFixed(places);
+    },
+  },
+  to_minor: {
+    arrays: "each",
+    compile(s) {
+      const digits = num(s, "digits", 2);
+      return (v) => Math.round(roundTo(number(v), digits, "round") * 10 ** digits);
+    },
+  },
+  to_major: {
+    arrays: "each",
+    compile(s) {
+      const digits = num(s, "digits", 2);
+      return (v) => roundTo(number(v) / 10 ** digits, digits, "round");
+    },
+  },
 
   // Other
   lookup: {
@@ -350,7 +461,10 @@ const DEFS: Record<string, Def> = {
       const table = deps.table(id);
       if (!table) throw new Error(`the lookup table "${id}" does not exist (choose one in the rule)`);
       const column = str(s, "column") || undefined;
-      if (column && !table.columns.includes(column)) throw new Error(`the lookup table "${table.name}" has no column "${column}" (it has ${table.columns.join(", ")})`);
+      if (column && !table.columns.includes(column))
+        throw new Error(
+          `the lookup table "${table.name}" has no column "${column}" (it has ${table.columns.join(", ")})`,
+        );
       const miss = str(s, "miss", "table");
       const policy = miss === "table" ? table.miss : (miss as LookupTable["miss"]);
       const fallback = miss === "table" ? table.defaultValue : str(s, "default");
@@ -374,16 +488,25 @@ const DEFS: Record<string, Def> = {
   boolean: {
     arrays: "each",
     compile(s) {
-      const list = (key: string, fallback: string) => new Set(str(s, key, fallback).split(",").map((x) => x.trim().toLowerCase()).filter(Boolean));
+      const list = (key: string, fallback: string) =>
+        new Set(
+          str(s, key, fallback)
+            .split(",")
+            .map((x) => x.trim().toLowerCase())
+            .filter(Boolean),
+        );
       const truthy = list("true", "true,yes,y,1,on");
       const falsy = list("false", "false,no,n,0,off,");
       const whenTrue = s.outputTrue === undefined ? true : literal(s.outputTrue, str(s, "outputType", "str"));
-      const whenFalse = s.outputFalse === undefined ? false : literal(s.outputFalse, str(s, "outputType", "str"));
+      const whenFalse =
+        s.outputFalse === undefined ? false : literal(s.outputFalse, str(s, "outputType", "str"));
       return (v) => {
         const key = typeof v === "boolean" ? String(v) : text(v).trim().toLowerCase();
         if (truthy.has(key)) return whenTrue;
         if (falsy.has(key)) return whenFalse;
-        throw new TransformError(`${describe(v)} is neither true (${[...truthy].join(", ")}) nor false (${[...falsy].filter(Boolean).join(", ")})`);
+        throw new TransformError(
+          `${describe(v)} is neither true (${[...truthy].join(", ")}) nor false (${[...falsy].filter(Boolean).join(", ")})`,
+        );
       };
     },
   },
@@ -403,7 +526,11 @@ const DEFS: Record<string, Def> = {
     },
   },
   json_stringify: { arrays: "whole", compile: () => (v) => JSON.stringify(v) },
-  count: { arrays: "whole", missing: true, compile: () => (v) => (Array.isArray(v) ? v.length : v === undefined || v === null ? 0 : 1) },
+  count: {
+    arrays: "whole",
+    missing: true,
+    compile: () => (v) => (Array.isArray(v) ? v.length : v === undefined || v === null ? 0 : 1),
+  },
   sum: {
     arrays: "whole",
     compile(s) {
@@ -426,7 +553,14 @@ const DEFS: Record<string, Def> = {
   null_if_empty: {
     arrays: "whole",
     missing: true,
-    compile: () => (v) => (v === undefined || v === null || (typeof v === "string" && v.trim() === "") || (Array.isArray(v) && v.length === 0) || (typeof v === "object" && !(v instanceof MappedDate) && Object.keys(v as object).length === 0) ? null : v),
+    compile: () => (v) =>
+      v === undefined ||
+      v === null ||
+      (typeof v === "string" && v.trim() === "") ||
+      (Array.isArray(v) && v.length === 0) ||
+      (typeof v === "object" && !(v instanceof MappedDate) && Object.keys(v as object).length === 0)
+        ? null
+        : v,
   },
   expression: {
     arrays: "whole",
@@ -477,7 +611,8 @@ export function compileChain(specs: TransformSpec[] | undefined, deps: CompileDe
     return (value: unknown, env: MapEnv): unknown => {
       if ((value === undefined || value === null) && !missing) return value;
       try {
-        if (each && Array.isArray(value)) return value.map((e) => (e === undefined || e === null ? e : fn(e, env)));
+        if (each && Array.isArray(value))
+          return value.map((e) => (e === undefined || e === null ? e : fn(e, env)));
         return fn(value, env);
       } catch (err) {
         if (err instanceof TransformError) throw new TransformError(`${name}: ${err.message}`);

@@ -18,7 +18,12 @@ interface Waiting {
 
 const waiting = new Map<string, Waiting>();
 
-export function awaitCallback(runId: string, timeoutMs: number, onAnswer: (reply: CallbackReply) => void, onTimeout: () => void): void {
+export function awaitCallback(
+  runId: string,
+  timeoutMs: number,
+  onAnswer: (reply: CallbackReply) => void,
+  onTimeout: () => void,
+): void {
   const timer = setTimeout(() => {
     waiting.delete(runId);
     onTimeout();

@@ -43,7 +43,10 @@ export class RunQueue {
   private items: QueuedRun[] = [];
   private seq = 0;
 
-  constructor(private readonly persistence: QueuePersistence, private readonly opts: QueueOptions) {}
+  constructor(
+    private readonly persistence: QueuePersistence,
+    private readonly opts: QueueOptions,
+  ) {}
 
   async open(): Promise<void> {
     const loaded = await this.persistence.load();
@@ -139,7 +142,10 @@ export class FileQueuePersistence implements QueuePersistence {
   private latest: QueuedRun[] | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly file: string, private readonly delayMs = 20) {}
+  constructor(
+    private readonly file: string,
+    private readonly delayMs = 20,
+  ) {}
 
   async load(): Promise<QueuedRun[]> {
     try {

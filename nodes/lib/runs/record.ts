@@ -1,10 +1,15 @@
 import type { Meta, RunInfo } from "../run-context";
 
 /** How a run ended, or that it has not yet. */
-export type RunStatus = "queued" | "running" | "succeeded" | "completed with failures" | "failed" | "stopped" | "timed out";
+export type RunStatus =
+  "queued" | "running" | "succeeded" | "completed with failures" | "failed" | "stopped" | "timed out";
 
 export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
-  "succeeded", "completed with failures", "failed", "stopped", "timed out",
+  "succeeded",
+  "completed with failures",
+  "failed",
+  "stopped",
+  "timed out",
 ]);
 
 /**

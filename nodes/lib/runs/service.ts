@@ -55,11 +55,24 @@ export class RunService {
     if (this.launchers.get(id) === launcher) this.launchers.delete(id);
   }
 
-  submit(pw: PwContext, payload: unknown, message: Record<string, unknown>, opts: SubmitOptions, send: (message: Record<string, unknown>) => void): Admission {
+  submit(
+    pw: PwContext,
+    payload: unknown,
+    message: Record<string, unknown>,
+    opts: SubmitOptions,
+    send: (message: Record<string, unknown>) => void,
+  ): Admission {
     const trigger = pw.run.trigger;
     if (opts.skipQueue) this.queue.acquire(trigger);
     else if (!this.queue.tryAcquire(trigger, opts.limit)) {
-      const queued = this.queue.enqueue({ runId: pw.run.id, trigger, rank: opts.rank, limit: opts.limit, enqueuedAt: this.clock.now(), message: JSON.stringify(message, keepBuffers) });
+      const queued = this.queue.enqueue({
+        runId: pw.run.id,
+        trigger,
+        rank: opts.rank,
+        limit: opts.limit,
+        enqueuedAt: this.clock.now(),
+        message: JSON.stringify(message, keepBuffers),
+      });
       if (!queued) return "full";
       if (opts.live) this.liveExtras.set(pw.run.id, opts.live);
       this.tracker.recordQueued(pw, payload, opts.snapshots);
@@ -100,7 +113,10 @@ export class RunService {
     if (!this.flowsRunning) return;
     for (const item of this.queue.takeStartable((t) => this.launchers.has(t))) {
       const launcher = this.launchers.get(item.trigger) as TriggerLauncher;
-      const message = reviveBuffers(JSON.parse(item.message)) as Record<string, unknown> & { pw: PwContext; payload: unknown };
+      const message = reviveBuffers(JSON.parse(item.message)) as Record<string, unknown> & {
+        pw: PwContext;
+        payload: unknown;
+      };
       const live = this.liveExtras.get(item.runId);
       this.liveExtras.delete(item.runId);
       this.slotHolders.set(item.runId, item.trigger);

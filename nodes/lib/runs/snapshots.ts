@@ -22,7 +22,8 @@ export interface Snapshot {
   error?: boolean;
 }
 
-const SECRET_KEYS = "password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?";
+const SECRET_KEYS =
+  "password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?";
 const SECRET_KEY = new RegExp(`^(${SECRET_KEYS})$`, "i");
 /** A secret-looking key anywhere in a JSON text: only then is the payload walked to redact it. */
 const SECRET_KEY_IN_JSON = new RegExp(`"(${SECRET_KEYS})"\\s*:`, "i");
@@ -33,7 +34,8 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = SECRET_KEY.test(k) ? "***" : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value as Record<string, unknown>))
+    out[k] = SECRET_KEY.test(k) ? "***" : redact(v, depth + 1);
   return out;
 }
 
@@ -49,7 +51,8 @@ export function exceedsJsonBytes(value: unknown, cap: number): boolean {
     if (typeof v === "string") size += v.length + 2;
     else if (v === null || typeof v !== "object") size += 1;
     else if (Buffer.isBuffer(v)) size += 2 * v.length;
-    else if (typeof (v as { toJSON?: unknown }).toJSON === "function") size += 2; // a Date, say: its own text
+    else if (typeof (v as { toJSON?: unknown }).toJSON === "function")
+      size += 2; // a Date, say: its own text
     else if (Array.isArray(v)) {
       size += 1 + v.length;
       for (let i = 0; i < v.length && size <= cap; i++) stack.push(v[i]);
@@ -73,7 +76,10 @@ export function exceedsJsonBytes(value: unknown, cap: number): boolean {
  * (a retry sends "***" for them), absent over the cap. The JSON text is the copy that
  * protects it from nodes that later change the payload in place.
  */
-export function keepPayload(payload: unknown, capBytes: number): { json?: string; bytes: number; truncated?: boolean } {
+export function keepPayload(
+  payload: unknown,
+  capBytes: number,
+): { json?: string; bytes: number; truncated?: boolean } {
   if (payload === undefined) return { bytes: 0 };
   if (exceedsJsonBytes(payload, capBytes)) return { bytes: capBytes + 1, truncated: true };
   let json: string | undefined;
@@ -96,7 +102,8 @@ export function takeSnapshot(payload: unknown, capBytes: number, at: number, err
     json = JSON.stringify(`<not serialisable: ${(err as Error).message}>`);
   }
   const bytes = Buffer.byteLength(json, "utf8");
-  const snap: Snapshot = bytes > capBytes ? { at, bytes, truncated: true, preview: json.slice(0, 2000) } : { at, bytes, json };
+  const snap: Snapshot =
+    bytes > capBytes ? { at, bytes, truncated: true, preview: json.slice(0, 2000) } : { at, bytes, json };
   if (error) snap.error = true;
   return snap;
 }
@@ -107,7 +114,10 @@ export class SnapshotStore {
   private readonly files: Array<{ name: string; bytes: number }> = [];
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly dir: string, private readonly totalCapBytes = DEFAULT_SNAPSHOT_TOTAL_BYTES) {}
+  constructor(
+    private readonly dir: string,
+    private readonly totalCapBytes = DEFAULT_SNAPSHOT_TOTAL_BYTES,
+  ) {}
 
   async open(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
@@ -122,16 +132,18 @@ export class SnapshotStore {
     const text = JSON.stringify(steps);
     const name = `${runId}.json`;
     const bytes = Buffer.byteLength(text, "utf8");
-    this.writing = this.writing.then(async () => {
-      await fs.writeFile(path.join(this.dir, name), text, "utf8");
-      this.files.push({ name, bytes });
-      this.total += bytes;
-      while (this.total > this.totalCapBytes && this.files.length > 1) {
-        const oldest = this.files.shift() as { name: string; bytes: number };
-        this.total -= oldest.bytes;
-        await fs.rm(path.join(this.dir, oldest.name), { force: true });
-      }
-    }).catch(() => undefined);
+    this.writing = this.writing
+      .then(async () => {
+        await fs.writeFile(path.join(this.dir, name), text, "utf8");
+        this.files.push({ name, bytes });
+        this.total += bytes;
+        while (this.total > this.totalCapBytes && this.files.length > 1) {
+          const oldest = this.files.shift() as { name: string; bytes: number };
+          this.total -= oldest.bytes;
+          await fs.rm(path.join(this.dir, oldest.name), { force: true });
+        }
+      })
+      .catch(() => undefined);
   }
 
   async get(runId: string): Promise<Record<string, Snapshot[]> | undefined> {

@@ -107,8 +107,15 @@ export class StepTable {
     this.nodes.forEach((node, i) => {
       const o = i * WIDTH;
       const step: StepStats = {
-        node: node.id, messagesIn: v[o + IN], messagesOut: v[o + OUT], recordsIn: v[o + RECORDS_IN], recordsOut: v[o + RECORDS_OUT],
-        errors: v[o + ERRORS], timeMs: v[o + TIME], firstAt: this.startedAt + Math.max(0, v[o + FIRST]), lastAt: this.startedAt + Math.max(0, v[o + LAST]),
+        node: node.id,
+        messagesIn: v[o + IN],
+        messagesOut: v[o + OUT],
+        recordsIn: v[o + RECORDS_IN],
+        recordsOut: v[o + RECORDS_OUT],
+        errors: v[o + ERRORS],
+        timeMs: v[o + TIME],
+        firstAt: this.startedAt + Math.max(0, v[o + FIRST]),
+        lastAt: this.startedAt + Math.max(0, v[o + LAST]),
       };
       if (node.type) step.type = node.type;
       if (node.name) step.name = node.name;
@@ -133,8 +140,24 @@ export class StepTable {
       const o = i * WIDTH;
       const first = v[o + FIRST];
       const last = v[o + LAST];
-      out += (i === 0 ? "" : ",") + (node.rowHead ??= rowHead(node.id, node.type, node.name)) + v[o + IN] + "," + v[o + OUT] + "," + v[o + RECORDS_IN] + "," +
-        v[o + RECORDS_OUT] + "," + v[o + ERRORS] + "," + v[o + TIME] + "," + (first < 0 ? 0 : first) + "," + (last < 0 ? 0 : last);
+      out +=
+        (i === 0 ? "" : ",") +
+        (node.rowHead ??= rowHead(node.id, node.type, node.name)) +
+        v[o + IN] +
+        "," +
+        v[o + OUT] +
+        "," +
+        v[o + RECORDS_IN] +
+        "," +
+        v[o + RECORDS_OUT] +
+        "," +
+        v[o + ERRORS] +
+        "," +
+        v[o + TIME] +
+        "," +
+        (first < 0 ? 0 : first) +
+        "," +
+        (last < 0 ? 0 : last);
       const extra = extras?.[i];
       out += extra ? extraColumns(extra) + "]" : "]";
     }
@@ -147,14 +170,32 @@ export class StepTable {
  * a line, and most of the time to write it. firstAt and lastAt are written as milliseconds
  * after the run started: short numbers, quick to write.
  */
-export const STEP_FIELDS = ["node", "type", "name", "messagesIn", "messagesOut", "recordsIn", "recordsOut", "errors", "timeMs", "firstAt", "lastAt", "untracked", "requests", "requestsDropped", "snapshots"] as const;
+export const STEP_FIELDS = [
+  "node",
+  "type",
+  "name",
+  "messagesIn",
+  "messagesOut",
+  "recordsIn",
+  "recordsOut",
+  "errors",
+  "timeMs",
+  "firstAt",
+  "lastAt",
+  "untracked",
+  "requests",
+  "requestsDropped",
+  "snapshots",
+] as const;
 
 /** Rows for steps that are already objects (runs read back from the log), as rows() writes them. */
 export function rowsOf(steps: Record<string, StepStats>, startedAt: number): string {
   const out: string[] = [];
   for (const id in steps) {
     const s = steps[id];
-    out.push(`${rowHead(s.node, s.type, s.name)}${num(s.messagesIn)},${num(s.messagesOut)},${num(s.recordsIn)},${num(s.recordsOut)},${num(s.errors)},${num(s.timeMs)},${num(s.firstAt - startedAt)},${num(s.lastAt - startedAt)}${extraColumns(s)}]`);
+    out.push(
+      `${rowHead(s.node, s.type, s.name)}${num(s.messagesIn)},${num(s.messagesOut)},${num(s.recordsIn)},${num(s.recordsOut)},${num(s.errors)},${num(s.timeMs)},${num(s.firstAt - startedAt)},${num(s.lastAt - startedAt)}${extraColumns(s)}]`,
+    );
   }
   return out.join(",");
 }
@@ -179,7 +220,8 @@ function rowHead(id: string, type: string | undefined, name: string | undefined)
 
 /** The rarely used columns, when a step has any of them. */
 function extraColumns(extra: StepExtras): string {
-  if (extra.untracked === undefined && extra.requests === undefined && extra.snapshots === undefined) return "";
+  if (extra.untracked === undefined && extra.requests === undefined && extra.snapshots === undefined)
+    return "";
   return `,${extra.untracked ?? null},${extra.requests ? JSON.stringify(extra.requests) : null},${extra.requestsDropped ?? null},${extra.snapshots ?? null}`;
 }
 

@@ -66,7 +66,12 @@ const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
  * strings kept for days would be copied and traced by every garbage collection.
  */
 class StoredRun {
-  constructor(readonly summary: RunSummary, private readonly chunk: Buffer, private readonly start: number, private readonly end: number) {}
+  constructor(
+    readonly summary: RunSummary,
+    private readonly chunk: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
   get line(): string {
     return this.chunk.toString("utf8", this.start, this.end);
   }
@@ -111,7 +116,7 @@ export class FileRunStore implements RunSink, RunQuery {
     const loaded = new Map<string, Entry>();
     for (const file of await this.files()) {
       const chunk = await fs.readFile(path.join(this.opts.dir, file));
-      for (let start = 0; start < chunk.length; ) {
+      for (let start = 0; start < chunk.length;) {
         let end = chunk.indexOf(10, start);
         if (end < 0) end = chunk.length;
         const line = chunk.toString("utf8", start, end);
@@ -120,7 +125,8 @@ export class FileRunStore implements RunSink, RunQuery {
             const record = fromLine(line);
             const final = FINAL_STATUSES.has(record.status);
             // A run never goes back from finished: a late running line (see flushSync) does not undo its end.
-            if (final || !(loaded.get(record.id) instanceof StoredRun)) loaded.set(record.id, final ? new StoredRun(summarise(record), chunk, start, end) : record);
+            if (final || !(loaded.get(record.id) instanceof StoredRun))
+              loaded.set(record.id, final ? new StoredRun(summarise(record), chunk, start, end) : record);
           }
         } catch {
           // A line cut short by a crash mid-append: the earlier lines of that run still stand.
@@ -183,7 +189,8 @@ export class FileRunStore implements RunSink, RunQuery {
    * land after these; loading lets a finished line win over a running one, so order does not matter.
    */
   flushSync(): void {
-    for (const [file, chunk] of this.takeChunks(true)) fsSync.appendFileSync(path.join(this.opts.dir, file), chunk);
+    for (const [file, chunk] of this.takeChunks(true))
+      fsSync.appendFileSync(path.join(this.opts.dir, file), chunk);
   }
 
   /**
@@ -191,7 +198,10 @@ export class FileRunStore implements RunSink, RunQuery {
    * under a second old stay, unless `all`); finished runs are indexed by their place in it.
    */
   private takeChunks(all: boolean): Map<string, Buffer> {
-    const byFile = new Map<string, { lines: Buffer[]; bytes: number; finished: Array<{ start: number; end: number; record: RunRecord }> }>();
+    const byFile = new Map<
+      string,
+      { lines: Buffer[]; bytes: number; finished: Array<{ start: number; end: number; record: RunRecord }> }
+    >();
     if (this.dirty.size === 0) return new Map();
     const now = this.clock.now();
     // Serialise now: the tracker keeps changing live records after this returns.
@@ -212,7 +222,8 @@ export class FileRunStore implements RunSink, RunQuery {
       if (!batch) byFile.set(file, (batch = { lines: [], bytes: 0, finished: [] }));
       const line = Buffer.from(toLine(record) + "\n", "utf8");
       // Where the line sits in the file's chunk, in bytes: text may hold characters of several.
-      if (final && this.index.get(id) === record) batch.finished.push({ start: batch.bytes, end: batch.bytes + line.length - 1, record });
+      if (final && this.index.get(id) === record)
+        batch.finished.push({ start: batch.bytes, end: batch.bytes + line.length - 1, record });
       batch.lines.push(line);
       batch.bytes += line.length;
     }
@@ -221,13 +232,17 @@ export class FileRunStore implements RunSink, RunQuery {
     for (const [file, { lines, bytes, finished }] of byFile) {
       const chunk = Buffer.concat(lines, bytes);
       chunks.set(file, chunk);
-      for (const { start, end, record } of finished) this.index.set(record.id, new StoredRun(summarise(record), chunk, start, end));
+      for (const { start, end, record } of finished)
+        this.index.set(record.id, new StoredRun(summarise(record), chunk, start, end));
     }
     return chunks;
   }
 
   list(filter: RunFilter = {}): RunSummary[] {
-    const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    const statuses =
+      filter.status === undefined
+        ? undefined
+        : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
     const q = filter.q?.trim().toLowerCase();
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
     const out: RunSummary[] = [];
@@ -242,7 +257,8 @@ export class FileRunStore implements RunSink, RunQuery {
       if (statuses && !statuses.has(r.status)) continue;
       if (filter.from !== undefined && r.startedAt < filter.from) continue;
       if (filter.to !== undefined && r.startedAt >= filter.to) continue;
-      if (q && !(entry instanceof StoredRun ? entry.line : searchable(entry)).toLowerCase().includes(q)) continue;
+      if (q && !(entry instanceof StoredRun ? entry.line : searchable(entry)).toLowerCase().includes(q))
+        continue;
       out.push(entry instanceof StoredRun ? entry.summary : summarise(entry));
       if (out.length >= limit) break;
     }
@@ -283,7 +299,9 @@ export class FileRunStore implements RunSink, RunQuery {
   async prune(): Promise<number> {
     const now = this.clock.now();
     const cutoff = now - this.maxAgeMs;
-    const finished = [...this.index].filter(([, r]) => FINAL_STATUSES.has(r.status)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const finished = [...this.index]
+      .filter(([, r]) => FINAL_STATUSES.has(r.status))
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const excess = Math.max(0, this.index.size - this.maxRuns);
     const drop = new Set<string>();
     for (const [id, r] of finished) if (r.startedAt < cutoff) drop.add(id);
@@ -347,25 +365,35 @@ export function toLine(r: RunRecord): string {
   head += `,"status":${JSON.stringify(r.status)}`;
   if (r.queuedAt !== undefined) head += `,"queuedAt":${r.queuedAt}`;
   head += `,"startedAt":${r.startedAt}`;
-  if (r.endedAt !== undefined) head += `,"endedAt":${r.endedAt},"durationMs":${r.durationMs ?? r.endedAt - r.startedAt}`;
+  if (r.endedAt !== undefined)
+    head += `,"endedAt":${r.endedAt},"durationMs":${r.durationMs ?? r.endedAt - r.startedAt}`;
   head += `,"errors":${r.errors.length === 0 ? "[]" : JSON.stringify(r.errors)},"failedRecords":${r.failedRecords}`;
   if (r.reason !== undefined) head += `,"reason":${JSON.stringify(r.reason)}`;
   if (r.snapshots !== undefined) head += `,"snapshots":${JSON.stringify(r.snapshots)}`;
   const { payloadJson, meta, truncated, bytes } = r.input;
-  const input = payloadJson === undefined
-    ? JSON.stringify(r.input)
-    : `{"payload":${payloadJson},"meta":${JSON.stringify(meta)},"bytes":${bytes}${truncated ? ',"truncated":true' : ""}}`;
+  const input =
+    payloadJson === undefined
+      ? JSON.stringify(r.input)
+      : `{"payload":${payloadJson},"meta":${JSON.stringify(meta)},"bytes":${bytes}${truncated ? ',"truncated":true' : ""}}`;
   const start = `${head},"input":${input}`;
   // A run still going is written for crash recovery only: its steps come with its last line.
   if (!FINAL_STATUSES.has(r.status)) return `${start},"steps":[]}`;
   // Joined: one flat string from the pieces, rather than a tree of them to walk when encoding.
-  return [start, ',"steps":[', table(r) ? (table(r) as StepTable).rows() : rowsOf(r.steps, r.startedAt), "]}"].join("");
+  return [
+    start,
+    ',"steps":[',
+    table(r) ? (table(r) as StepTable).rows() : rowsOf(r.steps, r.startedAt),
+    "]}",
+  ].join("");
 }
 
 const table = (r: RunRecord) => (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
 
 export function fromLine(line: string): RunRecord {
-  const raw = JSON.parse(line) as Omit<RunRecord, "steps" | "input"> & { steps: unknown[][] | RunRecord["steps"]; input: RunRecord["input"] & { payload?: unknown } };
+  const raw = JSON.parse(line) as Omit<RunRecord, "steps" | "input"> & {
+    steps: unknown[][] | RunRecord["steps"];
+    input: RunRecord["input"] & { payload?: unknown };
+  };
   if (raw.input && "payload" in raw.input) {
     const { payload, ...rest } = raw.input;
     raw.input = { payloadJson: JSON.stringify(payload), ...rest };
@@ -378,8 +406,15 @@ export function fromLine(line: string): RunRecord {
 function summarise(r: RunRecord): RunSummary {
   const steps = table(r);
   const s: RunSummary = {
-    id: r.id, flow: r.flow, trigger: r.trigger, status: r.status, startedAt: r.startedAt, errors: r.errors, failedRecords: r.failedRecords,
-    steps: steps ? steps.nodes.length : Object.keys(r.steps).length, errorCount: r.errors.length,
+    id: r.id,
+    flow: r.flow,
+    trigger: r.trigger,
+    status: r.status,
+    startedAt: r.startedAt,
+    errors: r.errors,
+    failedRecords: r.failedRecords,
+    steps: steps ? steps.nodes.length : Object.keys(r.steps).length,
+    errorCount: r.errors.length,
   };
   if (r.via !== undefined) s.via = r.via;
   if (r.parent !== undefined) s.parent = r.parent;

@@ -1,8 +1,31 @@
 import type { PwContext } from "../run-context";
 import { systemClock, type Clock } from "../schedule";
 import { STEP_TABLE, type RequestRecord, type RunError, type RunRecord, type RunSink } from "./record";
-import { ACTIVE, BUSY, ERRORS, FIRST, IN, LAST, OUT, PENDING, RECORDS_IN, RECORDS_OUT, SINCE, StepTable, TIME, WIDTH, type StepNode } from "./steps";
-import { DEFAULT_SNAPSHOT_CAP_BYTES, SNAPSHOTS_PER_STEP, keepPayload, takeSnapshot, type Snapshot, type SnapshotMode } from "./snapshots";
+import {
+  ACTIVE,
+  BUSY,
+  ERRORS,
+  FIRST,
+  IN,
+  LAST,
+  OUT,
+  PENDING,
+  RECORDS_IN,
+  RECORDS_OUT,
+  SINCE,
+  StepTable,
+  TIME,
+  WIDTH,
+  type StepNode,
+} from "./steps";
+import {
+  DEFAULT_SNAPSHOT_CAP_BYTES,
+  SNAPSHOTS_PER_STEP,
+  keepPayload,
+  takeSnapshot,
+  type Snapshot,
+  type SnapshotMode,
+} from "./snapshots";
 
 /**
  * Follows every message of every run through the runtime, from the messaging hooks'
@@ -130,7 +153,10 @@ export class RunTracker {
   private readonly snapshotSink?: TrackerOptions["snapshotSink"];
   private readonly snapshotCapBytes: number;
 
-  constructor(private readonly sink: RunSink, opts: TrackerOptions = {}) {
+  constructor(
+    private readonly sink: RunSink,
+    opts: TrackerOptions = {},
+  ) {
     this.onEnd = opts.onEnd;
     this.snapshotSink = opts.snapshotSink;
     this.snapshotCapBytes = opts.snapshotCapBytes ?? DEFAULT_SNAPSHOT_CAP_BYTES;
@@ -178,14 +204,33 @@ export class RunTracker {
     this.notifyFinished(record);
   }
 
-  private newRecord(pw: PwContext, payload: unknown, now: number, snapshots: SnapshotMode, table?: StepTable): RunRecord {
+  private newRecord(
+    pw: PwContext,
+    payload: unknown,
+    now: number,
+    snapshots: SnapshotMode,
+    table?: StepTable,
+  ): RunRecord {
     // "never store payloads": not even the trigger's, so such runs cannot be retried.
-    const input = snapshots === "never" ? { meta: { ...pw.meta }, truncated: true, bytes: 0 } : keepInput(payload, pw.meta, this.inputCapBytes);
+    const input =
+      snapshots === "never"
+        ? { meta: { ...pw.meta }, truncated: true, bytes: 0 }
+        : keepInput(payload, pw.meta, this.inputCapBytes);
     const record: RunRecord = table
       ? new LiveRecord(pw, now, input, table)
       : {
-          id: pw.run.id, flow: pw.run.flow, trigger: pw.run.trigger, via: pw.run.via, parent: pw.run.parent, retryOf: pw.run.retryOf,
-          status: "running", startedAt: now, input, steps: {}, errors: [], failedRecords: 0,
+          id: pw.run.id,
+          flow: pw.run.flow,
+          trigger: pw.run.trigger,
+          via: pw.run.via,
+          parent: pw.run.parent,
+          retryOf: pw.run.retryOf,
+          status: "running",
+          startedAt: now,
+          input,
+          steps: {},
+          errors: [],
+          failedRecords: 0,
         };
     if (snapshots !== "off") record.snapshots = snapshots;
     return record;
@@ -254,12 +299,14 @@ export class RunTracker {
     if (destination.type === "catch") {
       this.caught(run, msg);
       const source = (msg as { error?: { source?: { id?: unknown } } }).error?.source?.id;
-      if (this.scopes.size > 0 && typeof source === "string") for (const scope of this.scopesOf(msg)) scope.handled.add(source);
+      if (this.scopes.size > 0 && typeof source === "string")
+        for (const scope of this.scopesOf(msg)) scope.handled.add(source);
     }
     const messagesIn = ++v[o + IN];
     const payload = (msg as { payload?: unknown }).payload;
     if (Array.isArray(payload)) v[o + RECORDS_IN] += payload.length;
-    if (run.record.snapshots === "all" && messagesIn <= SNAPSHOTS_PER_STEP) this.snapshot(run, destination, payload, false);
+    if (run.record.snapshots === "all" && messagesIn <= SNAPSHOTS_PER_STEP)
+      this.snapshot(run, destination, payload, false);
     return true;
   }
 
@@ -288,10 +335,13 @@ export class RunTracker {
     if (error !== undefined && error !== null) {
       const message = errorText(error);
       this.recordError(run, node, message);
-      if (this.scopes.size > 0) for (const scope of this.scopesOf(msg)) scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
+      if (this.scopes.size > 0)
+        for (const scope of this.scopesOf(msg))
+          scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
       this.reported = { node: node.id, message };
       const mode = run.record.snapshots;
-      if (mode === "errors" || mode === "all") this.snapshot(run, node, (msg as { payload?: unknown }).payload, true);
+      if (mode === "errors" || mode === "all")
+        this.snapshot(run, node, (msg as { payload?: unknown }).payload, true);
     }
     this.leave(run, node, msg);
   }
@@ -304,11 +354,15 @@ export class RunTracker {
     if (reported && reported.node === node.id && reported.message === message) return;
     const runs = this.runsAt(node);
     const handling = this.handlingNode === node.id ? this.handlingRun : undefined;
-    if (handling && this.runs.get(handling.record.id) === handling && !runs.includes(handling)) runs.push(handling);
+    if (handling && this.runs.get(handling.record.id) === handling && !runs.includes(handling))
+      runs.push(handling);
     for (const run of runs) this.recordError(run, node, message);
     const text = `${node.name || node.type || node.id}: ${message}`;
-    for (const scope of this.scopes.values()) if (scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
-    if (handling) for (const scope of this.handlingScopes ?? []) if (!scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
+    for (const scope of this.scopes.values())
+      if (scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
+    if (handling)
+      for (const scope of this.handlingScopes ?? [])
+        if (!scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
   }
 
   /**
@@ -329,7 +383,11 @@ export class RunTracker {
   }
 
   /** Adds an HTTP request to the step of the node that made it. */
-  recordRequest(runId: string, node: { id: string; type?: string; name?: string }, request: RequestRecord): void {
+  recordRequest(
+    runId: string,
+    node: { id: string; type?: string; name?: string },
+    request: RequestRecord,
+  ): void {
     const run = this.runs.get(runId);
     if (!run) return;
     const now = this.now();
@@ -384,7 +442,15 @@ export class RunTracker {
   openScope(runId: string, token: string, onClose: (result: ScopeResult) => void): boolean {
     const run = this.runs.get(runId);
     if (!run || this.scopes.has(token)) return false;
-    const scope: Scope = { token, run, inFlight: 0, errors: [], handled: new Set(), atNodes: new Map(), onClose };
+    const scope: Scope = {
+      token,
+      run,
+      inFlight: 0,
+      errors: [],
+      handled: new Set(),
+      atNodes: new Map(),
+      onClose,
+    };
     this.scopes.set(token, scope);
     // Nothing wired to the output: the scope closes after the settle window.
     this.settleScope(token, scope);
@@ -565,7 +631,11 @@ export class RunTracker {
       const now = this.now();
       for (const run of [...this.runs.values()]) {
         if (run.inFlight > 0 && now - run.lastActivity >= this.inactivityMs) {
-          this.finish(run, "timed out", `no activity for ${Math.round(this.inactivityMs / 1000)} s with ${run.inFlight} message(s) unfinished`);
+          this.finish(
+            run,
+            "timed out",
+            `no activity for ${Math.round(this.inactivityMs / 1000)} s with ${run.inFlight} message(s) unfinished`,
+          );
         }
       }
       this.sweepTimer = this.runs.size > 0 ? this.clock.setTimer(sweep, every) : undefined;
@@ -587,7 +657,13 @@ export class RunTracker {
     }
     run.abort?.abort(new Error(reason ?? `run ${run.record.id} ended`));
     if (this.scopes.size > 0) {
-      for (const [token, scope] of this.scopes) if (scope.run === run) this.closeScope(token, scope, `the run ended (${forced ?? "finished"}${reason ? `: ${reason}` : ""})`);
+      for (const [token, scope] of this.scopes)
+        if (scope.run === run)
+          this.closeScope(
+            token,
+            scope,
+            `the run ended (${forced ?? "finished"}${reason ? `: ${reason}` : ""})`,
+          );
     }
     const record = run.record;
     record.endedAt = this.now();
@@ -638,12 +714,23 @@ export class RunTracker {
     }
   }
 
-  private recordError(run: LiveRun, node: { id: string; type?: string; name?: string }, message: string): void {
+  private recordError(
+    run: LiveRun,
+    node: { id: string; type?: string; name?: string },
+    message: string,
+  ): void {
     const now = this.now();
     // A Catch node may tell of an error the log tells of too. Keep it once.
-    const same = run.record.errors.find((e) => e.node === node.id && e.message === message && now - e.at < 1000);
+    const same = run.record.errors.find(
+      (e) => e.node === node.id && e.message === message && now - e.at < 1000,
+    );
     if (same) return;
-    const error: RunError = { node: node.id, message, at: now, handled: run.caughtFrom?.has(node.id) === true };
+    const error: RunError = {
+      node: node.id,
+      message,
+      at: now,
+      handled: run.caughtFrom?.has(node.id) === true,
+    };
     if (node.type) error.type = node.type;
     if (node.name) error.name = node.name;
     run.record.errors.push(error);
@@ -651,7 +738,9 @@ export class RunTracker {
   }
 
   private caught(run: LiveRun, msg: object): void {
-    const error = (msg as { error?: { message?: unknown; source?: { id?: string; type?: string; name?: string } } }).error;
+    const error = (
+      msg as { error?: { message?: unknown; source?: { id?: string; type?: string; name?: string } } }
+    ).error;
     const source = error?.source;
     if (!source?.id) return;
     (run.caughtFrom ??= new Set()).add(source.id);
@@ -666,7 +755,8 @@ export class RunTracker {
     // Node-RED logs only errors no Catch node took, so a caught one may be news here.
     if (!known) this.recordError(run, from, String(error?.message ?? "error"));
     const mode = run.record.snapshots;
-    if (mode === "errors" || mode === "all") this.snapshot(run, from, (msg as { payload?: unknown }).payload, true);
+    if (mode === "errors" || mode === "all")
+      this.snapshot(run, from, (msg as { payload?: unknown }).payload, true);
   }
 }
 
@@ -718,7 +808,8 @@ export function runIdOf(msg: unknown): string | undefined {
 
 function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (typeof error === "object" && error !== null && "message" in error) return String((error as { message: unknown }).message);
+  if (typeof error === "object" && error !== null && "message" in error)
+    return String((error as { message: unknown }).message);
   return String(error);
 }
 

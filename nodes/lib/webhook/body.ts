@@ -2,7 +2,10 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import type { Readable } from "node:stream";
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = "HttpError";
   }
@@ -18,7 +21,10 @@ export function parseSize(size: string | number): number {
 }
 
 /** Reads a request body into one Buffer, refusing it (413) past `limit` bytes. */
-export function readBody(stream: Readable & { headers?: Record<string, unknown> }, limit: number): Promise<Buffer> {
+export function readBody(
+  stream: Readable & { headers?: Record<string, unknown> },
+  limit: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(stream.headers?.["content-length"]);
     if (Number.isFinite(declared) && declared > limit) {
@@ -41,13 +47,21 @@ export function readBody(stream: Readable & { headers?: Record<string, unknown> 
       chunks.push(chunk);
     });
     stream.on("end", () => failed || resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-    stream.on("error", (err) => failed || reject(new HttpError(400, `the body could not be read: ${err.message}`)));
+    stream.on(
+      "error",
+      (err) => failed || reject(new HttpError(400, `the body could not be read: ${err.message}`)),
+    );
   });
 }
 
 export type BodyKind = "empty" | "json" | "form" | "xml" | "text" | "binary";
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@_", parseTagValue: false, trimValues: true });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  parseTagValue: false,
+  trimValues: true,
+});
 
 export function bodyKind(contentType: string | undefined, raw: Buffer): BodyKind {
   if (raw.length === 0) return "empty";

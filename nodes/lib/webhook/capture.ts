@@ -48,7 +48,11 @@ function limitFor(path: string): number | undefined {
   return undefined;
 }
 
-export function rawBodyCapture(req: CapturedRequest, res: ServerResponse, next: (err?: unknown) => void): void {
+export function rawBodyCapture(
+  req: CapturedRequest,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+): void {
   if (routes.size === 0 || req.method === "GET" || req.method === "HEAD") return next();
   const url = req.originalUrl ?? req.url ?? "";
   const q = url.indexOf("?");

@@ -68,7 +68,10 @@ export async function receive(req: IncomingRequest, opts: ReceiveOptions): Promi
 
   const { kind, value } = parseBody(rawBody, req.headers["content-type"] as string | undefined);
   const carriers = secretCarriers(opts.auth);
-  const query = without(req.query, carriers.query.map((q) => q.toLowerCase()));
+  const query = without(
+    req.query,
+    carriers.query.map((q) => q.toLowerCase()),
+  );
   const headers = without(req.headers, carriers.headers);
   const url = carriers.query.length ? stripQuery(req.originalUrl, carriers.query) : req.originalUrl;
   return {

@@ -1,7 +1,11 @@
 import { XMLBuilder } from "fast-xml-parser";
 import type { CallbackReply } from "../runs/callbacks";
 
-const CONTENT_TYPES = { json: "application/json; charset=utf-8", xml: "application/xml; charset=utf-8", text: "text/plain; charset=utf-8" };
+const CONTENT_TYPES = {
+  json: "application/json; charset=utf-8",
+  xml: "application/xml; charset=utf-8",
+  text: "text/plain; charset=utf-8",
+};
 const xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@_", format: false });
 
 /** The HTTP body and content type for a callback's answer. Text is sent as it is in every format. */

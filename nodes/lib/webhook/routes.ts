@@ -6,8 +6,10 @@ const owners = new Map<string, string>();
 
 export function normalisePath(path: string): string {
   const trimmed = String(path ?? "").trim();
-  if (!trimmed || trimmed === "/") throw new Error('the webhook path is empty: give one such as "/orders/created"');
-  if (/[?#\s]/.test(trimmed)) throw new Error(`the webhook path "${trimmed}" may not contain spaces, "?" or "#"`);
+  if (!trimmed || trimmed === "/")
+    throw new Error('the webhook path is empty: give one such as "/orders/created"');
+  if (/[?#\s]/.test(trimmed))
+    throw new Error(`the webhook path "${trimmed}" may not contain spaces, "?" or "#"`);
   const withSlash = trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
   return withSlash.replace(/\/{2,}/g, "/").replace(/\/$/, "");
 }

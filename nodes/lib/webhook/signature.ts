@@ -60,8 +60,18 @@ function hmac(algorithm: string, secret: string, ...parts: Array<string | Buffer
 
 // HubSpot signs the URI with these characters decoded (its documented list), nothing else.
 const HUBSPOT_DECODE: Record<string, string> = {
-  "%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
-  "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";",
+  "%3A": ":",
+  "%2F": "/",
+  "%3F": "?",
+  "%40": "@",
+  "%21": "!",
+  "%24": "$",
+  "%27": "'",
+  "%28": "(",
+  "%29": ")",
+  "%2A": "*",
+  "%2C": ",",
+  "%3B": ";",
 };
 
 export function hubspotUri(url: string): string {
@@ -69,10 +79,13 @@ export function hubspotUri(url: string): string {
 }
 
 function checkAge(timestamp: string | undefined, maxAgeMs: number, now: number, inSeconds: boolean): Verdict {
-  if (!timestamp || !/^\d+$/.test(timestamp.trim())) return fail("the timestamp header is missing or not a number");
+  if (!timestamp || !/^\d+$/.test(timestamp.trim()))
+    return fail("the timestamp header is missing or not a number");
   const at = Number(timestamp) * (inSeconds ? 1000 : 1);
   if (Math.abs(now - at) > maxAgeMs) {
-    return fail(`the timestamp is ${Math.round((now - at) / 1000)} s old, outside the ${maxAgeMs / 1000} s window`);
+    return fail(
+      `the timestamp is ${Math.round((now - at) / 1000)} s old, outside the ${maxAgeMs / 1000} s window`,
+    );
   }
   return OK;
 }
@@ -92,7 +105,9 @@ export function verifyWebhook(auth: WebhookAuth, req: SignedRequest, now: number
       const given = header(req, "x-shopify-hmac-sha256");
       if (!given) return fail("the X-Shopify-Hmac-Sha256 header is missing");
       const expected = hmac("sha256", auth.secret, req.rawBody).toString("base64");
-      return safeEqual(given.trim(), expected) ? OK : fail("the X-Shopify-Hmac-Sha256 signature does not match");
+      return safeEqual(given.trim(), expected)
+        ? OK
+        : fail("the X-Shopify-Hmac-Sha256 signature does not match");
     }
     case "hubspot": {
       const given = header(req, "x-hubspot-signature-v3");
@@ -100,23 +115,34 @@ export function verifyWebhook(auth: WebhookAuth, req: SignedRequest, now: number
       const timestamp = header(req, "x-hubspot-request-timestamp");
       const age = checkAge(timestamp, auth.maxAgeMs ?? HUBSPOT_MAX_AGE_MS, now, false);
       if (!age.ok) return age;
-      const expected = hmac("sha256", auth.secret, req.method.toUpperCase(), hubspotUri(req.url), req.rawBody, timestamp as string)
-        .toString("base64");
+      const expected = hmac(
+        "sha256",
+        auth.secret,
+        req.method.toUpperCase(),
+        hubspotUri(req.url),
+        req.rawBody,
+        timestamp as string,
+      ).toString("base64");
       // Some proxies turn "+" in header values into spaces; base64 never contains a space.
-      return safeEqual(given.trim().replace(/ /g, "+"), expected) ? OK : fail("the X-HubSpot-Signature-v3 signature does not match");
+      return safeEqual(given.trim().replace(/ /g, "+"), expected)
+        ? OK
+        : fail("the X-HubSpot-Signature-v3 signature does not match");
     }
     case "tiktok": {
       const given = header(req, "authorization");
       if (!given) return fail("the Authorization header is missing");
       const expected = hmac("sha256", auth.secret, auth.appKey, req.rawBody).toString("hex");
-      return safeEqual(given.trim().toLowerCase(), expected) ? OK : fail("the TikTok Shop signature in Authorization does not match");
+      return safeEqual(given.trim().toLowerCase(), expected)
+        ? OK
+        : fail("the TikTok Shop signature in Authorization does not match");
     }
     case "hmac": {
       let given = header(req, auth.header);
       if (!given) return fail(`the ${auth.header} header is missing`);
       given = given.trim();
       if (auth.prefix) {
-        if (!given.startsWith(auth.prefix)) return fail(`the ${auth.header} header does not start with "${auth.prefix}"`);
+        if (!given.startsWith(auth.prefix))
+          return fail(`the ${auth.header} header does not start with "${auth.prefix}"`);
         given = given.slice(auth.prefix.length);
       }
       let parts: Array<string | Buffer> = [req.rawBody];
@@ -137,7 +163,9 @@ export function verifyWebhook(auth: WebhookAuth, req: SignedRequest, now: number
 export function secretCarriers(auth: WebhookAuth): { headers: string[]; query: string[] } {
   switch (auth.type) {
     case "token":
-      return auth.in === "query" ? { headers: [], query: [auth.name] } : { headers: [auth.name.toLowerCase()], query: [] };
+      return auth.in === "query"
+        ? { headers: [], query: [auth.name] }
+        : { headers: [auth.name.toLowerCase()], query: [] };
     case "tiktok":
       return { headers: ["authorization"], query: [] };
     default:
