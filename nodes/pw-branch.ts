@@ -1,8 +1,8 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { Node, NodeAPI, NodeDef } from "node-red";
 import { newId } from "./lib/ids";
-import type { PwContext } from "./lib/run-context";
-import { activeTracker } from "./lib/runs/active";
-import { runIdOf, type ScopeResult } from "./lib/runs/tracker";
+import { readPw, runIdOf, type PwMessage } from "./lib/message";
+import type { ScopeResult } from "./lib/runs/tracker";
+import { shapeRuns } from "./contracts";
 import { refuseMessages, sendOn } from "./shape";
 
 interface BranchDef extends NodeDef {
@@ -27,16 +27,16 @@ export = function (RED: NodeAPI) {
     const name = (i: number) => `branch ${i + 1}${branches[i].label ? ` ("${branches[i].label}")` : ""}`;
 
     /** Output i's message: its own copy of the payload, and a scope token pushed on msg.pw.scope. */
-    const branchMessage = (msg: NodeMessage, token?: string): NodeMessage => {
-      const payload = RED.util.cloneMessage({ payload: msg.payload } as NodeMessage).payload;
-      const pw = (msg as { pw?: PwContext }).pw;
-      if (!pw || !token) return { ...msg, payload } as NodeMessage;
-      return { ...msg, payload, pw: { ...pw, scope: [...(pw.scope ?? []), token] } } as NodeMessage;
+    const branchMessage = (msg: PwMessage, token?: string): PwMessage => {
+      const payload = RED.util.cloneMessage({ payload: msg.payload }).payload;
+      const pw = readPw(msg);
+      if (!pw || !token) return { ...msg, payload };
+      return { ...msg, payload, pw: { ...pw, scope: [...(pw.scope ?? []), token] } };
     };
 
     node.on("input", (msg, send, done) => {
       const runId = runIdOf(msg);
-      const tracker = activeTracker();
+      const tracker = shapeRuns();
       if (!tracker || !runId || !tracker.isActive(runId)) {
         // Without run tracking nothing can tell when a branch is over: they all go at once.
         for (let i = 0; i < outputs; i++) sendOn(send, outputs, i, branchMessage(msg));

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { answerCallback } from "./lib/runs/callbacks";
-import { runIdOf } from "./lib/runs/tracker";
+import { runIdOf } from "./lib/message";
+import { refuseMessages } from "./shape";
 
 interface CallbackDef extends NodeDef {
   status?: number | string;
@@ -18,17 +19,13 @@ export = function (RED: NodeAPI) {
     const headers: Record<string, string> = {};
     for (const h of def.headers ?? [])
       if (h.name) headers[h.name.trim().toLowerCase()] = String(h.value ?? "");
-    const bad = !Number.isInteger(status) || status < 100 || status > 599;
-    if (bad) {
-      node.status({ fill: "red", shape: "ring", text: "pw-callback.status.bad-config" });
-      node.error(`${label}: status ${String(def.status)} is not an HTTP status (100-599)`);
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      const reason = `status ${String(def.status)} is not an HTTP status (100-599)`;
+      refuseMessages(node, label, "pw-callback.status.bad-config", new Error(reason));
+      return;
     }
 
     node.on("input", (msg, send, done) => {
-      if (bad)
-        return done(
-          new Error(`${label}: status ${String(def.status)} is not an HTTP status; fix it in the editor`),
-        );
       const runId = runIdOf(msg);
       if (!runId) {
         return done(

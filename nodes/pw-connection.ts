@@ -1,11 +1,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { ConnectorClient } from "./lib/connectors/client";
-import type { PwContext } from "./lib/run-context";
-import { activeTracker } from "./lib/runs/active";
-import type { RequestRecord } from "./lib/runs/record";
-import { runIdOf } from "./lib/runs/tracker";
+import { derive, readPw, runIdOf } from "./lib/message";
+import type { RequestRecord } from "./lib/records";
+import { findNode, shapeRuns } from "./contracts";
 import { compileTemplate } from "./lib/templates";
-import { derive, noPayload, refuseMessages, sendOn } from "./shape";
+import { noPayload, refuseMessages, sendOn } from "./shape";
 import { templateView } from "./template-view";
 
 /**
@@ -31,17 +30,12 @@ interface ConnectionDef extends NodeDef {
   attempts?: number | string;
 }
 
-interface InstanceNode extends Node {
-  client?: ConnectorClient;
-  problem?: string;
-}
-
 export = function (RED: NodeAPI) {
   function PwConnection(this: Node, def: ConnectionDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const label = `pw-connection "${def.name || def.id}"`;
-    const instance = RED.nodes.getNode(def.instance) as InstanceNode | null;
+    const instance = findNode(RED, def.instance, "pw-instance");
     let client: ConnectorClient;
     let direction: "receive" | "send";
     let endpointName: string;
@@ -90,7 +84,7 @@ export = function (RED: NodeAPI) {
 
     node.on("input", (msg, send, done) => {
       const runId = runIdOf(msg);
-      const tracker = activeTracker();
+      const tracker = shapeRuns();
       const call = {
         ...perShape,
         params: {} as Record<string, unknown>,
@@ -126,7 +120,7 @@ export = function (RED: NodeAPI) {
       const all: unknown[] = [];
       let pages = 0;
       let records = 0;
-      const pw = (msg as { pw?: PwContext }).pw;
+      const pw = readPw(msg);
       try {
         for await (const page of client.receive(def.endpoint, call)) {
           pages = page.number;
@@ -184,7 +178,7 @@ export = function (RED: NodeAPI) {
       if (failed.length === 0) return;
       if (outputs === 2) {
         const runId = runIdOf(msg);
-        if (runId) activeTracker()?.failedRecords(runId, failed.length);
+        if (runId) shapeRuns()?.failedRecords(runId, failed.length);
         sendOn(send, outputs, 1, derive(msg, failed));
         return;
       }

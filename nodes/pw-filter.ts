@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { compileConditions, type Matcher, type Predicate } from "./lib/conditions";
 import { filterRecords } from "./lib/routing";
-import { attempt, derive, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
+import { derive } from "./lib/message";
+import { attempt, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
 
 interface FilterDef extends NodeDef {
   conditions: unknown;

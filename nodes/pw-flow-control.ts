@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { batchAt, batchCount, checkBatchSize, compileBatchLevel, type BatchLevel } from "./lib/batching";
 import { delay } from "./lib/delay";
-import { activeTracker } from "./lib/runs/active";
-import { runIdOf } from "./lib/runs/tracker";
-import { attempt, derive, noPayload, refuseMessages } from "./shape";
+import { derive, runIdOf } from "./lib/message";
+import { shapeRuns } from "./contracts";
+import { attempt, noPayload, refuseMessages } from "./shape";
 
 interface FlowControlDef extends NodeDef {
   /** Path to the array to batch (root when empty or "*"); through [*] the arrays of every element. */
@@ -57,7 +57,7 @@ export = function (RED: NodeAPI) {
         return;
       }
       const runId = runIdOf(msg);
-      const signal = runId ? activeTracker()?.signal(runId) : undefined;
+      const signal = runId ? shapeRuns()?.signal(runId) : undefined;
       waiting++;
       turn = turn.then(async () => {
         let sent = 0;

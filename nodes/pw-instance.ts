@@ -1,6 +1,6 @@
 import https from "node:https";
 import tls from "node:tls";
-import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { NodeAPI, NodeDef } from "node-red";
 import type { Request, Response } from "express";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -15,6 +15,7 @@ import { sendRequest } from "./lib/http/request";
 import { compileTemplate, escapeXml } from "./lib/templates";
 import type { Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
+import type { InstanceNode } from "./contracts";
 
 /**
  * An instance: one account of a connector. Plain variables live in the flow; secret ones in
@@ -50,11 +51,6 @@ interface DialogValues {
   auth?: number;
   /** A built connector's definition, when it is not deployed yet. */
   definition?: unknown;
-}
-
-interface InstanceNode extends Node {
-  client?: ConnectorClient;
-  problem?: string;
 }
 
 export = function (RED: NodeAPI) {
@@ -269,12 +265,10 @@ export = function (RED: NodeAPI) {
       connector.endpoints.find((e) => e.id === body.endpoint) ??
       connector.endpoints.find((e) => e.direction === "receive");
     if (!endpoint || endpoint.direction !== "receive") {
-      res
-        .status(400)
-        .json({
-          error: "bad_request",
-          message: `choose an endpoint that reads records to test ${connector.name} with`,
-        });
+      res.status(400).json({
+        error: "bad_request",
+        message: `choose an endpoint that reads records to test ${connector.name} with`,
+      });
       return;
     }
     let client: ConnectorClient;
@@ -340,12 +334,10 @@ export = function (RED: NodeAPI) {
     }
     const method = connector?.auth[body.auth ?? 0];
     if (!connector || !method || method.type !== "oauth2_code") {
-      res
-        .status(400)
-        .json({
-          error: "bad_request",
-          message: "this instance does not sign in with OAuth 2 (authorization code)",
-        });
+      res.status(400).json({
+        error: "bad_request",
+        message: "this instance does not sign in with OAuth 2 (authorization code)",
+      });
       return;
     }
     const vars: Record<string, unknown> = {

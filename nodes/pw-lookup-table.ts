@@ -1,18 +1,11 @@
-import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { NodeAPI, NodeDef } from "node-red";
 import type { Request, Response } from "express";
 import { parseCsv, toCsv } from "./lib/csv";
 import { buildLookupTable, type LookupTableConfig } from "./lib/mapping/lookup";
-import type { LookupTable } from "./lib/mapping/transforms";
 import { installAdminErrors } from "./admin-errors";
+import type { LookupTableNode } from "./contracts";
 
 interface LookupDef extends NodeDef, Omit<LookupTableConfig, "name"> {}
-
-/** A config node holding a cross-reference table; map rules use it through their lookup transform. */
-interface LookupTableNode extends Node {
-  table?: LookupTable;
-  /** Why the table cannot be used, when it cannot. */
-  problem?: string;
-}
 
 export = function (RED: NodeAPI) {
   function PwLookupTable(this: LookupTableNode, def: LookupDef) {

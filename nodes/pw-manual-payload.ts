@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
+import { refuseMessages } from "./shape";
 
 interface ManualPayloadDef extends NodeDef {
   format: "json" | "text";
@@ -18,13 +19,8 @@ export = function (RED: NodeAPI) {
       try {
         JSON.parse(text);
       } catch (err) {
-        node.status({ fill: "red", shape: "ring", text: "pw-manual-payload.status.bad-json" });
-        node.error(
-          `${label}: the payload is not valid JSON (${(err as Error).message}): fix it in the editor or choose the text format`,
-        );
-        node.on("input", (_msg, _send, done) =>
-          done(new Error(`${label}: the payload is not valid JSON; fix it in the editor`)),
-        );
+        const reason = `the payload is not valid JSON (${(err as Error).message}); correct it or choose the text format`;
+        refuseMessages(node, label, "pw-manual-payload.status.bad-json", new Error(reason));
         return;
       }
       // Parsed per message on purpose: downstream nodes (a change node, a function) may

@@ -4,17 +4,13 @@ import { compileMapping, type MapOptions, type MapRule, type Mapping } from "./l
 import { autoMap, samplePaths } from "./lib/mapping/automap";
 import { buildLookupTable, type LookupTableConfig } from "./lib/mapping/lookup";
 import type { CompileDeps } from "./lib/mapping/transforms";
-import { attempt, derive, noPayload, refuseMessages } from "./shape";
+import { derive } from "./lib/message";
+import { attempt, noPayload, refuseMessages } from "./shape";
 import { templateView } from "./template-view";
 import { installAdminErrors } from "./admin-errors";
-import { redact } from "./lib/runs/snapshots";
+import { findNode } from "./contracts";
+import { redact } from "./lib/redact";
 import type { LookupTable } from "./lib/mapping/transforms";
-
-/** What a pw-lookup-table config node offers (see pw-lookup-table.ts). */
-interface LookupTableNode extends Node {
-  table?: LookupTable;
-  problem?: string;
-}
 
 interface MapDef extends NodeDef, MapOptions {
   rules: MapRule[];
@@ -27,7 +23,7 @@ export = function (RED: NodeAPI) {
   /** Lookup tables are config nodes, found by id among those deployed. */
   const deps: CompileDeps = {
     table(id) {
-      const node = RED.nodes.getNode(id) as LookupTableNode | null;
+      const node = findNode(RED, id, "pw-lookup-table");
       if (!node) return undefined;
       if (node.problem)
         throw new Error(`the lookup table "${node.name || id}" cannot be used: ${node.problem}`);
@@ -123,24 +119,20 @@ export = function (RED: NodeAPI) {
 
   RED.httpAdmin.get("/pw/map/:id/last-payload", read, (req: Request, res: Response) => {
     if (!lastSamples.has(req.params.id)) {
-      res
-        .status(404)
-        .json({
-          error: "no_payload",
-          message:
-            "This map shape has not received a message since it was deployed: run the flow once, then try again.",
-        });
+      res.status(404).json({
+        error: "no_payload",
+        message:
+          "This map shape has not received a message since it was deployed: run the flow once, then try again.",
+      });
       return;
     }
     // Samples end up in flow files: mask whatever looks like a secret before the editor sees it.
     const text = JSON.stringify(redact(lastSamples.get(req.params.id))) ?? "null";
     if (Buffer.byteLength(text) > SAMPLE_CAP_BYTES) {
-      res
-        .status(413)
-        .json({
-          error: "too_large",
-          message: `The last record is over ${SAMPLE_CAP_BYTES / 1024} KB; paste a smaller sample instead.`,
-        });
+      res.status(413).json({
+        error: "too_large",
+        message: `The last record is over ${SAMPLE_CAP_BYTES / 1024} KB; paste a smaller sample instead.`,
+      });
       return;
     }
     res.type("application/json").send(`{"sample":${text}}`);

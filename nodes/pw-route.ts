@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileConditions, type Matcher, type Predicate } from "./lib/conditions";
 import { routeRecords } from "./lib/routing";
-import { attempt, derive, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
+import { derive } from "./lib/message";
+import { attempt, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
 
 interface RouteDef extends NodeDef {
   routes: Array<{ label?: string; conditions?: unknown }>;

@@ -1,8 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import type { PwContext } from "./lib/run-context";
-import { readPw } from "./lib/run-context";
+import { readPw, type PwContext } from "./lib/message";
 import { awaitCallback, forgetCallback, isAwaitingCallback } from "./lib/runs/callbacks";
-import { activeTracker } from "./lib/runs/active";
+import { findNode, shapeRuns } from "./contracts";
+import { refuseMessages } from "./shape";
 
 interface RunFlowDef extends NodeDef {
   /** The pw-trigger that starts the process flow to run. */
@@ -11,10 +11,6 @@ interface RunFlowDef extends NodeDef {
   payload?: string;
   mode?: "continue" | "wait";
   timeoutSec?: number | string;
-}
-
-interface ChildStarter extends Node {
-  startChild(payload: unknown, parent: PwContext | undefined): PwContext;
 }
 
 const DEFAULT_WAIT_SEC = 300;
@@ -39,17 +35,15 @@ export = function (RED: NodeAPI) {
       }
     }
     if (problem) {
-      node.status({ fill: "red", shape: "ring", text: "pw-run-flow.status.bad-config" });
-      node.error(`${label}: ${problem}`);
-    } else {
-      node.status({});
+      refuseMessages(node, label, "pw-run-flow.status.bad-config", new Error(problem));
+      return;
     }
+    node.status({});
     let waiting = 0;
 
     node.on("input", (msg, send, done) => {
-      if (problem) return done(new Error(`${label}: ${problem}`));
-      const target = RED.nodes.getNode(def.trigger) as ChildStarter | null;
-      if (!target || target.type !== "pw-trigger" || typeof target.startChild !== "function") {
+      const target = findNode(RED, def.trigger, "pw-trigger");
+      if (!target) {
         return done(
           new Error(
             `${label}: the process flow to run (trigger ${def.trigger}) is not deployed: deploy it, or pick another flow`,
@@ -58,7 +52,7 @@ export = function (RED: NodeAPI) {
       }
       // Parsed per message: the child may change its payload in place.
       const payload = def.payloadMode === "manual" ? JSON.parse(def.payload as string) : msg.payload;
-      const parent = readPw(msg as { pw?: unknown });
+      const parent = readPw(msg);
       let child: PwContext;
       try {
         child = target.startChild(payload, parent);
@@ -96,7 +90,7 @@ export = function (RED: NodeAPI) {
           ),
       );
       // A child that ends without answering: failed children fail this step, others continue empty.
-      activeTracker()?.whenFinished(childId, (record) => {
+      shapeRuns()?.whenFinished(childId, (record) => {
         if (!isAwaitingCallback(childId)) return;
         forgetCallback(childId);
         if (record.status === "succeeded" || record.status === "completed with failures") {

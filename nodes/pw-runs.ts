@@ -3,12 +3,13 @@ import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
 import { RunTracker, type HookNode } from "./lib/runs/tracker";
 import { FileRunStore, type RunFilter } from "./lib/runs/store";
-import { setActiveService } from "./lib/runs/active";
 import { FileQueuePersistence, RunQueue } from "./lib/runs/queue";
 import { RunService } from "./lib/runs/service";
 import { SnapshotStore } from "./lib/runs/snapshots";
 import type { RunRecord, RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
+import { findNode, provideRuns } from "./contracts";
+import type { PwMessage } from "./lib/message";
 
 /** `patchworks.runs` in settings.js; every limit has a stated default. */
 interface RunSettings {
@@ -66,13 +67,11 @@ export = function (RED: NodeAPI) {
       /^\/pw\/runs(\/.*)?$/,
       RED.auth.needsPermission("pw-runs.read"),
       (_req: Request, res: Response) => {
-        res
-          .status(503)
-          .json({
-            error: "tracking_off",
-            message:
-              "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED.",
-          });
+        res.status(503).json({
+          error: "tracking_off",
+          message:
+            "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED.",
+        });
       },
     );
     return;
@@ -128,7 +127,7 @@ export = function (RED: NodeAPI) {
     () => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)),
     60 * 60 * 1000,
   ).unref();
-  setActiveService(service);
+  provideRuns(service);
   RED.events.on("flows:started", () => service.setFlowsRunning(true));
   // Flows stop on every redeploy and when Node-RED shuts down: write what is pending then.
   RED.events.on("flows:stopped", () => {
@@ -180,12 +179,12 @@ export = function (RED: NodeAPI) {
     return d ?? undefined;
   };
   type SendEvent = {
-    msg: Record<string, unknown>;
+    msg: PwMessage;
     source: { id: string; node: RuntimeNode };
     destination: { id: string };
   };
-  type ReceiveEvent = { msg: object; destination: { id: string; node: RuntimeNode } };
-  type CompleteEvent = { msg: object; error?: unknown; node: { id: string; node: RuntimeNode } };
+  type ReceiveEvent = { msg: PwMessage; destination: { id: string; node: RuntimeNode } };
+  type CompleteEvent = { msg: PwMessage; error?: unknown; node: { id: string; node: RuntimeNode } };
 
   RED.hooks.add("onSend.pw-runs", (events: SendEvent[]) => {
     for (let i = 0; i < events.length; i++) {
@@ -284,19 +283,14 @@ export = function (RED: NodeAPI) {
       return;
     }
     if (run.input.truncated) {
-      res
-        .status(409)
-        .json({
-          error: "no_input",
-          message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.`,
-        });
+      res.status(409).json({
+        error: "no_input",
+        message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.`,
+      });
       return;
     }
-    const trigger = RED.nodes.getNode(run.trigger) as unknown as {
-      type: string;
-      retryRun?: (payload: unknown, meta: object, of: string) => { id: string };
-    } | null;
-    if (!trigger || trigger.type !== "pw-trigger" || !trigger.retryRun) {
+    const trigger = findNode(RED, run.trigger, "pw-trigger");
+    if (!trigger) {
       res
         .status(409)
         .json({ error: "trigger_gone", message: `The trigger of run ${run.id} is no longer deployed.` });

@@ -1,6 +1,6 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { Node, NodeAPI, NodeDef } from "node-red";
 import { applyRules, compileRules, type CompiledRule, type VariableRule } from "./lib/variables";
-import type { Meta, PwContext } from "./lib/run-context";
+import { pwOf, withPw, type Meta } from "./lib/message";
 import { envValue, templateView } from "./template-view";
 import { refuseMessages } from "./shape";
 
@@ -26,21 +26,20 @@ export = function (RED: NodeAPI) {
     const flowContext = node.context().flow;
 
     node.on("input", (msg, send, done) => {
-      const pw = (msg as { pw?: PwContext }).pw;
-      const before: Meta = pw?.meta ?? {};
+      const before: Meta = pwOf(msg).meta ?? {};
       let meta = before;
       try {
         const writes = applyRules(rules, {
           payload: msg.payload,
           meta,
           onMeta: (next) => (meta = next),
-          view: () => templateView(RED, node, { ...msg, pw: { ...pw, meta } } as NodeMessage, store),
+          view: () => templateView(RED, node, withPw(msg, { meta }), store),
           env: (name) => envValue(RED, node, name),
         });
         for (const [key, value] of writes) flowContext.set(key, value, store as string);
         node.status({ fill: "green", shape: "dot", text: `${rules.length} set` });
         // A new pw object: messages sent earlier may still hold the old meta.
-        send(meta === before ? msg : ({ ...msg, pw: { ...pw, meta } } as NodeMessage));
+        send(meta === before ? msg : withPw(msg, { meta }));
         done();
       } catch (err) {
         node.status({ fill: "red", shape: "dot", text: "pw-set-variables.status.failed" });

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileSplitter, type ParentField, type Splitter } from "./lib/splitting";
-import { attempt, derive, noPayload, refuseMessages } from "./shape";
+import { derive } from "./lib/message";
+import { attempt, noPayload, refuseMessages } from "./shape";
 
 interface SplitDef extends NodeDef {
   path: string;

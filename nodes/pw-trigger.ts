@@ -1,9 +1,9 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { Request, Response } from "express";
 import { compileTrigger, type CompiledTrigger, type TriggerSettings } from "./lib/trigger-config";
 import { formatFireTime, Scheduler } from "./lib/schedule";
-import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib/run-context";
-import { activeService } from "./lib/runs/active";
+import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib/message";
+import { findNode, triggerRuns, type TriggerNode } from "./contracts";
 import { priorityRank } from "./lib/runs/queue";
 import type { Admission, TriggerLauncher } from "./lib/runs/service";
 import type { SnapshotMode } from "./lib/runs/snapshots";
@@ -13,6 +13,7 @@ import { HttpError } from "./lib/webhook/body";
 import { awaitCallback, forgetCallback } from "./lib/runs/callbacks";
 import { replyBody } from "./lib/webhook/reply-body";
 import { installAdminErrors } from "./admin-errors";
+import { refuseMessages } from "./shape";
 import { captureRoute, installCapture, releaseCapture } from "./lib/webhook/capture";
 
 interface TriggerDef extends NodeDef, TriggerSettings {
@@ -25,17 +26,7 @@ interface TriggerDef extends NodeDef, TriggerSettings {
   /** Which payloads this flow's runs keep in the run log. */
   snapshots?: SnapshotMode;
 }
-interface TriggerCredentials {
-  secret?: string;
-}
-interface TriggerNode extends Node<TriggerCredentials> {
-  /** Starts a run as the manual route and the editor button do. */
-  fireManually(payload: unknown): RunInfo;
-  /** Starts a run again from a finished run's original payload and meta. */
-  retryRun(payload: unknown, meta: Meta, retryOf: string): RunInfo;
-  /** Starts a child run for a run-flow shape; refuses a loop back to a trigger already in the chain. */
-  startChild(payload: unknown, parent: PwContext | undefined): PwContext;
-}
+type TriggerCredentials = NonNullable<TriggerNode["credentials"]>;
 type Via = NonNullable<RunInfo["via"]>;
 
 export = function (RED: NodeAPI) {
@@ -48,7 +39,23 @@ export = function (RED: NodeAPI) {
     const label = `pw-trigger "${def.name || def.id}"`;
     let scheduler: Scheduler | undefined;
     let unmount: (() => void) | undefined;
-    let compiled: CompiledTrigger | undefined;
+    let compiled: CompiledTrigger;
+
+    try {
+      compiled = compileTrigger(def, node.credentials?.secret);
+    } catch (err) {
+      refuseMessages(node, label, "pw-trigger.status.bad-config", err);
+      node.problem = (err as Error).message;
+      node.fireManually =
+        node.retryRun =
+        node.startChild =
+          () => {
+            throw new Error(
+              `${label} is not configured correctly: ${node.problem}. Open the trigger and fix it.`,
+            );
+          };
+      return;
+    }
 
     // Left blank: scheduled runs never overlap each other (1); other runs only meet the global limit.
     const explicitLimit =
@@ -62,7 +69,7 @@ export = function (RED: NodeAPI) {
         ? def.snapshots
         : "off";
     const launcher: TriggerLauncher = { snapshots, launch: (message) => node.send(message as NodeMessage) };
-    activeService()?.registerTrigger(node.id, launcher);
+    triggerRuns()?.registerTrigger(node.id, launcher);
 
     /**
      * Every run starts here. With the runs plugin on it may wait in the queue for a slot
@@ -84,7 +91,7 @@ export = function (RED: NodeAPI) {
       });
       if (from.meta) pw.meta = { ...from.meta };
       const message = { ...extras, payload, pw };
-      const service = activeService();
+      const service = triggerRuns();
       if (!service) {
         node.send((live ? { ...message, ...live } : message) as NodeMessage);
         return { pw, admission: "started" };
@@ -103,7 +110,7 @@ export = function (RED: NodeAPI) {
 
     const full = (what: string) =>
       new Error(
-        `${label}: the run queue is full (${activeService()?.queue.queuedCount} waiting); ${what}. Raise patchworks.runs.maxQueued or the concurrency limits`,
+        `${label}: the run queue is full (${triggerRuns()?.queue.queuedCount} waiting); ${what}. Raise patchworks.runs.maxQueued or the concurrency limits`,
       );
 
     const idleStatus = () => {
@@ -114,7 +121,7 @@ export = function (RED: NodeAPI) {
           shape: "dot",
           text: `next: ${formatFireTime(next.at, next.schedule.tz)}`,
         });
-      } else if (compiled?.webhook) {
+      } else if (compiled.webhook) {
         node.status({
           fill: "blue",
           shape: "ring",
@@ -151,23 +158,15 @@ export = function (RED: NodeAPI) {
       return pw.run;
     };
 
-    try {
-      compiled = compileTrigger(def, node.credentials?.secret);
-    } catch (err) {
-      node.status({ fill: "red", shape: "ring", text: "pw-trigger.status.bad-config" });
-      node.error(`${label}: ${(err as Error).message}`);
-      compiled = undefined;
-    }
-
     // The input is the product's "event listener": any node's message starts a run.
     node.on("input", (msg, _send, done) => {
-      const parent = readPw(msg as { pw?: unknown });
-      const { pw: _old, ...rest } = msg as NodeMessage & { pw?: unknown };
+      const parent = readPw(msg);
+      const { pw: _old, ...rest } = msg;
       const { admission } = fire("event", msg.payload, rest, { parent });
       done(admission === "full" ? full("this message started no run") : undefined);
     });
 
-    if (compiled && compiled.schedules.length > 0) {
+    if (compiled.schedules.length > 0) {
       scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
         const { admission } = fire(
           "schedule",
@@ -180,7 +179,7 @@ export = function (RED: NodeAPI) {
       scheduler.start();
     }
 
-    const webhook = compiled?.webhook;
+    const webhook = compiled.webhook;
     if (webhook) {
       try {
         if (nodeRoot === false)
@@ -235,12 +234,10 @@ export = function (RED: NodeAPI) {
           },
           () => {
             if (res.headersSent) return;
-            res
-              .status(504)
-              .json({
-                message: `The flow did not answer within ${Math.round(hook.reply.timeoutMs / 1000)} s.`,
-                run: pw.run.id,
-              });
+            res.status(504).json({
+              message: `The flow did not answer within ${Math.round(hook.reply.timeoutMs / 1000)} s.`,
+              run: pw.run.id,
+            });
           },
         );
         res.on("finish", () => forgetCallback(pw.run.id));
@@ -281,11 +278,11 @@ export = function (RED: NodeAPI) {
       return `${req.protocol}://${req.get("host")}${req.originalUrl}`;
     }
 
-    if (compiled) idleStatus();
+    idleStatus();
 
     node.on("close", (_removed: boolean, done: () => void) => {
       scheduler?.stop();
-      activeService()?.unregisterTrigger(node.id, launcher);
+      triggerRuns()?.unregisterTrigger(node.id, launcher);
       unmount?.();
       if (webhook && unmount) {
         releasePath(webhook.path, node.id);
@@ -310,14 +307,19 @@ export = function (RED: NodeAPI) {
     "/pw/trigger/:id",
     RED.auth.needsPermission("pw-trigger.write"),
     (req: Request, res: Response) => {
-      const node = RED.nodes.getNode(req.params.id) as TriggerNode | null;
-      if (!node || node.type !== "pw-trigger") {
-        res
-          .status(404)
-          .json({
-            error: "not_found",
-            message: `No deployed trigger has id ${req.params.id}: deploy the flow first.`,
-          });
+      const node = findNode(RED, req.params.id, "pw-trigger");
+      if (!node) {
+        res.status(404).json({
+          error: "not_found",
+          message: `No deployed trigger has id ${req.params.id}: deploy the flow first.`,
+        });
+        return;
+      }
+      if (node.problem) {
+        res.status(409).json({
+          error: "not_configured",
+          message: `The trigger is not configured correctly: ${node.problem}. Open it, fix it and deploy.`,
+        });
         return;
       }
       try {

@@ -1,6 +1,5 @@
 import type { Node, NodeAPI, NodeMessage } from "node-red";
 import type { Matcher, Predicate } from "./lib/conditions";
-import type { PwContext } from "./lib/run-context";
 import { templateView } from "./template-view";
 
 /**
@@ -26,13 +25,6 @@ export function predicateFor(
   msg: NodeMessage,
 ): Predicate {
   return constant ?? matcher.bind(() => templateView(RED, node, msg), Date.now());
-}
-
-/** A shallow copy of the message for one more send: own object, own pw, payload replaced. */
-export function derive(msg: NodeMessage, payload: unknown, pw?: Partial<PwContext>): NodeMessage {
-  const out = { ...msg, payload } as NodeMessage & { pw?: unknown };
-  if (pw) out.pw = { ...((msg as { pw?: object }).pw ?? {}), ...pw };
-  return out;
 }
 
 /** Sends one message on one output of several, with a call of its own (Node-RED deep-copies all but the first message of a call). */

@@ -1,18 +1,18 @@
 import type { Node, NodeAPI, NodeMessage } from "node-red";
 import { lookupObject, type TemplateView } from "./lib/templates";
-import type { PwContext } from "./lib/run-context";
+import { pwOf } from "./lib/message";
 
 /**
  * The one view every `{{ }}` template renders against. Flow, global and env are read
  * lazily, key by key, so a template never copies a whole context store.
  */
 export function templateView(RED: NodeAPI, node: Node, msg: NodeMessage, store?: string): TemplateView {
-  const pw = (msg as { pw?: Partial<PwContext> }).pw;
+  const pw = pwOf(msg);
   const context = node.context();
   return {
     payload: msg.payload,
-    meta: pw?.meta ?? {},
-    run: pw?.run ?? {},
+    meta: pw.meta ?? {},
+    run: pw.run ?? {},
     flow: lookupObject((key) => context.flow.get(key, store as string)),
     global: lookupObject((key) => context.global.get(key, store as string)),
     env: lookupObject((key) => envValue(RED, node, key)),

@@ -1,4 +1,4 @@
-import type { Meta } from "./run-context";
+import type { Meta } from "./message";
 
 /** The product's cap on a run's meta variables (10,240 bytes), kept so flows port unchanged. */
 export const META_MAX_BYTES = 10 * 1024;

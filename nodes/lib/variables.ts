@@ -1,7 +1,7 @@
 import { compileGetter } from "./paths";
 import { compileTemplate, type TemplateView } from "./templates";
 import { withMeta } from "./meta";
-import type { Meta } from "./run-context";
+import type { Meta } from "./message";
 
 /** One row of the set variables shape. */
 export interface VariableRule {

@@ -159,7 +159,7 @@ describe("Runs sidebar (Chromium)", function () {
     const id = started.json.run.id;
     await waitUntil(async () => (await items()).some((i) => i.id === id), "the running run", 10000, 100);
     // The HTTP engine records requests on the step that made them; here the delay node "made" one.
-    require("../support/dist").lib("runs/active").activeTracker().recordRequest(
+    require("../support/dist").node("contracts").shapeRuns().recordRequest(
       id,
       { id: "wait", type: "delay" },
       {

@@ -7,7 +7,7 @@ const { fakeClock } = require("../support/fake-clock");
 const { sendRequest, HttpError, parseRetryAfter } = lib("http/request");
 const { paginate, linkNext, PaginationError } = lib("http/pagination");
 const { RateLimiter, limiterFor } = lib("http/rate-limit");
-const { redactUrl } = lib("http/redact");
+const { redactUrl } = lib("redact");
 
 const quick = { backoffMs: 5, maxBackoffMs: 20 };
 

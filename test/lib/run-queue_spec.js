@@ -6,7 +6,7 @@ const { lib } = require("../support/dist");
 const { RunQueue, FileQueuePersistence, priorityRank } = lib("runs/queue");
 const { RunService } = lib("runs/service");
 const { RunTracker } = lib("runs/tracker");
-const { startRun } = lib("run-context");
+const { startRun } = lib("message");
 const { fakeClock } = require("../support/fake-clock");
 
 const memory = () => ({

@@ -3,7 +3,7 @@ const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
 const { fakeClock } = require("../support/fake-clock");
 const { RunTracker } = lib("runs/tracker");
-const { startRun } = lib("run-context");
+const { startRun } = lib("message");
 
 const node = (id, takesDone = true, type = "function") => ({ id, type, takesDone });
 

@@ -3,9 +3,10 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { lib } = require("../support/dist");
-const { redact, takeSnapshot, SnapshotStore } = lib("runs/snapshots");
+const { takeSnapshot, SnapshotStore } = lib("runs/snapshots");
+const { redact } = lib("redact");
 const { RunTracker } = lib("runs/tracker");
-const { startRun } = lib("run-context");
+const { startRun } = lib("message");
 const { fakeClock } = require("../support/fake-clock");
 
 const node = (id, takesDone = true, type = "function") => ({ id, type, takesDone });

@@ -32,15 +32,13 @@ describe("pw-run-flow (node)", function () {
     ]);
     const childMsg = nextMessage("childOut");
     const cont = nextMessage("out");
-    helper
-      .getNode("rf")
-      .receive({
-        payload: { sku: "A1" },
-        pw: {
-          run: { id: "P1", flow: "tab1", trigger: "parentTrigger", startedAt: "x" },
-          meta: { order: "7" },
-        },
-      });
+    helper.getNode("rf").receive({
+      payload: { sku: "A1" },
+      pw: {
+        run: { id: "P1", flow: "tab1", trigger: "parentTrigger", startedAt: "x" },
+        meta: { order: "7" },
+      },
+    });
     const [child, parent] = await Promise.all([childMsg, cont]);
     assert.deepEqual(child.payload, { sku: "A1" });
     assert.equal(child.pw.run.parent, "P1");

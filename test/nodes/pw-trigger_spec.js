@@ -87,10 +87,10 @@ describe("pw-trigger (node)", function () {
       .args.map((a) => a[0])
       .filter((e) => e.level === 20 && e.id === "t1");
     assert.match(logged[0].msg, /pw-trigger "start": schedule 1: cron "99 \* \* \* \*" is not valid/);
-    // The event input still works, so the node is alive.
-    const received = nextMessage("out");
+    // Like every shape with a configuration it cannot use, it fails each message with the reason.
     helper.getNode("t1").receive({ payload: 1 });
-    await received;
+    await waitUntil(() => errors.some((e) => /"start" is not configured correctly: schedule 1: cron/.test(e)));
+    assert.throws(() => helper.getNode("t1").fireManually({}), /not configured correctly/);
   });
 
   it("rejects an unknown time zone with a red status", async function () {

@@ -1,7 +1,7 @@
 import type { Agent as HttpsAgent } from "node:https";
 import { paginate, type Page } from "../http/pagination";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
-import { maskSecrets } from "../http/redact";
+import { maskSecrets } from "../redact";
 import {
   HttpError,
   sendRequest,
@@ -9,7 +9,7 @@ import {
   type HttpResponse,
   type SendOptions,
 } from "../http/request";
-import type { RequestRecord } from "../runs/record";
+import type { RequestRecord } from "../records";
 import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
 import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Authenticator } from "./auth";
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";

@@ -2,9 +2,9 @@ import axios, { type AxiosRequestConfig, type AxiosResponse } from "axios";
 import { XMLBuilder, XMLParser } from "fast-xml-parser";
 import type { Agent as HttpsAgent } from "node:https";
 import { delay } from "../delay";
-import type { RequestRecord } from "../runs/record";
+import type { RequestRecord } from "../records";
 import type { RateLimiter } from "./rate-limit";
-import { maskSecrets, redactUrl } from "./redact";
+import { maskSecrets, redactUrl } from "../redact";
 
 /**
  * One HTTP request with everything around it: the instance's rate limit, retries with

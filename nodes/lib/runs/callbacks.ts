@@ -3,13 +3,7 @@
  * held open ("wait for the flow's answer"), or a parent run's run-flow shape in wait mode.
  * Whoever waits says what to do with the answer and when to give up.
  */
-export interface CallbackReply {
-  status: number;
-  headers: Record<string, string>;
-  payload: unknown;
-  /** "json", "xml" or "text": how an HTTP answer serialises the payload. */
-  format: "json" | "xml" | "text";
-}
+import type { CallbackReply } from "../records";
 
 interface Waiting {
   onAnswer(reply: CallbackReply): void;

@@ -1,4 +1,7 @@
-import type { Meta, RunInfo } from "../run-context";
+import type { Meta, RunInfo } from "../message";
+import type { RequestRecord } from "../records";
+
+export type { RequestRecord };
 
 /** How a run ended, or that it has not yet. */
 export type RunStatus =
@@ -11,21 +14,6 @@ export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   "stopped",
   "timed out",
 ]);
-
-/**
- * One HTTP request a shape made for a run, as the run log shows it. The URL never
- * carries secrets: the HTTP engine removes credentials before recording.
- */
-export interface RequestRecord {
-  method: string;
-  url: string;
-  /** Final status; absent when no answer came (connection error, abort). */
-  status?: number;
-  attempts: number;
-  durationMs: number;
-  at: number;
-  error?: string;
-}
 
 /** What one node did for one run. */
 export interface StepStats {

@@ -1,4 +1,4 @@
-import type { PwContext } from "../run-context";
+import type { PwContext } from "../message";
 import type { RunRecord } from "./record";
 import type { RunQueue } from "./queue";
 import type { RunTracker } from "./tracker";

@@ -1,5 +1,6 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { redact, SECRET_KEY_IN_JSON } from "../redact";
 
 /**
  * Payload snapshots: what a step received, kept for the run log when the flow asks for it.
@@ -20,23 +21,6 @@ export interface Snapshot {
   preview?: string;
   truncated?: boolean;
   error?: boolean;
-}
-
-const SECRET_KEYS =
-  "password|passwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|authorization|auth|x-api-key|private_key|credentials?";
-const SECRET_KEY = new RegExp(`^(${SECRET_KEYS})$`, "i");
-/** A secret-looking key anywhere in a JSON text: only then is the payload walked to redact it. */
-const SECRET_KEY_IN_JSON = new RegExp(`"(${SECRET_KEYS})"\\s*:`, "i");
-
-/** Values under keys that name a secret become "***", at any depth. */
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 50 || value === null || typeof value !== "object") return value;
-  if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>))
-    out[k] = SECRET_KEY.test(k) ? "***" : redact(v, depth + 1);
-  return out;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { PwContext } from "../run-context";
+import { runIdOf, type PwContext, type PwMessage } from "../message";
 import { systemClock, type Clock } from "../schedule";
 import { STEP_TABLE, type RequestRecord, type RunError, type RunRecord, type RunSink } from "./record";
 import {
@@ -244,18 +244,18 @@ export class RunTracker {
     return this.runs.has(runId);
   }
 
-  isStopped(msg: unknown): boolean {
+  isStopped(msg: PwMessage): boolean {
     const id = runIdOf(msg);
     return id !== undefined && this.stoppedIds.has(id);
   }
 
   /** Messages a node sends: counted out of that node, and the run context restored if the node dropped it. */
-  onSend(source: HookNode, msg: Record<string, unknown>): void {
+  onSend(source: HookNode, msg: PwMessage): void {
     let run = this.runOf(msg);
     if (!run) {
       run = this.soleRunAt(source);
       if (!run) {
-        if (msg && (msg as { pw?: unknown }).pw === undefined) this.markUntracked(source);
+        if (msg && msg.pw === undefined) this.markUntracked(source);
         return;
       }
       // A function returning a new object loses msg.pw; with one run at the node it can only be that one.
@@ -270,7 +270,7 @@ export class RunTracker {
   }
 
   /** A message is on its way to a node: the plugin calls this as it is sent, once per wire. */
-  preDeliver(destination: HookNode, msg: object): boolean {
+  preDeliver(destination: HookNode, msg: PwMessage): boolean {
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
@@ -280,7 +280,7 @@ export class RunTracker {
   }
 
   /** A node is about to process a message (some arrive without the router). */
-  onReceive(destination: HookNode, msg: object): boolean {
+  onReceive(destination: HookNode, msg: PwMessage): boolean {
     this.handlingNode = this.handlingRun = this.handlingScopes = undefined;
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
@@ -298,12 +298,12 @@ export class RunTracker {
     run.lastActivity = now;
     if (destination.type === "catch") {
       this.caught(run, msg);
-      const source = (msg as { error?: { source?: { id?: unknown } } }).error?.source?.id;
+      const source = (msg.error as { source?: { id?: unknown } } | undefined)?.source?.id;
       if (this.scopes.size > 0 && typeof source === "string")
         for (const scope of this.scopesOf(msg)) scope.handled.add(source);
     }
     const messagesIn = ++v[o + IN];
-    const payload = (msg as { payload?: unknown }).payload;
+    const payload = msg.payload;
     if (Array.isArray(payload)) v[o + RECORDS_IN] += payload.length;
     if (run.record.snapshots === "all" && messagesIn <= SNAPSHOTS_PER_STEP)
       this.snapshot(run, destination, payload, false);
@@ -317,7 +317,7 @@ export class RunTracker {
    * in flight as it sends, before the settle window could close the run. Errors it logs while
    * it runs are still the run's (see nodeError).
    */
-  postReceive(destination: HookNode, msg: object): void {
+  postReceive(destination: HookNode, msg: PwMessage): void {
     if (destination.takesDone) return;
     const run = this.runOf(msg) ?? this.soleRunAt(destination);
     this.leave(run, destination, msg);
@@ -327,7 +327,7 @@ export class RunTracker {
   }
 
   /** The node called `done`, perhaps with an error. */
-  onComplete(node: HookNode, msg: object, error?: unknown): void {
+  onComplete(node: HookNode, msg: PwMessage, error?: unknown): void {
     this.handlingNode = this.handlingRun = this.handlingScopes = undefined;
     // A node that deleted msg.pw in place still finishes the run's message.
     const run = this.runOf(msg) ?? this.soleRunAt(node);
@@ -340,8 +340,7 @@ export class RunTracker {
           scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
       this.reported = { node: node.id, message };
       const mode = run.record.snapshots;
-      if (mode === "errors" || mode === "all")
-        this.snapshot(run, node, (msg as { payload?: unknown }).payload, true);
+      if (mode === "errors" || mode === "all") this.snapshot(run, node, msg.payload, true);
     }
     this.leave(run, node, msg);
   }
@@ -457,8 +456,8 @@ export class RunTracker {
     return true;
   }
 
-  private scopesOf(msg: object): Scope[] {
-    const tokens = (msg as { pw?: { scope?: unknown } }).pw?.scope;
+  private scopesOf(msg: PwMessage): Scope[] {
+    const tokens: unknown = msg.pw?.scope;
     if (!Array.isArray(tokens)) return [];
     const out: Scope[] = [];
     for (const token of tokens) {
@@ -468,7 +467,7 @@ export class RunTracker {
     return out;
   }
 
-  private scopeCount(msg: object, nodeId: string, delta: 1 | -1): void {
+  private scopeCount(msg: PwMessage, nodeId: string, delta: 1 | -1): void {
     for (const scope of this.scopesOf(msg)) {
       scope.inFlight = Math.max(0, scope.inFlight + delta);
       const at = (scope.atNodes.get(nodeId) ?? 0) + delta;
@@ -498,8 +497,8 @@ export class RunTracker {
     scope.onClose({ failed: unhandled.length > 0 || ended !== undefined, errors: unhandled, ended });
   }
 
-  private runOf(msg: unknown): LiveRun | undefined {
-    const info = (msg as { pw?: { run?: { id?: unknown } } } | undefined)?.pw?.run;
+  private runOf(msg: PwMessage | undefined): LiveRun | undefined {
+    const info = msg?.pw?.run;
     if (info === undefined || info === null) return undefined;
     // A message passes five hooks in a row, and a chain of nodes passes on the same object.
     if (info === this.lastInfo) return this.lastRun;
@@ -545,7 +544,7 @@ export class RunTracker {
   }
 
   /** A message of the run is on its way to or at the node. */
-  private enter(run: LiveRun, node: HookNode, msg: object): number {
+  private enter(run: LiveRun, node: HookNode, msg: PwMessage): number {
     if (this.scopes.size > 0) this.scopeCount(msg, node.id, 1);
     const table = run.table;
     const o = table.row(node);
@@ -560,7 +559,7 @@ export class RunTracker {
     return o;
   }
 
-  private leave(run: LiveRun | undefined, node: HookNode, msg: object): void {
+  private leave(run: LiveRun | undefined, node: HookNode, msg: PwMessage): void {
     if (!run) return;
     const o = run.table.findNode(node);
     if (o < 0) return;
@@ -737,10 +736,9 @@ export class RunTracker {
     run.table.v[this.touchRow(run, node, now) + ERRORS]++;
   }
 
-  private caught(run: LiveRun, msg: object): void {
-    const error = (
-      msg as { error?: { message?: unknown; source?: { id?: string; type?: string; name?: string } } }
-    ).error;
+  private caught(run: LiveRun, msg: PwMessage): void {
+    const error = msg.error as
+      { message?: unknown; source?: { id?: string; type?: string; name?: string } } | undefined;
     const source = error?.source;
     if (!source?.id) return;
     (run.caughtFrom ??= new Set()).add(source.id);
@@ -755,8 +753,7 @@ export class RunTracker {
     // Node-RED logs only errors no Catch node took, so a caught one may be news here.
     if (!known) this.recordError(run, from, String(error?.message ?? "error"));
     const mode = run.record.snapshots;
-    if (mode === "errors" || mode === "all")
-      this.snapshot(run, from, (msg as { payload?: unknown }).payload, true);
+    if (mode === "errors" || mode === "all") this.snapshot(run, from, msg.payload, true);
   }
 }
 
@@ -799,11 +796,6 @@ class LiveRecord implements RunRecord {
   toJSON(): Omit<RunRecord, never> {
     return { ...this, steps: this.steps };
   }
-}
-
-export function runIdOf(msg: unknown): string | undefined {
-  const id = (msg as { pw?: { run?: { id?: unknown } } } | undefined)?.pw?.run?.id;
-  return typeof id === "string" ? id : undefined;
 }
 
 function errorText(error: unknown): string {

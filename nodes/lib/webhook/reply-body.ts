@@ -1,5 +1,5 @@
 import { XMLBuilder } from "fast-xml-parser";
-import type { CallbackReply } from "../runs/callbacks";
+import type { CallbackReply } from "../records";
 
 const CONTENT_TYPES = {
   json: "application/json; charset=utf-8",

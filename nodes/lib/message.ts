@@ -1,5 +1,23 @@
 import { newId } from "./ids";
 
+/**
+ * The message every shape and the run tracker handle: a Node-RED message with the run
+ * context under `pw`. Declared here, structurally, so the engine needs nothing from
+ * Node-RED; a Node-RED `NodeMessage` is one, and one is a `NodeMessage`.
+ * Read the context with `readPw` / `runIdOf`; build the next message with `derive`.
+ */
+export interface PwMessage {
+  payload?: unknown;
+  topic?: string;
+  _msgid?: string;
+  /**
+   * The run context, as far as the message carries one: a node of someone else's may have
+   * rebuilt or dropped it, so its fields are checked where it matters (readPw, runIdOf).
+   */
+  pw?: Partial<PwContext>;
+  [key: string]: unknown;
+}
+
 /** `msg.pw.run`: who started this run, and when. Defined here and nowhere else. */
 export interface RunInfo {
   id: string;
@@ -72,9 +90,40 @@ function isMeta(value: unknown): value is Meta {
   );
 }
 
-/** Reads `msg.pw` if the message carries a well-formed one. */
-export function readPw(msg: { pw?: unknown }): PwContext | undefined {
-  const pw = msg.pw as Partial<PwContext> | undefined;
+/** `msg.pw` if the message carries a well-formed one (a run id at least). */
+export function readPw(msg: PwMessage | undefined): PwContext | undefined {
+  const pw = msg?.pw;
   if (!pw || typeof pw !== "object" || !pw.run || typeof pw.run.id !== "string") return undefined;
   return pw as PwContext;
+}
+
+/** The id of the run the message belongs to, if any. */
+export function runIdOf(msg: PwMessage | undefined): string | undefined {
+  const id: unknown = msg?.pw?.run?.id;
+  return typeof id === "string" ? id : undefined;
+}
+
+/**
+ * The run context as far as the message carries one, for messages that may have lost parts
+ * of it (a function node that rebuilt `pw`): never undefined, fields may be.
+ */
+export function pwOf(msg: PwMessage | undefined): Partial<PwContext> {
+  const pw = msg?.pw;
+  return pw && typeof pw === "object" ? pw : {};
+}
+
+/**
+ * The next message of a shape: a shallow copy (own object, payload replaced), with its own
+ * `pw` when fields of the context change. Never copies the payload (see DESIGN: cloning is
+ * the hidden cost).
+ */
+export function derive(msg: PwMessage, payload: unknown, pw?: Partial<PwContext>): PwMessage {
+  const out: PwMessage = { ...msg, payload };
+  if (pw) out.pw = { ...pwOf(msg), ...pw };
+  return out;
+}
+
+/** The same message, payload kept, with its own `pw` changed by `pw` (meta, scope …). */
+export function withPw(msg: PwMessage, pw: Partial<PwContext>): PwMessage {
+  return { ...msg, pw: { ...pwOf(msg), ...pw } };
 }

@@ -1,6 +1,6 @@
 const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
-const { startRun, readPw } = lib("run-context");
+const { startRun, readPw } = lib("message");
 const { newId } = lib("ids");
 const { withMeta, META_MAX_BYTES, toMetaString } = lib("meta");
 

@@ -1,0 +1,121 @@
+import type { Node, NodeAPI } from "node-red";
+import type { ConnectorClient } from "./lib/connectors/client";
+import type { LookupTable } from "./lib/mapping/transforms";
+import type { Meta, PwContext, RunInfo } from "./lib/message";
+import type { RequestRecord } from "./lib/records";
+import type { RunRecord } from "./lib/runs/record";
+import type { Admission, SubmitOptions, TriggerLauncher } from "./lib/runs/service";
+import type { ScopeResult } from "./lib/runs/tracker";
+
+/**
+ * The interfaces between nodes, in one place: what one node of this package may call on
+ * another (config nodes, triggers) and on the runs service. Both sides are typed by these,
+ * so renaming a method on either side fails to compile. The message type and its accessors
+ * are in lib/message.ts, where the engine can use them too.
+ */
+
+/** A `pw-instance` config node: one account of a connector. */
+export interface InstanceNode extends Node<Record<string, string | undefined>> {
+  /** The client for the instance's connector; absent when the instance cannot be used. */
+  client?: ConnectorClient;
+  /** Why the instance cannot be used, when it cannot. */
+  problem?: string;
+}
+
+/** A `pw-lookup-table` config node: a cross-reference table for map rules' lookup transform. */
+export interface LookupTableNode extends Node {
+  table?: LookupTable;
+  /** Why the table cannot be used, when it cannot. */
+  problem?: string;
+}
+
+/** A `pw-trigger`: where every run starts. */
+export interface TriggerNode extends Node<{ secret?: string }> {
+  /** Starts a run as the manual route and the editor button do. */
+  fireManually(payload: unknown): RunInfo;
+  /** Starts a run again from a finished run's original payload and meta. */
+  retryRun(payload: unknown, meta: Meta, retryOf: string): RunInfo;
+  /** Starts a child run for a run-flow shape; refuses a loop back to a trigger already in the chain. */
+  startChild(payload: unknown, parent: PwContext | undefined): PwContext;
+  /** Why the trigger cannot start runs (its configuration), when it cannot. */
+  problem?: string;
+}
+
+/** The node types above, by the type name they register. */
+interface NodeTypes {
+  "pw-instance": InstanceNode;
+  "pw-lookup-table": LookupTableNode;
+  "pw-trigger": TriggerNode;
+}
+
+/** A deployed node of one of our types by id; undefined when there is none of that type. */
+export function findNode<T extends keyof NodeTypes>(
+  RED: NodeAPI,
+  id: string,
+  type: T,
+): NodeTypes[T] | undefined {
+  const node = id ? RED.nodes.getNode(id) : null;
+  return node && node.type === type ? (node as NodeTypes[T]) : undefined;
+}
+
+/** A node as the run log names it. */
+export interface NodeRef {
+  id: string;
+  type?: string;
+  name?: string;
+}
+
+/** What shapes may ask of the run tracker. */
+export interface ShapeRuns {
+  /** The run is going (not ended, stopped or timed out). */
+  isActive(runId: string): boolean;
+  /** Aborted when the run stops or ends: long work (requests, waits) gives up then. */
+  signal(runId: string): AbortSignal | undefined;
+  /** Called once when the run ends, with its record. */
+  whenFinished(runId: string, listener: (record: RunRecord) => void): void;
+  recordRequest(runId: string, node: NodeRef, request: RequestRecord): void;
+  /** Records a shape handed to its failure output (the run ends "completed with failures"). */
+  failedRecords(runId: string, count: number): void;
+  /** Counts what messages carrying `token` start; calls back when all of it has finished. */
+  openScope(runId: string, token: string, onClose: (result: ScopeResult) => void): boolean;
+}
+
+/** What a trigger may ask of the run service. */
+export interface TriggerRuns {
+  registerTrigger(id: string, launcher: TriggerLauncher): void;
+  unregisterTrigger(id: string, launcher: TriggerLauncher): void;
+  submit(
+    pw: PwContext,
+    payload: unknown,
+    message: Record<string, unknown>,
+    options: SubmitOptions,
+    launch: (message: Record<string, unknown>) => void,
+  ): Admission;
+  readonly queue: { readonly queuedCount: number };
+}
+
+/** The runs service as the runs plugin provides it. */
+export interface Runs extends TriggerRuns {
+  readonly tracker: ShapeRuns;
+}
+
+/**
+ * The runtime's one runs service. The runs plugin provides it; shapes and triggers reach it
+ * here. Absent (tracking off, or under node-red-node-test-helper, which has no hooks): runs
+ * start at once and nothing is tracked.
+ */
+let current: Runs | undefined;
+
+export function provideRuns(runs: Runs | undefined): void {
+  current = runs;
+}
+
+/** The run tracker, for shapes. */
+export function shapeRuns(): ShapeRuns | undefined {
+  return current?.tracker;
+}
+
+/** The run service, for triggers. */
+export function triggerRuns(): TriggerRuns | undefined {
+  return current;
+}

@@ -1,0 +1,61 @@
+/**
+ * The one place that decides what looks like a secret: names of keys in payloads and headers,
+ * names of query parameters, and known secret values. Run logs, snapshots, errors and the map
+ * editor's samples all redact through here.
+ */
+
+/** Names that hold a secret wherever they appear: a record's key, a header, a query parameter. */
+const SECRET_NAMES =
+  "password|passwd|pass|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token|id[_-]?token|api[_-]?key|apikey|authorization|auth|x-api-key|private[_-]?key|credentials?";
+/**
+ * Names that are secrets only in a URL: `code` is an OAuth code there and a discount or country
+ * code in a record; `key`, `sig`, `sign` and `session` sign or authorise a request but are common record fields.
+ */
+const URL_ONLY_NAMES = "key|sig|sign|signature|code|session";
+
+const SECRET_KEY = new RegExp(`^(${SECRET_NAMES})$`, "i");
+const SECRET_PARAM = new RegExp(`^(${SECRET_NAMES}|${URL_ONLY_NAMES})$`, "i");
+/** A secret-looking key anywhere in a JSON text: only then is a payload walked to redact it. */
+export const SECRET_KEY_IN_JSON = new RegExp(`"(${SECRET_NAMES})"\\s*:`, "i");
+
+/** Values under keys that name a secret become "***", at any depth. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 50 || value === null || typeof value !== "object") return value;
+  if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const kept = SECRET_KEY.test(k) ? "***" : redact(v, depth + 1);
+    // A key named __proto__ in the data stays data, not the copy's prototype.
+    if (k === "__proto__") Object.defineProperty(out, k, { value: kept, enumerable: true, writable: true });
+    else out[k] = kept;
+  }
+  return out;
+}
+
+/** Known secret values (4 characters or more) replaced by ***, plain and URL-encoded. */
+export function maskSecrets(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (!s || s.length < 4) continue;
+    out = out.split(s).join("***").split(encodeURIComponent(s)).join("***");
+  }
+  return out;
+}
+
+/** A URL as the run log and errors show it: user info, secret-looking query parameters and known secret values as ***. */
+export function redactUrl(url: string, secrets: string[] = []): string {
+  let out = url;
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = u.username ? "***" : "";
+      u.password = u.password ? "***" : "";
+    }
+    for (const key of [...u.searchParams.keys()]) if (SECRET_PARAM.test(key)) u.searchParams.set(key, "***");
+    out = u.toString().replace(/%2A%2A%2A/g, "***");
+  } catch {
+    // Not a URL: still take out known secrets below.
+  }
+  return maskSecrets(out, secrets);
+}
