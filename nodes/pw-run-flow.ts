@@ -1,4 +1,4 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { Node, NodeAPI, NodeDef } from "node-red";
 import { readPw, type PwContext } from "./lib/message";
 import { awaitCallback, forgetCallback, isAwaitingCallback } from "./lib/runs/callbacks";
 import { findNode, shapeRuns } from "./contracts";
@@ -62,7 +62,7 @@ export = function (RED: NodeAPI) {
       const childId = child.run.id;
       if (!wait) {
         node.status({ fill: "green", shape: "dot", text: `started ${childId.slice(-6)}` });
-        send({ ...msg, runFlow: { run: childId } } as NodeMessage);
+        send({ ...msg, runFlow: { run: childId } });
         return done();
       }
       waiting++;
@@ -75,7 +75,7 @@ export = function (RED: NodeAPI) {
             : { fill: err ? "red" : "green", shape: "dot", text: err ? "child failed" : "answered" },
         );
         if (err) return done(err);
-        send({ ...msg, payload: answer, runFlow: { run: childId } } as NodeMessage);
+        send({ ...msg, payload: answer, runFlow: { run: childId } });
         done();
       };
       awaitCallback(
