@@ -13,7 +13,7 @@ import { builtConnectors, findBuilt } from "./lib/connectors/registry";
 import { validateDefinition } from "./lib/connectors/definition";
 import { sendRequest } from "./lib/http/request";
 import { compileTemplate, escapeXml } from "./lib/templates";
-import type { Limit } from "./lib/http/rate-limit";
+import { releaseLimiter, type Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
 
 /**
@@ -205,6 +205,13 @@ export = function (RED: NodeAPI) {
     };
     Object.defineProperty(node, "client", { get: () => (ensure(), client) });
     Object.defineProperty(node, "problem", { get: () => (ensure(), problem) });
+    // The client (with any token it fetched) goes with this node. A redeploy's new node takes
+    // over the instance's limiter and what it has counted; a removed instance's is forgotten.
+    // Tokens in the token store stay either way: a redeploy must not ask to authorize again.
+    node.on("close", (removed: boolean, done: () => void) => {
+      if (removed) releaseLimiter(node.id);
+      done();
+    });
   }
   const credentials: Record<string, { type: "password" }> = {};
   for (let i = 0; i < SECRET_SLOTS; i++) credentials[`secret_${i}`] = { type: "password" };
@@ -269,18 +276,18 @@ export = function (RED: NodeAPI) {
       connector.endpoints.find((e) => e.id === body.endpoint) ??
       connector.endpoints.find((e) => e.direction === "receive");
     if (!endpoint || endpoint.direction !== "receive") {
-      res
-        .status(400)
-        .json({
-          error: "bad_request",
-          message: `choose an endpoint that reads records to test ${connector.name} with`,
-        });
+      res.status(400).json({
+        error: "bad_request",
+        message: `choose an endpoint that reads records to test ${connector.name} with`,
+      });
       return;
     }
+    // A limiter of its own, forgotten once the test has answered.
+    const testId = `test-${body.id ?? "new"}`;
     let client: ConnectorClient;
     try {
       client = build(
-        `test-${body.id ?? "new"}`,
+        testId,
         {
           connector: connector.id,
           vars: body.vars,
@@ -293,6 +300,7 @@ export = function (RED: NodeAPI) {
         connector,
       );
     } catch (err) {
+      releaseLimiter(testId);
       res.json({ ok: false, message: (err as Error).message });
       return;
     }
@@ -306,6 +314,8 @@ export = function (RED: NodeAPI) {
       });
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
+    } finally {
+      releaseLimiter(testId);
     }
   });
   /** Authorizations under way: the one-time state the provider must bring back, for 10 minutes. */
@@ -340,12 +350,10 @@ export = function (RED: NodeAPI) {
     }
     const method = connector?.auth[body.auth ?? 0];
     if (!connector || !method || method.type !== "oauth2_code") {
-      res
-        .status(400)
-        .json({
-          error: "bad_request",
-          message: "this instance does not sign in with OAuth 2 (authorization code)",
-        });
+      res.status(400).json({
+        error: "bad_request",
+        message: "this instance does not sign in with OAuth 2 (authorization code)",
+      });
       return;
     }
     const vars: Record<string, unknown> = {
