@@ -330,6 +330,8 @@ export = function (RED: NodeAPI) {
       expires: number;
     }
   >();
+  /** More authorizations under way than anyone starts in 10 minutes: beyond it, the oldest is dropped. */
+  const MAX_PENDING = 100;
   const callbackPath = "/pw/oauth/callback";
   const redirectUriFor = (req: Request) => {
     const adminRoot =
@@ -369,6 +371,7 @@ export = function (RED: NodeAPI) {
     const redirectUri = redirectUriFor(req);
     const now = Date.now();
     for (const [k, p] of pending) if (p.expires < now) pending.delete(k);
+    if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value as string);
     pending.set(state, {
       instanceId: req.params.id,
       method,

@@ -194,6 +194,25 @@ describe("OAuth 2 authorization code (runtime)", function () {
     assert.equal(grants.filter((g) => g.grant_type === "authorization_code").length, codes);
   });
 
+  it("keeps at most 100 authorizations under way, dropping the oldest", async function () {
+    const authorize = async () => {
+      const started = await rt.api("POST", "/pw/instances/crm/authorize", {
+        connector: "oauth-crm",
+        vars: { url: api.base, clientId: "flow-app" },
+        secrets: { clientSecret: "__PWRD__" },
+        secretSlots: { clientSecret: 0 },
+      });
+      return new URL(started.json.url).searchParams.get("state");
+    };
+    const oldest = await authorize();
+    let newest;
+    for (let i = 0; i < 100; i++) newest = await authorize();
+    // The provider's "access denied" is only reported for a state the runtime still knows.
+    const back = (state) => fetch(`${rt.url}/pw/oauth/callback?state=${state}&error=access_denied`);
+    assert.match(await (await back(oldest)).text(), /unknown or has expired/);
+    assert.match(await (await back(newest)).text(), /The provider said: access_denied/);
+  });
+
   it("refuses an unknown state and an error from the provider", async function () {
     assert.equal((await fetch(`${rt.url}/pw/oauth/callback?state=forged&code=x`)).status, 400);
     assert.equal(
