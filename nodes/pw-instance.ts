@@ -13,7 +13,7 @@ import { builtConnectors, findBuilt } from "./lib/connectors/registry";
 import { validateDefinition } from "./lib/connectors/definition";
 import { sendRequest } from "./lib/http/request";
 import { compileTemplate, escapeXml } from "./lib/templates";
-import type { Limit } from "./lib/http/rate-limit";
+import { releaseLimiter, type Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
 import type { InstanceNode } from "./contracts";
 
@@ -201,6 +201,13 @@ export = function (RED: NodeAPI) {
     };
     Object.defineProperty(node, "client", { get: () => (ensure(), client) });
     Object.defineProperty(node, "problem", { get: () => (ensure(), problem) });
+    // The client (with any token it fetched) goes with this node. A redeploy's new node takes
+    // over the instance's limiter and what it has counted; a removed instance's is forgotten.
+    // Tokens in the token store stay either way: a redeploy must not ask to authorize again.
+    node.on("close", (removed: boolean, done: () => void) => {
+      if (removed) releaseLimiter(node.id);
+      done();
+    });
   }
   const credentials: Record<string, { type: "password" }> = {};
   for (let i = 0; i < SECRET_SLOTS; i++) credentials[`secret_${i}`] = { type: "password" };
@@ -271,10 +278,12 @@ export = function (RED: NodeAPI) {
       });
       return;
     }
+    // A limiter of its own, forgotten once the test has answered.
+    const testId = `test-${body.id ?? "new"}`;
     let client: ConnectorClient;
     try {
       client = build(
-        `test-${body.id ?? "new"}`,
+        testId,
         {
           connector: connector.id,
           vars: body.vars,
@@ -287,6 +296,7 @@ export = function (RED: NodeAPI) {
         connector,
       );
     } catch (err) {
+      releaseLimiter(testId);
       res.json({ ok: false, message: (err as Error).message });
       return;
     }
@@ -300,6 +310,8 @@ export = function (RED: NodeAPI) {
       });
     } catch (err) {
       res.json({ ok: false, message: (err as Error).message });
+    } finally {
+      releaseLimiter(testId);
     }
   });
   /** Authorizations under way: the one-time state the provider must bring back, for 10 minutes. */
@@ -314,6 +326,8 @@ export = function (RED: NodeAPI) {
       expires: number;
     }
   >();
+  /** More authorizations under way than anyone starts in 10 minutes: beyond it, the oldest is dropped. */
+  const MAX_PENDING = 100;
   const callbackPath = "/pw/oauth/callback";
   const redirectUriFor = (req: Request) => {
     const adminRoot =
@@ -353,6 +367,7 @@ export = function (RED: NodeAPI) {
     const redirectUri = redirectUriFor(req);
     const now = Date.now();
     for (const [k, p] of pending) if (p.expires < now) pending.delete(k);
+    if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value as string);
     pending.set(state, {
       instanceId: req.params.id,
       method,

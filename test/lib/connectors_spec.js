@@ -371,6 +371,45 @@ describe("connectors", function () {
       assert.equal(fetched, 2);
       assert.ok(auth.secrets().includes("tok-2") && auth.secrets().includes("client-secret"));
     });
+
+    it("keeps the last few tokens masked, not every one fetched in a long life", async function () {
+      const clock = fakeClock(0);
+      let fetched = 0;
+      const auth = createAuthenticator(
+        {
+          type: "oauth2_client_credentials",
+          tokenUrl: "http://127.0.0.1:9/token",
+          clientId: "id",
+          clientSecret: "client-secret",
+        },
+        {
+          render: (t) => t,
+          vars: {},
+          baseUrl: "http://127.0.0.1:9",
+          clock,
+          send: async () => ({
+            status: 200,
+            headers: {},
+            url: "",
+            data: { access_token: `tok-${++fetched}`, expires_in: 60 },
+          }),
+        },
+      );
+      // A token an hour for a thousand hours, and an API answering 401 now and then.
+      for (let hour = 0; hour < 1000; hour++) {
+        await auth.prepare({ method: "GET", url: "http://x/" });
+        if (hour % 7 === 0) await auth.renew();
+        clock.advance(3_600_000);
+      }
+      const header = (await auth.prepare({ method: "GET", url: "http://x/" })).headers.Authorization;
+      assert.ok(fetched > 1000);
+      const secrets = auth.secrets();
+      assert.ok(secrets.length <= 5, `${secrets.length} secrets kept`);
+      assert.ok(secrets.includes(header.slice(7)), "the token in use is masked");
+      assert.ok(secrets.includes(`tok-${fetched - 1}`), "and the one before it");
+      assert.ok(!secrets.includes("tok-1"));
+      assert.ok(secrets.includes("client-secret"));
+    });
   });
 
   describe("session login", function () {

@@ -75,8 +75,9 @@ describe("npm package", function () {
       path.join(userDir, "package.json"),
       JSON.stringify({ name: "node-red-project", private: true }),
     );
-    // --offline: dependencies come from the npm cache `npm ci` filled; no network in tests.
-    npm(["install", tarball, "--offline", "--no-audit", "--no-fund"], userDir);
+    // --prefer-offline: dependencies from the npm cache where it has them, else the registry
+    // (`npm ci` leaves tarballs in the cache but not the metadata an --offline install needs).
+    npm(["install", tarball, "--prefer-offline", "--no-audit", "--no-fund"], userDir);
     const port = await freePort();
     fs.writeFileSync(
       path.join(userDir, "settings.js"),

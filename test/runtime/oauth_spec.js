@@ -76,29 +76,30 @@ describe("OAuth 2 authorization code (runtime)", function () {
       functionGlobalContext: { seen },
       patchworks: { connectorsDir: dir, runs: { settleMs: 40 } },
     });
-    await rt.deploy([
-      { id: "t", type: "tab", label: "OAuth" },
-      {
-        id: "crm",
-        type: "pw-instance",
-        name: "CRM",
-        connector: "oauth-crm",
-        vars: { url: api.base, clientId: "flow-app" },
-        secretSlots: { clientSecret: 0 },
-        credentials: { secret_0: "app-client-secret" },
-      },
-      { id: "trig", type: "pw-trigger", z: "t", name: "go", schedules: [], wires: [["pull"]] },
-      { id: "pull", type: "pw-connection", z: "t", instance: "crm", endpoint: "contacts", wires: [["out"]] },
-      {
-        id: "out",
-        type: "function",
-        z: "t",
-        func: "global.get('seen').push(msg.payload); return null;",
-        outputs: 0,
-        wires: [],
-      },
-    ]);
+    await rt.deploy(flows());
   });
+  const flows = () => [
+    { id: "t", type: "tab", label: "OAuth" },
+    {
+      id: "crm",
+      type: "pw-instance",
+      name: "CRM",
+      connector: "oauth-crm",
+      vars: { url: api.base, clientId: "flow-app" },
+      secretSlots: { clientSecret: 0 },
+      credentials: { secret_0: "app-client-secret" },
+    },
+    { id: "trig", type: "pw-trigger", z: "t", name: "go", schedules: [], wires: [["pull"]] },
+    { id: "pull", type: "pw-connection", z: "t", instance: "crm", endpoint: "contacts", wires: [["out"]] },
+    {
+      id: "out",
+      type: "function",
+      z: "t",
+      func: "global.get('seen').push(msg.payload); return null;",
+      outputs: 0,
+      wires: [],
+    },
+  ];
   after(async () => {
     await rt.stop();
     await oauth.stop();
@@ -183,6 +184,33 @@ describe("OAuth 2 authorization code (runtime)", function () {
       r.steps.pull.requests.every((q) => !JSON.stringify(q).includes(before.accessToken)),
       "no token in the run log",
     );
+  });
+
+  it("keeps the authorization through a redeploy: no need to authorize again", async function () {
+    const codes = grants.filter((g) => g.grant_type === "authorization_code").length;
+    await rt.deploy(flows());
+    const r = await run();
+    assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+    assert.equal(grants.filter((g) => g.grant_type === "authorization_code").length, codes);
+  });
+
+  it("keeps at most 100 authorizations under way, dropping the oldest", async function () {
+    const authorize = async () => {
+      const started = await rt.api("POST", "/pw/instances/crm/authorize", {
+        connector: "oauth-crm",
+        vars: { url: api.base, clientId: "flow-app" },
+        secrets: { clientSecret: "__PWRD__" },
+        secretSlots: { clientSecret: 0 },
+      });
+      return new URL(started.json.url).searchParams.get("state");
+    };
+    const oldest = await authorize();
+    let newest;
+    for (let i = 0; i < 100; i++) newest = await authorize();
+    // The provider's "access denied" is only reported for a state the runtime still knows.
+    const back = (state) => fetch(`${rt.url}/pw/oauth/callback?state=${state}&error=access_denied`);
+    assert.match(await (await back(oldest)).text(), /unknown or has expired/);
+    assert.match(await (await back(newest)).text(), /The provider said: access_denied/);
   });
 
   it("refuses an unknown state and an error from the provider", async function () {

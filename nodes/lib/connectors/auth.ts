@@ -16,7 +16,7 @@ export interface Authenticator {
   prepare(request: HttpRequest): Promise<HttpRequest>;
   /** After a 401: drops a run-time token so the next prepare fetches a new one. True if that may help. */
   renew(): Promise<boolean>;
-  /** Values to keep out of logs and errors (tokens fetched so far included). */
+  /** Values to keep out of logs and errors (the last few tokens fetched included). */
   secrets(): string[];
 }
 
@@ -35,6 +35,8 @@ export interface AuthContext {
 
 /** Tokens are renewed this long before they expire, so none expires mid-request. */
 const EARLY_MS = 30_000;
+/** Tokens kept masked after a renewal (a request sent before it may still report its token). */
+const KEEP_TOKENS = 4;
 
 export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authenticator {
   const fixed = (values: string[]) => values.filter((v) => v && v.length >= 4);
@@ -196,6 +198,7 @@ function tokenAuth(
         token = t.token;
         expiresAt = t.expiresInMs ? clock.now() + t.expiresInMs : Infinity;
         seen.push(t.token);
+        if (seen.length > KEEP_TOKENS) seen.shift();
         return t.token;
       })
       .catch((err: Error) => {

@@ -136,7 +136,11 @@ export class RateLimiter {
   }
 }
 
-/** One limiter per instance, shared by every shape and flow in the runtime. */
+/**
+ * One limiter per instance, shared by every shape and flow in the runtime. A redeployed
+ * instance (a new node, the same id) finds its limiter here with what it has counted; a
+ * removed one is forgotten (releaseLimiter).
+ */
 const shared = new Map<string, { key: string; limiter: RateLimiter }>();
 
 export function limiterFor(instanceId: string, limits: Limit[], clock?: Clock): RateLimiter {
@@ -147,4 +151,14 @@ export function limiterFor(instanceId: string, limits: Limit[], clock?: Clock): 
   const limiter = new RateLimiter(limits, clock);
   shared.set(instanceId, { key, limiter });
   return limiter;
+}
+
+/** Forgets an instance's limiter: the instance is gone. Requests already waiting on it still go. */
+export function releaseLimiter(instanceId: string): void {
+  shared.delete(instanceId);
+}
+
+/** How many instances have a limiter kept. */
+export function limiterCount(): number {
+  return shared.size;
 }
