@@ -8,6 +8,15 @@ import { RunService } from "./lib/runs/service";
 import { SnapshotStore } from "./lib/runs/snapshots";
 import type { RunRecord, RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
+import {
+  addLogHandler,
+  LOG_ERROR,
+  publishToEditor,
+  reportNodeErrors,
+  routeTarget,
+  takesDone,
+  type RuntimeNode as Internal,
+} from "./node-red-internals";
 import { findNode, provideRuns } from "./contracts";
 import type { PwMessage } from "./lib/message";
 
@@ -35,15 +44,7 @@ const DESCRIBED = Symbol("pw-runs-node");
 /** A node as the hooks see it, with where its wires lead (see destinationOf). */
 type Described = HookNode & { routes: Map<string, Described | null>; routesOf: number };
 
-interface RuntimeNode {
-  id: string;
-  [DESCRIBED]?: Described;
-  /** The flow the node runs in: the router finds a send's destination there. */
-  _flow?: { getNode(id: string): RuntimeNode | undefined };
-  type?: string;
-  name?: string;
-  _expectedDoneCount?: number;
-}
+type RuntimeNode = Internal & { [DESCRIBED]?: Described };
 
 const STATUSES: RunStatus[] = [
   "queued",
@@ -54,7 +55,6 @@ const STATUSES: RunStatus[] = [
   "stopped",
   "timed out",
 ];
-const LOG_ERROR = 20;
 
 export = function (RED: NodeAPI) {
   const settings = ((RED.settings as { patchworks?: { runs?: RunSettings } }).patchworks?.runs ??
@@ -84,16 +84,13 @@ export = function (RED: NodeAPI) {
   // The sidebar is told that runs changed (it reloads what it shows), a few times a second at most.
   let changes = 0;
   let publishTimer: NodeJS.Timeout | undefined;
-  const comms = (
-    RED as unknown as { comms: { publish(topic: string, data: unknown, retain: boolean): void } }
-  ).comms;
   const sink = {
     save(record: RunRecord) {
       store.save(record);
       changes++;
       publishTimer ??= setTimeout(() => {
         publishTimer = undefined;
-        comms.publish("pw-runs/changed", { changes }, false);
+        publishToEditor(RED, "pw-runs/changed", { changes });
         changes = 0;
       }, 250);
     },
@@ -150,15 +147,24 @@ export = function (RED: NodeAPI) {
   // a WeakMap lookup costs several times that, three times per message and node).
   const nodeOf = (n: RuntimeNode): Described => {
     let d = n[DESCRIBED];
-    if (d === undefined)
+    if (d === undefined) {
       n[DESCRIBED] = d = {
         id: n.id,
         type: n.type,
         name: n.name,
-        takesDone: (n._expectedDoneCount ?? 0) > 0,
+        takesDone: takesDone(n),
         routes: new Map(),
         routesOf: deploys,
       };
+      // A node raises errors only for messages it received: by then it has been described.
+      if (!errorsReported) {
+        errorsReported = reportNodeErrors(n, reportError);
+        if (!errorsReported)
+          RED.log.warn(
+            "pw-runs: this Node-RED reports node errors differently; errors may be given to the wrong runs",
+          );
+      }
+    }
     return d;
   };
   // Where a node's wires lead, found as the router finds them (in the sender's flow) and kept
@@ -172,7 +178,7 @@ export = function (RED: NodeAPI) {
     }
     let d = source.routes.get(id);
     if (d === undefined) {
-      const destination = node._flow?.getNode(id);
+      const destination = routeTarget(node, id);
       // A wire to a disabled or deleted node delivers nothing: null, so it counts nothing.
       source.routes.set(id, (d = destination ? nodeOf(destination) : null));
     }
@@ -207,15 +213,26 @@ export = function (RED: NodeAPI) {
     if (!node.takesDone) tracker.postReceive(node, e.msg);
     return undefined;
   });
-  RED.hooks.add("onComplete.pw-runs", (e: CompleteEvent) =>
-    tracker.onComplete(nodeOf(e.node.node), e.msg, e.error),
-  );
+  RED.hooks.add("onComplete.pw-runs", (e: CompleteEvent) => tracker.onComplete(nodeOf(e.node.node), e.msg));
 
+  // An error raised for a message (a thrown handler, done(err), node.error(text, msg)) reaches
+  // Node.prototype.error with that message: it is given to the message's run there, and the
+  // log line the same call writes is not counted again. Errors logged without a message come
+  // through the log handler below.
+  let reporting: string | undefined;
+  let errorsReported = false;
+  function reportError(node: RuntimeNode, logMessage: unknown, msg: unknown) {
+    if (!msg || typeof msg !== "object" || !tracker.messageError(nodeOf(node), msg as PwMessage, logMessage))
+      return undefined;
+    const outer = reporting;
+    reporting = node.id;
+    return () => (reporting = outer);
+  }
   // Node-RED hands every log entry to every handler, a metric for each send, receive and done
   // included: this one returns at once for anything but a node's error.
-  (RED.log as unknown as { addHandler(h: object): void }).addHandler({
-    emit(_event: string, entry: { level: number; id?: string; type?: string; name?: string; msg?: unknown }) {
-      if (entry.level !== LOG_ERROR || !entry.id) return;
+  addLogHandler(RED, {
+    emit(_event, entry) {
+      if (entry.level !== LOG_ERROR || !entry.id || entry.id === reporting) return;
       const text = entry.msg instanceof Error ? entry.msg.message : String(entry.msg);
       tracker.nodeError({ id: entry.id, type: entry.type, name: entry.name }, text);
     },

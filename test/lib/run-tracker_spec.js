@@ -20,12 +20,16 @@ function setup(opts = {}) {
   return { clock, tracker, pw, msg, saved, record: () => rec };
 }
 
-/** A node receiving a routed message and finishing it with done. */
+/**
+ * A node receiving a routed message and finishing it with done; done(err) then reports the
+ * error with the message, as Node-RED's Node.prototype.error does.
+ */
 function pass(tracker, n, m, error) {
   tracker.preDeliver(n, m);
   tracker.onReceive(n, m);
   tracker.postReceive(n, m);
-  if (n.takesDone) tracker.onComplete(n, m, error);
+  if (n.takesDone) tracker.onComplete(n, m);
+  if (error) tracker.messageError(n, m, error);
 }
 
 describe("run tracker", function () {
@@ -138,14 +142,18 @@ describe("run tracker", function () {
     assert.deepEqual(saved, ["running", "failed"]);
   });
 
-  it("counts an error reported by done(err) and logged once", function () {
-    const { tracker, msg, record } = setup();
+  it("counts an error reported for a message once, though a Catch node tells of it too", function () {
+    const { clock, tracker, msg, record } = setup();
     const m = msg();
-    tracker.preDeliver(node("x"), m);
-    tracker.onReceive(node("x"), m);
-    tracker.nodeError({ id: "x" }, "bad record 3");
-    tracker.onComplete(node("x"), m, new Error("bad record 3"));
-    assert.equal(record().errors.length, 1);
+    pass(tracker, node("x"), m, new Error("bad record 3"));
+    const caught = { ...m, error: { message: "bad record 3", source: { id: "x" } } };
+    pass(tracker, node("c", false, "catch"), caught);
+    clock.advance(100);
+    assert.deepEqual(
+      record().errors.map((e) => [e.node, e.message, e.handled]),
+      [["x", "bad record 3", true]],
+    );
+    assert.equal(record().status, "succeeded");
   });
 
   it("treats an error a Catch node received as handled, in either order", function () {
@@ -153,11 +161,11 @@ describe("run tracker", function () {
     const m = msg();
     tracker.preDeliver(node("x"), m);
     tracker.onReceive(node("x"), m);
-    tracker.nodeError({ id: "x", type: "function" }, "boom");
     const caught = { ...msg(), error: { message: "boom", source: { id: "x" } } };
     tracker.onReceive(node("c", false, "catch"), caught);
     tracker.postReceive(node("c", false, "catch"), caught);
-    tracker.onComplete(node("x"), m, new Error("boom"));
+    tracker.onComplete(node("x"), m);
+    tracker.messageError(node("x"), m, new Error("boom"));
     clock.advance(100);
     assert.equal(record().status, "succeeded");
     assert.equal(record().errors[0].handled, true);
@@ -267,6 +275,120 @@ describe("run tracker", function () {
     clock.advance(100);
     assert.equal(rec.status, "succeeded");
     assert.equal(rec.durationMs, 100);
+  });
+});
+
+describe("run tracker: each run's errors are its own", function () {
+  function two(opts) {
+    const clock = fakeClock(1_000_000);
+    const ended = [];
+    const tracker = new RunTracker(
+      { save: () => {} },
+      { clock, settleMs: 100, inactivityMs: 60_000, onEnd: (r) => ended.push(r), ...opts },
+    );
+    const a = startRun({ flow: "f", trigger: "t" });
+    const b = startRun({ flow: "f", trigger: "t" });
+    tracker.begin(a, {});
+    tracker.begin(b, {});
+    return { clock, tracker, a, b, ended, status: (pw) => tracker.get(pw.run.id)?.status };
+  }
+
+  it("gives an error raised for run A's message to A only, though B has a message at the same node", function () {
+    const { clock, tracker, a, b, ended } = two();
+    const x = node("x");
+    const ma = { payload: 1, pw: a };
+    const mb = { payload: 2, pw: b };
+    tracker.preDeliver(x, ma);
+    tracker.onReceive(x, ma);
+    tracker.preDeliver(x, mb);
+    tracker.onReceive(x, mb);
+    tracker.onComplete(x, ma);
+    tracker.messageError(x, ma, new Error("record 3 is bad"));
+    tracker.onComplete(x, mb);
+    clock.advance(100);
+    const byId = Object.fromEntries(ended.map((r) => [r.id, r]));
+    assert.equal(byId[a.run.id].status, "failed");
+    assert.equal(byId[b.run.id].status, "succeeded");
+    assert.deepEqual(byId[b.run.id].errors, []);
+  });
+
+  it("gives an error logged without a message to the run the node is handling, else to the runs at the node", function () {
+    const { tracker, a, b } = two();
+    const sw = node("sw", false, "switch");
+    const slow = node("slow");
+    const mb = { payload: 2, pw: b };
+    tracker.preDeliver(slow, mb);
+    tracker.onReceive(slow, mb);
+    const ma = { payload: 1, pw: a };
+    tracker.preDeliver(sw, ma);
+    tracker.onReceive(sw, ma);
+    tracker.postReceive(sw, ma);
+    tracker.nodeError({ id: "sw" }, "invalid rule");
+    tracker.nodeError({ id: "slow" }, "socket hang up");
+    assert.deepEqual(
+      tracker.get(a.run.id).errors.map((e) => e.message),
+      ["invalid rule"],
+    );
+    assert.deepEqual(
+      tracker.get(b.run.id).errors.map((e) => e.message),
+      ["socket hang up"],
+    );
+  });
+
+  it("ignores an error raised for a message of no run it follows, and says so", function () {
+    const { tracker } = two();
+    assert.equal(tracker.messageError(node("x"), { payload: 1 }, new Error("boom")), false);
+    assert.equal(tracker.messageError(node("x"), { payload: 1, pw: { run: { id: 7 } } }, "boom"), false);
+  });
+});
+
+describe("run tracker: late messages and timeouts", function () {
+  it("reopens a run when a node sends one of its messages after it ended, and tells its end once", function () {
+    const ended = [];
+    const { clock, tracker, pw, msg, saved } = setup({ onEnd: (r) => ended.push(r.status) });
+    const held = msg();
+    pass(tracker, node("trigger", true, "trigger"), held);
+    clock.advance(100);
+    assert.equal(tracker.get(pw.run.id), undefined, "ended");
+    assert.deepEqual(ended, ["succeeded"]);
+    // The core trigger node's second message, 300 ms later, from its own timer.
+    clock.advance(200);
+    const late = msg();
+    tracker.onSend(node("trigger", true, "trigger"), late);
+    tracker.preDeliver(node("out"), late);
+    const live = tracker.get(pw.run.id);
+    assert.equal(live.status, "running");
+    assert.equal(live.late, 1);
+    tracker.onReceive(node("out"), late);
+    tracker.onComplete(node("out"), late);
+    clock.advance(100);
+    assert.equal(tracker.get(pw.run.id), undefined);
+    assert.deepEqual(saved.slice(-2), ["running", "succeeded"]);
+    assert.deepEqual(ended, ["succeeded"], "whoever waited was told once");
+    assert.equal(live.steps.out.messagesIn, 1, "the late step is part of the run");
+  });
+
+  it("does not reopen a run after the late window", function () {
+    const { clock, tracker, pw, msg } = setup({ lateWindowMs: 1000 });
+    pass(tracker, node("a"), msg());
+    clock.advance(100);
+    clock.advance(1001);
+    const late = msg();
+    tracker.onSend(node("a"), late);
+    assert.equal(tracker.preDeliver(node("b"), late), true);
+    assert.equal(tracker.get(pw.run.id), undefined);
+  });
+
+  it("holds back the messages of a run that timed out, as of a stopped run", function () {
+    const { clock, tracker, pw, msg, record } = setup();
+    const m = msg();
+    tracker.preDeliver(node("never"), m);
+    tracker.onReceive(node("never"), m);
+    clock.advance(80_000);
+    assert.equal(record().status, "timed out");
+    assert.equal(tracker.preDeliver(node("next"), msg()), false, "not delivered");
+    assert.equal(tracker.onReceive(node("next"), msg()), false);
+    assert.equal(tracker.get(pw.run.id), undefined, "not reopened");
   });
 });
 

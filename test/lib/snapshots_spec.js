@@ -77,7 +77,8 @@ describe("payload snapshots", function () {
     const bad = { payload: { sku: "BROKEN" }, pw };
     tracker.preDeliver(node("b"), bad);
     tracker.onReceive(node("b"), bad);
-    tracker.onComplete(node("b"), bad, new Error("no price"));
+    tracker.onComplete(node("b"), bad);
+    tracker.messageError(node("b"), bad, new Error("no price"));
     clock.advance(10);
     assert.deepEqual(Object.keys(saved[pw.run.id]), ["b"]);
     assert.equal(saved[pw.run.id].b[0].error, true);
@@ -91,7 +92,8 @@ describe("payload snapshots", function () {
     const m = { payload: { secret: 1 }, pw };
     tracker.preDeliver(node("a"), m);
     tracker.onReceive(node("a"), m);
-    tracker.onComplete(node("a"), m, new Error("x"));
+    tracker.onComplete(node("a"), m);
+    tracker.messageError(node("a"), m, new Error("x"));
     clock.advance(10);
     assert.equal(saved[pw.run.id], undefined);
   });

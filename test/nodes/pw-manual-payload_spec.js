@@ -97,7 +97,10 @@ describe("pw-manual-payload (node)", function () {
     const received = nextMessage("caught");
     helper.getNode("m").receive({ payload: 1 });
     const msg = await received;
-    assert.match(msg.error.message, /is not configured correctly: the payload is not valid JSON .*; correct it/);
+    assert.match(
+      msg.error.message,
+      /is not configured correctly: the payload is not valid JSON .*; correct it/,
+    );
     assert.equal(msg.error.source.id, "m");
   });
 });

@@ -89,7 +89,9 @@ describe("pw-trigger (node)", function () {
     assert.match(logged[0].msg, /pw-trigger "start": schedule 1: cron "99 \* \* \* \*" is not valid/);
     // Like every shape with a configuration it cannot use, it fails each message with the reason.
     helper.getNode("t1").receive({ payload: 1 });
-    await waitUntil(() => errors.some((e) => /"start" is not configured correctly: schedule 1: cron/.test(e)));
+    await waitUntil(() =>
+      errors.some((e) => /"start" is not configured correctly: schedule 1: cron/.test(e)),
+    );
     assert.throws(() => helper.getNode("t1").fireManually({}), /not configured correctly/);
   });
 

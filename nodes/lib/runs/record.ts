@@ -76,6 +76,8 @@ export interface RunRecord {
   errors: RunError[];
   /** Records shapes sent to a failure output. */
   failedRecords: number;
+  /** Times a late message reopened the run after it looked finished (see the tracker). */
+  late?: number;
   /** Why a run stopped or timed out, or which rule decided its status. */
   reason?: string;
   /** Which payloads the run keeps: off, errors, all, never. */

@@ -369,6 +369,7 @@ export function toLine(r: RunRecord): string {
     head += `,"endedAt":${r.endedAt},"durationMs":${r.durationMs ?? r.endedAt - r.startedAt}`;
   head += `,"errors":${r.errors.length === 0 ? "[]" : JSON.stringify(r.errors)},"failedRecords":${r.failedRecords}`;
   if (r.reason !== undefined) head += `,"reason":${JSON.stringify(r.reason)}`;
+  if (r.late !== undefined) head += `,"late":${r.late}`;
   if (r.snapshots !== undefined) head += `,"snapshots":${JSON.stringify(r.snapshots)}`;
   const { payloadJson, meta, truncated, bytes } = r.input;
   const input =

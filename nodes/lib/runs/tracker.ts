@@ -1,6 +1,11 @@
 import { runIdOf, type PwContext, type PwMessage } from "../message";
+import type { RequestRecord } from "../records";
 import { systemClock, type Clock } from "../schedule";
-import { STEP_TABLE, type RequestRecord, type RunError, type RunRecord, type RunSink } from "./record";
+import { addError, errorText, Handling, markCaught, type ErrorSource } from "./errors";
+import { STEP_TABLE, type RunError, type RunRecord, type RunSink } from "./record";
+import { addRequest } from "./requests";
+import { Scopes, type Scope, type ScopeResult } from "./scopes";
+import { SettleQueue } from "./settle";
 import {
   ACTIVE,
   BUSY,
@@ -27,18 +32,33 @@ import {
   type SnapshotMode,
 } from "./snapshots";
 
+export type { ScopeResult } from "./scopes";
+export { MAX_REQUESTS_PER_STEP } from "./requests";
+
 /**
  * Follows every message of every run through the runtime, from the messaging hooks'
  * point of view, and decides when a run is over. Knows nothing of Node-RED: the plugin
- * feeds it hook events, tests feed it synthetic ones.
+ * feeds it hook events, tests feed it synthetic ones. Its parts, each testable alone:
+ * counting and settling (here, with SettleQueue), scopes (Scopes), error attribution
+ * (errors.ts), the request log (requests.ts).
  *
  * Counting: a message is "in flight" from the moment it is sent to a node (preDeliver, which
  * the plugin calls from the onSend hook for each wire; or onReceive when it reached the node
  * without the router, as Catch, Status and link-in nodes do) until that node finishes it
  * (onComplete; or, for nodes whose input handler takes no `done`, as the handler is entered:
- * see postReceive). A run is over when nothing of it has been in flight
- * for a settle window; it times out when it has messages in flight but no activity at all
- * for the inactivity timeout (a node that never calls `done`).
+ * see postReceive). A run is over when nothing of it has been in flight for a settle window;
+ * it times out when it has messages in flight but no activity at all for the inactivity
+ * timeout (a node that never calls `done`).
+ *
+ * Errors: an error a node raises for a message (thrown by its handler, `done(err)`,
+ * `node.error(text, msg)`) belongs to that message's run only (messageError). An error
+ * logged without a message goes to the run whose message the node is handling right then,
+ * or else to the runs with messages at that node (nodeError).
+ *
+ * Late messages: a node may hold a message and send it from its own timer after the run
+ * looked finished (the core trigger node's second output, a join with a timeout). A message
+ * of a run that ended on its own within the late window reopens it: the run is running
+ * again, counts the late steps, and ends again when they settle.
  */
 export interface HookNode {
   id: string;
@@ -53,10 +73,12 @@ export interface TrackerOptions {
   settleMs?: number;
   /** How long a run may show no activity at all before it ends as timed out. */
   inactivityMs?: number;
+  /** How long after its end a late message may still reopen a run. */
+  lateWindowMs?: number;
   /** Cap on the JSON size of the trigger payload kept with the run. */
   inputCapBytes?: number;
   clock?: Clock;
-  /** Told of every run that ends (the run service frees its slot). */
+  /** Told of every run that ends (the run service frees its slot); once per run. */
   onEnd?: (record: RunRecord) => void;
   /** Where a finished run's payload snapshots go. */
   snapshotSink?: { save(runId: string, steps: Record<string, Snapshot[]>): void };
@@ -66,10 +88,12 @@ export interface TrackerOptions {
 
 export const DEFAULT_SETTLE_MS = 100;
 export const DEFAULT_INACTIVITY_MS = 10 * 60 * 1000;
+export const DEFAULT_LATE_WINDOW_MS = 10 * 60 * 1000;
 export const DEFAULT_INPUT_CAP_BYTES = 1024 * 1024;
-
-/** Requests listed per step; a long paginated pull keeps its latest ones. */
-export const MAX_REQUESTS_PER_STEP = 200;
+/** Ended runs remembered for late messages; beyond this the oldest are forgotten first. */
+const LATE_RUNS_KEPT = 10_000;
+/** Stopped and timed-out runs remembered, so that their late messages are held back. */
+const STOPPED_RUNS_KEPT = 10_000;
 
 interface LiveRun {
   record: RunRecord;
@@ -79,34 +103,14 @@ interface LiveRun {
   pw: PwContext;
   inFlight: number;
   lastActivity: number;
-  /** When nothing of the run was last left in flight; undefined while something is. */
+  /** When nothing of the run was last left in flight; undefined while it is busy. */
   idleSince?: number;
   /** Nodes whose errors a Catch node already received for this run, waiting for the error itself. */
   caughtFrom?: Set<string>;
   /** Payload snapshots by node, when the run keeps them. */
   snapshots?: Record<string, Snapshot[]>;
-}
-
-/** What a scope's messages came to (see openScope). */
-export interface ScopeResult {
-  failed: boolean;
-  /** Errors no Catch node handled, as "node: message". */
-  errors: string[];
-  /** Set when the run ended (stopped, timed out) before the scope finished. */
-  ended?: string;
-}
-
-interface Scope {
-  token: string;
-  run: LiveRun;
-  inFlight: number;
-  timer?: unknown;
-  errors: Array<{ node: string; text: string }>;
-  /** Nodes whose errors on the scope's messages a Catch node received. */
-  handled: Set<string>;
-  /** Nodes holding the scope's messages: errors they log without a message are the scope's. */
-  atNodes: Map<string, number>;
-  onClose: (result: ScopeResult) => void;
+  /** onEnd and the finish listeners were told: a reopened run does not tell them again. */
+  told?: boolean;
 }
 
 /** Per node, across runs: how many runs it holds messages of, and the latest to arrive. */
@@ -120,31 +124,20 @@ type Described = HookNode & { state?: NodeState };
 export class RunTracker {
   private readonly runs = new Map<string, LiveRun>();
   private readonly finishListeners = new Map<string, Array<(record: RunRecord) => void>>();
-  /** Runs stopped recently: their late messages are still held back. */
+  /** Runs stopped or timed out recently: their late messages are held back. */
   private readonly stoppedIds = new Set<string>();
+  /** Runs that ended on their own recently, by id, oldest first: a late message reopens one. */
+  private readonly ended = new Map<string, LiveRun>();
   private readonly nodes = new Map<string, NodeState>();
-  /**
-   * Runs that went idle, in the order they did. The settle window is the same for every
-   * run, so the head is always the next to expire: one timer serves them all, and a run that
-   * gets busy again just leaves a stale entry behind (no timer to clear per message).
-   */
-  private settleRuns: LiveRun[] = [];
-  private settleTimes: number[] = [];
-  private settleHead = 0;
-  private settleTimer: unknown;
-  /** Open scopes (see openScope), by token. */
-  private readonly scopes = new Map<string, Scope>();
+  private readonly settling: SettleQueue<LiveRun>;
+  private readonly scopes: Scopes;
   /** The run the last message belonged to, by its `msg.pw.run` object (see runOf). */
   private lastInfo?: object;
   private lastRun?: LiveRun;
-  /** The node without `done` whose handler is running, and its message's run (see postReceive). */
-  private handlingNode?: string;
-  private handlingRun?: LiveRun;
-  private handlingScopes?: Scope[];
-  /** The error onComplete just recorded: Node-RED logs it right after, for the same node. */
-  private reported?: { node: string; message: string };
+  private readonly handling = new Handling<LiveRun, Scope[]>();
   private readonly settleMs: number;
   private readonly inactivityMs: number;
+  private readonly lateWindowMs: number;
   private readonly inputCapBytes: number;
   private readonly clock: Clock;
   private readonly now: () => number;
@@ -162,11 +155,14 @@ export class RunTracker {
     this.snapshotCapBytes = opts.snapshotCapBytes ?? DEFAULT_SNAPSHOT_CAP_BYTES;
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     this.inactivityMs = opts.inactivityMs ?? DEFAULT_INACTIVITY_MS;
+    this.lateWindowMs = opts.lateWindowMs ?? DEFAULT_LATE_WINDOW_MS;
     this.inputCapBytes = opts.inputCapBytes ?? DEFAULT_INPUT_CAP_BYTES;
     this.clock = opts.clock ?? systemClock;
     // The hooks read the time for every message: straight from Date.now unless a test's clock is in charge.
     const clock = this.clock;
     this.now = clock === systemClock ? Date.now : () => clock.now();
+    this.settling = new SettleQueue<LiveRun>(this.settleMs, this.clock, this.now, (run) => this.finish(run));
+    this.scopes = new Scopes(this.settleMs, this.clock);
   }
 
   /** A trigger started a run; its payload and meta are kept for retry. */
@@ -179,7 +175,7 @@ export class RunTracker {
     this.runs.set(record.id, run);
     this.sink.save(record);
     // A trigger with nothing wired ends its run at once.
-    this.settle(run, now);
+    this.settling.idle(run, now);
     this.ensureSweep();
     return record;
   }
@@ -281,7 +277,7 @@ export class RunTracker {
 
   /** A node is about to process a message (some arrive without the router). */
   onReceive(destination: HookNode, msg: PwMessage): boolean {
-    this.handlingNode = this.handlingRun = this.handlingScopes = undefined;
+    this.handling.clear();
     if (this.stoppedIds.size > 0 && this.isStopped(msg)) return false;
     const run = this.runOf(msg);
     if (!run) return true;
@@ -296,12 +292,7 @@ export class RunTracker {
     if (v[o + FIRST] < 0) v[o + FIRST] = t;
     v[o + LAST] = t;
     run.lastActivity = now;
-    if (destination.type === "catch") {
-      this.caught(run, msg);
-      const source = (msg.error as { source?: { id?: unknown } } | undefined)?.source?.id;
-      if (this.scopes.size > 0 && typeof source === "string")
-        for (const scope of this.scopesOf(msg)) scope.handled.add(source);
-    }
+    if (destination.type === "catch") this.caught(run, msg);
     const messagesIn = ++v[o + IN];
     const payload = msg.payload;
     if (Array.isArray(payload)) v[o + RECORDS_IN] += payload.length;
@@ -321,47 +312,47 @@ export class RunTracker {
     if (destination.takesDone) return;
     const run = this.runOf(msg) ?? this.soleRunAt(destination);
     this.leave(run, destination, msg);
-    this.handlingNode = destination.id;
-    this.handlingRun = run;
-    this.handlingScopes = this.scopes.size > 0 ? this.scopesOf(msg) : undefined;
+    this.handling.set(destination.id, run, this.scopes.size > 0 ? this.scopes.of(msg) : undefined);
   }
 
-  /** The node called `done`, perhaps with an error. */
-  onComplete(node: HookNode, msg: PwMessage, error?: unknown): void {
-    this.handlingNode = this.handlingRun = this.handlingScopes = undefined;
+  /**
+   * The node called `done`. An error passed to `done` comes next, through messageError, as
+   * Node-RED reports it to the node's error handling with the message.
+   */
+  onComplete(node: HookNode, msg: PwMessage): void {
+    this.handling.clear();
     // A node that deleted msg.pw in place still finishes the run's message.
-    const run = this.runOf(msg) ?? this.soleRunAt(node);
-    if (!run) return;
-    if (error !== undefined && error !== null) {
-      const message = errorText(error);
-      this.recordError(run, node, message);
-      if (this.scopes.size > 0)
-        for (const scope of this.scopesOf(msg))
-          scope.errors.push({ node: node.id, text: `${node.name || node.type || node.id}: ${message}` });
-      this.reported = { node: node.id, message };
-      const mode = run.record.snapshots;
-      if (mode === "errors" || mode === "all") this.snapshot(run, node, msg.payload, true);
-    }
-    this.leave(run, node, msg);
+    this.leave(this.runOf(msg) ?? this.soleRunAt(node), node, msg);
   }
 
-  /** An error Node-RED logged for a node: it belongs to the runs that node is working on. */
-  nodeError(node: { id: string; type?: string; name?: string }, message: string): void {
-    const reported = this.reported;
-    this.reported = undefined;
-    // done(err) reaches onComplete and then the log: recorded already, for its own run only.
-    if (reported && reported.node === node.id && reported.message === message) return;
-    const runs = this.runsAt(node);
-    const handling = this.handlingNode === node.id ? this.handlingRun : undefined;
-    if (handling && this.runs.get(handling.record.id) === handling && !runs.includes(handling))
-      runs.push(handling);
+  /**
+   * An error a node raised for a message (thrown by its handler, `done(err)`,
+   * `node.error(text, msg)`): it is that message's run's, and no other's. False when the
+   * message belongs to no run followed here (the caller then treats it as logged without one).
+   */
+  messageError(node: ErrorSource, msg: PwMessage, error: unknown): boolean {
+    const run = this.runOf(msg);
+    if (!run) return false;
+    const message = errorText(error);
+    this.recordError(run, node, message);
+    if (this.scopes.size > 0) this.scopes.errorOn(this.scopes.of(msg), node.id, describe(node, message));
+    const mode = run.record.snapshots;
+    if (mode === "errors" || mode === "all") this.snapshot(run, node, msg.payload, true);
+    return true;
+  }
+
+  /**
+   * An error Node-RED logged for a node without a message. It is the run's whose message the
+   * node is handling right now (a handler without `done`, synchronously), or else the runs
+   * that have messages at that node: the node did not say which, and all of them may be hit.
+   */
+  nodeError(node: ErrorSource, message: string): void {
+    const handling = this.handling.of(node.id);
+    const handlingRun =
+      handling?.run && this.runs.get(handling.run.record.id) === handling.run ? handling.run : undefined;
+    const runs = handlingRun ? [handlingRun] : this.runsAt(node);
     for (const run of runs) this.recordError(run, node, message);
-    const text = `${node.name || node.type || node.id}: ${message}`;
-    for (const scope of this.scopes.values())
-      if (scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
-    if (handling)
-      for (const scope of this.handlingScopes ?? [])
-        if (!scope.atNodes.has(node.id)) scope.errors.push({ node: node.id, text });
+    if (this.scopes.size > 0) this.scopes.errorAt(node.id, describe(node, message), handling?.scopes);
   }
 
   /**
@@ -382,21 +373,10 @@ export class RunTracker {
   }
 
   /** Adds an HTTP request to the step of the node that made it. */
-  recordRequest(
-    runId: string,
-    node: { id: string; type?: string; name?: string },
-    request: RequestRecord,
-  ): void {
+  recordRequest(runId: string, node: StepNode, request: RequestRecord): void {
     const run = this.runs.get(runId);
     if (!run) return;
-    const now = this.now();
-    const extra = run.table.extra(this.touchRow(run, node, now));
-    const list = (extra.requests ??= []);
-    list.push(request);
-    if (list.length > MAX_REQUESTS_PER_STEP) {
-      list.shift();
-      extra.requestsDropped = (extra.requestsDropped ?? 0) + 1;
-    }
+    addRequest(run.table.extra(this.touchRow(run, node, this.now())), request);
   }
 
   /** Records sent to a failure output make the run "completed with failures". */
@@ -409,9 +389,6 @@ export class RunTracker {
   stop(runId: string, reason = "stopped by a user"): boolean {
     const run = this.runs.get(runId);
     if (!run) return false;
-    this.stoppedIds.add(runId);
-    // Remembering the last thousand stopped runs is plenty to hold back their late messages.
-    if (this.stoppedIds.size > 1000) this.stoppedIds.delete(this.stoppedIds.values().next().value as string);
     this.finish(run, "stopped", reason);
     return true;
   }
@@ -421,17 +398,10 @@ export class RunTracker {
     for (const run of [...this.runs.values()]) this.finish(run, "failed", reason);
     if (this.sweepTimer !== undefined) this.clock.clearTimer(this.sweepTimer);
     this.sweepTimer = undefined;
-    if (this.settleTimer !== undefined) this.clock.clearTimer(this.settleTimer);
-    this.settleTimer = undefined;
-    this.settleRuns = [];
-    this.settleTimes = [];
-    this.settleHead = 0;
+    this.settling.clear();
+    this.ended.clear();
   }
 
-  /**
-   * By id, never by a reference kept on msg.pw: Node-RED clones messages with lodash,
-   * which copies even hidden properties, and would copy the whole live run with them.
-   */
   /**
    * Counts everything that messages carrying `token` in `msg.pw.scope` start, and calls back
    * once none of them is in flight for the settle window (branch: the next output may go).
@@ -440,74 +410,44 @@ export class RunTracker {
    */
   openScope(runId: string, token: string, onClose: (result: ScopeResult) => void): boolean {
     const run = this.runs.get(runId);
-    if (!run || this.scopes.has(token)) return false;
-    const scope: Scope = {
-      token,
-      run,
-      inFlight: 0,
-      errors: [],
-      handled: new Set(),
-      atNodes: new Map(),
-      onClose,
-    };
-    this.scopes.set(token, scope);
-    // Nothing wired to the output: the scope closes after the settle window.
-    this.settleScope(token, scope);
-    return true;
+    return run !== undefined && this.scopes.start(run, token, onClose);
   }
 
-  private scopesOf(msg: PwMessage): Scope[] {
-    const tokens: unknown = msg.pw?.scope;
-    if (!Array.isArray(tokens)) return [];
-    const out: Scope[] = [];
-    for (const token of tokens) {
-      const scope = this.scopes.get(token as string);
-      if (scope) out.push(scope);
-    }
-    return out;
-  }
-
-  private scopeCount(msg: PwMessage, nodeId: string, delta: 1 | -1): void {
-    for (const scope of this.scopesOf(msg)) {
-      scope.inFlight = Math.max(0, scope.inFlight + delta);
-      const at = (scope.atNodes.get(nodeId) ?? 0) + delta;
-      if (at > 0) scope.atNodes.set(nodeId, at);
-      else scope.atNodes.delete(nodeId);
-      if (delta > 0 && scope.timer !== undefined) {
-        this.clock.clearTimer(scope.timer);
-        scope.timer = undefined;
-      }
-      if (scope.inFlight === 0) this.settleScope(scope.token, scope);
-    }
-  }
-
-  private settleScope(token: string, scope: Scope): void {
-    if (scope.timer !== undefined) this.clock.clearTimer(scope.timer);
-    scope.timer = this.clock.setTimer(() => {
-      scope.timer = undefined;
-      if (scope.inFlight === 0) this.closeScope(token, scope);
-    }, this.settleMs);
-  }
-
-  private closeScope(token: string, scope: Scope, ended?: string): void {
-    if (this.scopes.get(token) !== scope) return;
-    this.scopes.delete(token);
-    if (scope.timer !== undefined) this.clock.clearTimer(scope.timer);
-    const unhandled = scope.errors.filter((e) => !scope.handled.has(e.node)).map((e) => e.text);
-    scope.onClose({ failed: unhandled.length > 0 || ended !== undefined, errors: unhandled, ended });
-  }
-
+  /**
+   * By id, never by a reference kept on msg.pw: Node-RED clones messages with lodash,
+   * which copies even hidden properties, and would copy the whole live run with them.
+   */
   private runOf(msg: PwMessage | undefined): LiveRun | undefined {
     const info = msg?.pw?.run;
     if (info === undefined || info === null) return undefined;
-    // A message passes five hooks in a row, and a chain of nodes passes on the same object.
+    // A message passes several hooks in a row, and a chain of nodes passes on the same object.
     if (info === this.lastInfo) return this.lastRun;
     const id = info.id;
-    const run = typeof id === "string" ? this.runs.get(id) : undefined;
+    if (typeof id !== "string") return undefined;
+    const run = this.runs.get(id) ?? (this.ended.size > 0 ? this.reopen(id) : undefined);
     if (run) {
       this.lastInfo = info;
       this.lastRun = run;
     }
+    return run;
+  }
+
+  /** A late message of a run that ended on its own within the late window: the run goes on. */
+  private reopen(id: string): LiveRun | undefined {
+    const run = this.ended.get(id);
+    if (!run) return undefined;
+    this.ended.delete(id);
+    const now = this.now();
+    const record = run.record;
+    if (record.endedAt === undefined || now - record.endedAt > this.lateWindowMs) return undefined;
+    record.status = "running";
+    record.late = (record.late ?? 0) + 1;
+    record.endedAt = record.durationMs = record.reason = undefined;
+    run.lastActivity = now;
+    run.idleSince = undefined;
+    this.runs.set(id, run);
+    this.sink.save(record);
+    this.ensureSweep();
     return run;
   }
 
@@ -545,7 +485,7 @@ export class RunTracker {
 
   /** A message of the run is on its way to or at the node. */
   private enter(run: LiveRun, node: HookNode, msg: PwMessage): number {
-    if (this.scopes.size > 0) this.scopeCount(msg, node.id, 1);
+    if (this.scopes.size > 0) this.scopes.count(msg, node.id, 1);
     const table = run.table;
     const o = table.row(node);
     const v = table.v;
@@ -565,14 +505,14 @@ export class RunTracker {
     if (o < 0) return;
     const v = run.table.v;
     if (v[o + BUSY] === 0) return;
-    if (this.scopes.size > 0) this.scopeCount(msg, node.id, -1);
+    if (this.scopes.size > 0) this.scopes.count(msg, node.id, -1);
     const now = this.now();
     if (--v[o + BUSY] === 0) this.stateOf(node).busyRuns--;
     const t = (now - run.table.startedAt) | 0;
     if (v[o + ACTIVE] > 0 && --v[o + ACTIVE] === 0) v[o + TIME] += t - v[o + SINCE];
     v[o + LAST] = t;
     run.lastActivity = now;
-    if (--run.inFlight === 0) this.settle(run, now);
+    if (--run.inFlight === 0) this.settling.idle(run, now);
   }
 
   /** Notes activity on a node's row outside message flow (errors, requests). */
@@ -584,43 +524,6 @@ export class RunTracker {
     v[o + LAST] = t;
     run.lastActivity = now;
     return o;
-  }
-
-  private settle(run: LiveRun, now: number): void {
-    run.idleSince = now;
-    this.settleRuns.push(run);
-    this.settleTimes.push(now);
-    if (this.settleTimer === undefined) this.armSettle(now);
-  }
-
-  private armSettle(now: number): void {
-    if (this.settleHead >= this.settleRuns.length) return;
-    const due = this.settleTimes[this.settleHead] + this.settleMs;
-    this.settleTimer = this.clock.setTimer(() => this.settleDue(), Math.max(0, due - now));
-  }
-
-  private settleDue(): void {
-    this.settleTimer = undefined;
-    const now = this.now();
-    const runs = this.settleRuns;
-    const times = this.settleTimes;
-    while (this.settleHead < runs.length && times[this.settleHead] + this.settleMs <= now) {
-      const run = runs[this.settleHead];
-      const since = times[this.settleHead];
-      runs[this.settleHead] = undefined as unknown as LiveRun;
-      this.settleHead++;
-      if (run.idleSince === since && run.inFlight === 0) this.finish(run);
-    }
-    if (this.settleHead === runs.length) {
-      this.settleRuns = [];
-      this.settleTimes = [];
-      this.settleHead = 0;
-    } else if (this.settleHead > 1024 && this.settleHead * 2 > runs.length) {
-      this.settleRuns = runs.slice(this.settleHead);
-      this.settleTimes = times.slice(this.settleHead);
-      this.settleHead = 0;
-    }
-    if (this.settleTimer === undefined) this.armSettle(now);
   }
 
   private ensureSweep(): void {
@@ -643,27 +546,25 @@ export class RunTracker {
   }
 
   private finish(run: LiveRun, forced?: "stopped" | "timed out" | "failed", reason?: string): void {
-    if (this.runs.get(run.record.id) !== run) return;
-    this.runs.delete(run.record.id);
+    const id = run.record.id;
+    if (this.runs.get(id) !== run) return;
+    this.runs.delete(id);
     if (this.lastRun === run) this.lastInfo = this.lastRun = undefined;
     run.idleSince = undefined;
     const { nodes, v } = run.table;
     for (let i = 0; i < nodes.length; i++) {
+      const state = this.nodes.get(nodes[i].id);
+      if (!state) continue;
       if (v[i * WIDTH + BUSY] > 0) {
-        const state = this.nodes.get(nodes[i].id);
-        if (state) state.busyRuns--;
+        state.busyRuns--;
+        // Its messages there are gone with it: a reopened run starts from nothing in flight.
+        v[i * WIDTH + BUSY] = v[i * WIDTH + ACTIVE] = v[i * WIDTH + PENDING] = 0;
       }
+      if (state.last === run) state.last = undefined;
     }
-    run.abort?.abort(new Error(reason ?? `run ${run.record.id} ended`));
-    if (this.scopes.size > 0) {
-      for (const [token, scope] of this.scopes)
-        if (scope.run === run)
-          this.closeScope(
-            token,
-            scope,
-            `the run ended (${forced ?? "finished"}${reason ? `: ${reason}` : ""})`,
-          );
-    }
+    run.inFlight = 0;
+    if (this.scopes.size > 0)
+      this.scopes.endRun(run, `the run ended (${forced ?? "finished"}${reason ? `: ${reason}` : ""})`);
     const record = run.record;
     record.endedAt = this.now();
     record.durationMs = record.endedAt - record.startedAt;
@@ -682,8 +583,24 @@ export class RunTracker {
         record.status = "succeeded";
       }
     }
+    if (forced === "stopped" || forced === "timed out") {
+      // Its messages still on their way are dropped, as a user who stopped it expects.
+      this.stoppedIds.add(id);
+      if (this.stoppedIds.size > STOPPED_RUNS_KEPT) this.stoppedIds.delete(first(this.stoppedIds));
+      run.abort?.abort(new Error(reason ?? `run ${id} ended`));
+    } else if (!forced) {
+      // A node may still hold one of its messages to send later: remember it for a while.
+      this.ended.set(id, run);
+      if (this.ended.size > LATE_RUNS_KEPT) this.ended.delete(first(this.ended.keys()));
+      run.abort?.abort(new Error(`run ${id} ended`));
+      run.abort = undefined;
+    } else {
+      run.abort?.abort(new Error(reason ?? `run ${id} ended`));
+    }
     this.sink.save(record);
-    if (run.snapshots) this.snapshotSink?.save(record.id, run.snapshots);
+    if (run.snapshots) this.snapshotSink?.save(id, run.snapshots);
+    if (run.told) return;
+    run.told = true;
     this.notifyFinished(record);
   }
 
@@ -713,48 +630,37 @@ export class RunTracker {
     }
   }
 
-  private recordError(
-    run: LiveRun,
-    node: { id: string; type?: string; name?: string },
-    message: string,
-  ): void {
+  private recordError(run: LiveRun, node: ErrorSource, message: string): RunError | undefined {
     const now = this.now();
-    // A Catch node may tell of an error the log tells of too. Keep it once.
-    const same = run.record.errors.find(
-      (e) => e.node === node.id && e.message === message && now - e.at < 1000,
-    );
-    if (same) return;
-    const error: RunError = {
-      node: node.id,
-      message,
-      at: now,
-      handled: run.caughtFrom?.has(node.id) === true,
-    };
-    if (node.type) error.type = node.type;
-    if (node.name) error.name = node.name;
-    run.record.errors.push(error);
-    run.table.v[this.touchRow(run, node, now) + ERRORS]++;
+    const error = addError(run.record, run.caughtFrom, node, message, now);
+    if (error) run.table.v[this.touchRow(run, node, now) + ERRORS]++;
+    return error;
   }
 
+  /** A Catch node received a message with an error: that error, on this run, is handled. */
   private caught(run: LiveRun, msg: PwMessage): void {
     const error = msg.error as
       { message?: unknown; source?: { id?: string; type?: string; name?: string } } | undefined;
     const source = error?.source;
     if (!source?.id) return;
+    if (this.scopes.size > 0) this.scopes.caught(msg, source.id);
     (run.caughtFrom ??= new Set()).add(source.id);
-    let known = false;
-    for (const e of run.record.errors) {
-      if (e.node === source.id) {
-        e.handled = true;
-        known = true;
-      }
-    }
+    if (markCaught(run.record, source.id)) return;
+    // The Catch node may hear of it before the error reaches us (or only it does).
     const from = { id: source.id, type: source.type, name: source.name };
-    // Node-RED logs only errors no Catch node took, so a caught one may be news here.
-    if (!known) this.recordError(run, from, String(error?.message ?? "error"));
+    this.recordError(run, from, String(error?.message ?? "error"));
     const mode = run.record.snapshots;
     if (mode === "errors" || mode === "all") this.snapshot(run, from, msg.payload, true);
   }
+}
+
+function describe(node: ErrorSource, message: string): string {
+  return `${node.name || node.type || node.id}: ${message}`;
+}
+
+function first<T>(items: Iterable<T>): T {
+  for (const item of items) return item;
+  throw new Error("empty");
 }
 
 /** A live run's record: steps are read from the run's table when someone looks. */
@@ -796,13 +702,6 @@ class LiveRecord implements RunRecord {
   toJSON(): Omit<RunRecord, never> {
     return { ...this, steps: this.steps };
   }
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === "object" && error !== null && "message" in error)
-    return String((error as { message: unknown }).message);
-  return String(error);
 }
 
 function keepInput(payload: unknown, meta: PwContext["meta"], cap: number): RunRecord["input"] {
