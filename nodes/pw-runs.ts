@@ -66,13 +66,11 @@ export = function (RED: NodeAPI) {
       /^\/pw\/runs(\/.*)?$/,
       RED.auth.needsPermission("pw-runs.read"),
       (_req: Request, res: Response) => {
-        res
-          .status(503)
-          .json({
-            error: "tracking_off",
-            message:
-              "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED.",
-          });
+        res.status(503).json({
+          error: "tracking_off",
+          message:
+            "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED.",
+        });
       },
     );
     return;
@@ -81,6 +79,7 @@ export = function (RED: NodeAPI) {
     dir: path.join(userDir, "patchworks", "runs"),
     maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
     maxRuns: settings.maxRuns ?? 10000,
+    warn: (message) => RED.log.warn(`pw-runs: ${message}`),
   });
   // The sidebar is told that runs changed (it reloads what it shows), a few times a second at most.
   let changes = 0;
@@ -284,12 +283,10 @@ export = function (RED: NodeAPI) {
       return;
     }
     if (run.input.truncated) {
-      res
-        .status(409)
-        .json({
-          error: "no_input",
-          message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.`,
-        });
+      res.status(409).json({
+        error: "no_input",
+        message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.`,
+      });
       return;
     }
     const trigger = RED.nodes.getNode(run.trigger) as unknown as {

@@ -1,10 +1,10 @@
-// The run log's line format: the step-row layout, and lines written before.
+// The run log's line format: its version, the step-row layout, and lines written before.
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { root, lib } = require("../support/dist");
-const { FileRunStore, fromLine } = lib("runs/store");
+const { FileRunStore, toLine, fromLine, LINE_VERSION, RunLineVersionError } = lib("runs/store");
 const steps = lib("runs/steps");
 const { StepTable, STEP_COLUMNS, STEP_FIELDS, rowsOf, stepsFromRows } = steps;
 
@@ -467,16 +467,23 @@ function expectedV1() {
   ];
 }
 
+/** A line in a format this version does not know: a column inserted before the counts. */
+const newerLine = (id) =>
+  `{"v":2,"id":"${id}","flow":"f","trigger":"t","status":"succeeded","startedAt":${T0},"endedAt":${T0 + 5},` +
+  `"durationMs":5,"errors":[],"failedRecords":0,"input":{"meta":{},"bytes":0},` +
+  `"steps":[["n","function",null,"eu-west",1,1,0,0,0,3,0,3]]}`;
+
 describe("run log format", function () {
   let dir;
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-runlog-"))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("reads every field of a log as the plugin wrote it", function () {
+  it("reads every field of a log written before lines carried a version, as version 1", function () {
     const lines = fixtureLines();
     const expected = expectedV1();
     assert.equal(lines.length, expected.length);
     lines.forEach((line, i) => {
+      assert.ok(!line.includes('"v":'), "the fixture is the format as it was, without a version");
       assert.deepEqual(fromLine(line), expected[i], `line ${i + 1} of run-log-v1.jsonl`);
     });
   });
@@ -484,12 +491,75 @@ describe("run log format", function () {
   it("opens a day file of such lines with the latest line of each run winning", async function () {
     fs.copyFileSync(FIXTURE, path.join(dir, "runs-2026-11-20.jsonl"));
     const clock = { now: () => T0 + 80_000, setTimer: () => ({}), clearTimer: () => undefined };
-    const store = new FileRunStore({ dir, clock });
+    const warnings = [];
+    const store = new FileRunStore({ dir, clock, warn: (m) => warnings.push(m) });
     await store.open();
     const expected = expectedV1();
     const latest = new Map(expected.map((r) => [r.id, r]));
     assert.equal(store.list().length, latest.size);
     for (const [id, record] of latest) assert.deepEqual(store.get(id), record);
+    assert.deepEqual(warnings, []);
+    await store.close();
+  });
+
+  it(`writes version ${LINE_VERSION} first in every line, and reads its own lines back unchanged`, function () {
+    for (const line of fixtureLines()) {
+      const record = fromLine(line);
+      const written = toLine(record);
+      assert.ok(written.startsWith(`{"v":${LINE_VERSION},"id":`), written.slice(0, 40));
+      assert.deepEqual(fromLine(written), record);
+      assert.ok(!("v" in fromLine(written)), "the version is the line's, not the run's");
+      // The format itself did not change: the same line, with its version in front.
+      assert.equal(written, line.replace("{", `{"v":${LINE_VERSION},`));
+    }
+  });
+
+  it("does not read a line in a format it does not know, rather than misread it", function () {
+    const line = newerLine("01M7W6C38062A1JZX10PRM4CPZ");
+    assert.throws(
+      () => fromLine(line),
+      (err) =>
+        err instanceof RunLineVersionError &&
+        err.version === 2 &&
+        /format version 2; this version of node-red-contrib-patchworks reads versions 1 to 1/.test(
+          err.message,
+        ),
+    );
+    assert.throws(() => fromLine(line.replace('"v":2', '"v":"1"')), RunLineVersionError);
+  });
+
+  it("leaves out runs in a newer format with one warning per file, and keeps their lines in the file", async function () {
+    const file = path.join(dir, "runs-2026-11-20.jsonl");
+    const lines = fixtureLines();
+    const newer = [newerLine("01M7W6C38062A1JZX10PRM4CPY"), newerLine("01M7W6C38062A1JZX10PRM4CPZ")];
+    fs.writeFileSync(file, [lines[0], newer[0], lines[4], newer[1]].join("\n") + "\n");
+    const clock = { now: () => T0 + 80_000, setTimer: () => ({}), clearTimer: () => undefined };
+    const warnings = [];
+    const store = new FileRunStore({ dir, clock, maxRuns: 1, warn: (m) => warnings.push(m) });
+    await store.open();
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /^2 line\(s\) of runs-2026-11-20\.jsonl left out: they are in run log format version 2, written by a newer version/,
+    );
+    // Opening pruned the oldest run to keep maxRuns, rewriting the file: the newer lines stay,
+    // and so does the kept run's line as it was.
+    assert.deepEqual(
+      store.list().map((r) => r.id),
+      [fromLine(lines[4]).id],
+    );
+    const kept = fs.readFileSync(file, "utf8").trim().split("\n");
+    assert.deepEqual(kept, [...newer, lines[4]]);
+    await store.close();
+  });
+
+  it("lets lines in a newer format go with their day's file once it expires", async function () {
+    const file = path.join(dir, "runs-2026-11-20.jsonl");
+    fs.writeFileSync(file, [fixtureLines()[4], newerLine("01M7W6C38062A1JZX10PRM4CPY")].join("\n") + "\n");
+    const clock = { now: () => T0 + 20 * 86_400_000, setTimer: () => ({}), clearTimer: () => undefined };
+    const store = new FileRunStore({ dir, clock, warn: () => undefined });
+    await store.open();
+    assert.ok(!fs.existsSync(file));
     await store.close();
   });
 });

@@ -29,8 +29,8 @@ export interface StepNode {
  * - extra: rarely used (StepExtras), written only when a step has one, then all of them.
  * Field names would make up most of a line, and most of the time to write it.
  *
- * Changing this changes the format of the run log's lines, which must go on reading the logs
- * written before (test/fixtures/run-log-v1.jsonl).
+ * Changing this changes the line format: bump LINE_VERSION in store.ts and keep this list,
+ * as it was, as the reader of the old version (see RUN_LINE_LAYOUTS there).
  */
 export const STEP_COLUMNS = [
   { field: "node", kind: "head" },
