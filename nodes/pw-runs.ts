@@ -80,6 +80,7 @@ export = function (RED: NodeAPI) {
     dir: path.join(userDir, "patchworks", "runs"),
     maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
     maxRuns: settings.maxRuns ?? 10000,
+    warn: (message) => RED.log.warn(`pw-runs: ${message}`),
   });
   // The sidebar is told that runs changed (it reloads what it shows), a few times a second at most.
   let changes = 0;

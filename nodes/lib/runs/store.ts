@@ -2,7 +2,7 @@ import fsSync, { promises as fs } from "node:fs";
 import path from "node:path";
 import { systemClock, type Clock } from "../schedule";
 import { FINAL_STATUSES, STEP_TABLE, type RunRecord, type RunSink, type RunStatus } from "./record";
-import { rowsOf, stepsFromRows, type StepTable } from "./steps";
+import { STEP_COLUMNS, rowsOf, stepsFromRows, type StepColumn, type StepTable } from "./steps";
 
 /**
  * The embedded run store: an append-only log of run records under Node-RED's user
@@ -49,6 +49,8 @@ export interface StoreOptions {
   /** How long after runs leave the index their files are rewritten. */
   compactMs?: number;
   clock?: Clock;
+  /** Told of lines it cannot read because a newer version wrote them (see fromLine). */
+  warn?: (message: string) => void;
 }
 
 export const DEFAULT_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
@@ -100,6 +102,8 @@ export class FileRunStore implements RunSink, RunQuery {
   private readonly flushMs: number;
   private readonly compactMs: number;
   private readonly clock: Clock;
+  /** Lines in a newer format than this version reads, by day: left out of the index, kept in the files. */
+  private readonly unreadable = new Map<string, string[]>();
 
   constructor(private readonly opts: StoreOptions) {
     this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
@@ -116,6 +120,8 @@ export class FileRunStore implements RunSink, RunQuery {
     const loaded = new Map<string, Entry>();
     for (const file of await this.files()) {
       const chunk = await fs.readFile(path.join(this.opts.dir, file));
+      const newer: string[] = [];
+      const versions = new Set<unknown>();
       for (let start = 0; start < chunk.length;) {
         let end = chunk.indexOf(10, start);
         if (end < 0) end = chunk.length;
@@ -128,10 +134,24 @@ export class FileRunStore implements RunSink, RunQuery {
             if (final || !(loaded.get(record.id) instanceof StoredRun))
               loaded.set(record.id, final ? new StoredRun(summarise(record), chunk, start, end) : record);
           }
-        } catch {
+        } catch (err) {
           // A line cut short by a crash mid-append: the earlier lines of that run still stand.
+          // A line a newer version wrote is not guessed at, but kept (see rewrite).
+          if (err instanceof RunLineVersionError) {
+            newer.push(line);
+            versions.add(err.version);
+          }
         }
         start = end + 1;
+      }
+      if (newer.length > 0) {
+        this.unreadable.set((FILE.exec(file) as RegExpExecArray)[1], newer);
+        this.opts.warn?.(
+          `${newer.length} line(s) of ${file} left out: they are in run log format version ` +
+            `${[...versions].map((v) => JSON.stringify(v)).join(", ")}, written by a newer version of ` +
+            `node-red-contrib-patchworks (this one reads versions 1 to ${LINE_VERSION}). ` +
+            `Their runs are not listed; the lines stay in the file until it expires.`,
+        );
       }
     }
     // Runs saved while the files were loading are newer than anything in them.
@@ -339,8 +359,13 @@ export class FileRunStore implements RunSink, RunQuery {
       const day = (FILE.exec(file) as RegExpExecArray)[1];
       const full = path.join(this.opts.dir, file);
       const kept = [...this.index.values()].filter((r) => dayOf(r.startedAt) === day);
-      const lines = kept.map((r) => (r instanceof StoredRun ? r.line : toLine(r)));
-      if (kept.length === 0 && (days.has(day) || day < expiredBefore)) {
+      // Lines this version cannot read go when their day expires, and are kept until then.
+      if (day < expiredBefore) this.unreadable.delete(day);
+      const lines = [
+        ...(this.unreadable.get(day) ?? []),
+        ...kept.map((r) => (r instanceof StoredRun ? r.line : toLine(r))),
+      ];
+      if (lines.length === 0 && (days.has(day) || day < expiredBefore)) {
         await fs.rm(full, { force: true });
       } else if (days.has(day)) {
         const tmp = `${full}.${process.pid}.tmp`;
@@ -352,13 +377,35 @@ export class FileRunStore implements RunSink, RunQuery {
 }
 
 /**
- * A record as one line of the log; steps as rows (see STEP_FIELDS). The trigger payload,
- * already JSON, goes in as it is (`input.payload`), not as a string to escape again.
+ * The version of the line format toLine writes, as `"v"`, the first field of every line.
+ * Lines written before lines carried it are version 1, the same format. A change to what a
+ * line holds or how (a step column added, moved or read differently: see STEP_COLUMNS) makes
+ * the next version: fromLine must go on reading every earlier one, and
+ * test/fixtures/run-log-v1.jsonl must still read as test/lib/run-log-format_spec.js says.
+ */
+export const LINE_VERSION = 1;
+
+/** The step-row layout of each line version this version reads. */
+export const RUN_LINE_LAYOUTS: ReadonlyMap<number, readonly StepColumn[]> = new Map([[1, STEP_COLUMNS]]);
+
+/** A line in a format this version does not know (a newer version wrote it): not read, rather than misread. */
+export class RunLineVersionError extends Error {
+  constructor(readonly version: unknown) {
+    super(
+      `run log line in format version ${JSON.stringify(version)}; this version of node-red-contrib-patchworks reads versions 1 to ${LINE_VERSION}`,
+    );
+    this.name = "RunLineVersionError";
+  }
+}
+
+/**
+ * A record as one line of the log, LINE_VERSION first; steps as rows (see STEP_COLUMNS). The
+ * trigger payload, already JSON, goes in as it is (`input.payload`), not as a string to escape again.
  */
 export function toLine(r: RunRecord): string {
   // Written field by field: JSON.stringify of a whole object of mostly absent fields costs
   // more than the rest of the line, and every run is written.
-  let head = `{"id":${JSON.stringify(r.id)},"flow":${JSON.stringify(r.flow)},"trigger":${JSON.stringify(r.trigger)}`;
+  let head = `{"v":${LINE_VERSION},"id":${JSON.stringify(r.id)},"flow":${JSON.stringify(r.flow)},"trigger":${JSON.stringify(r.trigger)}`;
   if (r.via !== undefined) head += `,"via":${JSON.stringify(r.via)}`;
   if (r.parent !== undefined) head += `,"parent":${JSON.stringify(r.parent)}`;
   if (r.retryOf !== undefined) head += `,"retryOf":${JSON.stringify(r.retryOf)}`;
@@ -390,17 +437,24 @@ export function toLine(r: RunRecord): string {
 
 const table = (r: RunRecord) => (r as { [STEP_TABLE]?: StepTable })[STEP_TABLE];
 
+/**
+ * A line of any version this version knows (without `"v"`: version 1) as a record. Throws
+ * RunLineVersionError for any other version, and a SyntaxError for a line cut short.
+ */
 export function fromLine(line: string): RunRecord {
-  const raw = JSON.parse(line) as Omit<RunRecord, "steps" | "input"> & {
+  const { v = 1, ...raw } = JSON.parse(line) as Omit<RunRecord, "steps" | "input"> & {
+    v?: unknown;
     steps: unknown[][] | RunRecord["steps"];
     input: RunRecord["input"] & { payload?: unknown };
   };
+  const columns = typeof v === "number" ? RUN_LINE_LAYOUTS.get(v) : undefined;
+  if (!columns) throw new RunLineVersionError(v);
   if (raw.input && "payload" in raw.input) {
     const { payload, ...rest } = raw.input;
     raw.input = { payloadJson: JSON.stringify(payload), ...rest };
   }
   if (!Array.isArray(raw.steps)) return raw as RunRecord;
-  return { ...raw, steps: stepsFromRows(raw.steps, raw.startedAt) } as RunRecord;
+  return { ...raw, steps: stepsFromRows(raw.steps, raw.startedAt, columns) } as RunRecord;
 }
 
 /** Built field by field: a live record's steps are made on reading, and a summary needs only their count. */
