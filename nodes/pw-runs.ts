@@ -28,6 +28,8 @@ interface RunSettings {
   maxRuns?: number;
   settleMs?: number;
   inactivityTimeoutSec?: number;
+  /** How long after its end a late message may still reopen a run (default 600). */
+  lateWindowSec?: number;
   inputCapBytes?: number;
   /** Runs going at once across all flows; more wait in the queue. */
   maxConcurrent?: number;
@@ -106,6 +108,7 @@ export = function (RED: NodeAPI) {
     settleMs: settings.settleMs,
     inactivityMs:
       settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
+    lateWindowMs: settings.lateWindowSec === undefined ? undefined : settings.lateWindowSec * 1000,
     inputCapBytes: settings.inputCapBytes,
     onEnd: (record) => service.ended(record),
   });
