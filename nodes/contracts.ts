@@ -14,8 +14,19 @@ import type { ScopeResult } from "./lib/runs/tracker";
  * are in lib/message.ts, where the engine can use them too.
  */
 
+/** What an instance was deployed with, besides its secrets. */
+export interface InstanceSettings {
+  connector: string;
+  vars: Record<string, unknown>;
+  auth: number;
+  tlsCa: string;
+  tlsInsecure: boolean;
+}
+
 /** A `pw-instance` config node: one account of a connector. */
 export interface InstanceNode extends Node<Record<string, string | undefined>> {
+  /** Its deployed settings: a request may use its saved secrets only with these. */
+  deployed?: InstanceSettings;
   /** The client for the instance's connector; absent when the instance cannot be used. */
   client?: ConnectorClient;
   /** Why the instance cannot be used, when it cannot. */

@@ -15,7 +15,8 @@ import { sendRequest } from "./lib/http/request";
 import { compileTemplate, escapeXml } from "./lib/templates";
 import { releaseLimiter, type Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
-import type { InstanceNode } from "./contracts";
+import { findNode, type InstanceNode, type InstanceSettings } from "./contracts";
+import { checkPermission, DEPLOY } from "./admin-permissions";
 
 /**
  * An instance: one account of a connector. Plain variables live in the flow; secret ones in
@@ -128,6 +129,54 @@ export = function (RED: NodeAPI) {
     );
   };
 
+  /** Two sets of variables alike, whatever their order (the dialog sends strings). */
+  const sameValues = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) if (String(a[k] ?? "") !== String(b[k] ?? "")) return false;
+    return true;
+  };
+
+  const settingsOf = (def: Partial<InstanceDef>): InstanceSettings => ({
+    connector: def.connector ?? "",
+    vars: def.vars ?? {},
+    auth: Number(def.auth ?? 0),
+    tlsCa: def.tlsCa ?? "",
+    tlsInsecure: def.tlsInsecure === true,
+  });
+
+  /**
+   * Saved secrets go only where the deployed instance sends them. A dialog that fills them
+   * into a definition, connector, variables (a host) or certificate settings of its own could
+   * send them anywhere: that needs the permission to deploy flows, as deploying would.
+   */
+  const mayUseSaved = async (
+    connector: ConnectorDefinition,
+    body: DialogValues & { tlsCa?: string; tlsInsecure?: boolean },
+    req: Request,
+    res: Response,
+  ): Promise<boolean> => {
+    const saved = fromSlots(
+      connector,
+      body.secretSlots,
+      body.id ? (RED.nodes.getCredentials(body.id) as Credentials | undefined) : undefined,
+    );
+    const usesSaved = Object.keys(saved).some((key) => {
+      const typed = body.secrets?.[key];
+      return (typed === undefined || typed === "__PWRD__") && !!saved[key];
+    });
+    if (!usesSaved) return true;
+    const deployed = body.id ? findNode(RED, body.id, "pw-instance")?.deployed : undefined;
+    const same =
+      deployed !== undefined &&
+      body.definition === undefined &&
+      (body.connector ?? deployed.connector) === deployed.connector &&
+      Number(body.auth ?? deployed.auth) === deployed.auth &&
+      (body.tlsCa ?? deployed.tlsCa) === deployed.tlsCa &&
+      (body.tlsInsecure ?? deployed.tlsInsecure) === deployed.tlsInsecure &&
+      sameValues(body.vars ?? deployed.vars, deployed.vars);
+    return same ? true : checkPermission(RED, DEPLOY, req, res);
+  };
+
   /** A prebuilt connector, or one built in the editor and deployed. */
   const connectorById = (id: string | undefined): ConnectorDefinition | undefined =>
     id ? (prebuilt.get(id) ?? findBuilt(id)) : undefined;
@@ -182,6 +231,7 @@ export = function (RED: NodeAPI) {
   function PwInstance(this: InstanceNode, def: InstanceDef) {
     RED.nodes.createNode(this, def);
     const node = this;
+    node.deployed = settingsOf(def);
     let client: ConnectorClient | undefined;
     let problem: string | undefined;
     // Built lazily: a connector built in the editor is another config node, maybe created after this one.
@@ -278,6 +328,7 @@ export = function (RED: NodeAPI) {
       });
       return;
     }
+    if (!(await mayUseSaved(connector, body, req, res))) return;
     // A limiter of its own, forgotten once the test has answered.
     const testId = `test-${body.id ?? "new"}`;
     let client: ConnectorClient;
@@ -338,8 +389,15 @@ export = function (RED: NodeAPI) {
   };
 
   // The Authorize button: a one-time state and PKCE verifier, and the provider's URL to open.
-  RED.httpAdmin.post("/pw/instances/:id/authorize", write, (req: Request, res: Response) => {
+  RED.httpAdmin.post("/pw/instances/:id/authorize", write, async (req: Request, res: Response) => {
     const body = { ...((req.body ?? {}) as DialogValues), id: req.params.id };
+    if (!body.connector && !body.definition && !findNode(RED, body.id, "pw-instance")) {
+      res.status(404).json({
+        error: "not_found",
+        message: `No instance has id ${body.id}: open the instance's settings and press Authorize there.`,
+      });
+      return;
+    }
     let connector: ConnectorDefinition | undefined;
     try {
       connector = dialogConnector(body);
@@ -354,6 +412,7 @@ export = function (RED: NodeAPI) {
       });
       return;
     }
+    if (!(await mayUseSaved(connector, body, req, res))) return;
     const vars: Record<string, unknown> = {
       ...Object.fromEntries((connector.variables ?? []).map((v) => [v.key, v.default])),
       ...(body.vars ?? {}),

@@ -9,11 +9,24 @@ import { attempt, noPayload, refuseMessages } from "./shape";
 import { templateView } from "./template-view";
 import { installAdminErrors } from "./admin-errors";
 import { findNode } from "./contracts";
+import { checkPermission, DEPLOY } from "./admin-permissions";
 import { redact } from "./lib/redact";
 import type { LookupTable } from "./lib/mapping/transforms";
 
 interface MapDef extends NodeDef, MapOptions {
   rules: MapRule[];
+}
+
+/** Whether mapping rules hold a transform that runs code (an expression). */
+function runsCode(rules: unknown): boolean {
+  return (
+    Array.isArray(rules) &&
+    rules.some(
+      (r) =>
+        Array.isArray((r as MapRule)?.transforms) &&
+        ((r as MapRule).transforms ?? []).some((t) => (t as { type?: unknown })?.type === "expression"),
+    )
+  );
 }
 
 /** The largest sample the "use last payload" button hands to the editor. */
@@ -75,8 +88,10 @@ export = function (RED: NodeAPI) {
   const write = RED.auth.needsPermission("pw-map.write");
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-  RED.httpAdmin.post("/pw/map/test", write, (req: Request, res: Response) => {
+  RED.httpAdmin.post("/pw/map/test", write, async (req: Request, res: Response) => {
     const { rules, options, sample, tables } = body(req);
+    // An expression transform runs the user's JavaScript: as deploying it would, that needs the right to deploy.
+    if (runsCode(rules) && !(await checkPermission(RED, DEPLOY, req, res))) return;
     if (sample === undefined) {
       res.status(400).json({ error: "bad_request", message: "paste a sample record first" });
       return;
