@@ -7,7 +7,7 @@ import { setActiveService } from "./lib/runs/active";
 import { FileQueuePersistence, RunQueue } from "./lib/runs/queue";
 import { RunService } from "./lib/runs/service";
 import { SnapshotStore } from "./lib/runs/snapshots";
-import type { RunRecord, RunStatus } from "./lib/runs/record";
+import { RUN_STATUSES, type RunRecord, type RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
 
 /** `patchworks.runs` in settings.js; every limit has a stated default. */
@@ -44,15 +44,7 @@ interface RuntimeNode {
   _expectedDoneCount?: number;
 }
 
-const STATUSES: RunStatus[] = [
-  "queued",
-  "running",
-  "succeeded",
-  "completed with failures",
-  "failed",
-  "stopped",
-  "timed out",
-];
+const STATUSES: readonly RunStatus[] = RUN_STATUSES;
 const LOG_ERROR = 20;
 
 export = function (RED: NodeAPI) {
@@ -66,13 +58,11 @@ export = function (RED: NodeAPI) {
       /^\/pw\/runs(\/.*)?$/,
       RED.auth.needsPermission("pw-runs.read"),
       (_req: Request, res: Response) => {
-        res
-          .status(503)
-          .json({
-            error: "tracking_off",
-            message:
-              "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED.",
-          });
+        res.status(503).json({
+          error: "tracking_off",
+          message:
+            "Run tracking is off: set patchworks.runs.enabled to true in settings.js and restart Node-RED.",
+        });
       },
     );
     return;
@@ -234,7 +224,8 @@ export = function (RED: NodeAPI) {
       res.status(400).json({ error: "bad_request", message: filter });
       return;
     }
-    res.json({ runs: store.list(filter) });
+    // The statuses too: the sidebar's filter offers them, and the runtime knows them.
+    res.json({ runs: store.list(filter), statuses: STATUSES });
   });
 
   RED.httpAdmin.get("/pw/runs/:id", read, async (req: Request, res: Response) => {
@@ -284,12 +275,10 @@ export = function (RED: NodeAPI) {
       return;
     }
     if (run.input.truncated) {
-      res
-        .status(409)
-        .json({
-          error: "no_input",
-          message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.`,
-        });
+      res.status(409).json({
+        error: "no_input",
+        message: `Run ${run.id} started with a payload of ${run.input.bytes} bytes, over the cap kept for retries.`,
+      });
       return;
     }
     const trigger = RED.nodes.getNode(run.trigger) as unknown as {
