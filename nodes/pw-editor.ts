@@ -1,9 +1,42 @@
 import type { NodeAPI } from "node-red";
+import type { Request, Response } from "express";
+import { CHECK_KINDS, CHECKS, conditionRules } from "./lib/editor-checks";
+import { installAdminErrors } from "./admin-errors";
+
+/** The most checks one request may carry (a flow's worth of nodes, loaded at once). */
+const MAX_CHECKS = 500;
 
 /**
  * Editor widgets shared by several shapes (the condition builder), in pw-editor.html. A
  * plugin rather than a node: the editor loads plugins before nodes, so every dialog finds them.
+ * Its admin routes are how dialogs learn the runtime's rules instead of keeping copies:
+ * GET pw/editor/rules describes the condition operators, POST pw/editor/check runs the
+ * engine's own compile step on values from the dialogs.
  */
 export = function (RED: NodeAPI) {
   RED.plugins.registerPlugin("pw-editor", { type: "pw-editor" } as never);
+  const read = RED.auth.needsPermission("pw-editor.read");
+
+  RED.httpAdmin.get("/pw/editor/rules", read, (_req: Request, res: Response) => {
+    res.json({ conditions: conditionRules() });
+  });
+
+  // Body: { checks: [{ kind, value }] }; answer: { results: [{ problems: [...] }] }, in order.
+  RED.httpAdmin.post("/pw/editor/check", read, (req: Request, res: Response) => {
+    const checks = (req.body ?? {}).checks as unknown;
+    const bad = (message: string) => res.status(400).json({ error: "bad_request", message });
+    if (!Array.isArray(checks) || checks.length === 0)
+      return bad('send { "checks": [{ "kind": …, "value": … }] } with at least one check');
+    if (checks.length > MAX_CHECKS)
+      return bad(`at most ${MAX_CHECKS} checks per request, not ${checks.length}`);
+    for (const [i, c] of checks.entries()) {
+      const kind = (c as { kind?: unknown } | null)?.kind;
+      if (typeof kind !== "string" || !Object.hasOwn(CHECKS, kind))
+        return bad(`check ${i + 1}: unknown kind "${String(kind)}" (use one of ${CHECK_KINDS.join(", ")})`);
+    }
+    res.json({
+      results: checks.map((c: { kind: string; value?: unknown }) => ({ problems: CHECKS[c.kind](c.value) })),
+    });
+  });
+  installAdminErrors(RED);
 };

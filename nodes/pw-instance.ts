@@ -10,6 +10,7 @@ import { ConnectorClient, type Instance } from "./lib/connectors/client";
 import { loadPrebuilt, type AuthMethod, type ConnectorDefinition } from "./lib/connectors/definition";
 import { TokenStore, type StoredTokens } from "./lib/connectors/token-store";
 import { builtConnectors, findBuilt } from "./lib/connectors/registry";
+import { summariseConnector, summariseDraft } from "./lib/connectors/summary";
 import { validateDefinition } from "./lib/connectors/definition";
 import { sendRequest } from "./lib/http/request";
 import { compileTemplate, escapeXml } from "./lib/templates";
@@ -24,6 +25,8 @@ import { checkPermission, DEPLOY } from "./admin-permissions";
  * `secretSlots`), so editing one secret never wipes another.
  */
 const SECRET_SLOTS = 10;
+/** The most connector drafts one request may ask summaries of. */
+const MAX_DRAFTS = 200;
 
 interface InstanceDef extends NodeDef {
   connector: string;
@@ -261,7 +264,12 @@ export = function (RED: NodeAPI) {
   }
   const credentials: Record<string, { type: "password" }> = {};
   for (let i = 0; i < SECRET_SLOTS; i++) credentials[`secret_${i}`] = { type: "password" };
-  RED.nodes.registerType("pw-instance", PwInstance as never, { credentials });
+  RED.nodes.registerType("pw-instance", PwInstance as never, {
+    credentials,
+    // Exported to the editor (RED.settings.pwInstanceSecretSlots): the dialog declares the
+    // same credential fields from it. The runtime's constant, not a setting to change.
+    settings: { pwInstanceSecretSlots: { value: SECRET_SLOTS, exportable: true } },
+  });
 
   const read = RED.auth.needsPermission("pw-instance.read");
   const write = RED.auth.needsPermission("pw-instance.write");
@@ -270,31 +278,23 @@ export = function (RED: NodeAPI) {
   RED.httpAdmin.get("/pw/connectors", read, (_req: Request, res: Response) => {
     res.json({
       connectors: [...prebuilt.values(), ...builtConnectors().filter((b) => !prebuilt.has(b.id))].map(
-        (c) => ({
-          id: c.id,
-          name: c.name,
-          version: c.version,
-          description: c.description,
-          category: c.category,
-          icon: c.icon,
-          docs: c.docs,
-          variables: c.variables ?? [],
-          auth: c.auth.map((a, i) => ({ index: i, type: a.type, label: a.label ?? a.type })),
-          rateLimit: c.rateLimit ?? [],
-          endpoints: c.endpoints.map((e) => ({
-            id: e.id,
-            name: e.name,
-            entity: e.entity,
-            direction: e.direction,
-            method: e.method,
-            path: e.path,
-            parameters: e.parameters ?? [],
-            batch: e.batch,
-            sample: e.sample,
-          })),
-        }),
+        summariseConnector,
       ),
     });
+  });
+
+  // Connectors built in the editor and not deployed yet, summarised as the list above: body
+  // { definitions: [JSON text or object] }, answer { connectors: [summary or null] } in order.
+  RED.httpAdmin.post("/pw/connectors/summaries", read, (req: Request, res: Response) => {
+    const definitions = (req.body ?? {}).definitions as unknown;
+    if (!Array.isArray(definitions) || definitions.length > MAX_DRAFTS) {
+      res.status(400).json({
+        error: "bad_request",
+        message: `send { "definitions": [...] } with at most ${MAX_DRAFTS} connector definitions`,
+      });
+      return;
+    }
+    res.json({ connectors: definitions.map(summariseDraft) });
   });
 
   /**

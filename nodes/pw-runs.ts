@@ -6,7 +6,7 @@ import { FileRunStore, type RunFilter } from "./lib/runs/store";
 import { FileQueuePersistence, RunQueue } from "./lib/runs/queue";
 import { RunService } from "./lib/runs/service";
 import { SnapshotStore } from "./lib/runs/snapshots";
-import type { RunRecord, RunStatus } from "./lib/runs/record";
+import { RUN_STATUSES, type RunRecord, type RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
 import {
   addLogHandler,
@@ -48,15 +48,7 @@ type Described = HookNode & { routes: Map<string, Described | null>; routesOf: n
 
 type RuntimeNode = Internal & { [DESCRIBED]?: Described };
 
-const STATUSES: RunStatus[] = [
-  "queued",
-  "running",
-  "succeeded",
-  "completed with failures",
-  "failed",
-  "stopped",
-  "timed out",
-];
+const STATUSES: readonly RunStatus[] = RUN_STATUSES;
 
 export = function (RED: NodeAPI) {
   const settings = ((RED.settings as { patchworks?: { runs?: RunSettings } }).patchworks?.runs ??
@@ -254,7 +246,8 @@ export = function (RED: NodeAPI) {
       res.status(400).json({ error: "bad_request", message: filter });
       return;
     }
-    res.json({ runs: store.list(filter) });
+    // The statuses too: the sidebar's filter offers them, and the runtime knows them.
+    res.json({ runs: store.list(filter), statuses: STATUSES });
   });
 
   RED.httpAdmin.get("/pw/runs/:id", read, async (req: Request, res: Response) => {

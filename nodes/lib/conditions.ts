@@ -9,34 +9,54 @@ import { compileTemplate, type Template, type TemplateView } from "./templates";
  */
 export type ValueType = "string" | "number" | "date" | "boolean";
 
-export const OPERATORS = [
-  "equals",
-  "not_equals",
-  "contains",
-  "not_contains",
-  "starts_with",
-  "ends_with",
-  "in",
-  "not_in",
-  "gt",
-  "gte",
-  "lt",
-  "lte",
-  "between",
-  "exists",
-  "not_exists",
-  "empty",
-  "not_empty",
-  "regex",
-  "true",
-  "false",
-  "before",
-  "after",
-  "within_last",
-  "within_next",
-  "older_than",
-] as const;
-export type Operator = (typeof OPERATORS)[number];
+/**
+ * What each operator takes: no value, one value, a range (value and upper value), a list, or
+ * an amount of minutes, hours or days; and the type it always compares as, if any. The one
+ * description of the operators: the engine reads it, and the editor's condition builder gets
+ * it through an admin route (nodes/pw-editor.ts) to lay out its rows.
+ */
+export interface OperatorInfo {
+  group: "compare" | "dates" | "presence";
+  takes: "nothing" | "value" | "range" | "list" | "amount";
+  type?: ValueType;
+}
+const INFO = {
+  equals: { group: "compare", takes: "value" },
+  not_equals: { group: "compare", takes: "value" },
+  contains: { group: "compare", takes: "value" },
+  not_contains: { group: "compare", takes: "value" },
+  starts_with: { group: "compare", takes: "value" },
+  ends_with: { group: "compare", takes: "value" },
+  in: { group: "compare", takes: "list" },
+  not_in: { group: "compare", takes: "list" },
+  gt: { group: "compare", takes: "value" },
+  gte: { group: "compare", takes: "value" },
+  lt: { group: "compare", takes: "value" },
+  lte: { group: "compare", takes: "value" },
+  between: { group: "compare", takes: "range" },
+  exists: { group: "presence", takes: "nothing" },
+  not_exists: { group: "presence", takes: "nothing" },
+  empty: { group: "presence", takes: "nothing" },
+  not_empty: { group: "presence", takes: "nothing" },
+  regex: { group: "compare", takes: "value" },
+  true: { group: "presence", takes: "nothing", type: "boolean" },
+  false: { group: "presence", takes: "nothing", type: "boolean" },
+  before: { group: "dates", takes: "value", type: "date" },
+  after: { group: "dates", takes: "value", type: "date" },
+  within_last: { group: "dates", takes: "amount", type: "date" },
+  within_next: { group: "dates", takes: "amount", type: "date" },
+  older_than: { group: "dates", takes: "amount", type: "date" },
+} as const satisfies Record<string, OperatorInfo>;
+export type Operator = keyof typeof INFO;
+export const OPERATOR_INFO: Readonly<Record<Operator, OperatorInfo>> = INFO;
+export const OPERATORS = Object.keys(INFO) as Operator[];
+/** The order the editor groups operators in. */
+export const OPERATOR_GROUPS = ["compare", "dates", "presence"] as const;
+export const VALUE_TYPES: readonly ValueType[] = ["string", "number", "date", "boolean"];
+/** Where a condition's value comes from. */
+export const VALUE_SOURCES = ["literal", "template", "field"] as const;
+/** The units of an amount (within_last, within_next, older_than), in milliseconds. */
+export const UNIT_MS = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
 
 export interface Condition {
   /** Path into the record (empty: the record itself); through `[*]` any element may match. */
@@ -63,6 +83,17 @@ export interface ConditionGroup {
 export interface Conditions extends ConditionGroup {
   /** A value that cannot be compared: no match (default), or an error naming field, record and value. */
   onBadValue?: "no-match" | "error";
+}
+
+/** A rule that cannot be compiled, naming the input at fault when it is one of the rule's fields. */
+class RuleError extends Error {
+  constructor(
+    message: string,
+    readonly part: "field",
+    cause: unknown,
+  ) {
+    super(message, { cause });
+  }
 }
 
 /** A record's value could not be compared, and the policy says so. */
@@ -95,26 +126,7 @@ const NEGATED: Partial<Record<Operator, Operator>> = {
   not_exists: "exists",
   not_empty: "empty",
 };
-const NEEDS_VALUE = new Set<Operator>([
-  "equals",
-  "contains",
-  "starts_with",
-  "ends_with",
-  "in",
-  "gt",
-  "gte",
-  "lt",
-  "lte",
-  "between",
-  "regex",
-  "before",
-  "after",
-  "within_last",
-  "within_next",
-  "older_than",
-]);
-const RELATIVE = new Set<Operator>(["within_last", "within_next", "older_than"]);
-const UNIT_MS = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
+const RELATIVE = new Set(OPERATORS.filter((op) => OPERATOR_INFO[op].takes === "amount"));
 /** Per element: matched, did not, or could not be compared. */
 const YES = 1;
 const NO = 0;
@@ -159,14 +171,58 @@ function normalise(input: unknown): Conditions {
   return value as Conditions;
 }
 
-function compileGroup(group: ConditionGroup, at: string, onBad: "no-match" | "error"): Compiled {
+/** A problem of one rule, by its position: indexes into `rules`, group by group ([] is the whole). */
+export interface ConditionProblem {
+  rule: number[];
+  message: string;
+  /** The rule's input at fault, when the problem is one of its fields. */
+  part?: "field";
+}
+
+/**
+ * Every problem compileConditions would stop at, not only the first, each with its rule's
+ * position: what the editor's condition builder shows beside each row.
+ */
+export function conditionProblems(input: unknown): ConditionProblem[] {
+  const problems: ConditionProblem[] = [];
+  const attempt = (rule: number[], compile: () => void) => {
+    try {
+      compile();
+    } catch (err) {
+      const part = err instanceof RuleError ? { part: err.part } : {};
+      problems.push({ rule, message: (err as Error).message, ...part });
+    }
+  };
+  const walk = (group: ConditionGroup, at: string, position: number[]) => {
+    attempt(position, () => checkLogic(group, at));
+    group.rules.forEach((rule, i) => {
+      const where = ruleName(at, i);
+      if (isGroup(rule)) walk(rule, where, [...position, i]);
+      else attempt([...position, i], () => compileCondition(rule as Condition, where, "no-match"));
+    });
+  };
+  let config: Conditions | undefined;
+  attempt([], () => (config = normalise(input)));
+  if (config) walk(config, "", []);
+  return problems;
+}
+
+const ruleName = (at: string, i: number) => `${at}${at ? "." : ""}rule ${i + 1}`;
+
+const isGroup = (rule: unknown): rule is ConditionGroup =>
+  !!rule && typeof rule === "object" && Array.isArray((rule as ConditionGroup).rules);
+
+function checkLogic(group: ConditionGroup, at: string): void {
   if (group.logic !== undefined && group.logic !== "and" && group.logic !== "or") {
     throw new Error(`${at || "the conditions"}: logic must be "and" or "or", not "${String(group.logic)}"`);
   }
+}
+
+function compileGroup(group: ConditionGroup, at: string, onBad: "no-match" | "error"): Compiled {
+  checkLogic(group, at);
   const parts = group.rules.map((rule, i) => {
-    const where = `${at}${at ? "." : ""}rule ${i + 1}`;
-    if (rule && typeof rule === "object" && Array.isArray((rule as ConditionGroup).rules))
-      return compileGroup(rule as ConditionGroup, where, onBad);
+    const where = ruleName(at, i);
+    if (isGroup(rule)) return compileGroup(rule, where, onBad);
     return compileCondition(rule as Condition, where, onBad);
   });
   const or = group.logic === "or";
@@ -197,25 +253,20 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
     getter = compileGetter(segments);
     wildcard = hasWildcard(segments);
   } catch (err) {
-    throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
+    throw new RuleError(`${where}: ${(err as Error).message}`, "field", err);
   }
   const positive = NEGATED[c.op] ?? c.op;
   const negate = positive !== c.op;
-  const type: ValueType =
-    c.op === "true" || c.op === "false"
-      ? "boolean"
-      : ["before", "after", ...RELATIVE].includes(c.op)
-        ? "date"
-        : (c.type ?? "string");
-  if (!["string", "number", "date", "boolean"].includes(type))
-    throw new Error(`${where}: unknown type "${String(c.type)}"`);
+  const info = OPERATOR_INFO[c.op];
+  const type: ValueType = info.type ?? c.type ?? "string";
+  if (!VALUE_TYPES.includes(type)) throw new Error(`${where}: unknown type "${String(c.type)}"`);
   const ci = c.caseInsensitive === true && type === "string";
   const valueType = c.valueType ?? "literal";
-  if (NEEDS_VALUE.has(positive) && (c.value === undefined || c.value === ""))
+  if (info.takes !== "nothing" && (c.value === undefined || c.value === ""))
     throw new Error(`${where} (${label} ${c.op}): needs a value`);
-  if (positive === "between" && (c.value2 === undefined || c.value2 === ""))
+  if (info.takes === "range" && (c.value2 === undefined || c.value2 === ""))
     throw new Error(`${where} (${label} between): needs an upper value`);
-  if (positive === "in" && valueType === "field")
+  if (info.takes === "list" && valueType === "field")
     throw new Error(
       `${where} (${label} ${c.op}): a list must be typed in or come from a template, not a field`,
     );

@@ -1,4 +1,4 @@
-import { compileGetter, parsePath, type Segment } from "./paths";
+import { compileGetter, parsePath, type Getter, type Segment } from "./paths";
 import { describe } from "./batching";
 
 /**
@@ -32,12 +32,9 @@ interface Found {
   parent: unknown;
 }
 
-export function compileSplitter(opts: SplitOptions): Splitter {
-  const text = (opts.path ?? "").trim();
-  if (text === "")
-    throw new Error("the path to split out is empty: name the element, e.g. customer.addresses");
-  const segments = parsePath(text);
-  const copies = (opts.parentFields ?? [])
+/** The parent fields copied into each part; rows without a `from` are left out. */
+export function compileParentFields(fields: ParentField[] | undefined): Array<{ to: string; get: Getter }> {
+  return (fields ?? [])
     .filter((f) => f && typeof f.from === "string" && f.from.trim() !== "")
     .map((f) => {
       const from = f.from.trim();
@@ -47,6 +44,14 @@ export function compileSplitter(opts: SplitOptions): Splitter {
       if (!to) throw new Error(`parent field "${from}" needs a name to be copied as`);
       return { to, get: compileGetter(fromSegments) };
     });
+}
+
+export function compileSplitter(opts: SplitOptions): Splitter {
+  const text = (opts.path ?? "").trim();
+  if (text === "")
+    throw new Error("the path to split out is empty: name the element, e.g. customer.addresses");
+  const segments = parsePath(text);
+  const copies = compileParentFields(opts.parentFields);
   const wrapper = (opts.wrapper ?? "").trim();
   const each = opts.mode !== "whole";
 

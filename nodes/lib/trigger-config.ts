@@ -123,15 +123,25 @@ export function webhookAuth(s: TriggerSettings, secret: string | undefined): Web
   }
 }
 
-/** Checks and compiles every setting once, at deploy. Throws with a message naming the setting. */
-export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTrigger {
-  const schedules = (s.schedules ?? []).map((spec, i) => {
+/** The trigger's schedules, each checked; an error names the schedule by its position. */
+export function compileSchedules(specs: ScheduleSpec[] | undefined): CompiledSchedule[] {
+  return (specs ?? []).map((spec, i) => {
     try {
       return compileSchedule(spec);
     } catch (err) {
       throw new Error(`schedule ${i + 1}: ${(err as Error).message}`, { cause: err });
     }
   });
+}
+
+/** The webhook's body size limit in bytes; blank is the default. */
+export function bodyLimitBytes(limit: string | undefined): number {
+  return parseSize(limit || DEFAULT_BODY_LIMIT);
+}
+
+/** Checks and compiles every setting once, at deploy. Throws with a message naming the setting. */
+export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTrigger {
+  const schedules = compileSchedules(s.schedules);
   if (!s.webhook) return { schedules };
 
   const methods = new Set(
@@ -162,7 +172,7 @@ export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTri
       path: normalisePath(s.path ?? ""),
       methods,
       auth: webhookAuth(s, secret),
-      limitBytes: parseSize(s.bodyLimit || DEFAULT_BODY_LIMIT),
+      limitBytes: bodyLimitBytes(s.bodyLimit),
       reply: {
         mode: s.replyMode === "wait" ? "wait" : "immediate",
         status,

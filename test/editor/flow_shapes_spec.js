@@ -78,6 +78,13 @@ describe("flow shapes in the editor (Chromium)", function () {
     assert.equal(node.valid, true);
   });
 
+  /** The problem the runtime reports for a condition row, once it has answered. */
+  const problemOf = (row, pattern) =>
+    waitUntil(async () => {
+      const text = await row.locator(".pw-cond-problem").textContent();
+      return pattern.test(text) && { text };
+    }, `a row problem matching ${pattern}`);
+
   it("shows what is wrong with a condition as it is typed, and flags the node", async function () {
     const id = await ed.addNode("pw-filter", 300, 200);
     await ed.openDialog(id);
@@ -90,19 +97,22 @@ describe("flow shapes in the editor (Chromium)", function () {
       value: "ten",
       value2: "20",
     });
-    assert.match(await row.locator(".pw-cond-problem").textContent(), /"ten" is not a number/);
+    await problemOf(row, /"ten" is not a number/);
     assert.ok(await row.locator(".pw-cond-value2").isVisible(), "between shows the upper value");
     await row.locator(".pw-cond-op").selectOption("exists");
     assert.equal(await row.locator(".pw-cond-value2").isVisible(), false);
-    assert.equal(await row.locator(".pw-cond-problem").textContent(), "");
+    await problemOf(row, /^$/);
     await row.locator(".pw-cond-op").selectOption("regex");
     await row.locator(".pw-cond-type").selectOption("string");
     await row.locator("input.red-ui-typedInput-input").first().fill("([a-z");
-    assert.match(await row.locator(".pw-cond-problem").textContent(), /not a valid regular expression/);
+    await problemOf(row, /not a valid regular expression/);
+    await row.locator(".pw-cond-field").fill("line_items..sku");
+    await problemOf(row, /path "line_items\.\.sku" has an empty key/);
+    assert.ok(await row.locator(".pw-cond-field").evaluate((e) => e.classList.contains("input-error")));
     await row.locator(".pw-cond-field").fill("line_items[*].sku");
     assert.ok(await row.locator(".pw-cond-all").isVisible(), "a path through [*] offers 'all elements'");
     await ed.pressDone();
-    assert.equal((await saved(id)).valid, false);
+    await waitUntil(async () => (await saved(id)).valid === false, "the node to be flagged");
     await page.evaluate((nid) => {
       RED.nodes.remove(nid);
       RED.view.redraw(true);
@@ -158,7 +168,7 @@ describe("flow shapes in the editor (Chromium)", function () {
     await ed.openDialog(fcId);
     await page.fill("#node-input-size", "0");
     await ed.pressDone();
-    assert.equal((await saved(fcId)).valid, false, "a batch size of 0 is flagged");
+    await waitUntil(async () => (await saved(fcId)).valid === false, "a batch size of 0 to be flagged");
     await ed.openDialog(fcId);
     await page.fill("#node-input-size", "2");
     await ed.pressDone();

@@ -3,6 +3,7 @@ const assert = require("node:assert/strict");
 const http = require("node:http");
 const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
+const { lib } = require("../support/dist");
 
 const sinkFn = "global.get('seen').push(msg); return null;";
 
@@ -427,6 +428,13 @@ describe("runs (runtime)", function () {
       assert.equal((await rt.api("GET", "/pw/runs?limit=0")).status, 400);
       assert.equal((await rt.api("GET", "/pw/runs/NOPE")).status, 404);
       assert.equal((await rt.api("POST", "/pw/runs/NOPE/retry")).status, 404);
+    });
+
+    it("lists the statuses a run can have with the runs, for the sidebar's filter", async function () {
+      const { json } = await rt.api("GET", "/pw/runs?limit=1");
+      assert.deepEqual(json.statuses, [...lib("runs/record").RUN_STATUSES]);
+      for (const status of json.statuses)
+        assert.notEqual((await rt.api("GET", `/pw/runs?status=${encodeURIComponent(status)}`)).status, 400);
     });
   });
 });

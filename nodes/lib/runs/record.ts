@@ -4,8 +4,17 @@ import type { RequestRecord } from "../records";
 export type { RequestRecord };
 
 /** How a run ended, or that it has not yet. */
-export type RunStatus =
-  "queued" | "running" | "succeeded" | "completed with failures" | "failed" | "stopped" | "timed out";
+/** Every status a run can have, in the order a run may pass through them. */
+export const RUN_STATUSES = [
+  "queued",
+  "running",
+  "succeeded",
+  "completed with failures",
+  "failed",
+  "stopped",
+  "timed out",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   "succeeded",

@@ -1,0 +1,81 @@
+import { checkBatchSize, compileBatchLevel } from "./batching";
+import {
+  conditionProblems,
+  OPERATOR_GROUPS,
+  OPERATOR_INFO,
+  OPERATORS,
+  UNIT_MS,
+  VALUE_SOURCES,
+  VALUE_TYPES,
+} from "./conditions";
+import { compileGetter } from "./paths";
+import { compileParentFields, compileSplitter, type ParentField } from "./splitting";
+import { compileTemplate } from "./templates";
+import { bodyLimitBytes, compileSchedules } from "./trigger-config";
+import { normalisePath } from "./webhook/routes";
+import { compileRules, type VariableRule } from "./variables";
+import type { ScheduleSpec } from "./schedule";
+
+/**
+ * The checks the editor's dialogs ask the runtime for (through pw/editor/check), so a dialog
+ * flags exactly what deploying would refuse: each kind runs the engine's own compile step.
+ */
+export interface CheckProblem {
+  message: string;
+  /** conditions: the rule's position, indexes into `rules` group by group. */
+  rule?: number[];
+  /** conditions: the input at fault, when it is one of the row's fields. */
+  part?: string;
+}
+
+const text = (value: unknown): string => (value === undefined || value === null ? "" : String(value));
+
+/** One problem from a compile step that throws, or none. */
+const compiles =
+  (compile: (value: unknown) => unknown) =>
+  (value: unknown): CheckProblem[] => {
+    try {
+      compile(value);
+      return [];
+    } catch (err) {
+      return [{ message: (err as Error).message }];
+    }
+  };
+
+export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>> = {
+  /** Filter and route conditions: every rule's problem, by position. */
+  conditions: (value) => conditionProblems(value),
+  /** A path into the payload (set variables' "payload path" values). */
+  path: compiles((value) => compileGetter(text(value))),
+  /** A {{ }} template (set variables' template values). */
+  template: compiles((value) => compileTemplate(text(value))),
+  /** Flow control's batch level. */
+  "batch-level": compiles((value) => compileBatchLevel(text(value))),
+  /** Flow control's batch size. */
+  "batch-size": compiles((value) => checkBatchSize(value)),
+  /** Split's path to the element split out. */
+  "split-path": compiles((value) => compileSplitter({ path: text(value), mode: "each" })),
+  /** Split's parent fields. */
+  "split-fields": compiles((value) => compileParentFields(value as ParentField[])),
+  /** Set variables' rows. */
+  variables: compiles((value) => compileRules(value as VariableRule[])),
+  /** A trigger's schedules. */
+  schedules: compiles((value) => compileSchedules(value as ScheduleSpec[])),
+  /** A trigger's webhook path. */
+  "webhook-path": compiles((value) => normalisePath(text(value))),
+  /** A trigger's webhook body size limit. */
+  "body-limit": compiles((value) => bodyLimitBytes(text(value))),
+};
+
+export const CHECK_KINDS = Object.keys(CHECKS);
+
+/** What the editor's condition builder lays its rows out from: the engine's own description. */
+export function conditionRules() {
+  return {
+    operators: OPERATORS.map((op) => ({ op, ...OPERATOR_INFO[op] })),
+    groups: [...OPERATOR_GROUPS],
+    types: [...VALUE_TYPES],
+    sources: [...VALUE_SOURCES],
+    units: Object.keys(UNIT_MS),
+  };
+}
