@@ -21,6 +21,8 @@ export interface InstanceSettings {
   auth: number;
   tlsCa: string;
   tlsInsecure: boolean;
+  /** Which credential slot holds which secret variable. */
+  secretSlots: Record<string, number>;
 }
 
 /** A `pw-instance` config node: one account of a connector. */

@@ -145,6 +145,7 @@ export = function (RED: NodeAPI) {
     auth: Number(def.auth ?? 0),
     tlsCa: def.tlsCa ?? "",
     tlsInsecure: def.tlsInsecure === true,
+    secretSlots: def.secretSlots ?? {},
   });
 
   /**
@@ -176,7 +177,8 @@ export = function (RED: NodeAPI) {
       Number(body.auth ?? deployed.auth) === deployed.auth &&
       (body.tlsCa ?? deployed.tlsCa) === deployed.tlsCa &&
       (body.tlsInsecure ?? deployed.tlsInsecure) === deployed.tlsInsecure &&
-      sameValues(body.vars ?? deployed.vars, deployed.vars);
+      sameValues(body.vars ?? deployed.vars, deployed.vars) &&
+      sameValues(body.secretSlots ?? deployed.secretSlots, deployed.secretSlots);
     return same ? true : checkPermission(RED, DEPLOY, req, res);
   };
 

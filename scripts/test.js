@@ -1,6 +1,6 @@
 // `npm test` (after the build): every mocha group, each in its own process where a group
 // needs a runtime of its own, then one closing "N passed, N failed" line for them all.
-//   node scripts/test.js [group ...]   groups: unit runtime package editor (default: all)
+//   node scripts/test.js [group ...]   groups: unit runtime security package editor (default: all)
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -23,6 +23,7 @@ const specs = (dir) =>
 const groups = {
   unit: [[...specs("lib"), ...specs("nodes")]],
   runtime: specs("runtime").map((f) => [f]),
+  security: specs("security").map((f) => [f]),
   package: specs("package").map((f) => [f]),
   editor: specs("editor").map((f) => [f]),
 };
