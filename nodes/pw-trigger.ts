@@ -7,7 +7,7 @@ import { findNode, triggerRuns, type TriggerNode } from "./contracts";
 import { priorityRank } from "./lib/runs/queue";
 import type { Admission, TriggerLauncher } from "./lib/runs/service";
 import type { SnapshotMode } from "./lib/runs/snapshots";
-import { claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
+import { adminConflict, claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
 import { receive, type IncomingRequest } from "./lib/webhook/receive";
 import { HttpError } from "./lib/webhook/body";
 import { awaitCallback, forgetCallback } from "./lib/runs/callbacks";
@@ -186,6 +186,11 @@ export = function (RED: NodeAPI) {
           throw new Error(
             "webhooks need Node-RED's node HTTP server, but httpNodeRoot is false in settings.js",
           );
+        const conflict = adminConflict(
+          (nodeRoot || "/").replace(/\/+$/, "") + webhook.path,
+          (RED.settings as { httpAdminRoot?: string | false }).httpAdminRoot,
+        );
+        if (conflict) throw new Error(conflict);
         claimPath(webhook.path, node.id);
         captureRoute((nodeRoot || "/").replace(/\/+$/, "") + webhook.path, webhook.limitBytes);
         const handler = (req: Request, res: Response) => {

@@ -14,6 +14,56 @@ export function normalisePath(path: string): string {
   return withSlash.replace(/\/{2,}/g, "/").replace(/\/$/, "");
 }
 
+/**
+ * First path segments of Node-RED's admin API and editor (admin API docs; editor-api's routes
+ * and static resources), and of the routes nodes add to it (inject, debug, ours under pw).
+ */
+const ADMIN_SEGMENTS = new Set([
+  "auth",
+  "flows",
+  "flow",
+  "nodes",
+  "context",
+  "settings",
+  "plugins",
+  "diagnostics",
+  "icons",
+  "resources",
+  "theme",
+  "projects",
+  "locales",
+  "library",
+  "credentials",
+  "red",
+  "vendor",
+  "types",
+  "core",
+  "comms",
+  "debug",
+  "inject",
+  "pw",
+  "favicon.ico",
+  "admin",
+]);
+
+/**
+ * Why a webhook at `fullPath` (node root included) would take requests meant for the admin
+ * API mounted at `adminRoot`, or undefined when it would not. When both roots are the same a
+ * trigger at /flows made every later deploy fail.
+ */
+export function adminConflict(fullPath: string, adminRoot: string | false | undefined): string | undefined {
+  if (adminRoot === false) return undefined;
+  const root = (adminRoot || "/").replace(/\/+$/, "").toLowerCase();
+  const path = fullPath.toLowerCase();
+  if (root && path !== root && !path.startsWith(root + "/")) return undefined;
+  const first = path.slice(root.length).split("/").filter(Boolean)[0] ?? "";
+  if (first.startsWith(":"))
+    return `the webhook path "${fullPath}" starts with a parameter under the editor's address (${adminRoot || "/"}), so it would answer requests meant for the editor: start it with a fixed segment such as "/hooks"`;
+  if (ADMIN_SEGMENTS.has(first))
+    return `the webhook path "${fullPath}" is taken by the editor's admin API (${adminRoot || "/"}${first}): choose another path, or give webhooks their own root (httpNodeRoot in settings.js)`;
+  return undefined;
+}
+
 // Express matches paths case-insensitively by default, so ownership does too.
 const keyOf = (path: string) => path.toLowerCase();
 
