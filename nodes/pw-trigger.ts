@@ -215,6 +215,7 @@ export = function (RED: NodeAPI) {
           auth: hook.auth,
           limitBytes: hook.limitBytes,
           fullUrl: fullUrl(req),
+          allowEmptySigned: hook.allowEmptySigned,
         });
       } catch (err) {
         if (!(err instanceof HttpError)) throw err;

@@ -20,6 +20,8 @@ export interface TriggerSettings {
   hmacSigns?: "body" | "timestamp.body";
   hmacTimestampHeader?: string;
   maxAgeSec?: number | string;
+  /** Accept empty bodies under a signature of the body alone (they prove nothing). */
+  allowEmptySigned?: boolean;
   bodyLimit?: string;
   replyMode?: "immediate" | "wait";
   replyStatus?: number | string;
@@ -38,6 +40,7 @@ export interface WebhookSettings {
   path: string;
   methods: Set<string>;
   auth: WebhookAuth;
+  allowEmptySigned: boolean;
   limitBytes: number;
   reply: {
     mode: "immediate" | "wait";
@@ -172,6 +175,7 @@ export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTri
       path: normalisePath(s.path ?? ""),
       methods,
       auth: webhookAuth(s, secret),
+      allowEmptySigned: s.allowEmptySigned === true,
       limitBytes: bodyLimitBytes(s.bodyLimit),
       reply: {
         mode: s.replyMode === "wait" ? "wait" : "immediate",

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { HttpError, parseBody, readBody, type BodyKind } from "./body";
-import { secretCarriers, verifyWebhook, type WebhookAuth } from "./signature";
+import { secretCarriers, signsBodyOnly, verifyWebhook, type WebhookAuth } from "./signature";
 
 /** What the trigger needs of an incoming request (an Express request satisfies it). */
 export interface IncomingRequest extends Readable {
@@ -38,6 +38,8 @@ export interface ReceiveOptions {
   limitBytes: number;
   /** The full URL the sender called, for schemes that sign it (HubSpot v3). */
   fullUrl: string;
+  /** Accept an empty body under a signature that covers only the body (it then proves nothing). */
+  allowEmptySigned?: boolean;
   now?: number;
 }
 
@@ -65,6 +67,12 @@ export async function receive(req: IncomingRequest, opts: ReceiveOptions): Promi
     opts.now,
   );
   if (!verdict.ok) throw new HttpError(401, `authentication failed: ${verdict.reason}`);
+  const bodyOnly = signsBodyOnly(opts.auth);
+  if (bodyOnly && rawBody.length === 0 && !opts.allowEmptySigned)
+    throw new HttpError(
+      401,
+      "authentication failed: the signature covers only the body, and this request has none (the signature of an empty body never changes)",
+    );
 
   const { kind, value } = parseBody(rawBody, req.headers["content-type"] as string | undefined);
   const carriers = secretCarriers(opts.auth);
@@ -76,7 +84,8 @@ export async function receive(req: IncomingRequest, opts: ReceiveOptions): Promi
   const url = carriers.query.length ? stripQuery(req.originalUrl, carriers.query) : req.originalUrl;
   return {
     // The product's rule: when a request has both a body and URL parameters, the body wins.
-    payload: kind === "empty" ? query : value,
+    // Under a signature of the body alone the query is not signed: it never becomes the payload.
+    payload: kind === "empty" ? (bodyOnly ? {} : query) : value,
     webhook: { method, url, headers, query, params: { ...(req.params ?? {}) }, bodyKind: kind, rawBody },
   };
 }

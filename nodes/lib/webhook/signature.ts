@@ -24,6 +24,14 @@ export type WebhookAuth =
       maxAgeMs?: number;
     };
 
+/**
+ * Schemes whose signature covers the body and nothing else: an empty body's signature never
+ * changes, so such a request proves nothing, and the query string is not signed at all.
+ */
+export function signsBodyOnly(auth: WebhookAuth): boolean {
+  return auth.type === "shopify" || auth.type === "tiktok" || auth.type === "hmac";
+}
+
 export interface SignedRequest {
   method: string;
   /** The full URL as the sender called it (scheme, host, path, query), for schemes that sign it. */
