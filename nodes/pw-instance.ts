@@ -92,7 +92,9 @@ export = function (RED: NodeAPI) {
         fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
       secret = fs.readFileSync(keyFile, "utf8");
     }
-    return (store = new TokenStore(path.join(dir, "tokens.json"), secret));
+    return (store = new TokenStore(path.join(dir, "tokens.json"), secret, (m) =>
+      RED.log.error(`pw-instance: ${m}`),
+    ));
   };
   const tokensOf = (instanceId: string) => ({
     get: () => tokenStore().get(instanceId),
@@ -446,6 +448,12 @@ export = function (RED: NodeAPI) {
     const page = (status: number, title: string, text: string) =>
       res
         .status(status)
+        // A page reached without an admin token, showing text from the provider: no scripts, ever.
+        .set(
+          "Content-Security-Policy",
+          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        )
+        .set("X-Content-Type-Options", "nosniff")
         .type("html")
         .send(
           `<!doctype html><meta charset="utf-8"><title>${escapeXml(title)}</title><body style="font-family:sans-serif;margin:3em"><h2>${escapeXml(title)}</h2><p>${escapeXml(text)}</p></body>`,

@@ -695,3 +695,35 @@ describe("connectors", function () {
     });
   });
 });
+
+describe("token store", function () {
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const path = require("node:path");
+  const { TokenStore } = lib("connectors/token-store");
+
+  it("keeps a file it cannot read aside, says so naming it, and never overwrites it", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-tokens-"));
+    const file = path.join(dir, "tokens.json");
+    fs.writeFileSync(file, '{"iv":"broken');
+    const warnings = [];
+    const store = new TokenStore(file, "secret", (m) => warnings.push(m));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /tokens\.json cannot be read .* moved to .*tokens\.json\.unreadable-\d+/);
+    const aside = fs.readdirSync(dir).find((f) => f.startsWith("tokens.json.unreadable-"));
+    assert.equal(fs.readFileSync(path.join(dir, aside), "utf8"), '{"iv":"broken', "kept as it was");
+    await store.set("inst", { accessToken: "a" });
+    assert.equal(fs.readFileSync(path.join(dir, aside), "utf8"), '{"iv":"broken', "still not overwritten");
+    assert.equal(new TokenStore(file, "secret").get("inst").accessToken, "a");
+  });
+
+  it("treats an instance id as a key only, __proto__ included", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-tokens-"));
+    const store = new TokenStore(path.join(dir, "tokens.json"), "secret");
+    assert.equal(store.get("__proto__"), undefined);
+    assert.equal(store.get("constructor"), undefined);
+    await store.set("__proto__", { accessToken: "p" });
+    assert.equal({}.accessToken, undefined);
+    assert.equal(new TokenStore(path.join(dir, "tokens.json"), "secret").get("__proto__").accessToken, "p");
+  });
+});

@@ -448,6 +448,19 @@ describe("http engine", function () {
       );
     });
 
+    it("masks an API key in a repeated next URL in its error (the run log shows errors)", async function () {
+      const key = "live_key_5f2b9c";
+      handler = () => ({ body: { data: [{ id: 1 }], next: `${server.base}/c?page=2&api_key=${key}` } });
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/c` },
+          { type: "next_url", path: "next" },
+          { recordsPath: "data" },
+        ),
+        (err) => /same next-page marker twice/.test(err.message) && !err.message.includes(key),
+      );
+    });
+
     it("GraphQL cursor (pageInfo.endCursor / hasNextPage)", async function () {
       handler = (req) => {
         const after = JSON.parse(req.body).variables.after ?? null;

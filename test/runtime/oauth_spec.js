@@ -162,8 +162,10 @@ describe("OAuth 2 authorization code (runtime)", function () {
       before.accessToken.startsWith("ey") && before.refreshToken,
       "a new store on the same file reads them: they survive a restart",
     );
+    const copy = `${file}.copy`;
+    fs.copyFileSync(file, copy);
     assert.equal(
-      new TokenStore(file, "another-secret").get("crm"),
+      new TokenStore(copy, "another-secret").get("crm"),
       undefined,
       "another credential secret cannot read them",
     );

@@ -141,6 +141,16 @@ describe("permissions that hold (runtime, adminAuth on)", function () {
     assert.equal(typed.status, 200, typed.text);
   });
 
+  it("serves the OAuth callback page (reached without a token) with a policy that allows no script", async function () {
+    const res = await fetch(
+      `${rt.url}/pw/oauth/callback?state=unknown&error=%3Cscript%3Ealert(1)%3C/script%3E`,
+    );
+    assert.equal(res.status, 400);
+    assert.match(res.headers.get("content-security-policy"), /default-src 'none'/);
+    assert.doesNotMatch(res.headers.get("content-security-policy"), /script-src/);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+  });
+
   it("answers 404 when asked to authorize an instance that does not exist", async function () {
     const res = await as("admin", "POST", "/pw/instances/nope/authorize", {});
     assert.equal(res.status, 404);

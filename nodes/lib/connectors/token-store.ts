@@ -18,12 +18,15 @@ export interface StoredTokens {
 
 export class TokenStore {
   private readonly key: Buffer;
-  private tokens: Record<string, StoredTokens> = {};
+  /** By instance id; a Map, so an id is only ever a key. */
+  private tokens = new Map<string, StoredTokens>();
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly file: string,
     secret: string,
+    /** Told when the file cannot be read (a changed credential secret, a damaged file). */
+    private readonly warn: (message: string) => void = () => {},
   ) {
     if (!secret) throw new Error("the token store needs Node-RED's credential secret");
     this.key = crypto.createHash("sha256").update(`pw-token-store:${secret}`).digest();
@@ -31,16 +34,16 @@ export class TokenStore {
   }
 
   get(instanceId: string): StoredTokens | undefined {
-    return this.tokens[instanceId];
+    return this.tokens.get(instanceId);
   }
 
   async set(instanceId: string, tokens: StoredTokens): Promise<void> {
-    this.tokens[instanceId] = tokens;
+    this.tokens.set(instanceId, tokens);
     await this.save();
   }
 
   async delete(instanceId: string): Promise<void> {
-    delete this.tokens[instanceId];
+    this.tokens.delete(instanceId);
     await this.save();
   }
 
@@ -55,19 +58,35 @@ export class TokenStore {
       const { iv, tag, data } = JSON.parse(text) as { iv: string; tag: string; data: string };
       const decipher = crypto.createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"));
       decipher.setAuthTag(Buffer.from(tag, "base64"));
-      this.tokens = JSON.parse(
+      const plain = JSON.parse(
         Buffer.concat([decipher.update(Buffer.from(data, "base64")), decipher.final()]).toString("utf8"),
+      ) as Record<string, StoredTokens>;
+      this.tokens = new Map(Object.entries(plain));
+    } catch (err) {
+      // A changed credential secret or a damaged file. Kept aside, never overwritten: with the
+      // old secret back it can still be read; meanwhile instances ask to authorize again.
+      const aside = `${this.file}.unreadable-${Date.now()}`;
+      let kept = "";
+      try {
+        fsSync.renameSync(this.file, aside);
+        kept = `; it was moved to ${aside}`;
+      } catch {
+        kept = "; it could not be moved aside";
+      }
+      this.warn(
+        `the OAuth token file ${this.file} cannot be read (${(err as Error).message}): a changed credentialSecret, or a damaged file${kept}. Instances that sign in with OAuth must be authorized again`,
       );
-    } catch {
-      // A changed credential secret (or a damaged file): the tokens are gone, instances ask to authorize again.
-      this.tokens = {};
+      this.tokens = new Map();
     }
   }
 
   private save(): Promise<void> {
     const iv = crypto.randomBytes(12);
     const cipher = crypto.createCipheriv("aes-256-gcm", this.key, iv);
-    const data = Buffer.concat([cipher.update(JSON.stringify(this.tokens), "utf8"), cipher.final()]);
+    const data = Buffer.concat([
+      cipher.update(JSON.stringify(Object.fromEntries(this.tokens)), "utf8"),
+      cipher.final(),
+    ]);
     const text = JSON.stringify({
       iv: iv.toString("base64"),
       tag: cipher.getAuthTag().toString("base64"),

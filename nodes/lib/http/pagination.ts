@@ -1,4 +1,5 @@
 import { compileGetter, type Getter } from "../paths";
+import { redactUrl } from "../redact";
 import type { HttpRequest, HttpResponse } from "./request";
 
 /**
@@ -224,10 +225,13 @@ function followUrl(current: HttpRequest, next: string, origin: string, seen: Set
 }
 
 function remember(seen: Set<string>, marker: string): void {
-  if (seen.has(marker))
+  if (seen.has(marker)) {
+    // A next URL may carry an API key: errors go to the run log, which read-only users see.
+    const shown = redactUrl(marker);
     throw new PaginationError(
-      `the API gave the same next-page marker twice (${marker.length > 60 ? `${marker.slice(0, 57)}...` : marker}): stopping, as it would loop`,
+      `the API gave the same next-page marker twice (${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}): stopping, as it would loop`,
     );
+  }
   seen.add(marker);
 }
 
