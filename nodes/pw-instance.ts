@@ -18,6 +18,7 @@ import { releaseLimiter, type Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
 import { findNode, type InstanceNode, type InstanceSettings } from "./contracts";
 import { checkPermission, DEPLOY } from "./admin-permissions";
+import { holdSecrets, releaseSecrets } from "./lib/redact";
 
 /**
  * An instance: one account of a connector. Plain variables live in the flow; secret ones in
@@ -246,11 +247,12 @@ export = function (RED: NodeAPI) {
       if (client || problem) return;
       try {
         const connector = connectorById(def.connector);
-        client = build(
-          node.id,
-          def,
-          connector ? fromSlots(connector, def.secretSlots, node.credentials as Credentials) : {},
-        );
+        const secrets = connector
+          ? fromSlots(connector, def.secretSlots, node.credentials as Credentials)
+          : {};
+        // Stored payloads must not keep them, should an API echo one back.
+        holdSecrets(node.id, Object.values(secrets));
+        client = build(node.id, def, secrets);
       } catch (err) {
         problem = (err as Error).message;
         node.error(`pw-instance "${def.name || def.id}": ${problem}`);
@@ -263,6 +265,7 @@ export = function (RED: NodeAPI) {
     // Tokens in the token store stay either way: a redeploy must not ask to authorize again.
     node.on("close", (removed: boolean, done: () => void) => {
       if (removed) releaseLimiter(node.id);
+      releaseSecrets(node.id);
       done();
     });
   }

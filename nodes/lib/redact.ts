@@ -18,8 +18,43 @@ const SECRET_PARAM = new RegExp(`^(${SECRET_NAMES}|${URL_ONLY_NAMES})$`, "i");
 /** A secret-looking key anywhere in a JSON text: only then is a payload walked to redact it. */
 export const SECRET_KEY_IN_JSON = new RegExp(`"(${SECRET_NAMES})"\\s*:`, "i");
 
-/** Values under keys that name a secret become "***", at any depth. */
+/** Whether a key (of a record, a header) names a secret. */
+export function isSecretKey(name: string): boolean {
+  return SECRET_KEY.test(name);
+}
+
+/**
+ * Secret values the runtime holds (instances' secret variables), by owner: an API may echo
+ * one back under a key not named like a secret, and stored payloads must not keep it.
+ */
+const held = new Map<string, string[]>();
+let heldValues: string[] = [];
+
+export function holdSecrets(owner: string, values: Array<string | undefined>): void {
+  held.set(
+    owner,
+    values.filter((v): v is string => typeof v === "string" && v.length >= 4),
+  );
+  heldValues = [...new Set([...held.values()].flat())];
+}
+
+export function releaseSecrets(owner: string): void {
+  if (!held.delete(owner)) return;
+  heldValues = [...new Set([...held.values()].flat())];
+}
+
+/** Whether a text contains a secret value the runtime holds. */
+export function holdsSecret(text: string): boolean {
+  for (const s of heldValues) if (text.includes(s)) return true;
+  return false;
+}
+
+/**
+ * Values under keys that name a secret become "***", at any depth; secret values the runtime
+ * holds are masked wherever they appear in text.
+ */
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return heldValues.length > 0 ? maskSecrets(value, heldValues) : value;
   if (depth > 50 || value === null || typeof value !== "object") return value;
   if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));

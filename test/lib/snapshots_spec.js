@@ -112,3 +112,45 @@ describe("payload snapshots", function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("payload snapshots and secrets the runtime holds", function () {
+  const { takeSnapshot, keepPayload, PREVIEW_CHARS } = lib("runs/snapshots");
+  const { holdSecrets, releaseSecrets } = lib("redact");
+
+  it("masks an instance's secret value an API echoed back under an ordinary key", function () {
+    holdSecrets("inst-1", ["shpat_0123456789abcdef", "abc"]);
+    try {
+      const payload = { note: "token shpat_0123456789abcdef was used", id: 7 };
+      const snap = takeSnapshot(payload, 64 * 1024, 0);
+      assert.ok(!snap.json.includes("shpat_0123456789abcdef"));
+      assert.deepEqual(JSON.parse(snap.json), { note: "token *** was used", id: 7 });
+      const kept = keepPayload(payload, 1024 * 1024);
+      assert.ok(!kept.json.includes("shpat_0123456789abcdef"), "the trigger payload kept for retry too");
+    } finally {
+      releaseSecrets("inst-1");
+    }
+    assert.match(takeSnapshot({ note: "shpat_0123456789abcdef" }, 64 * 1024, 0).json, /shpat_/, "released");
+  });
+
+  it("previews a payload far over the cap without serialising all of it", function () {
+    let reads = 0;
+    const record = (i) =>
+      new Proxy(
+        { id: i, text: "x".repeat(100), password: "hunter22" },
+        {
+          get(target, key) {
+            reads++;
+            return target[key];
+          },
+        },
+      );
+    const payload = Array.from({ length: 100000 }, (_, i) => record(i));
+    reads = 0;
+    const snap = takeSnapshot(payload, 64 * 1024, 0);
+    assert.equal(snap.truncated, true);
+    assert.equal(snap.json, undefined);
+    assert.ok(snap.preview.length <= PREVIEW_CHARS);
+    assert.match(snap.preview, /^\[\{"id":0,"text":"x+","password":"\*\*\*"\}/);
+    assert.ok(reads < 20000, `read ${reads} properties of 300,000`);
+  });
+});

@@ -66,7 +66,7 @@ export class TokenStore {
       // A changed credential secret or a damaged file. Kept aside, never overwritten: with the
       // old secret back it can still be read; meanwhile instances ask to authorize again.
       const aside = `${this.file}.unreadable-${Date.now()}`;
-      let kept = "";
+      let kept: string;
       try {
         fsSync.renameSync(this.file, aside);
         kept = `; it was moved to ${aside}`;

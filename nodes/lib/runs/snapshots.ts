@@ -1,6 +1,6 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { redact, SECRET_KEY_IN_JSON } from "../redact";
+import { holdsSecret, isSecretKey, redact, SECRET_KEY_IN_JSON } from "../redact";
 
 /**
  * Payload snapshots: what a step received, kept for the run log when the flow asks for it.
@@ -69,7 +69,8 @@ export function keepPayload(
   let json: string | undefined;
   try {
     json = JSON.stringify(payload);
-    if (json !== undefined && SECRET_KEY_IN_JSON.test(json)) json = JSON.stringify(redact(payload));
+    if (json !== undefined && (SECRET_KEY_IN_JSON.test(json) || holdsSecret(json)))
+      json = JSON.stringify(redact(payload));
   } catch {
     return { bytes: 0, truncated: true };
   }
@@ -78,7 +79,21 @@ export function keepPayload(
   return bytes > capBytes ? { bytes, truncated: true } : { json, bytes };
 }
 
+/** Characters of a payload kept when it is over the snapshot cap. */
+export const PREVIEW_CHARS = 2000;
+
 export function takeSnapshot(payload: unknown, capBytes: number, at: number, error?: boolean): Snapshot {
+  // Plainly over the cap: a preview of its start, never the whole payload serialised for it.
+  if (exceedsJsonBytes(payload, capBytes)) {
+    const snap: Snapshot = {
+      at,
+      bytes: capBytes + 1,
+      truncated: true,
+      preview: previewJson(payload, PREVIEW_CHARS),
+    };
+    if (error) snap.error = true;
+    return snap;
+  }
   let json: string;
   try {
     json = JSON.stringify(redact(payload)) ?? "null";
@@ -87,9 +102,51 @@ export function takeSnapshot(payload: unknown, capBytes: number, at: number, err
   }
   const bytes = Buffer.byteLength(json, "utf8");
   const snap: Snapshot =
-    bytes > capBytes ? { at, bytes, truncated: true, preview: json.slice(0, 2000) } : { at, bytes, json };
+    bytes > capBytes
+      ? { at, bytes, truncated: true, preview: json.slice(0, PREVIEW_CHARS) }
+      : { at, bytes, json };
   if (error) snap.error = true;
   return snap;
+}
+
+/**
+ * The start of a value's JSON (redacted as snapshots are), at most `limit` characters, made
+ * by walking only as much of the value as that takes.
+ */
+export function previewJson(value: unknown, limit: number): string {
+  let out = "";
+  const full = () => out.length >= limit;
+  const walk = (v: unknown, depth: number): void => {
+    if (full()) return;
+    if (typeof v === "string") out += JSON.stringify(redact(v));
+    else if (v === null || typeof v === "number" || typeof v === "boolean") out += JSON.stringify(v);
+    else if (typeof v !== "object" || depth > 50) out += "null";
+    else if (Buffer.isBuffer(v)) out += JSON.stringify(`<${v.length} bytes>`);
+    else if (typeof (v as { toJSON?: unknown }).toJSON === "function") out += JSON.stringify(v) ?? "null";
+    else if (Array.isArray(v)) {
+      out += "[";
+      for (let i = 0; i < v.length && !full(); i++) {
+        if (i > 0) out += ",";
+        walk(v[i], depth + 1);
+      }
+      out += "]";
+    } else {
+      out += "{";
+      let first = true;
+      for (const key of Object.keys(v)) {
+        if (full()) break;
+        const item = (v as Record<string, unknown>)[key];
+        if (item === undefined || typeof item === "function") continue;
+        out += (first ? "" : ",") + JSON.stringify(key) + ":";
+        first = false;
+        if (isSecretKey(key)) out += '"***"';
+        else walk(item, depth + 1);
+      }
+      out += "}";
+    }
+  };
+  walk(value, 0);
+  return out.slice(0, limit);
 }
 
 /** Snapshots on disk, one file per run, the oldest removed past a total size. */
