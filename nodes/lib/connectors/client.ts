@@ -184,6 +184,7 @@ export class ConnectorClient {
       onUnauthorized: () => this.auth.renew(),
       resetHeader: this.def.retry?.resetHeader,
       idempotencyHeader: this.def.retry?.idempotencyHeader,
+      redirects: this.def.redirects,
       httpsAgent: this.extra.httpsAgent,
       proxy: this.extra.proxy,
     };

@@ -115,6 +115,8 @@ export interface ConnectorDefinition {
   headers?: Record<string, string>;
   auth: AuthMethod[];
   rateLimit?: Limit[];
+  /** Which redirects to follow (see SendOptions.redirects); default same-origin. */
+  redirects?: "same-origin" | "none" | "follow";
   retry?: {
     attempts?: number;
     resetHeader?: { name: string; unit: "seconds" | "epoch_s" | "epoch_ms" };

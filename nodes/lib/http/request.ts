@@ -4,7 +4,7 @@ import type { Agent as HttpsAgent } from "node:https";
 import { delay } from "../delay";
 import type { RequestRecord } from "../records";
 import type { RateLimiter } from "./rate-limit";
-import { maskSecrets, redactUrl } from "../redact";
+import { isSecretKey, maskSecrets, redactUrl } from "../redact";
 
 /**
  * One HTTP request with everything around it: the instance's rate limit, retries with
@@ -42,6 +42,12 @@ export interface SendOptions {
   record?: (request: RequestRecord) => void;
   httpsAgent?: HttpsAgent;
   proxy?: AxiosRequestConfig["proxy"];
+  /**
+   * Redirects: followed on the API's own origin only (default); "none" follows none; "follow"
+   * also follows to another origin, but without anything the auth method added, without a
+   * body, and only for reads (a 307/308 would re-send the body, so it is refused).
+   */
+  redirects?: RedirectPolicy;
   /** Changes each attempt just before it is sent (auth headers, request signing). */
   prepare?: (request: HttpRequest) => HttpRequest | Promise<HttpRequest>;
   /** A 401 that may be cured (a session or OAuth token to renew): true to try once more. */
@@ -70,6 +76,11 @@ export class HttpError extends Error {
     this.name = "HttpError";
   }
 }
+
+export type RedirectPolicy = "same-origin" | "none" | "follow";
+/** Hops followed at most, as browsers and axios do by default. */
+const MAX_REDIRECTS = 5;
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 /** Errors where the request never left: safe to retry whatever the method. */
@@ -140,7 +151,47 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
     let code: string | undefined;
     try {
       response = await axios.request<string>(toAxios(prepared, opts));
+      let current = prepared;
+      for (let hop = 1; REDIRECT.has(response.status) && response.headers.location; hop++) {
+        const next = redirectTo(
+          request,
+          current,
+          sentUrl,
+          String(response.headers.location),
+          response.status,
+          opts,
+        );
+        if (typeof next === "string" || hop > MAX_REDIRECTS) {
+          const why = typeof next === "string" ? next : `more than ${MAX_REDIRECTS} redirects`;
+          finish(response.status, why);
+          throw new HttpError(
+            `${method} ${shown()} answered ${response.status}: ${why}`,
+            method,
+            shown(),
+            response.status,
+            undefined,
+            attempt,
+          );
+        }
+        // Each hop is in the run log, so a user sees where the request went.
+        opts.record?.({
+          method: current.method.toUpperCase(),
+          url: shown(),
+          status: response.status,
+          attempts: attempt,
+          durationMs: Date.now() - started,
+          at: started,
+        });
+        const { sameOrigin, ...nextRequest } = next;
+        current =
+          sameOrigin && opts.prepare
+            ? await opts.prepare({ ...nextRequest, headers: { ...(nextRequest.headers ?? {}) } })
+            : nextRequest;
+        sentUrl = withQuery(current.url, current.query);
+        response = await axios.request<string>(toAxios(current, opts));
+      }
     } catch (err) {
+      if (err instanceof HttpError) throw err;
       const e = err as { code?: string; message?: string; name?: string };
       if (axios.isCancel(err) || e.name === "CanceledError" || opts.signal?.aborted) {
         finish(undefined, "stopped");
@@ -320,10 +371,63 @@ function toAxios(request: HttpRequest, opts: SendOptions): AxiosRequestConfig {
     // The body as text: parsed here, by the format the endpoint declares.
     responseType: "text",
     transformResponse: [(d: unknown) => d],
-    maxRedirects: 5,
+    // Redirects are followed by sendRequest itself, which decides what may go along.
+    maxRedirects: 0,
     httpsAgent: opts.httpsAgent,
     proxy: opts.proxy,
   };
+}
+
+/**
+ * The request to send after a redirect, or why it is not followed. On the same origin it is
+ * the request as sent (auth included); 303, and 301/302 after anything but GET or HEAD, turn
+ * into a GET without a body, as browsers do. To another origin it is the request before auth
+ * and signing were added, without secret-looking headers, and never with a body.
+ */
+export function redirectTo(
+  original: HttpRequest,
+  sent: HttpRequest,
+  sentUrl: string,
+  location: string,
+  status: number,
+  opts: Pick<SendOptions, "redirects" | "secrets">,
+): (HttpRequest & { sameOrigin?: boolean }) | string {
+  const policy = opts.redirects ?? "same-origin";
+  let target: URL;
+  try {
+    target = new URL(location, sentUrl);
+  } catch {
+    return `it redirected to "${location}", which is not a URL`;
+  }
+  const shownTarget = redactUrl(target.toString(), opts.secrets ?? []);
+  if (policy === "none") return `it redirected to ${shownTarget}, and this connector follows no redirects`;
+  const method = sent.method.toUpperCase();
+  const toGet =
+    status === 303 || ((status === 301 || status === 302) && method !== "GET" && method !== "HEAD");
+  const nextMethod = toGet ? "GET" : method;
+  if (target.protocol !== "https:" && target.protocol !== "http:")
+    return `it redirected to ${shownTarget}, which is not HTTP`;
+  if (target.origin === new URL(sentUrl).origin) {
+    // Auth and signing are applied again by the caller, for the new path.
+    const { query: _query, ...rest } = original;
+    return toGet
+      ? { ...rest, method: nextMethod, url: target.toString(), body: undefined, sameOrigin: true }
+      : { ...rest, url: target.toString(), sameOrigin: true };
+  }
+  if (policy !== "follow")
+    return `it redirected to another origin (${target.origin}); not followed, so that credentials never leave ${new URL(sentUrl).origin}. If the API really moved, change the connector's address (or let it follow redirects elsewhere)`;
+  if (nextMethod !== "GET" && nextMethod !== "HEAD")
+    return `it redirected a ${method} to another origin (${target.origin}) keeping the method; not followed, as the body would go there too`;
+  const headers: Record<string, string> = {};
+  const secrets = (opts.secrets ?? []).filter((v) => v && v.length >= 4);
+  for (const [name, value] of Object.entries(original.headers ?? {}))
+    if (
+      !isSecretKey(name) &&
+      !/^(authorization|cookie|x-.*(key|token|auth|signature|secret).*)$/i.test(name) &&
+      !secrets.some((v) => value.includes(v))
+    )
+      headers[name] = value;
+  return { method: nextMethod, url: target.toString(), headers, responseFormat: original.responseFormat };
 }
 
 export function withQuery(url: string, query: Record<string, unknown> | undefined): string {
