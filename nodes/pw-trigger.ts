@@ -297,17 +297,29 @@ export = function (RED: NodeAPI) {
       }
     }
 
+    // While the queue is full every request is refused: one warning a second says so, with a count.
+    let refusals = 0;
+    let warnedAt = -Infinity;
+    function warnFull(text: string) {
+      refusals++;
+      const now = Date.now();
+      if (now - warnedAt < 1000) return;
+      node.warn(refusals > 1 ? `${text} (${refusals} webhooks since the last warning)` : text);
+      warnedAt = now;
+      refusals = 0;
+    }
+
     function refuseFull(res: Response) {
       const error = full("this webhook started no run");
       if (def.whenFull !== "drop") {
         // Shopify, HubSpot and most senders retry what is not answered 2xx: nothing is lost.
-        node.warn(error.message);
+        warnFull(error.message);
         res
           .status(429)
           .set("Retry-After", "30")
           .json({ message: "Too many runs are waiting; try again later." });
       } else {
-        node.warn(
+        warnFull(
           `${error.message}. The event is lost: this trigger is set to accept and drop when the queue is full`,
         );
         // The sender is told what it is always told; the run is dropped, as chosen.
