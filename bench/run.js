@@ -151,6 +151,52 @@ function mapWorkload() {
   };
 }
 
+/**
+ * Webhook intake: a burst of webhooks from another process on loopback, 50 at a time, at the
+ * default settings (durable acknowledgement, 20 runs at once, 429 when 1,000 wait; refused
+ * webhooks are sent again after 100 ms), against Node-RED's http in → change → http response.
+ */
+function intakeWorkload() {
+  const requests = Number(process.env.BENCH_INTAKE_REQUESTS || 10000);
+  const run = (mode) =>
+    JSON.parse(
+      execFileSync(process.execPath, [path.join(__dirname, "intake.js"), mode, String(requests), "50"], {
+        encoding: "utf8",
+        maxBuffer: 1 << 20,
+      })
+        .trim()
+        .split("\n")
+        .pop(),
+    );
+  const ours = [];
+  const core = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    ours.push(run("ours"));
+    core.push(run("core"));
+  }
+  const mid = (list, key) => median(list.map((r) => r[key]));
+  const oursPerSecond = mid(ours, "completedPerSecond");
+  const corePerSecond = mid(core, "completedPerSecond");
+  return {
+    workload: `${requests} webhooks posted 50 at a time from another process on loopback: a pw-trigger webhook (answered once its run is on disk) → one change node, default settings; core: http in → change → http response`,
+    runsCompletedPerSecond: { ours: oursPerSecond, core: corePerSecond },
+    timesCore: round(oursPerSecond / corePerSecond, 2),
+    ackMs: {
+      ours: { p50: mid(ours, "ackP50Ms"), p99: mid(ours, "ackP99Ms") },
+      core: { p50: mid(core, "ackP50Ms"), p99: mid(core, "ackP99Ms") },
+    },
+    acknowledged: Math.min(...ours.map((r) => r.acknowledged)),
+    recorded: Math.min(...ours.map((r) => r.recorded)),
+    refused429: Math.max(...ours.map((r) => r.statuses["429"] ?? 0)),
+    cpuMsPerRun: { ours: mid(ours, "cpuMsPerRun"), core: mid(core, "cpuMsPerRun") },
+    target:
+      "≥ 1,000 runs/s completed on 2 cores, p99 acknowledgement < 250 ms, every acknowledged run recorded",
+    rounds: ROUNDS,
+    measuredAt: new Date().toISOString(),
+    node: process.version,
+  };
+}
+
 const file = path.join(__dirname, "results.json");
 const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
 const only = process.env.BENCH_ONLY;
@@ -179,6 +225,7 @@ if (!only || only === "tracking") {
 }
 if (!only || only === "shapes") Object.assign(results, flowShapes());
 if (!only || only === "map") results.map = mapWorkload();
+if (!only || only === "intake") results["runs-intake"] = intakeWorkload();
 fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 
 if (results.map) {
@@ -205,6 +252,13 @@ for (const key of ["runs-tracking", "runs-tracking-runs", "runs-tracking-burst",
   );
   console.log(
     `  overhead: ${r.overheadPercent}% (target ${r.target}; Node-RED's hooks alone: ${r.hookMachineryOverheadPercent}%)   retained heap: ${r.retainedHeapMBUntracked} MB -> ${r.retainedHeapMBTracked} MB`,
+  );
+}
+if (results["runs-intake"]) {
+  const r = results["runs-intake"];
+  console.log(`runs-intake: ${r.workload}`);
+  console.log(
+    `  ours ${r.runsCompletedPerSecond.ours} runs/s completed (${r.timesCore}× core's ${r.runsCompletedPerSecond.core} requests/s), ack p50 ${r.ackMs.ours.p50} ms p99 ${r.ackMs.ours.p99} ms (core ${r.ackMs.core.p50}/${r.ackMs.core.p99} ms), ${r.acknowledged} acknowledged, ${r.recorded} recorded, ${r.refused429} answered 429 first (target: ${r.target})`,
   );
 }
 console.log(`written to ${path.relative(process.cwd(), file)}`);

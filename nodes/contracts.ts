@@ -4,7 +4,7 @@ import type { LookupTable } from "./lib/mapping/transforms";
 import type { Meta, PwContext, RunInfo } from "./lib/message";
 import type { RequestRecord } from "./lib/records";
 import type { RunRecord } from "./lib/runs/record";
-import type { Admission, SubmitOptions, TriggerLauncher } from "./lib/runs/service";
+import type { SubmitOptions, Submitted, TriggerLauncher } from "./lib/runs/service";
 import type { ScopeResult } from "./lib/runs/tracker";
 
 /**
@@ -44,10 +44,13 @@ export interface LookupTableNode extends Node {
 
 /** A `pw-trigger`: where every run starts. */
 export interface TriggerNode extends Node<{ secret?: string }> {
-  /** Starts a run as the manual route and the editor button do. */
-  fireManually(payload: unknown): RunInfo;
-  /** Starts a run again from a finished run's original payload and meta. */
-  retryRun(payload: unknown, meta: Meta, retryOf: string): RunInfo;
+  /**
+   * Starts a run as the manual route and the editor button do; resolves once it is on disk.
+   * Rejects with `status` 429 when the run queue is full.
+   */
+  fireManually(payload: unknown): Promise<RunInfo>;
+  /** Starts a run again from a finished run's original payload and meta; as fireManually. */
+  retryRun(payload: unknown, meta: Meta, retryOf: string): Promise<RunInfo>;
   /** Starts a child run for a run-flow shape; refuses a loop back to a trigger already in the chain. */
   startChild(payload: unknown, parent: PwContext | undefined): PwContext;
   /** Why the trigger cannot start runs (its configuration), when it cannot. */
@@ -103,7 +106,7 @@ export interface TriggerRuns {
     message: Record<string, unknown>,
     options: SubmitOptions,
     launch: (message: Record<string, unknown>) => void,
-  ): Admission;
+  ): Submitted;
   readonly queue: { readonly queuedCount: number };
 }
 

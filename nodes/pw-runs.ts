@@ -3,8 +3,10 @@ import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
 import { RunTracker, type HookNode } from "./lib/runs/tracker";
 import { FileRunStore, type RunFilter } from "./lib/runs/store";
-import { FileQueuePersistence, RunQueue } from "./lib/runs/queue";
+import { promises as fs } from "node:fs";
+import { RunQueue, type QueuedRun } from "./lib/runs/queue";
 import { RunService } from "./lib/runs/service";
+import { IntakeJournal } from "./lib/runs/journal";
 import { SnapshotStore } from "./lib/runs/snapshots";
 import { RUN_STATUSES, type RunRecord, type RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
@@ -103,18 +105,35 @@ export = function (RED: NodeAPI) {
     lateWindowMs: settings.lateWindowSec === undefined ? undefined : settings.lateWindowSec * 1000,
     inputCapBytes: settings.inputCapBytes,
     onEnd: (record) => service.ended(record),
+    onIdle: (runId) => service.idle(runId),
   });
-  const queueFile = new FileQueuePersistence(path.join(userDir, "patchworks", "queue.json"));
-  const queue = new RunQueue(queueFile, {
+  // Every accepted run is written here before it is acknowledged or launched (journal.ts).
+  const journal = new IntakeJournal(path.join(userDir, "patchworks", "intake.jsonl"));
+  const queue = new RunQueue({
     maxConcurrent: settings.maxConcurrent ?? 20,
     maxQueued: settings.maxQueued ?? 1000,
   });
-  const service = new RunService(tracker, queue, store);
-  const opened = Promise.all([
-    store.open(),
-    snapshots.open(),
-    queue.open().then(() => service.drain()),
-  ]).catch((err: Error) => RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`));
+  const service = new RunService(tracker, queue, store, journal, undefined, (message) =>
+    RED.log.warn(`pw-runs: ${message}`),
+  );
+  const opened = Promise.all([store.open(), snapshots.open()])
+    .then(async () => {
+      service.recover(await journal.load(), store.interrupted);
+      await adoptQueueFile(path.join(userDir, "patchworks", "queue.json"));
+    })
+    .catch((err: Error) => RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`));
+
+  /** The queue file of earlier versions: its runs join the journal, then it goes. */
+  async function adoptQueueFile(file: string) {
+    let items: QueuedRun[];
+    try {
+      items = JSON.parse(await fs.readFile(file, "utf8")) as QueuedRun[];
+    } catch {
+      return;
+    }
+    if (Array.isArray(items)) service.adopt(items.sort((a, b) => a.rank - b.rank || a.seq - b.seq));
+    await fs.rm(file, { force: true });
+  }
   // Age-based pruning; the count cap is kept as runs arrive.
   setInterval(
     () => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)),
@@ -125,13 +144,15 @@ export = function (RED: NodeAPI) {
   // Flows stop on every redeploy and when Node-RED shuts down: write what is pending then.
   RED.events.on("flows:stopped", () => {
     service.setFlowsRunning(false);
-    // Run lines synchronously: Node-RED may exit right after, without waiting for us.
+    // Synchronously: Node-RED may exit right after, without waiting for us. The journal's
+    // final lines are what keeps a finished run from running again after the restart.
     try {
+      journal.flushSync();
       store.flushSync();
     } catch (err) {
       RED.log.warn(`pw-runs: could not write runs: ${(err as Error).message}`);
     }
-    void Promise.all([queueFile.flush(), snapshots.flush()]).catch((err: Error) =>
+    void Promise.all([snapshots.flush()]).catch((err: Error) =>
       RED.log.warn(`pw-runs: could not write runs: ${err.message}`),
     );
   });
@@ -273,13 +294,20 @@ export = function (RED: NodeAPI) {
     res.json({ run: run.id, mode: run.snapshots ?? "off", steps });
   });
 
-  RED.httpAdmin.post("/pw/runs/:id/stop", write, (req: Request, res: Response) => {
+  RED.httpAdmin.post("/pw/runs/:id/stop", write, async (req: Request, res: Response) => {
+    await opened;
     const run = store.get(req.params.id);
     if (!run) {
       res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
       return;
     }
     if (run.status === "queued" && service.cancel(run.id, "cancelled by a user while queued")) {
+      res.json({ run: store.get(run.id) });
+      return;
+    }
+    if (run.status === "queued" && !tracker.isActive(run.id)) {
+      // Recorded as queued but in no queue (it cannot start): it ends here rather than wait forever.
+      tracker.endUnfollowed(run, "stopped", "cancelled by a user while queued");
       res.json({ run: store.get(run.id) });
       return;
     }
@@ -290,7 +318,7 @@ export = function (RED: NodeAPI) {
     res.json({ run: store.get(run.id) });
   });
 
-  RED.httpAdmin.post("/pw/runs/:id/retry", write, (req: Request, res: Response) => {
+  RED.httpAdmin.post("/pw/runs/:id/retry", write, async (req: Request, res: Response) => {
     const run = store.get(req.params.id);
     if (!run) {
       res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
@@ -311,7 +339,15 @@ export = function (RED: NodeAPI) {
       return;
     }
     const payload = run.input.payloadJson === undefined ? undefined : JSON.parse(run.input.payloadJson);
-    res.status(202).json({ run: trigger.retryRun(payload, run.input.meta, run.id) });
+    try {
+      res.status(202).json({ run: await trigger.retryRun(payload, run.input.meta, run.id) });
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 500;
+      if (status === 429) res.set("Retry-After", "30");
+      res
+        .status(status)
+        .json({ error: status === 429 ? "queue_full" : "retry_failed", message: (err as Error).message });
+    }
   });
 
   installAdminErrors(RED);

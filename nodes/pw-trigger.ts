@@ -4,7 +4,7 @@ import { compileTrigger, type CompiledTrigger, type TriggerSettings } from "./li
 import { formatFireTime, Scheduler } from "./lib/schedule";
 import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib/message";
 import { findNode, triggerRuns, type TriggerNode } from "./contracts";
-import { priorityRank } from "./lib/runs/queue";
+import { MANUAL_RANK, priorityRank } from "./lib/runs/queue";
 import type { Admission, TriggerLauncher } from "./lib/runs/service";
 import type { SnapshotMode } from "./lib/runs/snapshots";
 import { adminConflict, claimPath, mountRoute, releasePath, type RouterApp } from "./lib/webhook/routes";
@@ -21,7 +21,7 @@ interface TriggerDef extends NodeDef, TriggerSettings {
   priority?: string;
   /** Runs of this trigger going at once; 0 for no limit of its own. Blank: 1 for scheduled runs, none for others. */
   concurrency?: number | string;
-  /** When the queue is full: drop the run with a warning, or (webhooks) answer 429. */
+  /** When the queue is full: (webhooks) answer 429 (the default), or answer as usual and drop the event. */
   whenFull?: "drop" | "reject";
   /** Which payloads this flow's runs keep in the run log. */
   snapshots?: SnapshotMode;
@@ -73,7 +73,8 @@ export = function (RED: NodeAPI) {
 
     /**
      * Every run starts here. With the runs plugin on it may wait in the queue for a slot
-     * (manual runs and retries take one at once); `live` holds what cannot be stored.
+     * (manual runs and retries first); `live` holds what cannot be stored. `written` resolves
+     * once the run is on disk: acknowledge it then, never before.
      */
     const fire = (
       via: Via,
@@ -81,7 +82,7 @@ export = function (RED: NodeAPI) {
       extras: Record<string, unknown> = {},
       from: { parent?: PwContext; retryOf?: string; meta?: Meta } = {},
       live?: Record<string, unknown>,
-    ): { pw: PwContext; admission: Admission } => {
+    ): { pw: PwContext; admission: Admission; written: Promise<void> } => {
       const pw = startRun({
         flow: node.z ?? "",
         trigger: node.id,
@@ -94,18 +95,27 @@ export = function (RED: NodeAPI) {
       const service = triggerRuns();
       if (!service) {
         node.send((live ? { ...message, ...live } : message) as NodeMessage);
-        return { pw, admission: "started" };
+        return { pw, admission: "started", written: Promise.resolve() };
       }
-      const admission = service.submit(
+      const manual = via === "manual" || via === "retry";
+      const { admission, written } = service.submit(
         pw,
         payload,
         message,
-        { rank, limit: limitFor(via), skipQueue: via === "manual" || via === "retry", live, snapshots },
+        { rank: manual ? MANUAL_RANK : rank, limit: limitFor(via), live, snapshots },
         (m) => node.send(m as NodeMessage),
       );
       if (admission === "queued")
         node.status({ fill: "yellow", shape: "ring", text: `queued (${service.queue.queuedCount} waiting)` });
-      return { pw, admission };
+      return { pw, admission, written };
+    };
+
+    /** A manual run or retry: resolves once it is on disk; a full queue is an error with status 429. */
+    const fireAndWrite = async (...args: Parameters<typeof fire>): Promise<RunInfo> => {
+      const { pw, admission, written } = fire(...args);
+      if (admission === "full") throw Object.assign(full("the run was not started"), { status: 429 });
+      await written;
+      return pw.run;
     };
 
     const full = (what: string) =>
@@ -132,10 +142,10 @@ export = function (RED: NodeAPI) {
       }
     };
 
-    node.fireManually = (body) => {
-      const { pw } = fire("manual", body === undefined ? {} : body);
+    node.fireManually = async (body) => {
+      const run = await fireAndWrite("manual", body === undefined ? {} : body);
       idleStatus();
-      return pw.run;
+      return run;
     };
 
     node.startChild = (payload, parent) => {
@@ -153,25 +163,31 @@ export = function (RED: NodeAPI) {
       return pw;
     };
 
-    node.retryRun = (original, meta, retryOf) => {
-      const { pw } = fire("retry", original === undefined ? {} : original, {}, { retryOf, meta });
-      return pw.run;
-    };
+    node.retryRun = (original, meta, retryOf) =>
+      fireAndWrite("retry", original === undefined ? {} : original, {}, { retryOf, meta });
 
     // The input is the product's "event listener": any node's message starts a run.
     node.on("input", (msg, _send, done) => {
       const parent = readPw(msg);
       const { pw: _old, ...rest } = msg;
-      const { admission } = fire("event", msg.payload, rest, { parent });
-      done(admission === "full" ? full("this message started no run") : undefined);
+      const { admission, written } = fire("event", msg.payload, rest, { parent });
+      if (admission === "full") return done(full("this message started no run"));
+      // The message is done once its run is on disk.
+      written.then(
+        () => done(),
+        (err: Error) => done(new Error(`${label}: the run could not be written to disk: ${err.message}`)),
+      );
     });
 
     if (compiled.schedules.length > 0) {
       scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
-        const { admission } = fire(
+        const { admission, written } = fire(
           "schedule",
           {},
           { schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } },
+        );
+        written.catch((err: Error) =>
+          node.error(`${label}: the scheduled run could not be written to disk: ${err.message}`),
         );
         if (admission === "full") node.warn(full("this scheduled run was dropped").message);
         if (admission !== "queued") idleStatus();
@@ -228,8 +244,15 @@ export = function (RED: NodeAPI) {
       if (hook.reply.mode === "wait") {
         scrubSecrets(req, delivery.webhook);
         // msg.req/msg.res let Node-RED's own http response node answer too; they live in memory only.
-        const { pw, admission } = fire("webhook", delivery.payload, extras, {}, { req, res: { _res: res } });
+        const { pw, admission, written } = fire(
+          "webhook",
+          delivery.payload,
+          extras,
+          {},
+          { req, res: { _res: res } },
+        );
         if (admission === "full") return refuseFull(res);
+        if (!(await isWritten(written, res))) return;
         awaitCallback(
           pw.run.id,
           hook.reply.timeoutMs,
@@ -248,8 +271,10 @@ export = function (RED: NodeAPI) {
         );
         res.on("finish", () => forgetCallback(pw.run.id));
       } else {
-        const { pw, admission } = fire("webhook", delivery.payload, extras);
+        const { pw, admission, written } = fire("webhook", delivery.payload, extras);
         if (admission === "full") return refuseFull(res);
+        // Acknowledged only once the run is on disk: a crash after this answer loses nothing.
+        if (!(await isWritten(written, res))) return;
         res
           .status(hook.reply.status)
           .type(hook.reply.contentType)
@@ -262,16 +287,47 @@ export = function (RED: NodeAPI) {
       });
     }
 
+    /** False (and the sender told 503, so it sends again) when the run could not be written. */
+    async function isWritten(written: Promise<void>, res: Response): Promise<boolean> {
+      try {
+        await written;
+        return true;
+      } catch (err) {
+        node.error(`${label}: a webhook's run could not be written to disk: ${(err as Error).message}`);
+        if (!res.headersSent)
+          res
+            .status(503)
+            .set("Retry-After", "30")
+            .json({ message: "The event could not be recorded; send it again." });
+        return false;
+      }
+    }
+
+    // While the queue is full every request is refused: one warning a second says so, with a count.
+    let refusals = 0;
+    let warnedAt = -Infinity;
+    function warnFull(text: string) {
+      refusals++;
+      const now = Date.now();
+      if (now - warnedAt < 1000) return;
+      node.warn(refusals > 1 ? `${text} (${refusals} webhooks since the last warning)` : text);
+      warnedAt = now;
+      refusals = 0;
+    }
+
     function refuseFull(res: Response) {
       const error = full("this webhook started no run");
-      if (def.whenFull === "reject") {
-        node.warn(error.message);
+      if (def.whenFull !== "drop") {
+        // Shopify, HubSpot and most senders retry what is not answered 2xx: nothing is lost.
+        warnFull(error.message);
         res
           .status(429)
           .set("Retry-After", "30")
           .json({ message: "Too many runs are waiting; try again later." });
       } else {
-        node.warn(error.message);
+        warnFull(
+          `${error.message}. The event is lost: this trigger is set to accept and drop when the queue is full`,
+        );
         // The sender is told what it is always told; the run is dropped, as chosen.
         const reply = (webhook as NonNullable<typeof webhook>).reply;
         res.status(reply.status).type(reply.contentType).send(reply.body({}));
@@ -328,12 +384,15 @@ export = function (RED: NodeAPI) {
         });
         return;
       }
-      try {
-        const run = node.fireManually(req.body);
-        res.status(200).json({ run });
-      } catch (err) {
-        res.status(500).json({ error: "trigger_failed", message: (err as Error).message });
-      }
+      node.fireManually(req.body).then(
+        (run) => res.status(200).json({ run }),
+        (err: Error & { status?: number }) => {
+          if (err.status === 429) res.set("Retry-After", "30");
+          res
+            .status(err.status ?? 500)
+            .json({ error: err.status === 429 ? "queue_full" : "trigger_failed", message: err.message });
+        },
+      );
     },
   );
   installAdminErrors(RED);

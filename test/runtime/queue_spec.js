@@ -129,6 +129,70 @@ describe("run queue (runtime)", function () {
       await rt.api("POST", `/pw/runs/${run.id}/stop`);
   });
 
+  it("answers 429 by default when the queue is full, and runs every webhook it answered 200", async function () {
+    await rt.deploy([
+      { id: "q", type: "tab", label: "Queue" },
+      {
+        id: "dflt",
+        type: "pw-trigger",
+        z: "q",
+        name: "defaults",
+        schedules: [],
+        webhook: true,
+        path: "/defaults",
+        methods: "POST",
+        concurrency: 1,
+        wires: [["dslow"]],
+      },
+      delay("dslow", 20, [["dsink"]]),
+      { id: "dsink", type: "function", z: "q", func: sinkFn, outputs: 0, wires: [] },
+    ]);
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        fetch(`${rt.hooks}/defaults`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ n }),
+        }),
+      ),
+    );
+    const accepted = replies.flatMap((r, n) => (r.status === 200 ? [n] : []));
+    const refused = replies.filter((r) => r.status === 429);
+    assert.equal(accepted.length + refused.length, 20);
+    assert.ok(refused.length > 0 && refused.every((r) => r.headers.get("retry-after") === "30"));
+    await waitUntil(() => seen.length === accepted.length, "every accepted webhook to run", 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      accepted,
+      "no acknowledged webhook lost, none run twice",
+    );
+  });
+
+  it("queues manual runs under the trigger's limit, ahead of its waiting webhooks", async function () {
+    await deployHook();
+    const manual = (n) => rt.api("POST", "/pw/trigger/hook", { n });
+    await post(40);
+    await post(41);
+    const replies = await Promise.all([manual(42), manual(43)]);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200],
+    );
+    assert.equal((await byStatus("running")).length, 1, "one at a time: manual runs meet the limit");
+    assert.equal((await byStatus("queued")).length, 3);
+    await waitUntil(() => seen.length === 4, "all four runs", 5000);
+    assert.deepEqual(seen, [40, 42, 43, 41], "manual runs went ahead of the waiting webhook");
+    const more = await Promise.all([44, 45, 46, 47, 48].map(manual));
+    assert.deepEqual(
+      more.map((r) => r.status),
+      [200, 200, 200, 200, 429],
+      "one running, three waiting, then the queue is full",
+    );
+    assert.equal(more[4].headers.get("retry-after"), "30");
+    await waitUntil(() => seen.length === 8, "the accepted manual runs", 5000);
+  });
+
   it("cancels a queued run with stop: it ends as stopped and never runs", async function () {
     await deployHook();
     await post(20);

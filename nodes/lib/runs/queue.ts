@@ -1,13 +1,18 @@
-import { promises as fs } from "node:fs";
-import path from "node:path";
-
 /**
  * Concurrency slots and the queue of runs waiting for one. A global limit bounds the runs
  * going at once; each trigger may bound its own (a slow scheduled run never overlaps
- * itself). Waiting runs leave the queue by priority, then in arrival order.
+ * itself). Waiting runs leave the queue by priority, then in arrival order; manual runs and
+ * retries come before every trigger priority.
+ *
+ * One FIFO per priority rank and trigger, so an enqueue, a cancel and a start cost the same
+ * with ten runs waiting or ten thousand: nothing is sorted or copied per operation. The queue
+ * lives in memory only; the intake journal (journal.ts) is what makes it outlive a restart.
  */
 export const PRIORITIES = ["highest", "high", "regular", "low", "lowest"] as const;
 export type Priority = (typeof PRIORITIES)[number];
+
+/** The rank of manual runs and retries: before any trigger priority. */
+export const MANUAL_RANK = -1;
 
 export function priorityRank(p: string | undefined): number {
   const at = PRIORITIES.indexOf((p ?? "regular") as Priority);
@@ -18,18 +23,15 @@ export function priorityRank(p: string | undefined): number {
 export interface QueuedRun {
   runId: string;
   trigger: string;
+  /** MANUAL_RANK (manual runs, retries), then 0 highest … 4 lowest. */
   rank: number;
   /** The trigger's own limit for this run; 0 for none. */
   limit: number;
+  /** Arrival order, given by the queue. */
   seq: number;
   enqueuedAt: number;
   /** JSON of the message to send: payload, pw and extras such as msg.webhook. */
-  message: string;
-}
-
-export interface QueuePersistence {
-  load(): Promise<QueuedRun[]>;
-  save(items: QueuedRun[]): void;
+  message?: string;
 }
 
 export interface QueueOptions {
@@ -37,44 +39,78 @@ export interface QueueOptions {
   maxQueued: number;
 }
 
+/** An array used as a FIFO: shift moves a head index, the array is trimmed now and then. */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined as unknown as T;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i];
+  }
+}
+
+const RANKS = PRIORITIES.length + 1;
+const slotOf = (rank: number) => Math.min(Math.max(rank - MANUAL_RANK, 0), RANKS - 1);
+
 export class RunQueue {
   private readonly runningBy = new Map<string, number>();
   private running = 0;
-  private items: QueuedRun[] = [];
+  /** Per rank (manual first), per trigger, the runs in arrival order; cancelled ones are skipped lazily. */
+  private readonly lanes: Array<Map<string, Fifo<QueuedRun>>> = Array.from(
+    { length: RANKS },
+    () => new Map(),
+  );
+  /** Every waiting run by id: what counts, and what cancel removes. */
+  private readonly waiting = new Map<string, QueuedRun>();
   private seq = 0;
 
-  constructor(
-    private readonly persistence: QueuePersistence,
-    private readonly opts: QueueOptions,
-  ) {}
-
-  async open(): Promise<void> {
-    const loaded = await this.persistence.load();
-    this.items = [...loaded, ...this.items];
-    this.seq = Math.max(this.seq, ...this.items.map((i) => i.seq + 1), 0);
-    this.sort();
-  }
+  constructor(private readonly opts: QueueOptions) {}
 
   get runningCount(): number {
     return this.running;
   }
 
   get queuedCount(): number {
-    return this.items.length;
+    return this.waiting.size;
+  }
+
+  get maxQueued(): number {
+    return this.opts.maxQueued;
   }
 
   /** Takes a slot if the global and the trigger's limits allow (limit 0: no limit of its own). */
   tryAcquire(trigger: string, limit: number): boolean {
     if (this.running >= this.opts.maxConcurrent) return false;
     if (limit > 0 && (this.runningBy.get(trigger) ?? 0) >= limit) return false;
-    this.acquire(trigger);
-    return true;
-  }
-
-  /** Takes a slot whatever the limits say: manual runs skip the queue but still count. */
-  acquire(trigger: string): void {
     this.running++;
     this.runningBy.set(trigger, (this.runningBy.get(trigger) ?? 0) + 1);
+    return true;
   }
 
   release(trigger: string): void {
@@ -85,101 +121,83 @@ export class RunQueue {
     else this.runningBy.set(trigger, n - 1);
   }
 
-  /** Adds a waiting run; false when the queue is full. */
-  enqueue(item: Omit<QueuedRun, "seq">): boolean {
-    if (this.items.length >= this.opts.maxQueued) return false;
-    this.items.push({ ...item, seq: this.seq++ });
-    this.sort();
-    this.persist();
+  /** Adds a waiting run (it is given its place in arrival order); false when the queue is full. */
+  enqueue(item: QueuedRun, force = false): boolean {
+    if (!force && this.waiting.size >= this.opts.maxQueued) return false;
+    item.seq = this.seq++;
+    this.waiting.set(item.runId, item);
+    this.lane(item).push(item);
     return true;
+  }
+
+  /** Puts back a run taken to start that could not (its trigger went away meanwhile): first in its lane. */
+  requeue(item: QueuedRun): void {
+    this.waiting.set(item.runId, item);
+    this.lane(item).unshift(item);
   }
 
   /**
    * Takes the runs that may start now, each with its slot already taken. Runs of triggers
-   * that are not deployed (`deployed` says no) wait.
+   * that are not deployed (`deployed` says no) wait. Each run taken costs a look at the head
+   * of each trigger's lane, whatever the depth of the queue.
    */
   takeStartable(deployed: (trigger: string) => boolean): QueuedRun[] {
     const out: QueuedRun[] = [];
-    const kept: QueuedRun[] = [];
-    for (const item of this.items) {
-      if (deployed(item.trigger) && this.tryAcquire(item.trigger, item.limit ?? 0)) out.push(item);
-      else kept.push(item);
-    }
-    if (out.length > 0) {
-      this.items = kept;
-      this.persist();
+    if (this.waiting.size === 0) return out;
+    while (this.running < this.opts.maxConcurrent) {
+      let best: Fifo<QueuedRun> | undefined;
+      let bestSeq = Infinity;
+      for (const lanes of this.lanes) {
+        for (const [trigger, lane] of lanes) {
+          const head = this.headOf(lane);
+          if (!head) {
+            lanes.delete(trigger);
+            continue;
+          }
+          if (head.seq >= bestSeq || !deployed(trigger)) continue;
+          if (head.limit > 0 && (this.runningBy.get(trigger) ?? 0) >= head.limit) continue;
+          best = lane;
+          bestSeq = head.seq;
+        }
+        if (best) break;
+      }
+      if (!best) break;
+      const item = best.shift() as QueuedRun;
+      this.waiting.delete(item.runId);
+      this.tryAcquire(item.trigger, 0);
+      out.push(item);
     }
     return out;
   }
 
   cancel(runId: string): QueuedRun | undefined {
-    const at = this.items.findIndex((i) => i.runId === runId);
-    if (at < 0) return undefined;
-    const [item] = this.items.splice(at, 1);
-    this.persist();
+    const item = this.waiting.get(runId);
+    if (item) this.waiting.delete(runId);
     return item;
   }
 
+  has(runId: string): boolean {
+    return this.waiting.has(runId);
+  }
+
+  /** The waiting runs in the order they would leave (for tests and the admin view; walks the queue). */
   list(): QueuedRun[] {
-    return [...this.items];
+    return [...this.waiting.values()].sort((a, b) => slotOf(a.rank) - slotOf(b.rank) || a.seq - b.seq);
   }
 
-  private sort(): void {
-    this.items.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+  private lane(item: QueuedRun): Fifo<QueuedRun> {
+    const lanes = this.lanes[slotOf(item.rank)];
+    let lane = lanes.get(item.trigger);
+    if (!lane) lanes.set(item.trigger, (lane = new Fifo()));
+    return lane;
   }
 
-  private persist(): void {
-    this.persistence.save(this.items);
-  }
-}
-
-/**
- * The queue on disk: one JSON file, rewritten (temp file, then rename) shortly after each
- * change, so a burst of webhooks costs one write.
- */
-export class FileQueuePersistence implements QueuePersistence {
-  private timer: NodeJS.Timeout | undefined;
-  private latest: QueuedRun[] | undefined;
-  private writing: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly file: string,
-    private readonly delayMs = 20,
-  ) {}
-
-  async load(): Promise<QueuedRun[]> {
-    try {
-      const items = JSON.parse(await fs.readFile(this.file, "utf8")) as QueuedRun[];
-      return Array.isArray(items) ? items : [];
-    } catch {
-      return [];
+  /** The lane's first run still waiting; cancelled runs at the head are dropped on the way. */
+  private headOf(lane: Fifo<QueuedRun>): QueuedRun | undefined {
+    for (let head = lane.peek(); head; head = lane.peek()) {
+      if (this.waiting.get(head.runId) === head) return head;
+      lane.shift();
     }
-  }
-
-  save(items: QueuedRun[]): void {
-    this.latest = [...items];
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, this.delayMs);
-  }
-
-  flush(): Promise<void> {
-    const items = this.latest;
-    if (!items) return this.writing;
-    this.latest = undefined;
-    this.writing = this.writing.then(async () => {
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, JSON.stringify(items), "utf8");
-      await fs.rename(tmp, this.file);
-    });
-    return this.writing;
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.flush();
+    return undefined;
   }
 }

@@ -97,3 +97,6 @@ export interface RunRecord {
 export interface RunSink {
   save(record: RunRecord): void;
 }
+
+/** Why a run that was going when Node-RED stopped or crashed ended as failed (retry it). */
+export const INTERRUPTED = "interrupted by a restart (Node-RED stopped while the run was in progress)";

@@ -1,7 +1,14 @@
 import fsSync, { promises as fs } from "node:fs";
 import path from "node:path";
 import { systemClock, type Clock } from "../schedule";
-import { FINAL_STATUSES, STEP_TABLE, type RunRecord, type RunSink, type RunStatus } from "./record";
+import {
+  FINAL_STATUSES,
+  INTERRUPTED,
+  STEP_TABLE,
+  type RunRecord,
+  type RunSink,
+  type RunStatus,
+} from "./record";
 import { STEP_COLUMNS, rowsOf, stepsFromRows, type StepColumn, type StepTable } from "./steps";
 
 /**
@@ -104,6 +111,8 @@ export class FileRunStore implements RunSink, RunQuery {
   private readonly clock: Clock;
   /** Lines in a newer format than this version reads, by day: left out of the index, kept in the files. */
   private readonly unreadable = new Map<string, string[]>();
+  /** Runs that were going when the log was last written, marked failed by open(). */
+  readonly interrupted = new Set<string>();
 
   constructor(private readonly opts: StoreOptions) {
     this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
@@ -161,7 +170,8 @@ export class FileRunStore implements RunSink, RunQuery {
       if (record instanceof StoredRun) continue;
       if (this.index.get(record.id) === record && record.status !== "queued") {
         record.status = "failed";
-        record.reason = "Node-RED stopped while the run was in progress";
+        record.reason = INTERRUPTED;
+        this.interrupted.add(record.id);
         record.endedAt = record.endedAt ?? now;
         record.durationMs = record.endedAt - record.startedAt;
         this.save(record);
@@ -288,6 +298,14 @@ export class FileRunStore implements RunSink, RunQuery {
   get(id: string): RunRecord | undefined {
     const entry = this.index.get(id);
     return entry instanceof StoredRun ? fromLine(entry.line) : entry;
+  }
+
+  /** Runs not finished: queued or running (finished ones are kept as lines, so this walks few objects). */
+  unfinished(): RunRecord[] {
+    const out: RunRecord[] = [];
+    for (const entry of this.index.values())
+      if (!(entry instanceof StoredRun) && !FINAL_STATUSES.has(entry.status)) out.push(entry);
+    return out;
   }
 
   /**

@@ -2,7 +2,7 @@ import { runIdOf, type PwContext, type PwMessage } from "../message";
 import type { RequestRecord } from "../records";
 import { systemClock, type Clock } from "../schedule";
 import { addError, errorText, Handling, markCaught, type ErrorSource } from "./errors";
-import { STEP_TABLE, type RunError, type RunRecord, type RunSink } from "./record";
+import { STEP_TABLE, type RunError, type RunRecord, type RunSink, type RunStatus } from "./record";
 import { addRequest } from "./requests";
 import { Scopes, type Scope, type ScopeResult } from "./scopes";
 import { SettleQueue } from "./settle";
@@ -80,6 +80,11 @@ export interface TrackerOptions {
   clock?: Clock;
   /** Told of every run that ends (the run service frees its slot); once per run. */
   onEnd?: (record: RunRecord) => void;
+  /**
+   * Told once per run, the first time nothing of it is in flight after it had messages (the
+   * run service frees its slot then, not after the settle window). See also idleNow.
+   */
+  onIdle?: (runId: string) => void;
   /** Where a finished run's payload snapshots go. */
   snapshotSink?: { save(runId: string, steps: Record<string, Snapshot[]>): void };
   /** Largest payload kept whole in one snapshot. */
@@ -111,6 +116,8 @@ interface LiveRun {
   snapshots?: Record<string, Snapshot[]>;
   /** onEnd and the finish listeners were told: a reopened run does not tell them again. */
   told?: boolean;
+  /** onIdle was told (or idleNow answered true): it is not told again. */
+  idled?: boolean;
 }
 
 /** Per node, across runs: how many runs it holds messages of, and the latest to arrive. */
@@ -143,6 +150,7 @@ export class RunTracker {
   private readonly now: () => number;
   private sweepTimer: unknown;
   private readonly onEnd?: (record: RunRecord) => void;
+  private readonly onIdle?: (runId: string) => void;
   private readonly snapshotSink?: TrackerOptions["snapshotSink"];
   private readonly snapshotCapBytes: number;
 
@@ -151,6 +159,7 @@ export class RunTracker {
     opts: TrackerOptions = {},
   ) {
     this.onEnd = opts.onEnd;
+    this.onIdle = opts.onIdle;
     this.snapshotSink = opts.snapshotSink;
     this.snapshotCapBytes = opts.snapshotCapBytes ?? DEFAULT_SNAPSHOT_CAP_BYTES;
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
@@ -191,7 +200,7 @@ export class RunTracker {
   }
 
   /** Ends a record that is not live (a cancelled queued run) and tells whoever waits for it. */
-  endUnfollowed(record: RunRecord, status: "stopped" | "failed", reason: string): void {
+  endUnfollowed(record: RunRecord, status: RunStatus, reason: string | undefined): void {
     record.status = status;
     record.reason = reason;
     record.endedAt = this.now();
@@ -238,6 +247,16 @@ export class RunTracker {
 
   isActive(runId: string): boolean {
     return this.runs.has(runId);
+  }
+
+  /**
+   * True, once, when a run just launched has nothing in flight (a trigger with nothing wired
+   * after it): onIdle will not be told of it.
+   */
+  idleNow(runId: string): boolean {
+    const run = this.runs.get(runId);
+    if (!run || run.inFlight > 0 || run.idled) return false;
+    return (run.idled = true);
   }
 
   isStopped(msg: PwMessage): boolean {
@@ -512,7 +531,13 @@ export class RunTracker {
     if (v[o + ACTIVE] > 0 && --v[o + ACTIVE] === 0) v[o + TIME] += t - v[o + SINCE];
     v[o + LAST] = t;
     run.lastActivity = now;
-    if (--run.inFlight === 0) this.settling.idle(run, now);
+    if (--run.inFlight === 0) {
+      if (run.idled !== true && this.onIdle !== undefined) {
+        run.idled = true;
+        this.onIdle(run.record.id);
+      }
+      this.settling.idle(run, now);
+    }
   }
 
   /** Notes activity on a node's row outside message flow (errors, requests). */
