@@ -12,7 +12,6 @@ const KEY = "key_live_9b1f2e7c";
 describe("redirects keep credentials on the API's origin", function () {
   let api;
   let other;
-  let to;
   before(async () => {
     other = await startServer((req) => ({ body: { where: "other", path: req.path } }));
     api = await startServer((req) => {
