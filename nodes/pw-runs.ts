@@ -107,6 +107,7 @@ export = function (RED: NodeAPI) {
       settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
     inputCapBytes: settings.inputCapBytes,
     onEnd: (record) => service.ended(record),
+    previous: (id) => store.get(id),
   });
   const queueFile = new FileQueuePersistence(path.join(userDir, "patchworks", "queue.json"));
   const queue = new RunQueue(queueFile, {
