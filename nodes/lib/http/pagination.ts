@@ -119,9 +119,21 @@ export async function* paginate(
         `stopped after ${maxPages} pages, the most allowed: raise "max pages" if the API really has more`,
       );
     number++;
-    const response = await send(request);
-    const list = records(response.data, number);
-    const next = nextRequest(request, response, list, p, origin, seen, first);
+    let response: HttpResponse;
+    let list: unknown[];
+    let next: HttpRequest | undefined;
+    try {
+      response = await send(request);
+      list = records(response.data, number);
+      next = nextRequest(request, response, list, p, origin, seen, first);
+    } catch (err) {
+      // The page before is whole, and not the last: hand it over, so a resume starts at this one.
+      if (pending) {
+        pending.resume = resumePointOf(request, p, pending.number);
+        yield pending;
+      }
+      throw err;
+    }
     const page: Page = { number, records: list, last: next === undefined, response };
     if (pending) {
       // An empty page after a full one: the full one was the last.
