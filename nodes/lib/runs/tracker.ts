@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { runIdOf, type PwContext, type PwMessage } from "../message";
 import type { RequestRecord } from "../records";
 import { systemClock, type Clock } from "../schedule";
@@ -373,7 +374,13 @@ export class RunTracker {
   signal(runId: string): AbortSignal | undefined {
     const run = this.runs.get(runId);
     if (!run) return undefined;
-    return (run.abort ??= new AbortController()).signal;
+    if (!run.abort) {
+      run.abort = new AbortController();
+      // Every request and wait of the run listens (a pull's pages each sent on by a shape of
+      // their own): dozens at once are normal, not a leak; each removes its listener when done.
+      setMaxListeners(0, run.abort.signal);
+    }
+    return run.abort.signal;
   }
 
   /** Calls back once the run has ended (a queued run too, once it has run or been cancelled). */
