@@ -4,7 +4,7 @@
 // accepting), sends them on in batches of 100, and prints what reached the next shape, what
 // the upstream accepted and what the failure output says. Default settings throughout; a
 // failed run is retried (Retry resumes the pull) up to 10 times. A third round uses 3 tries
-// per request, the old default for pages, to show Retry resuming pulls that fail.
+// per request, the old default for pages, under which pulls fail far more often and Retry resumes them.
 //   SOAK_RECORDS (20000), SOAK_RATE (0.3), SOAK_SEED (random; printed), SOAK_RETRY_AFTER (0.2 s)
 const fs = require("node:fs");
 const os = require("node:os");
@@ -54,7 +54,7 @@ async function main() {
     `soak: ${RECORDS} records, ${Math.round(RATE * 100)}% of requests failing (seed ${SEED}, Retry-After ${RETRY_AFTER} s)`,
   );
   const rows = [];
-  // The third: 3 tries per request (the old default for pages), so pulls fail and Retry resumes them.
+  // The third: 3 tries per request (the old default for pages): a pull fails far more often, and Retry resumes it.
   for (const [connector, attempts] of [
     ["keyed", undefined],
     ["nokey", undefined],
