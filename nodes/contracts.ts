@@ -94,6 +94,19 @@ export interface ShapeRuns {
   failedRecords(runId: string, count: number): void;
   /** Counts what messages carrying `token` start; calls back when all of it has finished. */
   openScope(runId: string, token: string, onClose: (result: ScopeResult) => void): boolean;
+  /**
+   * Keeps a small JSON checkpoint with the run under `key` (the shape's id and what it is
+   * for), written with the run so it outlives a restart; undefined removes it. False when the
+   * run is not live here or the value is too big (over 4 KB, or over 64 keys in the run).
+   */
+  checkpoint(runId: string, key: string, value: unknown): boolean;
+  /**
+   * The checkpoint under `key` that the run this run retries left (`msg.pw.run.retryOf`; a
+   * retry of a retry sees the latest one), given once: a second call for the same key in the
+   * same run answers undefined, so a second pull with the same request starts afresh.
+   * Undefined when there is none, or the retried run had succeeded (its retry starts over).
+   */
+  resumePoint(runId: string, key: string): unknown;
 }
 
 /** What a trigger may ask of the run service. */

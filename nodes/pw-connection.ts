@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { ConnectorClient } from "./lib/connectors/client";
+import type { ResumePoint } from "./lib/http/pagination";
 import { derive, readPw, runIdOf } from "./lib/message";
 import type { RequestRecord } from "./lib/records";
 import { findNode, shapeRuns } from "./contracts";
@@ -9,10 +10,35 @@ import { templateView } from "./template-view";
 
 /**
  * The connection shape: calls one endpoint of an instance. Receive endpoints send one message
- * per page (msg.pw.page) or all pages as one; send endpoints take a record or a list, send
- * it one by one or in the endpoint's batches, answer on output 1 and hand every record that
- * failed, with its error, to output 2 (or fail the message when there is no output 2).
+ * per page (msg.pw.page) or all pages as one; a paged pull keeps a checkpoint with its run
+ * after each page it sends on, and a Retry of the run goes on from there, so no page reaches
+ * the next shape twice. Send endpoints take a record or a list, send it one by one or in the
+ * endpoint's batches, answer on output 1 and hand every record that failed, with its error
+ * and outcome (refused, unknown), to output 2 (or fail the message when there is no output 2).
  */
+
+/** A pull's checkpoint, kept with the run: where it goes on, or that it is done. */
+interface PullCheckpoint {
+  /** Pages and records sent on so far (across the run and the runs it retried). */
+  pages: number;
+  records: number;
+  /** The next page to fetch; absent when the pull is done. */
+  next?: ResumePoint;
+  done?: boolean;
+  /** The run the pull started in. */
+  from?: string;
+}
+
+function isCheckpoint(value: unknown): value is PullCheckpoint {
+  const c = value as PullCheckpoint;
+  return (
+    !!c &&
+    typeof c === "object" &&
+    Number.isInteger(c.pages) &&
+    Number.isInteger(c.records) &&
+    (c.done === true || (!!c.next && typeof c.next === "object" && Number.isInteger(c.next.pages)))
+  );
+}
 interface Param {
   key: string;
   valueType: string;
@@ -115,14 +141,36 @@ export = function (RED: NodeAPI) {
     async function receive(
       msg: NodeMessage,
       send: (m: NodeMessage) => void,
-      call: Parameters<ConnectorClient["receive"]>[1],
+      call: Parameters<ConnectorClient["receive"]>[1] & {},
     ): Promise<void> {
       const all: unknown[] = [];
-      let pages = 0;
-      let records = 0;
       const pw = readPw(msg);
+      const runId = pw?.run.id;
+      const tracker = shapeRuns();
+      // Pages sent one by one are checkpointed; all pages as one message has nothing to resume.
+      const key =
+        runId && tracker && !def.combine ? `${node.id}:${client.pullKey(def.endpoint, call)}` : undefined;
+      const saved = key ? tracker?.resumePoint(runId as string, key) : undefined;
+      const start = isCheckpoint(saved) ? saved : undefined;
+      const keep = (c: PullCheckpoint) => {
+        if (key && runId) tracker?.checkpoint(runId, key, c);
+      };
+      if (start?.done) {
+        keep(start);
+        node.status({
+          fill: "green",
+          shape: "dot",
+          text: `${endpointName}: all ${start.records} records were sent on by the run retried; nothing left`,
+        });
+        return;
+      }
+      let pages = start?.pages ?? 0;
+      let records = start?.records ?? 0;
+      const from = start?.from ?? runId;
+      // The point this run starts from is its own too: a retry of it that fails at once resumes there.
+      if (start) keep(start);
       try {
-        for await (const page of client.receive(def.endpoint, call)) {
+        for await (const page of client.receive(def.endpoint, { ...call, resume: start?.next })) {
           pages = page.number;
           records += page.records.length;
           node.status({
@@ -131,13 +179,25 @@ export = function (RED: NodeAPI) {
             text: `${endpointName}: page ${pages}, ${records} records`,
           });
           if (def.combine) all.push(...page.records);
-          else
+          else {
             send(
               derive(msg, page.records, pw ? { page: { number: page.number, last: page.last } } : undefined),
             );
+            keep(
+              page.resume
+                ? { pages, records, next: client.checkpointOf(page.resume), from }
+                : { pages, records, done: true, from },
+            );
+          }
         }
       } catch (err) {
-        throw new Error(`${endpointName}, page ${pages + 1}: ${(err as Error).message}`, { cause: err });
+        const resumable =
+          key && pages > 0
+            ? ` ${pages} page(s) were sent on; Retry the run to go on from page ${pages + 1}`
+            : "";
+        throw new Error(`${endpointName}, page ${pages + 1}: ${(err as Error).message}.${resumable}`, {
+          cause: err,
+        });
       }
       if (def.combine) send(derive(msg, all, pw ? { page: { number: pages, last: true } } : undefined));
       node.status({
@@ -157,13 +217,14 @@ export = function (RED: NodeAPI) {
       const records = Array.isArray(payload) ? payload : [payload];
       const result = await client.send(def.endpoint, records, { ...call, concurrency });
       const failed = result.failed.flatMap((f) =>
-        f.records.map((record) => ({ record, error: f.error, status: f.status })),
+        f.records.map((record) => ({ record, error: f.error, status: f.status, outcome: f.outcome })),
       );
       const sent = records.length - failed.length;
+      const unknown = failed.reduce((n, f) => (f.outcome === "unknown" ? n + 1 : n), 0);
       node.status({
         fill: failed.length ? "yellow" : "green",
         shape: "dot",
-        text: `${endpointName}: ${sent} sent, ${failed.length} failed`,
+        text: `${endpointName}: ${sent} sent, ${failed.length} failed${unknown ? ` (${unknown} may have been accepted)` : ""}`,
       });
       if (result.ok.length)
         sendOn(
@@ -183,7 +244,7 @@ export = function (RED: NodeAPI) {
         return;
       }
       throw new Error(
-        `${failed.length} of ${records.length} record(s) failed; first: ${failed[0].error}. Turn on the failure output to keep going with the rest`,
+        `${failed.length} of ${records.length} record(s) failed${unknown ? ` (${unknown} with an unknown outcome: they may have been accepted; check before resending)` : ""}; first: ${failed[0].error}. Turn on the failure output to keep going with the rest`,
       );
     }
   }

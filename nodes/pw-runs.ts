@@ -106,6 +106,7 @@ export = function (RED: NodeAPI) {
     inputCapBytes: settings.inputCapBytes,
     onEnd: (record) => service.ended(record),
     onIdle: (runId) => service.idle(runId),
+    previous: (id) => store.get(id),
   });
   // Every accepted run is written here before it is acknowledged or launched (journal.ts).
   const journal = new IntakeJournal(path.join(userDir, "patchworks", "intake.jsonl"));

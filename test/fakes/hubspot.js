@@ -1,5 +1,10 @@
 // A fake of HubSpot's CRM v3 API as documented: Bearer private-app tokens, contacts paged by
 // paging.next.after, batch create of at most 100 inputs (more is a 400), 201 with results.
+// Multi-status, as HubSpot documents it for the object APIs' batch create endpoints: when
+// every input carries a unique objectWriteTraceId, invalid inputs do not sink the batch; the
+// valid ones are created and the answer is 207 with one error per invalid input, its
+// context.objectWriteTraceId naming the input. Without trace ids an invalid input is a 400
+// for the whole batch.
 const { startServer } = require("../support/http-server");
 
 async function startHubSpot({ token = "pat-na1-test", contacts = [] } = {}) {
@@ -31,8 +36,11 @@ async function startHubSpot({ token = "pat-na1-test", contacts = [] } = {}) {
           status: 400,
           body: { status: "error", message: "Batch size must be at most 100", category: "VALIDATION_ERROR" },
         };
-      const bad = inputs.find((i) => !i.properties || !i.properties.email);
-      if (bad)
+      const invalid = (i) => !i.properties || !i.properties.email;
+      const traces = inputs.map((i) => i.objectWriteTraceId);
+      const multiStatus =
+        traces.every((t) => typeof t === "string" && t !== "") && new Set(traces).size === traces.length;
+      if (!multiStatus && inputs.some(invalid))
         return {
           status: 400,
           body: {
@@ -41,9 +49,27 @@ async function startHubSpot({ token = "pat-na1-test", contacts = [] } = {}) {
             category: "VALIDATION_ERROR",
           },
         };
-      const results = inputs.map((i) => ({ id: String(500 + created.length), properties: i.properties }));
-      created.push(...results);
-      return { status: 201, body: { status: "COMPLETE", results } };
+      const now = new Date().toISOString();
+      const results = [];
+      const errors = [];
+      for (const input of inputs) {
+        if (invalid(input)) {
+          errors.push({
+            status: "error",
+            category: "VALIDATION_ERROR",
+            message: "Property values were not valid: email is required",
+            context: { objectWriteTraceId: [input.objectWriteTraceId] },
+          });
+          continue;
+        }
+        const result = { id: String(500 + created.length), properties: input.properties };
+        if (input.objectWriteTraceId) result.objectWriteTraceId = input.objectWriteTraceId;
+        created.push(result);
+        results.push(result);
+      }
+      const body = { status: "COMPLETE", results, startedAt: now, completedAt: now };
+      if (errors.length) return { status: 207, body: { ...body, numErrors: errors.length, errors } };
+      return { status: 201, body };
     }
     return { status: 404, body: { status: "error", message: "not found" } };
   });

@@ -220,25 +220,39 @@ describe("connectors", function () {
       assert.equal(hub.log[1].query.after, "2");
     });
 
-    it("creates contacts in batches of at most 100, wrapped in inputs, a failed batch reported with its records", async function () {
+    it("creates contacts in batches of at most 100, wrapped in inputs, and splits a 207 answer per record", async function () {
       const inputs = Array.from({ length: 230 }, (_, i) => ({ properties: { email: `n${i}@x.com` } }));
       inputs[150] = { properties: { firstname: "no email" } };
       const result = await client().send("create-contacts", inputs, { concurrency: 2 });
+      const posts = hub.log.filter((e) => e.method === "POST").map((e) => JSON.parse(e.body).inputs);
       assert.deepEqual(
-        hub.log
-          .filter((e) => e.method === "POST")
-          .map((e) => JSON.parse(e.body).inputs.length)
-          .sort((a, b) => a - b),
+        posts.map((p) => p.length).sort((a, b) => a - b),
         [30, 100, 100],
       );
+      // Each input carries its position as objectWriteTraceId, which turns on HubSpot's multi-status.
       assert.deepEqual(
-        result.ok.map((o) => o.records.length),
-        [100, 30],
+        posts.find((p) => p.length === 30).map((i) => i.objectWriteTraceId),
+        Array.from({ length: 30 }, (_, i) => String(i)),
+      );
+      assert.equal(inputs[0].objectWriteTraceId, undefined, "the caller's records are not changed");
+      // HubSpot answered 207 for the second batch: 99 created, one refused, named by its trace id.
+      assert.deepEqual(
+        result.ok.map((o) => [o.status, o.records.length]),
+        [
+          [201, 100],
+          [207, 99],
+          [201, 30],
+        ],
       );
       assert.equal(result.failed.length, 1);
-      assert.equal(result.failed[0].records.length, 100);
-      assert.match(result.failed[0].error, /answered 400: .*email is required/);
-      assert.equal(hub.created.length, 130);
+      assert.equal(result.failed[0].records[0], inputs[150]);
+      assert.equal(result.failed[0].outcome, "refused");
+      assert.equal(result.failed[0].status, 207);
+      assert.match(
+        result.failed[0].error,
+        /POST .*batch\/create answered 207 with an error for record 51 of 100: Property values were not valid: email is required/,
+      );
+      assert.equal(hub.created.length, 229);
     });
 
     it("refuses a wrong token", async function () {
@@ -246,6 +260,171 @@ describe("connectors", function () {
         collect(client("pat-wrong-token").receive("list-contacts")),
         (err) => /401/.test(err.message) && !err.message.includes("pat-wrong-token"),
       );
+    });
+  });
+
+  describe("exactly once where the API allows it", function () {
+    const { startFlaky, flakyConnector } = require("../fakes/flaky");
+    let up;
+    let answer;
+    before(async () => (up = await startServer((req) => answer(req))));
+    after(() => up.close());
+    beforeEach(() => (up.log.length = 0));
+    const def = (endpoint, extra = {}) =>
+      validateDefinition({
+        id: "api",
+        name: "API",
+        version: "1.0.0",
+        variables: [{ key: "base", label: "Base" }],
+        baseUrl: "{{vars.base}}",
+        auth: [{ type: "none" }],
+        ...extra,
+        endpoints: [{ id: "send", name: "Send", direction: "send", method: "POST", path: "/x", ...endpoint }],
+      });
+    const make = (d) => new ConnectorClient(d, instance({ base: up.base }));
+
+    it("splits GraphQL userErrors per record, and an error naming no record makes every record's outcome unknown", async function () {
+      // One mutation per record: its userErrors are that record's.
+      answer = (req) => {
+        const input = JSON.parse(req.body).variables.input;
+        return {
+          body: {
+            data: {
+              productCreate: {
+                product: input.title ? { id: "gid://1" } : null,
+                userErrors: input.title
+                  ? []
+                  : [{ field: ["input", "title"], message: "Title can't be blank" }],
+              },
+            },
+          },
+        };
+      };
+      const graphql = make(
+        def({
+          body: { query: "mutation", variables: { input: "{{record}}" } },
+          results: { errors: "data.*.userErrors" },
+        }),
+      );
+      const r = await graphql.send("send", [{ title: "A" }, { title: "" }, { title: "C" }]);
+      assert.equal(r.ok.length, 2);
+      assert.deepEqual(
+        r.failed.map((f) => [f.records[0], f.outcome, f.status]),
+        [[{ title: "" }, "refused", 200]],
+      );
+      assert.match(r.failed[0].error, /answered 200 with an error for record 1 of 1: Title can't be blank/);
+      // A list of failures naming each record by its key, and one naming nothing it was sent.
+      answer = () => ({
+        body: {
+          failures: [
+            { sku: "B", reason: "out of range" },
+            { sku: "Z", reason: "who?" },
+          ],
+        },
+      });
+      const keyed = make(
+        def({
+          batch: { size: 3 },
+          results: { errors: "failures", match: { by: "key", path: "sku", field: "sku" }, message: "reason" },
+        }),
+      );
+      const k = await keyed.send("send", [{ sku: "A" }, { sku: "B" }, { sku: "C" }]);
+      assert.deepEqual(
+        k.failed.map((f) => [f.records[0].sku, f.outcome]),
+        [
+          ["A", "unknown"],
+          ["B", "refused"],
+          ["C", "unknown"],
+        ],
+      );
+      assert.match(k.failed[1].error, /out of range/);
+      assert.match(
+        k.failed[0].error,
+        /without saying for which record \(who\?\); this record may or may not have been accepted/,
+      );
+      assert.equal(k.ok.length, 0, "no record is known to have gone through");
+    });
+
+    it("checks results declarations and key templates like the rest of a definition", function () {
+      assert.throws(
+        () => def({ results: { errors: "failures", match: { by: "key", path: "sku" } } }),
+        /endpoints\[0\]\.results: match by key needs "field"/,
+      );
+      assert.throws(() => def({ results: {} }), /endpoints\[0\]\.results: needs "errors"/);
+      assert.throws(
+        () => def({}, { retry: { idempotencyKey: "{{record.id}}" } }),
+        /retry\.idempotencyKey: needs retry\.idempotencyHeader/,
+      );
+      assert.throws(
+        () => def({}, { retry: { idempotencyHeader: "Idempotency-Key", idempotencyKey: "{{#record}" } }),
+        /retry\.idempotencyKey:/,
+      );
+    });
+
+    it("sends the connector's idempotency key template per request, the same on every attempt", async function () {
+      answer = () => (up.log.length % 2 === 1 ? { status: 503 } : { status: 201, body: {} });
+      const keyed = make(
+        def({}, { retry: { idempotencyHeader: "Idempotency-Key", idempotencyKey: "order-{{record.id}}" } }),
+      );
+      const r = await keyed.send("send", [{ id: 7 }, { id: 8 }]);
+      assert.equal(r.failed.length, 0);
+      assert.deepEqual(
+        up.log.map((e) => e.headers["idempotency-key"]),
+        ["order-7", "order-7", "order-8", "order-8"],
+      );
+    });
+
+    it("tells on each failed record whether it was refused or may have been accepted", async function () {
+      const flaky = await startFlaky({
+        failWhen: (req) => {
+          const id = JSON.parse(req.body).items[0].id;
+          return { 1: "500-after", 2: "drop-after", 3: "500", 4: undefined }[id];
+        },
+      });
+      const noKey = new ConnectorClient(
+        validateDefinition(flakyConnector({ batch: 1, idempotency: false })),
+        instance({ base: flaky.base }),
+      );
+      const items = [1, 2, 3, 4, 5].map((id) => ({ id, bad: id === 5 }));
+      const r = await noKey.send("create-items", items);
+      assert.deepEqual(
+        r.failed.map((f) => [f.records[0].id, f.outcome, f.status ?? null]),
+        [
+          [1, "unknown", 500],
+          [2, "unknown", null],
+          [3, "unknown", 500],
+          [5, "refused", 200],
+        ],
+      );
+      // What the upstream really did: the two "unknown" ones after accepting were accepted.
+      assert.deepEqual(
+        flaky.accepted.map((i) => i.id),
+        [1, 2, 4],
+      );
+      // With the idempotency header each is retried under its key and accepted exactly once.
+      flaky.accepted.length = 0;
+      const keyed = new ConnectorClient(
+        validateDefinition(flakyConnector({ batch: 1 })),
+        instance({ base: flaky.base }),
+      );
+      flaky.log.length = 0;
+      const once = await keyed.send("create-items", items.slice(0, 4), { attempts: 3 });
+      assert.deepEqual(
+        once.failed.map((f) => [f.records[0].id, f.outcome]),
+        [[3, "unknown"]],
+        "the one that always answers 500 gives up",
+      );
+      assert.equal(
+        flaky.log.length,
+        8,
+        "1 and 2 twice (the second answered from the key), 3 three times, 4 once",
+      );
+      assert.deepEqual(
+        flaky.accepted.map((i) => i.id).sort(),
+        [1, 2, 4],
+        "accepted once each, though 1 and 2 were sent again",
+      );
+      await flaky.close();
     });
   });
 

@@ -64,6 +64,66 @@ describe("http engine", function () {
       assert.equal(server.log.length, 2);
     });
 
+    it("gives each POST its own idempotency key, the same on every attempt, and retries after a 500 only with one", async function () {
+      let calls = 0;
+      handler = (req) =>
+        req.method === "GET" ? { body: [] } : ++calls % 2 === 1 ? { status: 500 } : { status: 201, body: {} };
+      const opts = { ...quick, idempotencyHeader: "Idempotency-Key" };
+      await sendRequest({ method: "POST", url: `${server.base}/orders`, body: { id: 1 } }, opts);
+      await sendRequest({ method: "POST", url: `${server.base}/orders`, body: { id: 2 } }, opts);
+      const keys = server.log.map((e) => e.headers["idempotency-key"]);
+      assert.equal(keys.length, 4, "each request tried twice");
+      assert.match(keys[0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(keys[0], keys[1], "the same key across one request's attempts");
+      assert.equal(keys[2], keys[3]);
+      assert.notEqual(keys[0], keys[2], "another request, another key");
+      // A key the connector rendered is used as it is; a GET carries none.
+      server.log.length = 0;
+      calls = 0;
+      await sendRequest(
+        { method: "POST", url: `${server.base}/orders`, body: {} },
+        { ...opts, idempotencyKey: "order-1042" },
+      );
+      await sendRequest({ method: "GET", url: `${server.base}/orders` }, opts);
+      assert.deepEqual(
+        server.log.map((e) => e.headers["idempotency-key"]),
+        ["order-1042", "order-1042", undefined],
+      );
+    });
+
+    it("says whether a failed request was refused or may have been accepted", async function () {
+      const outcome = (p) =>
+        p.then(
+          () => "ok",
+          (err) => [err.outcome, err.status ?? null, err.attempts],
+        );
+      const post = (o = quick) => sendRequest({ method: "POST", url: `${server.base}/orders`, body: {} }, o);
+      handler = () => ({ status: 422, body: { errors: "bad" } });
+      assert.deepEqual(await outcome(post()), ["refused", 422, 1]);
+      handler = () => ({ status: 429, headers: { "retry-after": "0" } });
+      assert.deepEqual(await outcome(post()), ["refused", 429, 3], "429: refused before any work");
+      handler = () => ({ status: 500 });
+      assert.deepEqual(await outcome(post()), ["unknown", 500, 1], "500 after it was sent");
+      handler = () => ({ drop: true });
+      assert.deepEqual(await outcome(post()), ["unknown", null, 1], "connection dropped after it was sent");
+      // With a key it is retried; a later 429 does not prove the first try was not acted on.
+      server.log.length = 0;
+      handler = (req, log) =>
+        log.length === 1 ? { drop: true } : { status: 429, headers: { "retry-after": "0" } };
+      assert.deepEqual(await outcome(post({ ...quick, idempotencyHeader: "Idempotency-Key" })), [
+        "unknown",
+        429,
+        3,
+      ]);
+      const closed = await startServer(() => ({}));
+      await closed.close();
+      assert.deepEqual(
+        await outcome(sendRequest({ method: "POST", url: `${closed.base}/x`, body: {} }, quick)),
+        ["refused", null, 3],
+        "it never left: safe to resend",
+      );
+    });
+
     it("honours Retry-After in seconds and refuses a wait over the cap", async function () {
       handler = (req, log) =>
         log.length === 1 ? { status: 429, headers: { "retry-after": "1" } } : { body: [] };
@@ -535,6 +595,111 @@ describe("http engine", function () {
       await assert.rejects(
         pull({ method: "GET", url: `${server.base}/p` }, { type: "page", pageParam: "page" }),
         /answered 500: down \(after 3 attempts\)/,
+      );
+    });
+
+    it("resumes a pull from the point a page left, for every paging style, without the pages before it", async function () {
+      const data = Array.from({ length: 7 }, (_, i) => ({ id: i + 1 }));
+      const styles = [
+        [
+          "page",
+          (req) => ({ body: data.slice((Number(req.query.page) - 1) * 2, Number(req.query.page) * 2) }),
+          { type: "page", pageParam: "page", sizeParam: "size", pageSize: 2 },
+        ],
+        [
+          "offset",
+          (req) => ({ body: data.slice(Number(req.query.offset), Number(req.query.offset) + 2) }),
+          { type: "offset", offsetParam: "offset", limitParam: "limit", limit: 2 },
+        ],
+        [
+          "cursor",
+          (req) => {
+            const at = Number((req.query.after ?? "c0").slice(1));
+            return {
+              body: { items: data.slice(at, at + 2), next: at + 2 < data.length ? `c${at + 2}` : null },
+            };
+          },
+          { type: "cursor", path: "next", param: "after" },
+        ],
+        [
+          "link",
+          (req) => {
+            const at = Number(req.query.at ?? 0);
+            const link = at + 2 < data.length ? { link: `<${server.base}/p?at=${at + 2}>; rel="next"` } : {};
+            return { headers: link, body: data.slice(at, at + 2) };
+          },
+          { type: "link" },
+        ],
+        [
+          "graphql",
+          (req) => {
+            const at = Number(JSON.parse(req.body).variables.after ?? 0);
+            const more = at + 2 < data.length;
+            return {
+              body: {
+                data: {
+                  items: {
+                    nodes: data.slice(at, at + 2),
+                    pageInfo: { endCursor: String(at + 2), hasNextPage: more },
+                  },
+                },
+              },
+            };
+          },
+          {
+            type: "graphql",
+            endCursorPath: "data.items.pageInfo.endCursor",
+            hasNextPath: "data.items.pageInfo.hasNextPage",
+            variable: "after",
+          },
+        ],
+      ];
+      for (const [name, route, pagination] of styles) {
+        handler = route;
+        const first =
+          name === "graphql"
+            ? { method: "POST", url: `${server.base}/p`, body: { query: "q", variables: {} } }
+            : { method: "GET", url: `${server.base}/p` };
+        const recordsPath = name === "cursor" ? "items" : name === "graphql" ? "data.items.nodes" : undefined;
+        const whole = [];
+        for await (const page of paginate(first, pagination, (r) => sendRequest(r, quick), { recordsPath }))
+          whole.push(page);
+        assert.equal(whole.length, 4, name);
+        assert.equal(whole[3].resume, undefined, `${name}: the last page leaves nothing to resume`);
+        const point = JSON.parse(JSON.stringify(whole[1].resume)); // as kept with a run
+        assert.equal(point.pages, 2, name);
+        server.log.length = 0;
+        const rest = [];
+        for await (const page of paginate(first, pagination, (r) => sendRequest(r, quick), {
+          recordsPath,
+          resume: point,
+        }))
+          rest.push([page.number, page.records.map((r) => r.id), page.last]);
+        assert.deepEqual(
+          rest,
+          [
+            [3, [5, 6], false],
+            [4, [7], true],
+          ],
+          name,
+        );
+        assert.equal(server.log.length, 2, `${name}: pages 1 and 2 were not asked for again`);
+      }
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/p` },
+          { type: "link" },
+          { resume: { pages: 2, url: "https://elsewhere.example/p" } },
+        ),
+        /the next page is on another site/,
+      );
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/p` },
+          { type: "cursor", path: "n", param: "c" },
+          { resume: { pages: 1 } },
+        ),
+        /the checkpoint to resume from has no cursor/,
       );
     });
 

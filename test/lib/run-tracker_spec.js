@@ -526,3 +526,66 @@ describe("run tracker scopes (branch)", function () {
     );
   });
 });
+
+describe("run checkpoints", function () {
+  const { toLine, fromLine } = lib("runs/store");
+  // The store as the tracker sees it: every run's latest line, read back as a record.
+  function setupStore() {
+    const lines = new Map();
+    const clock = fakeClock(1_000_000);
+    const tracker = new RunTracker(
+      { save: (r) => lines.set(r.id, toLine(r)) },
+      { clock, settleMs: 100, previous: (id) => (lines.has(id) ? fromLine(lines.get(id)) : undefined) },
+    );
+    return { tracker, clock, lines };
+  }
+  const fail = (tracker, pw) => {
+    tracker.messageError(node("pull"), { pw }, new Error("page 4 failed"));
+  };
+
+  it("keeps a checkpoint with the run and writes it in the run's line", function () {
+    const { tracker, lines } = setupStore();
+    const pw = startRun({ flow: "f", trigger: "t" });
+    tracker.begin(pw, {});
+    assert.equal(
+      tracker.checkpoint(pw.run.id, "pull:abc", { pages: 3, next: { pages: 3, value: "c60" } }),
+      true,
+    );
+    assert.deepEqual(fromLine(lines.get(pw.run.id)).checkpoints, {
+      "pull:abc": { pages: 3, next: { pages: 3, value: "c60" } },
+    });
+    assert.equal(tracker.checkpoint(pw.run.id, "big", { text: "x".repeat(5000) }), false, "too big");
+    assert.equal(tracker.checkpoint("no-such-run", "k", 1), false);
+    tracker.checkpoint(pw.run.id, "pull:abc", undefined);
+    assert.deepEqual(fromLine(lines.get(pw.run.id)).checkpoints, {});
+  });
+
+  it("gives a retry the checkpoints of the run it retries, once per key, and chains them", function () {
+    const { tracker, clock } = setupStore();
+    const first = startRun({ flow: "f", trigger: "t" });
+    tracker.begin(first, {});
+    tracker.checkpoint(first.run.id, "k", { pages: 3 });
+    fail(tracker, first);
+    clock.advance(200);
+    assert.equal(tracker.get(first.run.id), undefined, "the first run ended");
+
+    const second = startRun({ flow: "f", trigger: "t", retryOf: first.run.id });
+    tracker.begin(second, {});
+    assert.deepEqual(tracker.resumePoint(second.run.id, "k"), { pages: 3 });
+    assert.equal(tracker.resumePoint(second.run.id, "k"), undefined, "given once");
+    assert.equal(tracker.resumePoint(second.run.id, "other"), undefined);
+    // The second run fails before its shape writes anything: its retry still starts at page 3.
+    fail(tracker, second);
+    clock.advance(200);
+    const third = startRun({ flow: "f", trigger: "t", retryOf: second.run.id });
+    tracker.begin(third, {});
+    assert.deepEqual(tracker.resumePoint(third.run.id, "k"), { pages: 3 });
+    tracker.checkpoint(third.run.id, "k", { pages: 10, done: true });
+    clock.advance(200);
+    assert.equal(tracker.get(third.run.id), undefined);
+    // The third succeeded: a retry of it starts over.
+    const fourth = startRun({ flow: "f", trigger: "t", retryOf: third.run.id });
+    tracker.begin(fourth, {});
+    assert.equal(tracker.resumePoint(fourth.run.id, "k"), undefined);
+  });
+});

@@ -106,7 +106,7 @@ describe("instances and connection shapes (runtime)", function () {
     assert.equal(shop.log.at(-1).headers["x-shopify-access-token"], TOKEN);
   });
 
-  it("sends records in batches, failed ones to the second output, and the run completes with failures", async function () {
+  it("sends records in batches, splits HubSpot's 207 answer per record, and the run completes with failures", async function () {
     await deploy([
       {
         id: "mp",
@@ -115,6 +115,7 @@ describe("instances and connection shapes (runtime)", function () {
         payload: JSON.stringify([
           { properties: { email: "a@x.com" } },
           { properties: { firstname: "no email" } },
+          { properties: { email: "c@x.com" } },
         ]),
         wires: [["push"]],
       },
@@ -131,15 +132,24 @@ describe("instances and connection shapes (runtime)", function () {
       sink("ok"),
       sink("bad"),
     ]);
+    const before = hub.created.length;
     const id = (await rt.api("POST", "/pw/trigger/trig", {})).json.run.id;
     const run = await ended(id);
-    // One batch of two: HubSpot refuses the whole batch, so both records come back failed.
+    // One batch of three: HubSpot answers 207, two created and one refused, named by its trace id.
+    assert.deepEqual(
+      hub.created.slice(before).map((c) => c.properties.email),
+      ["a@x.com", "c@x.com"],
+    );
+    const ok = seen.find((s) => s.at === "ok");
+    assert.equal(ok.payload[0].numErrors, 1);
     const bad = seen.find((s) => s.at === "bad");
-    assert.equal(bad.payload.length, 2);
-    assert.match(bad.payload[0].error, /answered 400: .*email is required/);
-    assert.equal(bad.payload[0].status, 400);
+    assert.equal(bad.payload.length, 1);
+    assert.deepEqual(bad.payload[0].record, { properties: { firstname: "no email" } });
+    assert.match(bad.payload[0].error, /answered 207 with an error for record 2 of 3: .*email is required/);
+    assert.equal(bad.payload[0].status, 207);
+    assert.equal(bad.payload[0].outcome, "refused");
     assert.equal(run.status, "completed with failures");
-    assert.equal(run.failedRecords, 2);
+    assert.equal(run.failedRecords, 1);
   });
 
   it("fails the message, naming how many failed, without a failure output", async function () {

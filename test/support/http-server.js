@@ -1,5 +1,6 @@
 // A small HTTP server on 127.0.0.1 for engine tests: routes are functions of the request
-// (with its parsed URL and body); every request is logged with its arrival time.
+// (with its parsed URL and body); every request is logged with its arrival time. A route that
+// returns { drop: true } closes the connection without answering.
 const http = require("node:http");
 
 async function startServer(handler) {
@@ -20,6 +21,11 @@ async function startServer(handler) {
       log.push(entry);
       try {
         const out = (await handler(entry, log)) ?? { status: 404 };
+        // A connection dropped without an answer (after the handler may have done its work).
+        if (out.drop) {
+          req.socket.destroy();
+          return;
+        }
         res.writeHead(out.status ?? 200, {
           "content-type": out.type ?? "application/json",
           ...(out.headers ?? {}),

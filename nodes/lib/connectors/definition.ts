@@ -4,6 +4,7 @@ import Ajv, { type ErrorObject } from "ajv";
 import { checkPagination, type Pagination } from "../http/pagination";
 import type { Limit } from "../http/rate-limit";
 import { compileTemplate } from "../templates";
+import { compileResults, type ResultsSpec } from "./results";
 
 /**
  * Connector definitions: one JSON document per system, checked against the JSON Schema in
@@ -97,6 +98,8 @@ export interface Endpoint {
   pagination?: Pagination & { maxPages?: number };
   batch?: { size: number; wrap?: string };
   wrap?: string;
+  /** Send endpoints: where a 2xx answer reports per-record errors (see results.ts). */
+  results?: ResultsSpec;
   sample?: unknown;
   schema?: object;
   format?: "json" | "xml" | "text";
@@ -121,6 +124,8 @@ export interface ConnectorDefinition {
     attempts?: number;
     resetHeader?: { name: string; unit: "seconds" | "epoch_s" | "epoch_ms" };
     idempotencyHeader?: string;
+    /** A template for the key (over record, run, meta …); default a random UUID per request. */
+    idempotencyKey?: string;
   };
   endpoints: Endpoint[];
 }
@@ -166,9 +171,23 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
     }
     if (e.direction === "send" && e.pagination && e.pagination.type !== "none")
       problems.push(`endpoints[${i}].pagination: a send endpoint does not page`);
+    if (e.results) {
+      if (e.direction !== "send")
+        problems.push(`endpoints[${i}].results: only a send endpoint has per-record results`);
+      try {
+        compileResults(e.results);
+      } catch (err) {
+        problems.push(`endpoints[${i}].results: ${(err as Error).message}`);
+      }
+    }
   });
+  if (def.retry?.idempotencyKey !== undefined && !def.retry.idempotencyHeader)
+    problems.push(`retry.idempotencyKey: needs retry.idempotencyHeader, the header the API reads it from`);
   const templates: Array<[string, unknown]> = [
     ["baseUrl", def.baseUrl],
+    ...(def.retry?.idempotencyKey !== undefined
+      ? [["retry.idempotencyKey", def.retry.idempotencyKey] as [string, unknown]]
+      : []),
     ...Object.entries(def.headers ?? {}).map(([k, v]): [string, unknown] => [`headers.${k}`, v]),
   ];
   def.endpoints.forEach((e, i) => {

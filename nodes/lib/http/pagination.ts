@@ -23,6 +23,22 @@ export interface PageOptions {
   recordsPath?: string;
   /** A guard against an API that never stops (default 1000). */
   maxPages?: number;
+  /** Start where an earlier pull left off (a page's `resume`), not at the first page. */
+  resume?: ResumePoint;
+}
+
+/**
+ * Where a pull goes on after a page: the next page's marker, whatever the pagination needs
+ * (a page number, an offset, a cursor, a next URL), and how many pages came before it. Small
+ * plain JSON, kept with the run as a checkpoint so a Retry resumes there.
+ */
+export interface ResumePoint {
+  /** Pages already handed over; the next page is number `pages + 1`. */
+  pages: number;
+  /** The next page's URL (link, next_url, next_path). */
+  url?: string;
+  /** The next page's marker (page: the page number; offset: the offset; cursor, graphql: the cursor). */
+  value?: string | number;
 }
 
 export interface Page {
@@ -30,6 +46,8 @@ export interface Page {
   records: unknown[];
   last: boolean;
   response: HttpResponse;
+  /** Where to go on after this page; undefined on the last. */
+  resume?: ResumePoint;
 }
 
 export class PaginationError extends Error {}
@@ -90,9 +108,11 @@ export async function* paginate(
   const maxPages = opts.maxPages ?? 1000;
   const origin = new URL(first.url).origin;
   const seen = new Set<string>();
-  let request: HttpRequest | undefined = initial(first, p);
+  let request: HttpRequest | undefined = opts.resume
+    ? resumeRequest(first, p, opts.resume, origin, seen)
+    : initial(first, p);
   let pending: Page | undefined;
-  let number = 0;
+  let number = opts.resume?.pages ?? 0;
 
   while (request) {
     if (number >= maxPages)
@@ -100,9 +120,21 @@ export async function* paginate(
         `stopped after ${maxPages} pages, the most allowed: raise "max pages" if the API really has more`,
       );
     number++;
-    const response = await send(request);
-    const list = records(response.data, number);
-    const next = nextRequest(request, response, list, p, origin, seen, first);
+    let response: HttpResponse;
+    let list: unknown[];
+    let next: HttpRequest | undefined;
+    try {
+      response = await send(request);
+      list = records(response.data, number);
+      next = nextRequest(request, response, list, p, origin, seen, first);
+    } catch (err) {
+      // The page before is whole, and not the last: hand it over, so a resume starts at this one.
+      if (pending) {
+        pending.resume = resumePointOf(request, p, pending.number);
+        yield pending;
+      }
+      throw err;
+    }
     const page: Page = { number, records: list, last: next === undefined, response };
     if (pending) {
       // An empty page after a full one: the full one was the last.
@@ -111,12 +143,79 @@ export async function* paginate(
         yield pending;
         return;
       }
+      // The page just fetched is where a pull that stops after `pending` goes on.
+      pending.resume = resumePointOf(request, p, pending.number);
       yield pending;
     }
     pending = page;
     request = next;
   }
   if (pending) yield pending;
+}
+
+/** The marker of the request that fetches the next page, as a resume point after `pages` pages. */
+export function resumePointOf(next: HttpRequest, p: Pagination, pages: number): ResumePoint | undefined {
+  switch (p.type) {
+    case "page":
+      return { pages, value: Number(next.query?.[p.pageParam]) };
+    case "offset":
+      return { pages, value: Number(next.query?.[p.offsetParam]) };
+    case "cursor":
+      return { pages, value: String(next.query?.[p.param]) };
+    case "graphql": {
+      const vars = (next.body as { variables?: Record<string, unknown> } | undefined)?.variables;
+      return { pages, value: String(vars?.[p.variable]) };
+    }
+    case "link":
+    case "next_url":
+    case "next_path":
+      return { pages, url: next.url };
+    default:
+      return undefined;
+  }
+}
+
+/** The request a resume point stands for; checked as a next page is (same origin, no repeat). */
+function resumeRequest(
+  first: HttpRequest,
+  p: Pagination,
+  at: ResumePoint,
+  origin: string,
+  seen: Set<string>,
+): HttpRequest {
+  const bad = (what: string) =>
+    new PaginationError(`the checkpoint to resume from ${what}; start the pull again instead of retrying`);
+  if (!Number.isInteger(at.pages) || at.pages < 0) throw bad("has no page count");
+  switch (p.type) {
+    case "page":
+    case "offset": {
+      const value = Number(at.value);
+      if (!Number.isFinite(value)) throw bad("has no page or offset");
+      const start = initial(first, p);
+      const param = p.type === "page" ? p.pageParam : p.offsetParam;
+      return { ...start, query: { ...start.query, [param]: value } };
+    }
+    case "cursor":
+      if (typeof at.value !== "string" || at.value === "") throw bad("has no cursor");
+      remember(seen, at.value);
+      return { ...first, query: { ...first.query, [p.param]: at.value } };
+    case "graphql": {
+      if (typeof at.value !== "string" || at.value === "") throw bad("has no cursor");
+      remember(seen, at.value);
+      const body = (first.body ?? {}) as { query?: string; variables?: Record<string, unknown> };
+      return {
+        ...first,
+        body: { ...body, variables: { ...(body.variables ?? {}), [p.variable]: at.value } },
+      };
+    }
+    case "link":
+    case "next_url":
+    case "next_path":
+      if (typeof at.url !== "string" || at.url === "") throw bad("has no next-page URL");
+      return followUrl(first, at.url, origin, seen);
+    default:
+      throw bad(`is for a pull that does not page`);
+  }
 }
 
 function recordsGetter(path: string | undefined): (data: unknown, page: number) => unknown[] {

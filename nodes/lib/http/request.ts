@@ -1,4 +1,5 @@
 import axios, { type AxiosRequestConfig, type AxiosResponse } from "axios";
+import { randomUUID } from "node:crypto";
 import { XMLBuilder, XMLParser } from "fast-xml-parser";
 import type { Agent as HttpsAgent } from "node:https";
 import { delay } from "../delay";
@@ -32,8 +33,14 @@ export interface SendOptions {
   retryAfterCapMs?: number;
   /** A vendor header telling when to try again, as the connector declares it. */
   resetHeader?: { name: string; unit: "seconds" | "epoch_s" | "epoch_ms" };
-  /** The header carrying an idempotency key the API honours: POST/PATCH may then be retried. */
+  /**
+   * The header carrying an idempotency key the API honours. A POST/PATCH then carries a key,
+   * the same on every attempt of this request (`idempotencyKey`, or a random UUID made here),
+   * and only then is it retried after a 5xx or a lost connection.
+   */
   idempotencyHeader?: string;
+  /** The key for this one logical request (a batch is one), e.g. rendered from a connector's template. */
+  idempotencyKey?: string;
   signal?: AbortSignal;
   limiter?: RateLimiter;
   /** Values never to show (tokens, keys): replaced by *** in recorded URLs and errors. */
@@ -62,6 +69,13 @@ export interface HttpResponse {
   url: string;
 }
 
+/**
+ * What became of a request that failed: `refused` (the API said no, or it never got the
+ * request: fix and resend) or `unknown` (a timeout, a reset connection or a 5xx after it was
+ * sent: it may have been accepted; resend only with an idempotency key or after checking).
+ */
+export type Outcome = "refused" | "unknown";
+
 /** A request that failed for good: what a user needs to see, and nothing secret. */
 export class HttpError extends Error {
   constructor(
@@ -71,6 +85,7 @@ export class HttpError extends Error {
     readonly status?: number,
     readonly excerpt?: string,
     readonly attempts = 1,
+    readonly outcome: Outcome = "refused",
   ) {
     super(message);
     this.name = "HttpError";
@@ -93,9 +108,17 @@ const xmlParser = new XMLParser({
 });
 const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@" });
 
-export async function sendRequest(request: HttpRequest, opts: SendOptions = {}): Promise<HttpResponse> {
+export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): Promise<HttpResponse> {
   const attempts = Math.max(1, opts.attempts ?? 3);
-  const method = request.method.toUpperCase();
+  const method = input.method.toUpperCase();
+  // One key per logical request, the same on each of its attempts: the API can then tell a
+  // retry from a new request. Never a secret, and never shared by two requests.
+  let request = input;
+  if (opts.idempotencyHeader && !IDEMPOTENT.has(method)) {
+    const key = opts.idempotencyKey || randomUUID();
+    request = { ...input, headers: { ...(input.headers ?? {}), [opts.idempotencyHeader]: key } };
+    opts = { ...opts, idempotencyKey: key };
+  }
   const secrets = opts.secrets ?? [];
   const started = Date.now();
   // The URL as last sent (auth and signing may add to its query), secrets taken out.
@@ -103,6 +126,8 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
   const shown = () => redactUrl(sentUrl, secrets);
   let triedAuth = false;
   let lastError: HttpError | undefined;
+  // An attempt that may have reached the API and been acted on (5xx, timeout, reset).
+  let mayHaveLanded = false;
   let attempt = 0;
   const finish = (status: number | undefined, error?: string) =>
     opts.record?.({
@@ -126,6 +151,7 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
         undefined,
         undefined,
         attempt,
+        mayHaveLanded ? "unknown" : "refused",
       );
     }
     if (opts.limiter) {
@@ -140,6 +166,7 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
           undefined,
           undefined,
           attempt,
+          mayHaveLanded ? "unknown" : "refused",
         );
       }
     }
@@ -202,9 +229,11 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
           undefined,
           undefined,
           attempt,
+          "unknown",
         );
       }
       code = e.code ?? "ERR_NETWORK";
+      if (!NOT_SENT.has(code)) mayHaveLanded = true;
       lastError = new HttpError(
         `${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${opts.timeoutMs ?? 30000} ms` : maskSecrets(e.message ?? code, secrets)}`,
         method,
@@ -227,10 +256,12 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
             prepared.responseFormat ?? guessFormat(response.headers),
             method,
             shown(),
+            attempt,
           ),
           url: shown(),
         };
       }
+      if (status >= 500) mayHaveLanded = true;
       const excerpt = maskSecrets(String(response.data ?? "").slice(0, 300), secrets)
         .replace(/\s+/g, " ")
         .trim();
@@ -271,6 +302,10 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
   }
   const error = lastError as HttpError;
   finish(error.status, error.message);
+  // A 4xx other than 429 is the API's answer to this very request: refused. Otherwise, once
+  // an attempt may have been acted on, nothing later proves it was not.
+  const status = error.status;
+  const refusedOutright = status !== undefined && status >= 400 && status < 500 && status !== 429;
   throw new HttpError(
     attempt > 1 ? `${error.message} (after ${attempt} attempts)` : error.message,
     method,
@@ -278,13 +313,15 @@ export async function sendRequest(request: HttpRequest, opts: SendOptions = {}):
     error.status,
     error.excerpt,
     attempt,
+    refusedOutright || !mayHaveLanded ? "refused" : "unknown",
   );
 }
 
 /**
  * Network errors, 429 and 5xx are retried; other 4xx are not. POST and PATCH could create a
  * second order, so they are retried only when the request never left, on 429 (refused before
- * any work), or when the API takes an idempotency key.
+ * any work), or when they carry an idempotency key the API dedupes on (a declared header
+ * alone is not enough: without the key the API cannot tell a retry from a new order).
  */
 export function retryable(
   method: string,
@@ -292,7 +329,7 @@ export function retryable(
   code: string | undefined,
   opts: SendOptions,
 ): boolean {
-  const safe = IDEMPOTENT.has(method) || opts.idempotencyHeader !== undefined;
+  const safe = IDEMPOTENT.has(method) || (!!opts.idempotencyHeader && !!opts.idempotencyKey);
   if (status === undefined) return safe || NOT_SENT.has(code ?? "");
   if (status === 429) return true;
   if (status >= 500) return safe;
@@ -438,7 +475,13 @@ export function withQuery(url: string, query: Record<string, unknown> | undefine
   return u.toString();
 }
 
-function parseBody(text: string, format: "json" | "xml" | "text", method: string, url: string): unknown {
+function parseBody(
+  text: string,
+  format: "json" | "xml" | "text",
+  method: string,
+  url: string,
+  attempts = 1,
+): unknown {
   if (format === "text") return text;
   if (text === "" || text === undefined) return undefined;
   if (format === "xml") {
@@ -454,6 +497,7 @@ function parseBody(text: string, format: "json" | "xml" | "text", method: string
         url,
         undefined,
         text.slice(0, 300),
+        attempts,
       );
     }
     return parsed;
@@ -461,12 +505,15 @@ function parseBody(text: string, format: "json" | "xml" | "text", method: string
   try {
     return JSON.parse(text);
   } catch {
+    // A 2xx whose body cannot be read: the API may well have done the work.
     throw new HttpError(
       `${method} ${url} answered with a body that is not JSON: ${text.slice(0, 100)}`,
       method,
       url,
       200,
       text.slice(0, 300),
+      attempts,
+      "unknown",
     );
   }
 }

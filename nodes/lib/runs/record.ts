@@ -91,6 +91,11 @@ export interface RunRecord {
   reason?: string;
   /** Which payloads the run keeps: off, errors, all, never. */
   snapshots?: "off" | "errors" | "all" | "never";
+  /**
+   * Small JSON checkpoints shapes keep with the run, by key (a pull's: the next page to fetch
+   * and the pages already sent on), so a Retry goes on where this run stopped.
+   */
+  checkpoints?: Record<string, unknown>;
 }
 
 /** Where finished and changed runs go; the store batches the writes. */

@@ -436,6 +436,7 @@ export function toLine(r: RunRecord): string {
   if (r.reason !== undefined) head += `,"reason":${JSON.stringify(r.reason)}`;
   if (r.late !== undefined) head += `,"late":${r.late}`;
   if (r.snapshots !== undefined) head += `,"snapshots":${JSON.stringify(r.snapshots)}`;
+  if (r.checkpoints !== undefined) head += `,"checkpoints":${JSON.stringify(r.checkpoints)}`;
   const { payloadJson, meta, truncated, bytes } = r.input;
   const input =
     payloadJson === undefined

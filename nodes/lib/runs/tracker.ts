@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { runIdOf, type PwContext, type PwMessage } from "../message";
 import type { RequestRecord } from "../records";
 import { systemClock, type Clock } from "../schedule";
@@ -89,7 +90,13 @@ export interface TrackerOptions {
   snapshotSink?: { save(runId: string, steps: Record<string, Snapshot[]>): void };
   /** Largest payload kept whole in one snapshot. */
   snapshotCapBytes?: number;
+  /** A run as the store has it (for a retry: the checkpoints the retried run left). */
+  previous?: (runId: string) => RunRecord | undefined;
 }
+
+/** A checkpoint's JSON may take this many characters, and a run this many keys. */
+export const CHECKPOINT_MAX_CHARS = 4096;
+export const CHECKPOINT_MAX_KEYS = 64;
 
 export const DEFAULT_SETTLE_MS = 100;
 export const DEFAULT_INACTIVITY_MS = 10 * 60 * 1000;
@@ -118,6 +125,8 @@ interface LiveRun {
   told?: boolean;
   /** onIdle was told (or idleNow answered true): it is not told again. */
   idled?: boolean;
+  /** Checkpoints the retried run left, not yet taken by the shapes (see resumePoint). */
+  inherited?: Map<string, unknown>;
 }
 
 /** Per node, across runs: how many runs it holds messages of, and the latest to arrive. */
@@ -153,6 +162,7 @@ export class RunTracker {
   private readonly onIdle?: (runId: string) => void;
   private readonly snapshotSink?: TrackerOptions["snapshotSink"];
   private readonly snapshotCapBytes: number;
+  private readonly previous?: (runId: string) => RunRecord | undefined;
 
   constructor(
     private readonly sink: RunSink,
@@ -161,6 +171,7 @@ export class RunTracker {
     this.onEnd = opts.onEnd;
     this.onIdle = opts.onIdle;
     this.snapshotSink = opts.snapshotSink;
+    this.previous = opts.previous;
     this.snapshotCapBytes = opts.snapshotCapBytes ?? DEFAULT_SNAPSHOT_CAP_BYTES;
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     this.inactivityMs = opts.inactivityMs ?? DEFAULT_INACTIVITY_MS;
@@ -181,6 +192,7 @@ export class RunTracker {
     const record = this.newRecord(pw, payload, now, snapshots, table);
     if (queuedAt !== undefined) record.queuedAt = queuedAt;
     const run: LiveRun = { record, table, pw, inFlight: 0, lastActivity: now };
+    this.inherit(run);
     this.runs.set(record.id, run);
     this.sink.save(record);
     // A trigger with nothing wired ends its run at once.
@@ -381,7 +393,13 @@ export class RunTracker {
   signal(runId: string): AbortSignal | undefined {
     const run = this.runs.get(runId);
     if (!run) return undefined;
-    return (run.abort ??= new AbortController()).signal;
+    if (!run.abort) {
+      run.abort = new AbortController();
+      // Every request and wait of the run listens (a pull's pages each sent on by a shape of
+      // their own): dozens at once are normal, not a leak; each removes its listener when done.
+      setMaxListeners(0, run.abort.signal);
+    }
+    return run.abort.signal;
   }
 
   /** Calls back once the run has ended (a queued run too, once it has run or been cancelled). */
@@ -402,6 +420,63 @@ export class RunTracker {
   failedRecords(runId: string, count: number): void {
     const run = this.runs.get(runId);
     if (run) run.record.failedRecords += count;
+  }
+
+  checkpoint(runId: string, key: string, value: unknown): boolean {
+    const run = this.runs.get(runId);
+    if (!run) return false;
+    const record = run.record;
+    if (value === undefined) {
+      if (record.checkpoints && key in record.checkpoints) {
+        delete record.checkpoints[key];
+        this.sink.save(record);
+      }
+      return true;
+    }
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      return false;
+    }
+    if (json === undefined || json.length > CHECKPOINT_MAX_CHARS) return false;
+    const checkpoints = (record.checkpoints ??= {});
+    if (!(key in checkpoints) && Object.keys(checkpoints).length >= CHECKPOINT_MAX_KEYS) return false;
+    // A copy: the caller may change its object later, and the line is written later still.
+    checkpoints[key] = JSON.parse(json) as unknown;
+    // Written soon (a running run's line too), so a crash keeps the latest checkpoint.
+    this.sink.save(record);
+    return true;
+  }
+
+  resumePoint(runId: string, key: string): unknown {
+    const inherited = this.runs.get(runId)?.inherited;
+    if (!inherited || !inherited.has(key)) return undefined;
+    const value = inherited.get(key);
+    inherited.delete(key);
+    return value;
+  }
+
+  /**
+   * A retry takes over the checkpoints of the run it retries, unless that run succeeded
+   * (retrying a success starts over). They are its own from the start, so a retry that fails
+   * before a shape gets going still leaves that shape's point for the next retry.
+   */
+  private inherit(run: LiveRun): void {
+    const of = run.pw.run.retryOf;
+    if (!of || !this.previous) return;
+    let before: RunRecord | undefined;
+    try {
+      before = this.previous(of);
+    } catch {
+      return;
+    }
+    const checkpoints = before?.checkpoints;
+    if (!before || before.status === "succeeded" || !checkpoints || typeof checkpoints !== "object") return;
+    const entries = Object.entries(checkpoints).slice(0, CHECKPOINT_MAX_KEYS);
+    if (entries.length === 0) return;
+    run.inherited = new Map(entries);
+    run.record.checkpoints = Object.fromEntries(entries);
   }
 
   /** Stops a run: its messages go no further and it ends as stopped. */
@@ -706,6 +781,7 @@ class LiveRecord implements RunRecord {
   failedRecords = 0;
   reason?: string;
   snapshots?: RunRecord["snapshots"];
+  checkpoints?: RunRecord["checkpoints"];
   readonly [STEP_TABLE]: StepTable;
 
   constructor(pw: PwContext, now: number, input: RunRecord["input"], table: StepTable) {
