@@ -181,13 +181,13 @@ describe("run service", function () {
       tracker.preDeliver(next, m);
     };
     service.registerTrigger("t", { launch: deliver(launched) });
-    const submit = (payload, opts = {}) => {
+    const submit = (payload, opts = {}, webhook = {}) => {
       const pw = startRun({ flow: "f", trigger: "t", via: "webhook" });
       const sent = [];
       const submitted = service.submit(
         pw,
         payload,
-        { payload, pw, webhook: { rawBody: Buffer.from("raw") } },
+        { payload, pw, webhook: { rawBody: Buffer.from("raw"), ...webhook } },
         { rank: 2, limit: 1, ...opts },
         deliver(sent),
       );
@@ -223,6 +223,28 @@ describe("run service", function () {
     assert.equal(launched[0].webhook.rawBody.toString(), "raw");
     assert.equal(records.get(second.pw.run.id).status, "running");
     assert.equal(records.get(second.pw.run.id).queuedAt, 0);
+  });
+
+  it("writes a waiting webhook without its Authorization and Cookie headers, to a file only its owner reads", async function () {
+    const { clock, submit, finish, journal, launched, dir } = await setup();
+    const first = submit({ n: 1 });
+    await first.written;
+    const headers = {
+      authorization: "Bearer caller-secret",
+      cookie: "sid=abc",
+      "x-shopify-topic": "orders/create",
+    };
+    const second = submit({ n: 2 }, {}, { headers });
+    assert.equal(second.admission, "queued");
+    await second.written;
+    const text = fs.readFileSync(path.join(dir, "intake.jsonl"), "utf8");
+    assert.ok(!text.includes("caller-secret") && !text.includes("sid=abc"), "no credentials on disk");
+    assert.ok(text.includes("orders/create"), "the other headers are kept");
+    assert.equal(fs.statSync(path.join(dir, "intake.jsonl")).mode & 0o777, 0o600);
+    finish(first.sent[0]);
+    clock.advance(10);
+    await settled(journal);
+    assert.deepEqual(launched[0].webhook.headers, { "x-shopify-topic": "orders/create" });
   });
 
   it("frees a run's slot as soon as nothing of it is in flight, not after the settle window, and only once", async function () {

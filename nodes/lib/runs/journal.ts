@@ -248,7 +248,8 @@ export class IntakeJournal {
     const tmp = `${this.file}.${process.pid}.tmp`;
     let text = "";
     for (const entry of this.open.values()) text += acceptLine(entry);
-    const handle = await fs.open(tmp, "w");
+    // Waiting runs hold webhook payloads: readable by the runtime's user only.
+    const handle = await fs.open(tmp, "w", 0o600);
     try {
       await handle.writeFile(text, "utf8");
       await handle.datasync();
@@ -260,7 +261,7 @@ export class IntakeJournal {
     await dir?.sync().catch(() => undefined);
     await dir?.close();
     if (this.fd !== undefined) fsSync.closeSync(this.fd);
-    this.fd = fsSync.openSync(this.file, "a");
+    this.fd = fsSync.openSync(this.file, "a", 0o600);
     this.bytes = Buffer.byteLength(text);
   }
 }

@@ -323,9 +323,23 @@ function parse(entry: IntakeEntry): {
 }
 
 /** Buffers (a webhook's raw body) are stored as base64, not as JSON's array of numbers. */
+/** Request headers that carry someone's credentials: never written to disk with a waiting run. */
+const CREDENTIAL_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+
+/**
+ * How a run's message is written to the journal: Buffers as base64 (the raw webhook body), and
+ * a webhook's Authorization and Cookie headers left out (the trigger already checked them).
+ */
 function keepBuffers(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const raw = this[key];
-  return Buffer.isBuffer(raw) ? { $buffer: raw.toString("base64") } : value;
+  if (Buffer.isBuffer(raw)) return { $buffer: raw.toString("base64") };
+  if (key === "headers" && value && typeof value === "object" && !Array.isArray(value)) {
+    const kept: Record<string, unknown> = {};
+    for (const [name, v] of Object.entries(value))
+      if (!CREDENTIAL_HEADERS.has(name.toLowerCase())) kept[name] = v;
+    return kept;
+  }
+  return value;
 }
 
 function reviveBuffers(value: unknown): unknown {
