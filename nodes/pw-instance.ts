@@ -16,6 +16,7 @@ import { compileTemplate, escapeXml } from "./lib/templates";
 import { releaseLimiter, type Limit } from "./lib/http/rate-limit";
 import { installAdminErrors } from "./admin-errors";
 import type { InstanceNode } from "./contracts";
+import { setKey } from "./lib/keys";
 
 /**
  * An instance: one account of a connector. Plain variables live in the flow; secret ones in
@@ -154,7 +155,7 @@ export = function (RED: NodeAPI) {
       );
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
     for (const [key, value] of Object.entries(secrets))
-      if (value !== undefined && value !== "") vars[key] = value;
+      if (value !== undefined && value !== "") setKey(vars, key, value);
     const timeout = Number(def.timeoutSec);
     const attempts = Number(def.attempts);
     const instance: Instance = {

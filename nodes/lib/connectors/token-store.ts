@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import { promises as fs } from "node:fs";
 import fsSync from "node:fs";
 import path from "node:path";
+import { ownValue, setKey } from "../keys";
 
 /**
  * Tokens obtained at run time that must outlive a restart (OAuth 2 access and refresh tokens),
@@ -31,11 +32,11 @@ export class TokenStore {
   }
 
   get(instanceId: string): StoredTokens | undefined {
-    return this.tokens[instanceId];
+    return ownValue(this.tokens, instanceId) as StoredTokens | undefined;
   }
 
   async set(instanceId: string, tokens: StoredTokens): Promise<void> {
-    this.tokens[instanceId] = tokens;
+    setKey(this.tokens, instanceId, tokens);
     await this.save();
   }
 

@@ -1,4 +1,4 @@
-import { compileGetter, parsePath, type Getter, type Segment } from "../paths";
+import { compileGetter, parsePath, parseTargetPath, step, type Getter, type Segment } from "../paths";
 import { compileTemplate, type TemplateView } from "../templates";
 import { MappedDate } from "./dates";
 import {
@@ -108,7 +108,7 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
   if (!rule || typeof rule !== "object") throw new Error("not a rule");
   const targetText = (rule.target ?? "").trim();
   if (!targetText) throw new Error("needs a target field");
-  const target = parsePath(targetText);
+  const target = parseTargetPath(targetText);
   const sourceText = (rule.source ?? "").trim();
   const chain = compileChain(rule.transforms, deps);
   const label = `rule "${rule.name || `${sourceText || "(value)"} → ${targetText}`}"`;
@@ -212,12 +212,15 @@ function walkIndexed(
       }
       return;
     }
-    current = (current as Record<string | number, unknown>)[seg.kind === "key" ? seg.key : seg.index];
+    current = step(current, seg);
   }
   if (current !== undefined) found(current, idx);
 }
 
-/** Writes at a target path, creating objects and arrays on the way; each [*] takes the next index. */
+/**
+ * Writes at a target path, creating objects and arrays on the way; each [*] takes the next
+ * index. The path's keys were checked by parseTargetPath: none reaches a prototype.
+ */
 function compileSetter(segments: Segment[]): Setter {
   if (segments.length === 1 && segments[0].kind === "key") {
     const key = segments[0].key;
