@@ -1,11 +1,13 @@
 import { compileGetter, parsePath, parseTargetPath, step, type Getter, type Segment } from "../paths";
 import { compileTemplate, type TemplateView } from "../templates";
 import { MappedDate } from "./dates";
+import { elementNotRecord, notARecord, payloadNotRecords } from "../record-check";
 import {
   compileChain,
   describe,
   literal,
   TransformError,
+  TransformLimitError,
   type CompileDeps,
   type MapEnv,
   type TransformSpec,
@@ -90,11 +92,19 @@ export function compileMapping(
   return {
     map(payload, ctx) {
       const env = envFor(ctx);
+      // Records are objects: text or a number is not mapped as a record without fields.
       if (Array.isArray(payload)) {
         const out = new Array(payload.length);
-        for (let i = 0; i < payload.length; i++) out[i] = one(payload[i], env, i);
+        for (let i = 0; i < payload.length; i++) {
+          const record = payload[i];
+          if (typeof record !== "object" || record === null)
+            throw new MappingError(elementNotRecord(notARecord(record) as string, record, i).message);
+          out[i] = one(record, env, i);
+        }
         return out;
       }
+      const what = notARecord(payload);
+      if (what) throw new MappingError(payloadNotRecords(what, payload).message);
       const mapped = one(payload, env, 0);
       return options.wrapInput || options.wrapOutput ? [mapped] : mapped;
     },
@@ -123,6 +133,8 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
     try {
       return chain(value, env);
     } catch (err) {
+      if (err instanceof TransformLimitError)
+        throw new MappingError(`${label}: record ${index}: ${err.message}`);
       if (!(err instanceof TransformError)) throw err;
       if (policy === "skip") return SKIP;
       if (policy === "default") return fallback;
