@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { answerCallback } from "./lib/runs/callbacks";
 import { runIdOf } from "./lib/message";
 import { refuseMessages } from "./shape";
+import { setKey } from "./lib/keys";
 
 interface CallbackDef extends NodeDef {
   status?: number | string;
@@ -18,7 +19,7 @@ export = function (RED: NodeAPI) {
     const format = def.format === "xml" || def.format === "text" ? def.format : "json";
     const headers: Record<string, string> = {};
     for (const h of def.headers ?? [])
-      if (h.name) headers[h.name.trim().toLowerCase()] = String(h.value ?? "");
+      if (h.name) setKey(headers, h.name.trim().toLowerCase(), String(h.value ?? ""));
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       const reason = `status ${String(def.status)} is not an HTTP status (100-599)`;
       refuseMessages(node, label, "pw-callback.status.bad-config", new Error(reason));

@@ -7,6 +7,7 @@ import { findNode, shapeRuns } from "./contracts";
 import { compileTemplate } from "./lib/templates";
 import { noPayload, refuseMessages, sendOn } from "./shape";
 import { templateView } from "./template-view";
+import { setKey } from "./lib/keys";
 
 /**
  * The connection shape: calls one endpoint of an instance. Receive endpoints send one message
@@ -103,7 +104,7 @@ export = function (RED: NodeAPI) {
               node,
               msg,
             );
-        if (value !== undefined && value !== "") out[p.key] = value;
+        if (value !== undefined && value !== "") setKey(out, p.key, value);
       }
       return out;
     };

@@ -38,7 +38,12 @@ export = function (RED: NodeAPI) {
         return;
       }
       const result = attempt(node, label, "pw-filter.status.failed", done, () =>
-        filterRecords(msg.payload, predicateFor(RED, node, matcher, constant, msg), keepMatching),
+        filterRecords(
+          msg.payload,
+          predicateFor(RED, node, matcher, constant, msg),
+          keepMatching,
+          matcher.readsFields,
+        ),
       );
       if (!result) return;
       kept += result.kept.length;

@@ -19,6 +19,7 @@ import { installAdminErrors } from "./admin-errors";
 import { findNode, type InstanceNode, type InstanceSettings } from "./contracts";
 import { checkPermission, DEPLOY } from "./admin-permissions";
 import { holdSecrets, releaseSecrets } from "./lib/redact";
+import { setKey } from "./lib/keys";
 
 /**
  * An instance: one account of a connector. Plain variables live in the flow; secret ones in
@@ -211,7 +212,7 @@ export = function (RED: NodeAPI) {
       );
     const vars: Record<string, unknown> = { ...(def.vars ?? {}) };
     for (const [key, value] of Object.entries(secrets))
-      if (value !== undefined && value !== "") vars[key] = value;
+      if (value !== undefined && value !== "") setKey(vars, key, value);
     const timeout = Number(def.timeoutSec);
     const attempts = Number(def.attempts);
     const instance: Instance = {

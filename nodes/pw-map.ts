@@ -3,7 +3,7 @@ import type { Request, Response } from "express";
 import { compileMapping, type MapOptions, type MapRule, type Mapping } from "./lib/mapping/mapping";
 import { autoMap, samplePaths } from "./lib/mapping/automap";
 import { buildLookupTable, type LookupTableConfig } from "./lib/mapping/lookup";
-import type { CompileDeps } from "./lib/mapping/transforms";
+import { EXPRESSION_CAP_MS, type CompileDeps } from "./lib/mapping/transforms";
 import { derive } from "./lib/message";
 import { attempt, noPayload, refuseMessages } from "./shape";
 import { templateView } from "./template-view";
@@ -33,8 +33,20 @@ function runsCode(rules: unknown): boolean {
 const SAMPLE_CAP_BYTES = 256 * 1024;
 
 export = function (RED: NodeAPI) {
+  // settings.js patchworks.map.maxExpressionMs: the most an expression transform may ask for.
+  const asked = (RED.settings as { patchworks?: { map?: { maxExpressionMs?: unknown } } }).patchworks?.map
+    ?.maxExpressionMs;
+  let maxExpressionMs = EXPRESSION_CAP_MS;
+  if (asked !== undefined) {
+    if (Number.isInteger(asked) && (asked as number) > 0) maxExpressionMs = asked as number;
+    else
+      RED.log.warn(
+        `pw-map: patchworks.map.maxExpressionMs in settings.js must be a whole number of ms above 0, not ${JSON.stringify(asked)}; using ${EXPRESSION_CAP_MS}`,
+      );
+  }
   /** Lookup tables are config nodes, found by id among those deployed. */
   const deps: CompileDeps = {
+    maxExpressionMs,
     table(id) {
       const node = findNode(RED, id, "pw-lookup-table");
       if (!node) return undefined;
@@ -103,6 +115,7 @@ export = function (RED: NodeAPI) {
         drafts.set(id, buildLookupTable(config));
       const mapping = compileMapping(rules as MapRule[], (options ?? {}) as MapOptions, {
         table: (id) => drafts.get(id) ?? deps.table(id),
+        maxExpressionMs,
       });
       const records = Array.isArray(sample) ? sample.slice(0, 20) : sample;
       res.json({

@@ -39,6 +39,7 @@ export = function (RED: NodeAPI) {
       m.constant ? m.bind(() => ({}), 0) : undefined,
     );
     const otherwise = def.otherwise === true;
+    const readsFields = matchers.some((m) => m.readsFields);
     const outputs = matchers.length + (otherwise ? 1 : 0);
     const mode = def.mode === "all" ? "all" : "first";
     const totals: number[] = new Array(outputs).fill(0);
@@ -54,6 +55,7 @@ export = function (RED: NodeAPI) {
           matchers.map((m, i) => predicateFor(RED, node, m, constants[i], msg)),
           mode,
           otherwise,
+          readsFields,
         ),
       );
       if (!routed) return;

@@ -1,6 +1,6 @@
 // `npm test` (after the build): every mocha group, each in its own process where a group
 // needs a runtime of its own, then one closing "N passed, N failed" line for them all.
-//   node scripts/test.js [group ...]   groups: unit runtime security package editor (default: all)
+//   node scripts/test.js [group ...]   groups: unit security runtime package editor (default: all)
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -19,11 +19,12 @@ const specs = (dir) =>
     : [];
 
 // unit: engine and node-helper specs share one process; runtime, package and editor specs
-// start a real Node-RED (a singleton), so each file gets a process of its own.
+// start a real Node-RED (a singleton), so each file gets a process of its own. Security specs
+// mix both kinds and check process-wide state (Object.prototype): a process per file too.
 const groups = {
   unit: [[...specs("lib"), ...specs("nodes")]],
-  runtime: specs("runtime").map((f) => [f]),
   security: specs("security").map((f) => [f]),
+  runtime: specs("runtime").map((f) => [f]),
   package: specs("package").map((f) => [f]),
   editor: specs("editor").map((f) => [f]),
 };
@@ -39,7 +40,7 @@ for (const name of wanted) {
   for (const files of groups[name]) {
     if (files.length === 0) continue;
     const statsFile = path.join(os.tmpdir(), `pw-stats-${process.pid}-${Date.now()}.json`);
-    const timeout = name === "unit" ? "10000" : "60000";
+    const timeout = name === "unit" || name === "security" ? "10000" : "60000";
     const result = spawnSync(
       process.execPath,
       [mocha, "--reporter", reporter, "--timeout", timeout, "--exit", ...files],

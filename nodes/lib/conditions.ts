@@ -1,5 +1,6 @@
 import { compileGetter, hasWildcard, parsePath, type Getter } from "./paths";
 import { compileTemplate, type Template, type TemplateView } from "./templates";
+import { cachedUserRegex, compileUserRegex, type UserRegex } from "./user-regex";
 
 /**
  * The one condition engine of filter, route (and later the legacy service shape). A
@@ -116,6 +117,8 @@ export interface Matcher {
   readonly constant: boolean;
   /** Takes everything: no conditions at all. */
   readonly always: boolean;
+  /** Some condition reads a field of the record (not the record itself): records must be objects. */
+  readonly readsFields: boolean;
   bind(view: () => TemplateView, now: number): Predicate;
 }
 
@@ -142,15 +145,17 @@ export function compileConditions(input: unknown): Matcher {
   const onBad = config.onBadValue === "error" ? "error" : "no-match";
   const root = compileGroup(config, "", onBad);
   const always = config.rules.length === 0;
+  const readsFields = root.readsFields;
   if (root.constant) {
     const predicate = root.bind(() => ({}), 0);
-    return { constant: true, always, bind: () => predicate };
+    return { constant: true, always, readsFields, bind: () => predicate };
   }
-  return { constant: false, always, bind: root.bind };
+  return { constant: false, always, readsFields, bind: root.bind };
 }
 
 interface Compiled {
   constant: boolean;
+  readsFields: boolean;
   bind(view: () => TemplateView, now: number): Predicate;
 }
 
@@ -227,6 +232,7 @@ function compileGroup(group: ConditionGroup, at: string, onBad: "no-match" | "er
   });
   const or = group.logic === "or";
   const constant = parts.every((p) => p.constant);
+  const readsFields = parts.some((p) => p.readsFields);
   const bind = (view: () => TemplateView, now: number): Predicate => {
     const predicates = parts.map((p) => p.bind(view, now));
     if (predicates.length === 0) return () => true;
@@ -237,7 +243,7 @@ function compileGroup(group: ConditionGroup, at: string, onBad: "no-match" | "er
     }
     return or ? (r, i) => predicates.some((p) => p(r, i)) : (r, i) => predicates.every((p) => p(r, i));
   };
-  return { constant, bind };
+  return { constant, readsFields, bind };
 }
 
 function compileCondition(c: Condition, where: string, onBad: "no-match" | "error"): Compiled {
@@ -296,7 +302,14 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
         throw new Error(`${where}: ${name}: ${(err as Error).message}`, { cause: err });
       }
       return (view) => {
-        const value = prepare(positive, type, ci, template(view()), `${where} (${label} ${c.op}): ${name}`);
+        const value = prepare(
+          positive,
+          type,
+          ci,
+          template(view()),
+          `${where} (${label} ${c.op}): ${name}`,
+          true,
+        );
         return () => value;
       };
     }
@@ -351,7 +364,7 @@ function compileCondition(c: Condition, where: string, onBad: "no-match" | "erro
       return sawBad ? settle(BAD, bad, index) : settle(NO, undefined, index);
     };
   };
-  return { constant, bind };
+  return { constant, readsFields: field !== "" || valueType === "field", bind };
 }
 
 /** The record side: a value as the condition's type, or UNREADABLE. */
@@ -373,15 +386,24 @@ function reader(type: ValueType, ci: boolean): (value: unknown) => unknown {
   }
 }
 
-/** The condition side, read once (or once per message for templates); a bad value is a configuration error. */
-function prepare(op: Operator, type: ValueType, ci: boolean, raw: string, where: string): unknown {
+/**
+ * The condition side, read once (or once per message for templates); a bad value is a
+ * configuration error. Regexes run on the linear-time engine; one from a template is compiled
+ * once per distinct pattern (a bounded cache).
+ */
+function prepare(
+  op: Operator,
+  type: ValueType,
+  ci: boolean,
+  raw: string,
+  where: string,
+  perMessage = false,
+): unknown {
   if (op === "regex") {
     try {
-      return new RegExp(raw, ci ? "i" : "");
+      return perMessage ? cachedUserRegex(raw, ci ? "i" : "") : compileUserRegex(raw, ci ? "i" : "");
     } catch (err) {
-      throw new Error(`${where}: "${raw}" is not a valid regular expression: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
     }
   }
   if (RELATIVE.has(op)) {
@@ -504,7 +526,7 @@ function comparison(op: Operator): (a: unknown, b: unknown, c: unknown) => boole
       return (a, b, c) =>
         c !== UNREADABLE && (a as number) >= (b as number) && (a as number) <= (c as number);
     case "regex":
-      return (a, b) => (b as RegExp).test(String(a));
+      return (a, b) => (b as UserRegex).test(String(a));
     default:
       throw new Error(`operator ${op} has no comparison`);
   }

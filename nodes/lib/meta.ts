@@ -1,4 +1,5 @@
 import type { Meta } from "./message";
+import { checkWritableKey } from "./keys";
 
 /** The product's cap on a run's meta variables (10,240 bytes), kept so flows port unchanged. */
 export const META_MAX_BYTES = 10 * 1024;
@@ -21,7 +22,10 @@ export function metaSize(meta: Meta): number {
  */
 export function withMeta(meta: Meta | undefined, updates: Record<string, unknown>): Meta {
   const next: Meta = { ...(meta ?? {}) };
-  for (const key of Object.keys(updates)) next[key] = toMetaString(updates[key]);
+  for (const key of Object.keys(updates)) {
+    checkWritableKey(key, `the meta variable "${key}"`);
+    next[key] = toMetaString(updates[key]);
+  }
   const size = metaSize(next);
   if (size > META_MAX_BYTES) {
     const largest = Object.keys(next).sort((a, b) => next[b].length - next[a].length)[0];

@@ -1,9 +1,16 @@
+import { checkWritableKey, isUnsafeKey, ownValue } from "./keys";
+
 /**
  * The one path syntax of every shape: dot paths with `[n]`, quoted keys `['a.b']`, and
  * `[*]` or `*` for "every element". Paths are parsed once at deploy into getters.
+ *
+ * `__proto__`, `constructor` and `prototype` are read as the record's own fields only (never a
+ * prototype), and a path that writes refuses them (`parseTargetPath`).
  */
 
-export type Segment = { kind: "key"; key: string } | { kind: "index"; index: number } | { kind: "all" };
+/** `own`: a key that names a prototype member (`__proto__`, `constructor`, `prototype`), read as own data only. */
+export type Segment =
+  { kind: "key"; key: string; own?: true } | { kind: "index"; index: number } | { kind: "all" };
 
 export class PathSyntaxError extends Error {
   constructor(path: string, at: number, what: string) {
@@ -33,7 +40,7 @@ export function parsePath(path: string): Segment[] {
       const inner = text.slice(i + 1, close).trim();
       if (inner === "*") segments.push({ kind: "all" });
       else if (/^\d+$/.test(inner)) segments.push({ kind: "index", index: Number(inner) });
-      else if (/^(['"]).*\1$/s.test(inner)) segments.push({ kind: "key", key: inner.slice(1, -1) });
+      else if (/^(['"]).*\1$/s.test(inner)) segments.push(keySegment(inner.slice(1, -1)));
       else throw new PathSyntaxError(path, i, `"[${inner}]" (use [n], [*] or ['key'])`);
       i = close + 1;
       expectKey = false;
@@ -43,11 +50,32 @@ export function parsePath(path: string): Segment[] {
     let j = i;
     while (j < text.length && !IDENT_STOP.has(text[j])) j++;
     const key = text.slice(i, j);
-    segments.push(key === "*" ? { kind: "all" } : { kind: "key", key });
+    segments.push(key === "*" ? { kind: "all" } : keySegment(key));
     i = j;
     expectKey = false;
   }
   return segments;
+}
+
+function keySegment(key: string): Segment {
+  return isUnsafeKey(key) ? { kind: "key", key, own: true } : { kind: "key", key };
+}
+
+/**
+ * A path that is written to (a map target, a split's wrapper): parsed like any path, but
+ * `__proto__`, `constructor` and `prototype` are refused, naming the path and `what` it is.
+ */
+export function parseTargetPath(path: string, what = "the target"): Segment[] {
+  const segments = parsePath(path);
+  for (const seg of segments) if (seg.kind === "key") checkWritableKey(seg.key, `${what} "${path.trim()}"`);
+  return segments;
+}
+
+/** One step along a path: an own property for the keys that name prototype members, else plain access. */
+export function step(value: unknown, seg: Segment): unknown {
+  if (seg.kind === "key")
+    return seg.own ? ownValue(value, seg.key) : (value as Record<string, unknown>)[seg.key];
+  return (value as Record<number, unknown>)[(seg as { index: number }).index];
 }
 
 function findClose(text: string, open: number, path: string): number {
@@ -99,6 +127,15 @@ export function compileGetter(path: string | Segment[]): Getter {
 }
 
 function compileSimple(segments: Segment[]): Getter {
+  if (segments.some((s) => s.kind === "key" && s.own))
+    return (root) => {
+      let value = root;
+      for (let i = 0; i < segments.length; i++) {
+        if (value == null) return undefined;
+        value = step(value, segments[i]);
+      }
+      return value;
+    };
   const steps = segments.map((s) => (s.kind === "key" ? s.key : (s as { index: number }).index));
   if (steps.length === 0) return (root) => root;
   if (steps.length === 1) {
@@ -125,7 +162,7 @@ function collect(value: unknown, segments: Segment[], from: number, out: unknown
       for (const element of current) collect(element, segments, i + 1, out);
       return;
     }
-    current = (current as Record<string | number, unknown>)[seg.kind === "key" ? seg.key : seg.index];
+    current = step(current, seg);
   }
   if (current !== undefined) out.push(current);
 }

@@ -3,6 +3,7 @@
  * names of query parameters, and known secret values. Run logs, snapshots, errors and the map
  * editor's samples all redact through here.
  */
+import { setKey } from "./keys";
 
 /** Names that hold a secret wherever they appear: a record's key, a header, a query parameter. */
 const SECRET_NAMES =
@@ -62,8 +63,7 @@ export function redact(value: unknown, depth = 0): unknown {
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const kept = SECRET_KEY.test(k) ? "***" : redact(v, depth + 1);
     // A key named __proto__ in the data stays data, not the copy's prototype.
-    if (k === "__proto__") Object.defineProperty(out, k, { value: kept, enumerable: true, writable: true });
-    else out[k] = kept;
+    setKey(out, k, kept);
   }
   return out;
 }

@@ -1,4 +1,24 @@
 import type { Predicate } from "./conditions";
+import { elementNotRecord, notARecord, payloadNotRecords } from "./record-check";
+
+/**
+ * The records of a payload: its elements, or the payload as one record. With `objects` (the
+ * conditions read fields), text, numbers and true/false are refused: they are not records
+ * with fields; null stays a record without fields.
+ */
+function recordsOf(payload: unknown, objects: boolean): unknown[] {
+  if (!Array.isArray(payload)) {
+    const what = objects ? notARecord(payload, true) : undefined;
+    if (what) throw payloadNotRecords(what, payload);
+    return [payload];
+  }
+  if (objects)
+    for (let i = 0; i < payload.length; i++) {
+      const record = payload[i];
+      if (typeof record !== "object") throw elementNotRecord(notARecord(record, true) as string, record, i);
+    }
+  return payload;
+}
 
 /**
  * Message filter and content-based router over a payload: an array of records is handled
@@ -11,9 +31,14 @@ export interface Filtered {
   removed: unknown[];
 }
 
-export function filterRecords(payload: unknown, predicate: Predicate, keepMatching = true): Filtered {
+export function filterRecords(
+  payload: unknown,
+  predicate: Predicate,
+  keepMatching = true,
+  objects = false,
+): Filtered {
   const single = !Array.isArray(payload);
-  const records = single ? [payload] : (payload as unknown[]);
+  const records = recordsOf(payload, objects);
   const kept: unknown[] = [];
   const removed: unknown[] = [];
   for (let i = 0; i < records.length; i++) {
@@ -39,9 +64,10 @@ export function routeRecords(
   routes: Predicate[],
   mode: "first" | "all",
   otherwise: boolean,
+  objects = false,
 ): Routed {
   const single = !Array.isArray(payload);
-  const records = single ? [payload] : (payload as unknown[]);
+  const records = recordsOf(payload, objects);
   const outputs: unknown[][] = routes.map(() => []);
   const rest: unknown[] = [];
   const first = mode === "first";

@@ -1,4 +1,5 @@
-import { compileGetter, parsePath, type Getter, type Segment } from "./paths";
+import { compileGetter, parsePath, step, type Getter, type Segment } from "./paths";
+import { checkWritableKey } from "./keys";
 import { describe } from "./batching";
 
 /**
@@ -42,6 +43,7 @@ export function compileParentFields(fields: ParentField[] | undefined): Array<{ 
       const last = fromSegments[fromSegments.length - 1];
       const to = (f.to ?? "").trim() || (last && last.kind === "key" ? last.key : "");
       if (!to) throw new Error(`parent field "${from}" needs a name to be copied as`);
+      checkWritableKey(to, `parent field "${from}" (copied as "${to}")`);
       return { to, get: compileGetter(fromSegments) };
     });
 }
@@ -53,6 +55,7 @@ export function compileSplitter(opts: SplitOptions): Splitter {
   const segments = parsePath(text);
   const copies = compileParentFields(opts.parentFields);
   const wrapper = (opts.wrapper ?? "").trim();
+  checkWritableKey(wrapper, `the wrapper key "${wrapper}"`);
   const each = opts.mode !== "whole";
 
   const withParent = (part: unknown, parent: unknown): unknown => {
@@ -104,7 +107,7 @@ function walk(value: unknown, segments: Segment[], from: number, parent: unknown
       return;
     }
     holder = current;
-    current = (current as Record<string | number, unknown>)[seg.kind === "key" ? seg.key : seg.index];
+    current = step(current, seg);
   }
   if (current !== undefined) out.push({ value: current, parent: holder });
 }

@@ -2,6 +2,7 @@ import { compileGetter } from "./paths";
 import { compileTemplate, type TemplateView } from "./templates";
 import { withMeta } from "./meta";
 import type { Meta } from "./message";
+import { checkWritableKey } from "./keys";
 
 /** One row of the set variables shape. */
 export interface VariableRule {
@@ -33,6 +34,9 @@ export function compileRules(rules: VariableRule[]): CompiledRule[] {
       if (rule.target !== "flow" && rule.target !== "meta")
         throw new Error(`unknown target "${String(rule.target)}"`);
       if (!rule.key || !String(rule.key).trim()) throw new Error("the variable name is empty");
+      // A flow variable name may be a path into the variable (Node-RED's context keys: a.b, a["b"]).
+      const names = rule.target === "meta" ? [rule.key] : String(rule.key).split(/[.[\]'"\s]+/);
+      for (const name of names) checkWritableKey(name, `the ${rule.target} variable "${rule.key}"`);
       return { rule, label, evaluate: compileValue(rule) };
     } catch (err) {
       throw new Error(`${label}: ${(err as Error).message}`, { cause: err });

@@ -233,7 +233,7 @@ describe("map: rules", function () {
       fails(
         [{ type: "expression", code: "(() => { while (true) {} })()" }],
         1,
-        /the expression failed: Script execution timed out/,
+        /expression: did not finish within its limit of 100 ms/,
       );
     });
     it("every text transform refuses what is not text, every number transform what is not a number, every date transform what is not a date", function () {

@@ -15,6 +15,7 @@ import type { RequestRecord } from "../records";
 import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
 import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Authenticator } from "./auth";
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
+import { setKey } from "../keys";
 import { compileResults, traced, type ResultsSplitter } from "./results";
 
 /**
@@ -315,17 +316,18 @@ export class ConnectorClient {
     } as unknown as TemplateView;
     const query: Record<string, unknown> = {};
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.def.headers ?? {})) headers[k] = this.template(v)(view);
-    for (const [k, v] of Object.entries(endpoint.headers ?? {})) headers[k] = this.template(v)(view);
-    for (const [k, v] of Object.entries(endpoint.query ?? {})) query[k] = this.template(v)(view);
+    // Names from the connector definition are data: setKey keeps a "__proto__" one a plain key.
+    for (const [k, v] of Object.entries(this.def.headers ?? {})) setKey(headers, k, this.template(v)(view));
+    for (const [k, v] of Object.entries(endpoint.headers ?? {})) setKey(headers, k, this.template(v)(view));
+    for (const [k, v] of Object.entries(endpoint.query ?? {})) setKey(query, k, this.template(v)(view));
     for (const p of endpoint.parameters ?? []) {
       const value = params[p.key];
       if (value === undefined || value === null || value === "") {
         if (p.required) throw new Error(`"${endpoint.name}" needs the parameter "${p.label}"`);
         continue;
       }
-      if (p.in === "query") query[p.key] = value;
-      else if (p.in === "header") headers[p.key] = String(value);
+      if (p.in === "query") setKey(query, p.key, value);
+      else if (p.in === "header") setKey(headers, p.key, String(value));
     }
     const path = this.template(endpoint.path, "url")(view);
     let body: unknown;

@@ -6,6 +6,7 @@ import { delay } from "../delay";
 import type { RequestRecord } from "../records";
 import type { RateLimiter } from "./rate-limit";
 import { isSecretKey, maskSecrets, redactUrl } from "../redact";
+import { setKey } from "../keys";
 
 /**
  * One HTTP request with everything around it: the instance's rate limit, retries with
@@ -528,6 +529,6 @@ function guessFormat(headers: AxiosResponse["headers"]): "json" | "xml" | "text"
 function flatHeaders(headers: AxiosResponse["headers"]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {}))
-    out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+    setKey(out, k.toLowerCase(), Array.isArray(v) ? v.join(", ") : String(v));
   return out;
 }

@@ -1,11 +1,16 @@
 import type { MapRule } from "./mapping";
+import { isUnsafeKey } from "../keys";
 
 /**
  * Field pickers and auto-map for the map dialog: the paths of a sample record, and rules
  * proposed for source and target fields with the same or equivalent names.
  */
 
-/** Every path in a sample, arrays as [*] (their first elements stand for the rest), leaves and objects alike. */
+/**
+ * Every path in a sample, arrays as [*] (their first elements stand for the rest), leaves and
+ * objects alike. Keys named __proto__, constructor or prototype are left out: no rule may
+ * write them, so auto-map must not propose them.
+ */
 export function samplePaths(sample: unknown, limit = 500): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
@@ -25,6 +30,7 @@ export function samplePaths(sample: unknown, limit = 500): string[] {
     if (value !== null && typeof value === "object") {
       if (path) add(path);
       for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        if (isUnsafeKey(key)) continue;
         const segment = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : `['${key.replace(/'/g, "")}']`;
         walk(
           child,

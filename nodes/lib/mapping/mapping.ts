@@ -1,11 +1,13 @@
-import { compileGetter, parsePath, type Getter, type Segment } from "../paths";
+import { compileGetter, parsePath, parseTargetPath, step, type Getter, type Segment } from "../paths";
 import { compileTemplate, type TemplateView } from "../templates";
 import { MappedDate } from "./dates";
+import { elementNotRecord, notARecord, payloadNotRecords } from "../record-check";
 import {
   compileChain,
   describe,
   literal,
   TransformError,
+  TransformLimitError,
   type CompileDeps,
   type MapEnv,
   type TransformSpec,
@@ -90,11 +92,19 @@ export function compileMapping(
   return {
     map(payload, ctx) {
       const env = envFor(ctx);
+      // Records are objects: text or a number is not mapped as a record without fields.
       if (Array.isArray(payload)) {
         const out = new Array(payload.length);
-        for (let i = 0; i < payload.length; i++) out[i] = one(payload[i], env, i);
+        for (let i = 0; i < payload.length; i++) {
+          const record = payload[i];
+          if (typeof record !== "object" || record === null)
+            throw new MappingError(elementNotRecord(notARecord(record) as string, record, i).message);
+          out[i] = one(record, env, i);
+        }
         return out;
       }
+      const what = notARecord(payload);
+      if (what) throw new MappingError(payloadNotRecords(what, payload).message);
       const mapped = one(payload, env, 0);
       return options.wrapInput || options.wrapOutput ? [mapped] : mapped;
     },
@@ -108,7 +118,7 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
   if (!rule || typeof rule !== "object") throw new Error("not a rule");
   const targetText = (rule.target ?? "").trim();
   if (!targetText) throw new Error("needs a target field");
-  const target = parsePath(targetText);
+  const target = parseTargetPath(targetText);
   const sourceText = (rule.source ?? "").trim();
   const chain = compileChain(rule.transforms, deps);
   const label = `rule "${rule.name || `${sourceText || "(value)"} → ${targetText}`}"`;
@@ -123,6 +133,8 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
     try {
       return chain(value, env);
     } catch (err) {
+      if (err instanceof TransformLimitError)
+        throw new MappingError(`${label}: record ${index}: ${err.message}`);
       if (!(err instanceof TransformError)) throw err;
       if (policy === "skip") return SKIP;
       if (policy === "default") return fallback;
@@ -212,12 +224,15 @@ function walkIndexed(
       }
       return;
     }
-    current = (current as Record<string | number, unknown>)[seg.kind === "key" ? seg.key : seg.index];
+    current = step(current, seg);
   }
   if (current !== undefined) found(current, idx);
 }
 
-/** Writes at a target path, creating objects and arrays on the way; each [*] takes the next index. */
+/**
+ * Writes at a target path, creating objects and arrays on the way; each [*] takes the next
+ * index. The path's keys were checked by parseTargetPath: none reaches a prototype.
+ */
 function compileSetter(segments: Segment[]): Setter {
   if (segments.length === 1 && segments[0].kind === "key") {
     const key = segments[0].key;

@@ -1,6 +1,7 @@
 import vm from "node:vm";
 import { compileGetter } from "../paths";
 import { compileTemplate, type TemplateView } from "../templates";
+import { compileUserRegex } from "../user-regex";
 import {
   addToDate,
   boundaryOf,
@@ -48,9 +49,18 @@ export interface LookupTable {
 
 export interface CompileDeps {
   table(id: string): LookupTable | undefined;
+  /** The most an expression may ask for (settings.js `patchworks.map.maxExpressionMs`); 1000 ms when unset. */
+  maxExpressionMs?: number;
 }
 
+/** An expression's time limit when the rule sets none, and the cap when settings.js sets none. */
+export const EXPRESSION_DEFAULT_MS = 100;
+export const EXPRESSION_CAP_MS = 1000;
+
 export class TransformError extends Error {}
+
+/** A transform that must fail the message whatever the rule's error policy says (an expression over its time limit). */
+export class TransformLimitError extends Error {}
 
 interface Def {
   /** each: applied to every element of an array value; whole: to the value as it is. */
@@ -287,15 +297,9 @@ const DEFS: Record<string, Def> = {
       const find = str(s, "find");
       const replacement = str(s, "replacement");
       if (s.regex === true || s.regex === "true") {
-        let re: RegExp;
-        try {
-          re = new RegExp(find, str(s, "flags", "g"));
-        } catch (err) {
-          throw new Error(`"${find}" is not a valid regular expression: ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
-        return (v) => text(v).replace(re, replacement);
+        // The linear-time engine: a pattern it cannot run is refused here, at deploy.
+        const re = compileUserRegex(find, str(s, "flags", "g"));
+        return (v) => re.replace(text(v), replacement);
       }
       if (find === "") throw new Error("say what text to replace");
       return (v) => text(v).split(find).join(replacement);
@@ -565,10 +569,10 @@ const DEFS: Record<string, Def> = {
   expression: {
     arrays: "whole",
     missing: true,
-    compile(s) {
+    compile(s, deps) {
       const code = str(s, "code").trim();
       if (!code) throw new Error("write an expression, e.g. value * 1.2");
-      const timeout = num(s, "timeoutMs", 100);
+      const timeout = expressionLimit(s, deps.maxExpressionMs);
       let script: vm.Script;
       try {
         script = new vm.Script(`(${code}\n)`, { filename: "map expression" });
@@ -576,7 +580,12 @@ const DEFS: Record<string, Def> = {
         throw new Error(`the expression does not parse: ${(err as Error).message}`, { cause: err });
       }
       // One sandbox per rule, reused: creating a context per value would cost milliseconds.
-      const sandbox = vm.createContext({ value: undefined, record: undefined, meta: undefined });
+      // "afterEvaluate": promise callbacks the expression queues run inside the time limit too,
+      // not later on the runtime's own queue where no limit applies.
+      const sandbox = vm.createContext(
+        { value: undefined, record: undefined, meta: undefined },
+        { microtaskMode: "afterEvaluate" },
+      );
       return (v, env) => {
         sandbox.value = v;
         sandbox.record = env.record;
@@ -584,6 +593,12 @@ const DEFS: Record<string, Def> = {
         try {
           return script.runInContext(sandbox, { timeout });
         } catch (err) {
+          // Over the limit is not a value the rule can skip or default: the message fails.
+          if ((err as { code?: string }).code === "ERR_SCRIPT_EXECUTION_TIMEOUT")
+            throw new TransformLimitError(
+              `did not finish within its limit of ${timeout} ms (promise callbacks included); ` +
+                `make it do less per value, or raise the rule's limit (at most ${deps.maxExpressionMs ?? EXPRESSION_CAP_MS} ms, settings.js patchworks.map.maxExpressionMs)`,
+            );
           throw new TransformError(`the expression failed: ${(err as Error).message}`);
         }
       };
@@ -592,6 +607,18 @@ const DEFS: Record<string, Def> = {
 };
 
 export const TRANSFORMS = Object.keys(DEFS);
+
+/** The rule's time limit, refused at deploy when over the cap (a rule never silently gets less than it asked for). */
+function expressionLimit(s: TransformSpec, cap = EXPRESSION_CAP_MS): number {
+  const ms = num(s, "timeoutMs", EXPRESSION_DEFAULT_MS);
+  if (!Number.isInteger(ms) || ms < 1)
+    throw new Error(`the time limit must be a whole number of ms, not ${ms}`);
+  if (ms > cap)
+    throw new Error(
+      `the time limit of ${ms} ms is over the cap of ${cap} ms: lower it, or raise patchworks.map.maxExpressionMs in settings.js`,
+    );
+  return ms;
+}
 
 /** Compiles a chain of transforms into one function; throws naming the transform that is misconfigured. */
 export function compileChain(specs: TransformSpec[] | undefined, deps: CompileDeps): TransformFn | undefined {
@@ -616,6 +643,7 @@ export function compileChain(specs: TransformSpec[] | undefined, deps: CompileDe
         return fn(value, env);
       } catch (err) {
         if (err instanceof TransformError) throw new TransformError(`${name}: ${err.message}`);
+        if (err instanceof TransformLimitError) throw new TransformLimitError(`${name}: ${err.message}`);
         throw err;
       }
     };

@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import type { Readable } from "node:stream";
+import { ownValue, setKey } from "../keys";
 
 export class HttpError extends Error {
   constructor(
@@ -105,11 +106,12 @@ export function parseBody(raw: Buffer, contentType: string | undefined): { kind:
 /** Form fields as an object; a field given more than once becomes an array. */
 export function formToObject(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
+  // Field names are data: __proto__ or constructor is a field like any other, never a prototype.
   for (const [key, value] of new URLSearchParams(text)) {
-    const prev = out[key];
-    if (prev === undefined) out[key] = value;
+    const prev = ownValue(out, key) as string | string[] | undefined;
+    if (prev === undefined) setKey(out, key, value);
     else if (Array.isArray(prev)) prev.push(value);
-    else out[key] = [prev, value];
+    else setKey(out, key, [prev, value]);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { HttpError, parseBody, readBody, type BodyKind } from "./body";
 import { secretCarriers, signsBodyOnly, verifyWebhook, type WebhookAuth } from "./signature";
+import { setKey } from "../keys";
 
 /** What the trigger needs of an incoming request (an Express request satisfies it). */
 export interface IncomingRequest extends Readable {
@@ -46,7 +47,8 @@ export interface ReceiveOptions {
 function without<T>(record: Record<string, T>, names: string[]): Record<string, T> {
   if (names.length === 0) return { ...record };
   const out: Record<string, T> = {};
-  for (const key of Object.keys(record)) if (!names.includes(key.toLowerCase())) out[key] = record[key];
+  for (const key of Object.keys(record))
+    if (!names.includes(key.toLowerCase())) setKey(out, key, record[key]);
   return out;
 }
 
