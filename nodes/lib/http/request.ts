@@ -141,34 +141,29 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
       ...(error ? { error } : {}),
     });
 
+  /** The run stopped: recorded, and an error saying when (a request in the air may have landed). */
+  const stopped = (when: string, inTheAir: boolean): HttpError => {
+    finish(undefined, "stopped");
+    const outcome = inTheAir || mayHaveLanded ? "unknown" : "refused";
+    return new HttpError(
+      `${method} ${shown()} was stopped${when}`,
+      method,
+      shown(),
+      undefined,
+      undefined,
+      attempt,
+      outcome,
+    );
+  };
+
   while (attempt < attempts) {
     attempt++;
-    if (opts.signal?.aborted) {
-      finish(undefined, "stopped");
-      throw new HttpError(
-        `${method} ${shown()} was stopped before it was sent`,
-        method,
-        shown(),
-        undefined,
-        undefined,
-        attempt,
-        mayHaveLanded ? "unknown" : "refused",
-      );
-    }
+    if (opts.signal?.aborted) throw stopped(" before it was sent", false);
     if (opts.limiter) {
       try {
         await opts.limiter.acquire(opts.signal);
       } catch {
-        finish(undefined, "stopped");
-        throw new HttpError(
-          `${method} ${shown()} was stopped while waiting for the rate limit`,
-          method,
-          shown(),
-          undefined,
-          undefined,
-          attempt,
-          mayHaveLanded ? "unknown" : "refused",
-        );
+        throw stopped(" while waiting for the rate limit", false);
       }
     }
     const prepared = opts.prepare
@@ -221,18 +216,7 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
     } catch (err) {
       if (err instanceof HttpError) throw err;
       const e = err as { code?: string; message?: string; name?: string };
-      if (axios.isCancel(err) || e.name === "CanceledError" || opts.signal?.aborted) {
-        finish(undefined, "stopped");
-        throw new HttpError(
-          `${method} ${shown()} was stopped`,
-          method,
-          shown(),
-          undefined,
-          undefined,
-          attempt,
-          "unknown",
-        );
-      }
+      if (axios.isCancel(err) || e.name === "CanceledError" || opts.signal?.aborted) throw stopped("", true);
       code = e.code ?? "ERR_NETWORK";
       if (!NOT_SENT.has(code)) mayHaveLanded = true;
       lastError = new HttpError(
