@@ -52,7 +52,7 @@ async function main() {
   });
 
   console.log(
-    `soak: ${RECORDS} records, ${Math.round(RATE * 100)}% of requests failing (seed ${SEED}, Retry-After ${RETRY_AFTER} s)`,
+    `pull: ${RECORDS} records, ${Math.round(RATE * 100)}% of requests failing (seed ${SEED}, Retry-After ${RETRY_AFTER} s)`,
   );
   const rows = [];
   // The third: 3 tries per request (the old default for pages): a pull fails far more often, and Retry resumes it.
@@ -149,7 +149,7 @@ async function main() {
         r["pull: duplicates"] === 0 &&
         r["send: neither accepted nor on the failure output"] === 0,
     );
-  console.log(ok ? "soak: OK" : "soak: FAILED");
+  console.log(ok ? "pull: OK" : "pull: FAILED");
   process.exit(ok ? 0 : 1);
 }
 
