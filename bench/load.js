@@ -2,7 +2,8 @@
 // URL over keep-alive connections, P at a time, and prints one JSON line: answers by status,
 // acknowledgement latency percentiles, the run ids answered 2xx (when the reply carries them).
 // A webhook refused with 429 is sent again after BENCH_RETRY_MS (default 100 ms), as Shopify
-// and HubSpot retry (after longer waits); each refusal is counted.
+// and HubSpot retry (after longer waits); each refusal is counted. With BENCH_RETRY_CAP_MS set,
+// the wait is the answer's Retry-After instead, capped at that many ms (so a soak ends).
 //   node bench/load.js <url> [requests] [parallel]
 const http = require("http");
 
@@ -10,6 +11,7 @@ const url = new URL(process.argv[2]);
 const total = Number(process.argv[3] || 10000);
 const parallel = Number(process.argv[4] || 50);
 const retryMs = Number(process.env.BENCH_RETRY_MS || 100);
+const retryCapMs = process.env.BENCH_RETRY_CAP_MS ? Number(process.env.BENCH_RETRY_CAP_MS) : undefined;
 const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
 
 function post(n) {
@@ -33,7 +35,12 @@ function post(n) {
         res.setEncoding("utf8");
         res.on("data", (d) => (text += d));
         res.on("end", () =>
-          resolve({ status: res.statusCode, ms: Number(process.hrtime.bigint() - start) / 1e6, text }),
+          resolve({
+            status: res.statusCode,
+            ms: Number(process.hrtime.bigint() - start) / 1e6,
+            text,
+            retryAfter: res.headers["retry-after"],
+          }),
         );
       },
     );
@@ -49,14 +56,25 @@ async function main() {
   const latencies = [];
   const statuses = {};
   const ids = [];
+  const retryAfter = {};
+  let retried = 0;
   let next = 0;
+  /** Retry-After in ms (seconds or an HTTP date), capped; BENCH_RETRY_MS without the cap or the header. */
+  const waitFor = (r) => {
+    if (retryCapMs === undefined || r.retryAfter === undefined) return retryMs;
+    retryAfter[r.retryAfter] = (retryAfter[r.retryAfter] ?? 0) + 1;
+    const s = Number(r.retryAfter);
+    const ms = Number.isFinite(s) ? s * 1000 : Date.parse(r.retryAfter) - Date.now();
+    return Math.max(0, Math.min(retryCapMs, Number.isFinite(ms) ? ms : retryMs));
+  };
   const worker = async () => {
     while (next < total) {
       const n = next++;
       let r = await post(n);
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       while (r.status === 429) {
-        await new Promise((resolve) => setTimeout(resolve, retryMs));
+        await new Promise((resolve) => setTimeout(resolve, waitFor(r)));
+        retried++;
         r = await post(n);
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       }
@@ -73,7 +91,9 @@ async function main() {
   const pct = (p) =>
     Math.round((latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0) * 10) / 10;
   agent.destroy();
-  console.log(JSON.stringify({ startedAt, endedAt, statuses, p50: pct(0.5), p99: pct(0.99), ids }));
+  console.log(
+    JSON.stringify({ startedAt, endedAt, statuses, retried, retryAfter, p50: pct(0.5), p99: pct(0.99), ids }),
+  );
 }
 
 main();
