@@ -158,6 +158,57 @@ describe("the examples in the editor (Chromium)", function () {
     assert.ok(parents.every((p) => p.status === "succeeded"));
   });
 
+  it("shows every select of the imported shapes set, none blank", async function () {
+    const ids = await page.evaluate(() =>
+      RED.nodes
+        .filterNodes({})
+        .filter((n) => /^pw-/.test(n.type))
+        .map((n) => n.id),
+    );
+    const blank = [];
+    for (const id of ids) {
+      await page.evaluate((nid) => {
+        RED.workspaces.show(RED.nodes.node(nid).z);
+        RED.editor.edit(RED.nodes.node(nid));
+      }, id);
+      await page.waitForSelector("#node-dialog-cancel", { state: "visible" });
+      await page.waitForTimeout(200);
+      const empty = await page.evaluate(() =>
+        [...document.querySelectorAll(".red-ui-tray select[id^='node-input-']")]
+          .filter(
+            (s) =>
+              s.options.length > 0 &&
+              (s.value === "" || s.selectedIndex < 0) &&
+              ![...s.options].some((o) => o.value === "" && o.selected),
+          )
+          .map((s) => s.id),
+      );
+      const node = await page.evaluate(
+        (nid) => RED.nodes.node(nid).type + ' "' + RED.nodes.node(nid).name + '"',
+        id,
+      );
+      for (const s of empty) blank.push(`${node} ${s}`);
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    }
+    assert.deepEqual(blank, []);
+  });
+
+  it("lists config nodes and their help by readable names", async function () {
+    const got = await page.evaluate(() => ({
+      palette: ["pw-instance", "pw-connector", "pw-lookup-table"].map((t) =>
+        RED.utils.getPaletteLabel(t, RED.nodes.getType(t)),
+      ),
+      label: RED.utils.getNodeLabel({
+        type: "pw-instance",
+        _def: RED.nodes.getType("pw-instance"),
+        connector: "shopify",
+        _: RED.nodes.getType("pw-instance")._,
+      }),
+    }));
+    assert.deepEqual(got, { palette: ["instance", "connector", "lookup table"], label: "Shopify instance" });
+  });
+
   it("gives no shape a setting named like a property Node-RED writes on nodes", async function () {
     const clashes = await page.evaluate(() => {
       const reserved = ["status", "x", "y", "z", "g", "d", "l", "wires", "type", "id", "info"];
