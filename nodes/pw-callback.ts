@@ -5,9 +5,23 @@ import { refuseMessages } from "./shape";
 import { setKey } from "./lib/keys";
 
 interface CallbackDef extends NodeDef {
-  status?: number | string;
+  /** The HTTP status of the answer. */
+  statusCode?: number | string;
+  /**
+   * The same setting as saved before it was renamed: Node-RED writes a node's runtime status
+   * into `status` in the editor, so a full deploy replaced the number with {fill, shape, text}.
+   * Read only when it still holds a status code.
+   */
+  status?: unknown;
   format?: "json" | "xml" | "text";
   headers?: Array<{ name: string; value: string }>;
+}
+
+/** The status code setting, from `statusCode` or, in flows saved before the rename, `status`. */
+function statusSetting(def: CallbackDef): number | string | undefined {
+  if (def.statusCode !== undefined && def.statusCode !== "") return def.statusCode;
+  const legacy = def.status;
+  return typeof legacy === "number" || (typeof legacy === "string" && legacy !== "") ? legacy : undefined;
 }
 
 export = function (RED: NodeAPI) {
@@ -15,13 +29,14 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const label = `pw-callback "${def.name || def.id}"`;
-    const status = def.status === undefined || def.status === "" ? 200 : Number(def.status);
+    const configured = statusSetting(def);
+    const status = configured === undefined || configured === "" ? 200 : Number(configured);
     const format = def.format === "xml" || def.format === "text" ? def.format : "json";
     const headers: Record<string, string> = {};
     for (const h of def.headers ?? [])
       if (h.name) setKey(headers, h.name.trim().toLowerCase(), String(h.value ?? ""));
     if (!Number.isInteger(status) || status < 100 || status > 599) {
-      const reason = `status ${String(def.status)} is not an HTTP status (100-599)`;
+      const reason = `status ${String(configured)} is not an HTTP status (100-599)`;
       refuseMessages(node, label, "pw-callback.status.bad-config", new Error(reason));
       return;
     }

@@ -64,10 +64,12 @@ export = function (RED: NodeAPI) {
         : Math.max(0, Math.floor(Number(def.concurrency) || 0));
     const limitFor = (via: Via) => explicitLimit ?? (via === "schedule" ? 1 : 0);
     const rank = priorityRank(def.priority);
+    // Unset (flows and blueprints saved without the setting): the payloads of failed steps, so a
+    // failure can be diagnosed without changing settings first.
     const snapshots: SnapshotMode =
-      def.snapshots === "errors" || def.snapshots === "all" || def.snapshots === "never"
+      def.snapshots === "off" || def.snapshots === "all" || def.snapshots === "never"
         ? def.snapshots
-        : "off";
+        : "errors";
     const launcher: TriggerLauncher = { snapshots, launch: (message) => node.send(message as NodeMessage) };
     triggerRuns()?.registerTrigger(node.id, launcher);
 

@@ -119,6 +119,9 @@ describe("connector builder (Chromium)", function () {
     await page.waitForSelector("#node-config-input-connector", { state: "visible" });
     await page.click("#pw-instance-build");
     await page.waitForSelector("#pw-cf-name", { state: "visible" });
+    // One Name field: the definition's, which the node's name follows.
+    const tray = page.locator(".red-ui-tray", { has: page.locator("#pw-cf-name") });
+    assert.equal(await tray.locator("label:has-text('Name'):visible").count(), 1);
     await page.fill("#pw-cf-name", "Returns portal");
     await page.fill("#pw-cf-id", "returns-portal");
     await page.fill("#pw-cf-version", "1.0.0");
@@ -152,11 +155,12 @@ describe("connector builder (Chromium)", function () {
       RED.nodes.eachConfig((c) => {
         if (c.type === "pw-connector") {
           const x = JSON.parse(c.definition);
-          if (x.id === "returns-portal") d = x;
+          if (x.id === "returns-portal") d = { ...x, nodeName: c.name };
         }
       });
       return d;
     });
+    assert.equal(def.nodeName, "Returns portal");
     assert.deepEqual(def.auth, [{ type: "apikey", in: "header", name: "X-Key", value: "{{vars.apiKey}}" }]);
     assert.deepEqual(def.variables, [{ key: "apiKey", label: "API key", required: true, secret: true }]);
     assert.deepEqual(def.rateLimit, [{ requests: 10, period: "second" }]);

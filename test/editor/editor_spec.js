@@ -147,14 +147,14 @@ describe("editor (Chromium)", function () {
   it("configures a callback's status, format and headers", async function () {
     const id = await ed.addNode("pw-callback", 420, 240);
     await ed.openDialog(id);
-    await page.fill("#node-input-status", "201");
+    await page.fill("#node-input-statusCode", "201");
     await page.selectOption("#node-input-format", "xml");
     await page.locator(".red-ui-editableList-addButton:has-text('header')").click();
     await page.locator(".pw-header-name").last().fill("X-Source");
     await page.locator(".pw-header-value").last().fill("patchworks");
     await ed.pressDone();
     const saved = await page.evaluate((nid) => RED.nodes.node(nid), id);
-    assert.equal(Number(saved.status), 201);
+    assert.equal(Number(saved.statusCode), 201);
     assert.equal(saved.format, "xml");
     assert.deepEqual(saved.headers, [{ name: "X-Source", value: "patchworks" }]);
     assert.equal(saved.valid, true);

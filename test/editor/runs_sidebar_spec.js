@@ -124,6 +124,25 @@ describe("Runs sidebar (Chromium)", function () {
     assert.match(await page.textContent(".pw-runs-errlist"), /Check order: order 1042 has no lines/);
     const steps = await page.$$eval(".pw-runs-step", (rows) => rows.map((r) => r.getAttribute("data-node")));
     assert.deepEqual(steps, ["trg", "check"]);
+    // Counts say what they count, under headings that say which way.
+    assert.deepEqual(
+      await page.$$eval(".pw-runs-steps:not(.pw-runs-requests) th", (th) => th.map((h) => h.textContent)),
+      ["node", "received", "sent", "time", ""],
+    );
+    assert.match(
+      await page.textContent(".pw-runs-step[data-node='check'] td:nth-child(2)"),
+      /^1 (message|record in 1 batch)$/,
+    );
+    // The steps table fits the sidebar at its default width: nothing to scroll sideways.
+    const fits = await page.evaluate(() => {
+      const pane = document.querySelector(".pw-runs");
+      const table = document.querySelector(".pw-runs-steps");
+      return (
+        table.getBoundingClientRect().right <= pane.getBoundingClientRect().right + 1 &&
+        pane.scrollWidth <= pane.clientWidth
+      );
+    });
+    assert.ok(fits, "the steps table is no wider than the sidebar");
     assert.match(await page.textContent(".pw-runs-payload"), /1042/);
     await page.locator(".pw-runs-step[data-node='check'] .pw-runs-show-payload").click();
     await page.waitForSelector(".pw-runs-snapshot");
@@ -171,8 +190,26 @@ describe("Runs sidebar (Chromium)", function () {
         at: Date.now(),
       },
     );
+    require("../support/dist").node("contracts").shapeRuns().recordRequest(
+      id,
+      { id: "wait", type: "delay" },
+      {
+        method: "POST",
+        url: "https://api.hubapi.com/crm/v3/objects/contacts",
+        status: 422,
+        attempts: 1,
+        durationMs: 120,
+        at: Date.now(),
+        error:
+          'POST https://api.hubapi.com/crm/v3/objects/contacts answered 422: {"message":"Property email is invalid","token":"***"}',
+      },
+    );
     await page.locator(`.pw-runs-item[data-run='${id}']`).click();
     await page.locator(".pw-runs-step[data-node='wait'] .pw-runs-show-requests").click();
+    assert.match(
+      await page.textContent(".pw-runs-request-error"),
+      /answered 422: \{"message":"Property email is invalid","token":"\*\*\*"\}/,
+    );
     assert.match(
       await page.textContent(".pw-runs-requests"),
       /GET https:\/\/shop\.example\.com\/admin\/api\/2024-07\/orders\.json\?limit=250\s*429\s*3\s*1\.8 s/,
@@ -212,6 +249,9 @@ describe("Runs sidebar (Chromium)", function () {
       5000,
       100,
     );
+    await page.fill("#pw-runs-search", "nothing-like-this");
+    await page.waitForSelector(".pw-runs-empty:has-text('No runs match')");
+    await page.fill("#pw-runs-search", "");
   });
 
   it("shows triggers deployed without optional settings as valid", async function () {

@@ -22,7 +22,7 @@ describe("pw-callback (node)", function () {
         id: "cb",
         type: "pw-callback",
         z: "tab1",
-        status: 202,
+        statusCode: 202,
         format: "text",
         headers: [{ name: "X-Ref", value: "A1" }],
         wires: [["out"]],
@@ -58,11 +58,38 @@ describe("pw-callback (node)", function () {
   });
 
   it("reports a status that is not HTTP at deploy", async function () {
-    await load([tab, { id: "cb", type: "pw-callback", z: "tab1", status: 42, wires: [["out"]] }, out]);
+    await load([tab, { id: "cb", type: "pw-callback", z: "tab1", statusCode: 42, wires: [["out"]] }, out]);
     const logged = helper
       .log()
       .args.map((a) => a[0])
       .filter((e) => e.level === 20 && e.id === "cb");
     assert.match(logged[0].msg, /status 42 is not an HTTP status/);
+  });
+
+  /** Answers one message of run `id` through callback `cb` and returns the answer given. */
+  async function answerOf(cb, id) {
+    let answer;
+    awaitCallback(
+      id,
+      5000,
+      (reply) => (answer = reply),
+      () => {},
+    );
+    const received = nextMessage("out");
+    helper.getNode("cb").receive({ payload: "ok", pw: pw(id) });
+    await received;
+    return answer;
+  }
+
+  it("keeps the status of flows saved before the setting was renamed (status → statusCode)", async function () {
+    await load([tab, { id: "cb", type: "pw-callback", z: "tab1", status: 201, wires: [["out"]] }, out]);
+    assert.equal((await answerOf("cb", "RUN2")).status, 201);
+  });
+
+  it("ignores the runtime status the editor wrote into the old setting and answers 200", async function () {
+    // What a full deploy after a run saved before the rename: the node's status dot.
+    const dot = { fill: "green", shape: "dot", text: "answered 200" };
+    await load([tab, { id: "cb", type: "pw-callback", z: "tab1", status: dot, wires: [["out"]] }, out]);
+    assert.equal((await answerOf("cb", "RUN3")).status, 200);
   });
 });

@@ -344,7 +344,9 @@ describe("instances and connection shapes (runtime)", function () {
     assert.ok(Array.isArray(example), "the blueprint is among the examples");
     const flow = [
       { id: "bp", type: "tab", label: "Blueprint" },
-      ...example.map((n) => (n.type === "pw-instance" ? n : { ...n, z: "bp" })),
+      ...example
+        .filter((n) => n.type !== "tab")
+        .map((n) => (n.type === "pw-instance" ? n : { ...n, z: "bp" })),
     ];
     // What a user types into the two instance dialogs.
     const shopNode = flow.find((n) => n.type === "pw-instance" && n.connector === "shopify");

@@ -72,7 +72,7 @@ describe("run process flow and callback (runtime)", function () {
         outputs: 1,
         wires: [["cb"]],
       },
-      { id: "cb", type: "pw-callback", status: 200, format: "json", headers: [] },
+      { id: "cb", type: "pw-callback", statusCode: 200, format: "json", headers: [] },
     ]);
     const parent = (await rt.api("POST", "/pw/trigger/ptrig", { n: 21 })).json.run;
     await waitUntil(() => seen.length === 1, "the parent to continue");
@@ -111,7 +111,7 @@ describe("run process flow and callback (runtime)", function () {
 
   it("sends a fixed JSON payload when set to", async function () {
     await deploy({ payloadMode: "manual", payload: '{"fixed":true}' }, [
-      { id: "cb", type: "pw-callback", status: 200, format: "json", headers: [] },
+      { id: "cb", type: "pw-callback", statusCode: 200, format: "json", headers: [] },
     ]);
     await rt.api("POST", "/pw/trigger/ptrig", { n: 1 });
     await waitUntil(() => seen.length === 1, "the answer");
@@ -195,7 +195,7 @@ describe("run process flow and callback (runtime)", function () {
         id: "wcb",
         type: "pw-callback",
         z: "w",
-        status: 201,
+        statusCode: 201,
         format: "xml",
         headers: [{ name: "X-Stock-Source", value: "warehouse-1" }],
         wires: [[]],

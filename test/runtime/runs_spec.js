@@ -328,7 +328,8 @@ describe("runs (runtime)", function () {
     assert.match(run.reason, /no activity for 1 s/);
   });
 
-  it("keeps the payload where an error happened, secrets redacted, when the trigger asks for it", async function () {
+  /** A trigger (with `setting` for payloads in the log) whose run fails at "bad": the run and its payloads. */
+  async function failedRunWith(setting) {
     const tab = { id: "tab", type: "tab", label: "Snapshots" };
     await rt.deploy([
       tab,
@@ -338,7 +339,7 @@ describe("runs (runtime)", function () {
         z: "tab",
         name: "start",
         schedules: [],
-        snapshots: "errors",
+        ...setting,
         wires: [["bad"]],
       },
       {
@@ -356,15 +357,27 @@ describe("runs (runtime)", function () {
       const r = (await rt.api("GET", `/pw/runs/${id}`)).json.run;
       return r.status !== "running" && r;
     }, "the run to end");
-    assert.equal(run.status, "failed");
-    assert.equal(run.steps.bad.snapshots, 1);
     const payloads = await waitUntil(async () => {
       const p = (await rt.api("GET", `/pw/runs/${id}/payloads`)).json;
       return p.steps.bad && p;
     }, "the snapshots");
+    return { id, run, payloads };
+  }
+
+  it("keeps the payload where an error happened, secrets redacted, when the trigger asks for it", async function () {
+    const { run, payloads } = await failedRunWith({ snapshots: "errors" });
+    assert.equal(run.status, "failed");
+    assert.equal(run.steps.bad.snapshots, 1);
     assert.equal(payloads.mode, "errors");
     assert.deepEqual(JSON.parse(payloads.steps.bad[0].json), { sku: "ZX-1", api_key: "***" });
     assert.equal((await rt.api("GET", "/pw/runs/NOPE/payloads")).status, 404);
+  });
+
+  it("keeps the payload of a failed step by default (a trigger saved without the setting)", async function () {
+    const { run, payloads } = await failedRunWith({});
+    assert.equal(run.steps.bad.snapshots, 1);
+    assert.equal(payloads.mode, "errors");
+    assert.deepEqual(JSON.parse(payloads.steps.bad[0].json), { sku: "ZX-1", api_key: "***" });
   });
 
   describe("admin routes", function () {

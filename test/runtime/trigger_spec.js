@@ -75,7 +75,10 @@ describe("package in a real runtime", function () {
         `/library/examples/flows/${MODULE}/Getting%20started/Schedule,%20payload%20and%20variables`,
       )
     ).json;
-    const flow = [{ id: "ex", type: "tab", label: "Example" }, ...example.map((n) => ({ ...n, z: "ex" }))];
+    const flow = [
+      { id: "ex", type: "tab", label: "Example" },
+      ...example.filter((n) => n.type !== "tab").map((n) => ({ ...n, z: "ex" })),
+    ];
     const debug = flow.find((n) => n.type === "debug");
     Object.assign(debug, {
       type: "function",
@@ -101,7 +104,7 @@ describe("package in a real runtime", function () {
     ).json;
     const flow = [
       { id: "ex2", type: "tab", label: "Example 2" },
-      ...example.map((n) => ({ ...n, z: "ex2" })),
+      ...example.filter((n) => n.type !== "tab").map((n) => ({ ...n, z: "ex2" })),
     ];
     for (const debug of flow.filter((n) => n.type === "debug")) {
       Object.assign(debug, {

@@ -4,7 +4,7 @@ import { holdsSecret, isSecretKey, redact, SECRET_KEY_IN_JSON } from "../redact"
 
 /**
  * Payload snapshots: what a step received, kept for the run log when the flow asks for it.
- * off: none (the default); errors: the payload at a node that reported an error; all: the
+ * off: none; errors: the payload at a node that reported an error (a trigger's default); all: the
  * first messages each node received; never: not even the trigger payload (sensitive flows).
  */
 export type SnapshotMode = "off" | "errors" | "all" | "never";
