@@ -370,6 +370,50 @@ describe("conditions", function () {
         "the value is read in the zone too",
       );
     });
+    it("reads the ISO 8601 forms, with or without an offset, and nothing else that starts like a date", function () {
+      const T = Date.parse("2026-11-27T09:30:00Z");
+      const forms = {
+        "2026-11-27T09:30:00Z": T,
+        "2026-11-27T09:30:00": T,
+        "2026-11-27 09:30": T,
+        "2026-11-27t09:30:00.000z": T,
+        "2026-11-27T09:30:00.5": T + 500,
+        "2026-11-27T09:30:00,123456": T + 123,
+        "2026-11-27T10:30:00+01:00": T,
+        "2026-11-27T10:30:00+0100": T,
+        "2026-11-27T04:30:00-05": T,
+        "2026-11-27 09:30:00 UTC": T,
+        "2026-11-27T24:00:00Z": Date.parse("2026-11-28T00:00:00Z"),
+        "2024-02-29": Date.parse("2024-02-29T00:00:00Z"),
+        "0099-01-01": Date.parse("0099-01-01T00:00:00Z"),
+      };
+      for (const [text, ms] of Object.entries(forms))
+        assert.deepEqual(
+          ids(
+            matching({ field: "at", op: "equals", type: "date", value: String(ms) }, [
+              { id: text, at: text },
+            ]),
+          ),
+          [text],
+        );
+      for (const text of [
+        "2026-11-27T9:30",
+        "2026-13-01",
+        "2025-02-29",
+        "2026-11-27T09:60",
+        "2026-11-27T10:00+1",
+        "2026-11-27 tomorrow",
+        "2026-11-27T24:30",
+      ])
+        assert.throws(
+          () =>
+            matching({ field: "at", op: "after", type: "date", value: "2000-01-01" }, [{ at: text }], {
+              onBadValue: "error",
+            }),
+          /is not a date/,
+          text,
+        );
+    });
     it("refuses a zone that is not one, naming the rule; a day that does not exist is not a date", function () {
       assert.throws(
         () => compileConditions([{ field: "at", op: "before", value: "2026-11-27", zone: "Europe/Londn" }]),
