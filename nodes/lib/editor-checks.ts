@@ -1,6 +1,7 @@
 import { checkBatchSize, compileBatchLevel } from "./batching";
 import {
   conditionProblems,
+  NEGATIONS,
   OPERATOR_GROUPS,
   OPERATOR_INFO,
   OPERATORS,
@@ -77,5 +78,7 @@ export function conditionRules() {
     types: [...VALUE_TYPES],
     sources: [...VALUE_SOURCES],
     units: Object.keys(UNIT_MS),
+    /** Each negative operator and the positive one it negates (the builder words `all` with it). */
+    negations: { ...NEGATIONS },
   };
 }

@@ -119,6 +119,85 @@ describe("flow shapes in the editor (Chromium)", function () {
     }, id);
   });
 
+  it("offers regex flags and a date's time zone, checked by the runtime, and says what any and all do with an empty list", async function () {
+    const id = await ed.addNode("pw-filter", 300, 300);
+    await ed.openDialog(id);
+    const builder = page.locator("#pw-filter-conditions");
+    const hasError = (input) => input.evaluate((e) => e.classList.contains("input-error"));
+    await builder.locator(".pw-cond-add").first().click();
+    const sku = await condition(builder, { field: "sku", op: "regex", value: "/^gift-\\d{3}$/i" });
+    await problemOf(
+      sku,
+      /written between slashes as in code; write the pattern alone, \^gift-\\d\{3\}\$, and set the flags i/,
+    );
+    await sku.locator("input.red-ui-typedInput-input").first().fill("^gift-\\d{3}$");
+    assert.ok(await sku.locator(".pw-cond-flags").isVisible(), "a regex offers flags");
+    assert.equal(await sku.locator(".pw-cond-zone").isVisible(), false);
+    await sku.locator(".pw-cond-flags").fill("gi");
+    await problemOf(sku, /the regular expression flag "g" is not supported \(use i, m, s or u/);
+    assert.ok(await hasError(sku.locator(".pw-cond-flags")));
+    await sku.locator(".pw-cond-flags").fill("im");
+    await problemOf(sku, /^$/);
+    assert.equal(await hasError(sku.locator(".pw-cond-flags")), false);
+
+    await builder.locator(".pw-cond-add").first().click();
+    const at = await condition(builder, { field: "created_at", op: "before", value: "2026-11-27T10:00" });
+    assert.ok(await at.locator(".pw-cond-zone").isVisible(), "a date offers a time zone");
+    assert.equal(await at.locator(".pw-cond-flags").isVisible(), false);
+    await at.locator(".pw-cond-zone").fill("Europe/Londn");
+    await problemOf(at, /"Europe\/Londn" is not a time zone/);
+    assert.ok(await hasError(at.locator(".pw-cond-zone")));
+    await at.locator(".pw-cond-zone").fill("Europe/London");
+    await problemOf(at, /^$/);
+
+    await builder.locator(".pw-cond-add").first().click();
+    const lines = await condition(builder, { field: "line_items[*].sku", op: "not_equals", value: "GIFT" });
+    const hint = () => lines.locator(".pw-cond-hint").textContent();
+    assert.match(
+      await hint(),
+      /^No element: matches when no element matches “equals”, and when the list is empty/,
+    );
+    await lines.locator(".pw-cond-all").check();
+    assert.match(
+      await hint(),
+      /^Not all elements: matches unless every element matches “equals”, so when at least one does not, and when the list is empty/,
+    );
+    await lines.locator(".pw-cond-op").selectOption("equals");
+    assert.match(await hint(), /^All elements: .*an empty list does not match/);
+    await lines.locator(".pw-cond-op").selectOption("not_equals");
+    await ed.pressDone();
+    const node = await saved(id);
+    assert.deepEqual(node.conditions.rules, [
+      {
+        field: "sku",
+        op: "regex",
+        value: "^gift-\\d{3}$",
+        valueType: "literal",
+        type: "string",
+        flags: "im",
+      },
+      {
+        field: "created_at",
+        op: "before",
+        value: "2026-11-27T10:00",
+        valueType: "literal",
+        zone: "Europe/London",
+      },
+      {
+        field: "line_items[*].sku",
+        op: "not_equals",
+        value: "GIFT",
+        valueType: "literal",
+        type: "string",
+        all: true,
+      },
+    ]);
+    await page.evaluate((nid) => {
+      RED.nodes.remove(nid);
+      RED.view.redraw(true);
+    }, id);
+  });
+
   let routeId;
   it("configures route labels and conditions, with an otherwise output", async function () {
     routeId = await ed.addNode("pw-route", 300, 300);

@@ -1,6 +1,8 @@
 // The condition engine: every operator and type, wildcards, groups, templates, bad values.
 const assert = require("node:assert/strict");
-const { lib } = require("../support/dist");
+const path = require("node:path");
+const { execFileSync } = require("node:child_process");
+const { lib, root } = require("../support/dist");
 const { compileConditions, ConditionValueError, OPERATORS } = lib("conditions");
 
 const NOW = Date.parse("2026-11-27T12:00:00Z");
@@ -297,6 +299,292 @@ describe("conditions", function () {
     });
     it("tests the record itself with an empty field", function () {
       assert.deepEqual(matching({ field: "", op: "in", value: "x, z" }, ["x", "y", "z"]), ["x", "z"]);
+    });
+  });
+
+  describe("times without an offset", function () {
+    const orders = [
+      { id: 1, at: "2026-11-27T09:30:00" }, // no offset: UTC, or the condition's zone
+      { id: 2, at: "2026-11-27 10:30" },
+      { id: 3, at: "2026-11-27T10:30:00+01:00" }, // 09:30 UTC
+      { id: 4, at: "2026-11-27" }, // midnight
+      { id: 5, at: "2026-07-01T09:30:00" },
+    ];
+    // Run in a process of its own under a TZ: the engine must not read the server's zone.
+    const script = `
+      const { compileConditions } = require(${JSON.stringify(path.join(root, "dist", "lib", "conditions"))});
+      const orders = ${JSON.stringify(orders)};
+      const run = (rule) => orders.filter(compileConditions([rule]).bind(() => ({}), 0)).map((o) => o.id);
+      console.log(JSON.stringify({
+        tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+        before10: run({ field: "at", op: "before", value: "2026-11-27T10:00:00" }),
+        after10Z: run({ field: "at", op: "after", type: "date", value: "2026-11-27T10:00:00Z" }),
+        equalsDay: run({ field: "at", op: "equals", type: "date", value: "2026-11-27" }),
+        london: run({ field: "at", op: "before", value: "2026-11-27T10:00:00", zone: "Europe/London" }),
+        newYork: run({ field: "at", op: "before", value: "2026-11-27T05:00:00", zone: "America/New_York" }),
+      }));`;
+    const under = (tz) =>
+      JSON.parse(
+        execFileSync(process.execPath, ["-e", script], { env: { ...process.env, TZ: tz } }).toString(),
+      );
+
+    it("gives the same result on a server in New York and one in London: UTC unless the condition names a zone", function () {
+      const ny = under("America/New_York");
+      const london = under("Europe/London");
+      assert.equal(ny.tz, "America/New_York");
+      assert.equal(london.tz, "Europe/London");
+      const { tz: _a, ...a } = ny;
+      const { tz: _b, ...b } = london;
+      assert.deepEqual(a, b);
+      assert.deepEqual(a.before10, [1, 3, 4, 5], "09:30 without an offset is 09:30 UTC");
+      assert.deepEqual(a.after10Z, [2]);
+      assert.deepEqual(a.equalsDay, [4], "a date alone is midnight UTC");
+      // Europe/London in July is UTC+1: 09:30 there is 08:30 UTC, still before 10:00 London.
+      assert.deepEqual(a.london, [1, 3, 4, 5]);
+      // The zone reads the record's times too: 09:30 New York is 14:30 UTC, after 10:00 UTC.
+      assert.deepEqual(a.newYork, [3, 4, 5], "05:00 New York is 10:00 UTC in November");
+    });
+    it("reads times without an offset in the zone the condition names, offsets as written", function () {
+      const at = (value, zone) =>
+        ids(matching({ field: "at", op: "equals", type: "date", value, zone }, orders));
+      // The record's 10:30 is 10:30 UTC in London in November, 15:30 UTC in New York.
+      assert.deepEqual(at("2026-11-27T10:30:00Z", "Europe/London"), [2]);
+      assert.deepEqual(at("2026-11-27T15:30:00Z", "America/New_York"), [2]);
+      assert.deepEqual(at("2026-11-27T05:00:00Z", "America/New_York"), [4], "a date alone: midnight there");
+      assert.deepEqual(at("2026-11-27T09:30:00Z"), [1, 3]);
+      assert.deepEqual(at("2026-07-01T08:30:00Z", "Europe/London"), [5], "summer time: UTC+1");
+      assert.deepEqual(
+        ids(
+          matching(
+            {
+              field: "at",
+              op: "after",
+              type: "date",
+              value: "2026-11-27T04:00:00",
+              zone: "America/New_York",
+            },
+            orders,
+          ),
+        ),
+        [1, 2, 3],
+        "the value is read in the zone too",
+      );
+    });
+    it("reads the ISO 8601 forms, with or without an offset, and nothing else that starts like a date", function () {
+      const T = Date.parse("2026-11-27T09:30:00Z");
+      const forms = {
+        "2026-11-27T09:30:00Z": T,
+        "2026-11-27T09:30:00": T,
+        "2026-11-27 09:30": T,
+        "2026-11-27t09:30:00.000z": T,
+        "2026-11-27T09:30:00.5": T + 500,
+        "2026-11-27T09:30:00,123456": T + 123,
+        "2026-11-27T10:30:00+01:00": T,
+        "2026-11-27T10:30:00+0100": T,
+        "2026-11-27T04:30:00-05": T,
+        "2026-11-27 09:30:00 UTC": T,
+        "2026-11-27T24:00:00Z": Date.parse("2026-11-28T00:00:00Z"),
+        "2024-02-29": Date.parse("2024-02-29T00:00:00Z"),
+        "0099-01-01": Date.parse("0099-01-01T00:00:00Z"),
+      };
+      for (const [text, ms] of Object.entries(forms))
+        assert.deepEqual(
+          ids(
+            matching({ field: "at", op: "equals", type: "date", value: String(ms) }, [
+              { id: text, at: text },
+            ]),
+          ),
+          [text],
+        );
+      for (const text of [
+        "2026-11-27T9:30",
+        "2026-13-01",
+        "2025-02-29",
+        "2026-11-27T09:60",
+        "2026-11-27T10:00+1",
+        "2026-11-27 tomorrow",
+        "2026-11-27T24:30",
+      ])
+        assert.throws(
+          () =>
+            matching({ field: "at", op: "after", type: "date", value: "2000-01-01" }, [{ at: text }], {
+              onBadValue: "error",
+            }),
+          /is not a date/,
+          text,
+        );
+    });
+    it("refuses a zone that is not one, naming the rule; a day that does not exist is not a date", function () {
+      assert.throws(
+        () => compileConditions([{ field: "at", op: "before", value: "2026-11-27", zone: "Europe/Londn" }]),
+        /rule 1 \(at before\): "Europe\/Londn" is not a time zone \(use an IANA name/,
+      );
+      assert.throws(
+        () => compileConditions([{ field: "at", op: "before", value: "2026-11-27", zone: "local" }]),
+        /"local" is not a time zone/,
+        "the server's zone is never a choice",
+      );
+      assert.throws(
+        () => compileConditions([{ field: "at", op: "before", value: "2026-02-30" }]),
+        /"2026-02-30" is not a date/,
+      );
+    });
+  });
+
+  describe("regular expressions: flags, delimiters, from another field", function () {
+    const rows = [
+      { id: 1, sku: "GIFT-123", pattern: "^gift-\\d{3}$" },
+      { id: 2, sku: "line one\nGIFT-456", pattern: "^GIFT" },
+      { id: 3, sku: "gift-\u00e9", pattern: "([a-" },
+      { id: 4, sku: "x", pattern: 42 },
+    ];
+    const re = (value, extra = {}) => ids(matching({ field: "sku", op: "regex", value, ...extra }, rows));
+    it("takes the i, m, s and u flags, and refuses others naming the rule", function () {
+      assert.deepEqual(re("^gift-\\d{3}$"), []);
+      assert.deepEqual(re("^gift-\\d{3}$", { flags: "i" }), [1]);
+      assert.deepEqual(re("^GIFT-456$"), []);
+      assert.deepEqual(re("^GIFT-456$", { flags: "m" }), [2]);
+      assert.deepEqual(re("one.GIFT"), []);
+      assert.deepEqual(re("one.GIFT", { flags: "s" }), [2]);
+      assert.deepEqual(re("^gift-\\p{L}$", { flags: "u" }), [3]);
+      assert.deepEqual(re("^gift-\\d{3}$", { caseInsensitive: true }), [1], "Aa sets i");
+      assert.deepEqual(re("^gift-\\D", { caseInsensitive: true }), [3], "Aa does not lower-case the pattern");
+      assert.throws(
+        () => compileConditions([{ field: "sku", op: "regex", value: "gift", flags: "gi" }]),
+        /rule 1 \(sku regex\): the regular expression flag "g" is not supported \(use i, m, s or u; g, every match, means nothing to a test\)/,
+      );
+    });
+    it("refuses a pattern written between slashes, saying how to write it", function () {
+      assert.throws(
+        () => compileConditions([{ field: "sku", op: "regex", value: "/^gift-\\d{3}$/i" }]),
+        /rule 1 \(sku regex\): the value: the regular expression "\/\^gift-\\d\{3\}\$\/i" is written between slashes as in code; write the pattern alone, \^gift-\\d\{3\}\$, and set the flags i on the condition/,
+      );
+      assert.throws(
+        () => compileConditions([{ field: "sku", op: "regex", value: "/gift/" }]),
+        /write the pattern alone, gift \(to match a text between slashes, escape them: \\\/gift\\\/\)/,
+      );
+      assert.deepEqual(re("\\/gift\\/"), [], "escaped slashes are a pattern of their own");
+      assert.deepEqual(re("a/b"), [], "a slash inside a pattern is fine");
+      const p = compileConditions([
+        { field: "sku", op: "regex", valueType: "template", value: "{{meta.pattern}}" },
+      ]);
+      assert.throws(
+        () => p.bind(() => ({ meta: { pattern: "/^gift/i" } }), NOW),
+        /written between slashes as in code/,
+        "from a template: the message fails",
+      );
+    });
+    it("takes the pattern from another field of the record (a bad one is a value that cannot be compared)", function () {
+      assert.deepEqual(re("pattern", { valueType: "field" }), []);
+      assert.deepEqual(re("pattern", { valueType: "field", flags: "im" }), [1, 2]);
+      assert.deepEqual(re("pattern", { valueType: "field", caseInsensitive: true }), [1]);
+      assert.deepEqual(
+        ids(
+          matching(
+            { field: "sku", op: "regex", valueType: "field", value: "pattern", flags: "i" },
+            rows.slice(0, 2),
+          ),
+        ),
+        [1],
+      );
+      const failing = compileConditions({
+        logic: "and",
+        onBadValue: "error",
+        rules: [{ field: "sku", op: "regex", valueType: "field", value: "pattern" }],
+      }).bind(view, NOW);
+      assert.equal(failing(rows[0], 0), false);
+      assert.throws(
+        () => failing(rows[2], 2),
+        /record 2: field "pattern" holds a pattern that cannot be used: "\(\[a-" is not a valid regular expression/,
+      );
+      assert.throws(
+        () => failing(rows[3], 3),
+        /record 3: field "pattern" holds no pattern \(text is needed\) \(value 42\)/,
+      );
+      assert.throws(
+        () => failing({ sku: "x", pattern: "/x/" }, 4),
+        /record 4: field "pattern" holds a pattern that cannot be used: the regular expression "\/x\/" is written between slashes/,
+      );
+    });
+  });
+
+  describe("empty lists through [*]", function () {
+    const orders = [
+      { id: 1, lines: [{ sku: "GIFT" }, { sku: "GIFT" }] },
+      { id: 2, lines: [{ sku: "GIFT" }, { sku: "A" }] },
+      { id: 3, lines: [{ sku: "A" }] },
+      { id: 4, lines: [] },
+    ];
+    const run = (op, all) => ids(matching({ field: "lines[*].sku", op, value: "GIFT", all }, orders));
+    it("any: an empty list never matches; a negative operator matches when no element does", function () {
+      assert.deepEqual(run("equals", false), [1, 2]);
+      assert.deepEqual(run("not_equals", false), [3, 4], "no line is a gift (none at all included)");
+    });
+    it("all: an empty list never matches; a negative operator matches unless every element does", function () {
+      assert.deepEqual(run("equals", true), [1]);
+      assert.deepEqual(run("not_equals", true), [2, 3, 4], "not every line is a gift (none at all included)");
+    });
+    it("tells the editor which operator each negative one negates", function () {
+      const { NEGATIONS } = lib("conditions");
+      assert.deepEqual(NEGATIONS, {
+        not_equals: "equals",
+        not_contains: "contains",
+        not_in: "in",
+        not_exists: "exists",
+        not_empty: "empty",
+      });
+    });
+  });
+
+  describe("numbers beyond 2^53", function () {
+    const orders = [
+      { id: 1, order_id: "576460752303423488" }, // a TikTok-like 18-digit id
+      { id: 2, order_id: "576460752303423489" }, // the same double as id 1
+      { id: 3, order_id: 576460752303423500 }, // a JavaScript number: the value its text shows
+      { id: 4, order_id: "5.76460752303423489e17" },
+      { id: 5, order_id: "0576460752303423488.000" },
+    ];
+    const num = (op, value, extra = {}) =>
+      ids(matching({ field: "order_id", op, type: "number", value, ...extra }, orders));
+    it("compares integer text exactly, never rounding two ids to the same double", function () {
+      assert.equal(
+        Number("576460752303423488"),
+        Number("576460752303423489"),
+        "doubles cannot tell them apart",
+      );
+      assert.deepEqual(num("equals", "576460752303423488"), [1, 5]);
+      assert.deepEqual(num("equals", "576460752303423489"), [2, 4]);
+      assert.deepEqual(num("not_equals", "576460752303423489"), [1, 3, 5]);
+      assert.deepEqual(num("gt", "576460752303423488"), [2, 3, 4]);
+      assert.deepEqual(num("lte", "576460752303423488"), [1, 5]);
+      assert.deepEqual(num("between", "576460752303423489", { value2: "576460752303423499" }), [2, 4]);
+      assert.deepEqual(num("in", "576460752303423489, 576460752303423500"), [2, 3, 4]);
+      assert.deepEqual(num("equals", "576460752303423500"), [3], "a number equals the text it shows");
+      assert.deepEqual(
+        ids(
+          matching({ field: "order_id", op: "lt", type: "number", valueType: "field", value: "max" }, [
+            { id: 1, order_id: "576460752303423488", max: "576460752303423489" },
+            { id: 2, order_id: "576460752303423489", max: "576460752303423489" },
+          ]),
+        ),
+        [1],
+        "against another field",
+      );
+    });
+    it("compares long decimals exactly, and still reads short numbers as before", function () {
+      const rows = [
+        { id: 1, v: "0.10000000000000000001" },
+        { id: 2, v: "0.1" },
+        { id: 3, v: 0.1 },
+        { id: 4, v: "-12345678901234567.5" },
+        { id: 5, v: " 12.50 " },
+      ];
+      const dec = (op, value) => ids(matching({ field: "v", op, type: "number", value }, rows));
+      assert.deepEqual(dec("gt", "0.1"), [1, 5]);
+      assert.deepEqual(dec("equals", "0.1000000000000000000"), [2, 3]);
+      assert.deepEqual(dec("lt", "-12345678901234567.4"), [4]);
+      assert.deepEqual(dec("gt", "-12345678901234567.50000001"), [1, 2, 3, 4, 5]);
+      assert.deepEqual(dec("equals", "12.5"), [5]);
     });
   });
 

@@ -69,6 +69,7 @@ describe("editor rules and checks (runtime)", function () {
       assert.deepEqual(types, ["string", "number", "date", "boolean"]);
       assert.deepEqual(units, ["minutes", "hours", "days"]);
       assert.deepEqual(sources, ["literal", "template", "field"]);
+      assert.deepEqual(res.json.conditions.negations, engine.NEGATIONS);
     });
 
     it("needs a user with the pw-editor.read permission", async function () {
@@ -113,6 +114,33 @@ describe("editor rules and checks (runtime)", function () {
         /logic must be "and" or "or"/,
       );
       assert.match((await check("conditions", 42))[0].message, /must be a group/);
+    });
+
+    it("checks a condition's regex flags, time zone and delimited pattern as deploying does", async function () {
+      const problems = await check("conditions", {
+        logic: "and",
+        rules: [
+          { field: "sku", op: "regex", value: "^gift", flags: "im" },
+          { field: "sku", op: "regex", value: "^gift", flags: "gi" },
+          { field: "at", op: "before", value: "2026-11-27T10:00", zone: "Mars/Olympus" },
+          { field: "at", op: "before", value: "2026-11-27T10:00", zone: "America/New_York" },
+          { field: "sku", op: "regex", value: "/^gift-\\d{3}$/i" },
+        ],
+      });
+      assert.deepEqual(
+        problems.map((p) => [p.rule, p.part]),
+        [
+          [[1], "flags"],
+          [[2], "zone"],
+          [[4], undefined],
+        ],
+      );
+      assert.match(
+        problems[0].message,
+        /^rule 2 \(sku regex\): the regular expression flag "g" is not supported/,
+      );
+      assert.match(problems[1].message, /^rule 3 \(at before\): "Mars\/Olympus" is not a time zone/);
+      assert.match(problems[2].message, /write the pattern alone, \^gift-\\d\{3\}\$, and set the flags i/);
     });
 
     it("judges paths, templates, flow control, split, variables and trigger settings as deploying does", async function () {
