@@ -173,6 +173,47 @@ describe("map shape in the editor (Chromium)", function () {
     await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
   });
 
+  it("keeps the type of a default: the rule's error default and default-when-empty", async function () {
+    const id = await ed.addNode("pw-map", 300, 260);
+    await ed.openDialog(id);
+    await page.locator(".red-ui-editableList-addButton:has-text('rule')").click();
+    const rule = page.locator("#pw-map-rules > li").nth(0);
+    await rule.locator("input.red-ui-typedInput-input").first().fill("total");
+    await rule.locator(".pw-map-target").fill("amount");
+    await rule.locator(".pw-map-add-transform").click();
+    await rule.locator(".pw-map-transform-type").selectOption("default");
+    await rule.locator(".pw-map-on-error").selectOption("default");
+    // Choose the types as a user does in the typedInput menus.
+    await page.evaluate(() => {
+      $("#pw-map-rules .pw-map-default").typedInput("type", "num").typedInput("value", "0");
+      $("#pw-map-rules .pw-map-param[data-param=value]").typedInput("type", "null");
+    });
+    await ed.pressDone();
+    const expected = [
+      {
+        target: "amount",
+        source: "total",
+        transforms: [{ type: "default", valueType: "null", value: "" }],
+        onError: "default",
+        defaultType: "num",
+        default: "0",
+      },
+    ];
+    assert.deepEqual(await page.evaluate((n) => RED.nodes.node(n).rules, id), expected);
+    // Reopened, the dialog shows the types it saved.
+    await ed.openDialog(id);
+    assert.deepEqual(
+      await page.evaluate(() => [
+        $("#pw-map-rules .pw-map-default").typedInput("type"),
+        $("#pw-map-rules .pw-map-default").typedInput("value"),
+        $("#pw-map-rules .pw-map-param[data-param=value]").typedInput("type"),
+      ]),
+      ["num", "0", "null"],
+    );
+    await ed.pressDone();
+    assert.deepEqual(await page.evaluate((n) => RED.nodes.node(n).rules, id), expected);
+  });
+
   it("deploys the map and its lookup table", async function () {
     await ed.deploy();
     assert.ok(ed.rt.RED.nodes.getNode(mapId), "the map runs");

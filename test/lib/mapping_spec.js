@@ -132,14 +132,14 @@ describe("map: rules", function () {
     });
   });
 
-  it("writes static values and templates, and leaves out fields whose source is missing", function () {
+  it("writes static values and templates, and leaves out fields whose source is missing when the rule says so", function () {
     const out = map(
       [
         { target: "source", valueType: "str", value: "shopify" },
         { target: "count", valueType: "num", value: "3" },
         { target: "flags", valueType: "json", value: "[1,2]" },
         { target: "note", valueType: "template", value: "{{record.customer.first_name}} via {{meta.shop}}" },
-        { source: "customer.phone", target: "phone" },
+        { source: "customer.phone", target: "phone", onError: "skip" },
         { source: "customer.phone", target: "phone2", transforms: [{ type: "default", value: "none" }] },
       ],
       order,
@@ -309,13 +309,14 @@ describe("map: rules", function () {
         assert.doesNotThrow(() => one([{ type, value: "x" }], anything), type);
     });
 
-    it("passes missing values through instead of failing", function () {
+    it("passes missing values through the transforms, to the rule's policy", function () {
       assert.deepEqual(
         map(
           [
             {
               source: "x",
               target: "y",
+              onError: "skip",
               transforms: [{ type: "to_number" }, { type: "upper" }, { type: "date_parse" }],
             },
           ],
@@ -405,10 +406,10 @@ describe("map: rules", function () {
           {
             source: "a",
             target: "b",
-            transforms: [{ type: "date_format", format: "custom", dialect: "php", pattern: "Y-m-d q" }],
+            transforms: [{ type: "date_parse", format: "custom", dialect: "php", pattern: "Y-m-d N" }],
           },
         ],
-        /PHP date letter "q" is not supported/,
+        /PHP date letter "N" is not supported for reading dates/,
       );
       refuses(
         [{ source: "a", target: "b", transforms: [{ type: "date_zone", zone: "Mars/Olympus" }] }],
@@ -516,5 +517,375 @@ describe("CSV", function () {
       ["line\nbreak", " spaced "],
     ];
     assert.deepEqual(parseCsv(toCsv(rows)), rows);
+  });
+});
+
+describe("map: PHP dates, as PHP's manual documents DateTime::createFromFormat and date()", function () {
+  const parse = (pattern, value, zone) =>
+    one(
+      [{ type: "date_parse", format: "custom", dialect: "php", pattern, ...(zone ? { zone } : {}) }],
+      value,
+    );
+  const format = (pattern, value, zone) =>
+    one(
+      [{ type: "date_format", format: "custom", dialect: "php", pattern, ...(zone ? { zone } : {}) }],
+      value,
+    );
+
+  it("reads d, j, m, n, g, h, G and H with or without leading zeros, i and s with two digits", function () {
+    assert.equal(parse("d/m/Y H:i", "5/3/2026 9:05"), "2026-03-05T09:05:00.000Z");
+    assert.equal(parse("d/m/Y H:i", "05/03/2026 09:05"), "2026-03-05T09:05:00.000Z");
+    assert.equal(parse("n/j/Y G:i:s", "3/5/2026 9:05:07"), "2026-03-05T09:05:07.000Z");
+    assert.equal(parse("j.n.y g:ia", "27.11.26 9:05pm"), "2026-11-27T21:05:00.000Z");
+    assert.equal(parse("d/m/Y h:i A", "27/11/2026 12:30 AM"), "2026-11-27T00:30:00.000Z");
+    assert.throws(() => parse("d/m/Y H:i", "5/3/2026 9:5"), /does not match the pattern "d\/m\/Y H:i"/);
+  });
+
+  it("reads S (st, nd, rd, th) and ignores it, and month and day names in full or short", function () {
+    assert.equal(parse("jS F Y", "1st March 2026"), "2026-03-01T00:00:00.000Z");
+    assert.equal(parse("jS M Y", "22nd Sep 2026"), "2026-09-22T00:00:00.000Z");
+    assert.equal(parse("l jS \\of F Y", "Monday 8th of August 2005"), "2005-08-08T00:00:00.000Z");
+    assert.equal(
+      parse("D, d M Y H:i:s O", "Wed, 01 Jul 2026 09:00:00 +0100"),
+      "2026-07-01T08:00:00.000Z",
+      "an offset in the text counts; the result is in the transform's zone",
+    );
+    assert.throws(() => parse("jS F Y", "1st Marchy 2026"), /where a month name should be/);
+  });
+
+  it("reads y as 1970-2069, U as epoch seconds, and zones as offsets, IANA names or unambiguous abbreviations", function () {
+    assert.equal(parse("y-m-d", "99-01-02"), "1999-01-02T00:00:00.000Z");
+    assert.equal(parse("y-m-d", "03-01-02"), "2003-01-02T00:00:00.000Z");
+    assert.equal(parse("U", "1292177455"), "2010-12-12T18:10:55.000Z");
+    assert.equal(parse("Y-m-d H:i T", "2026-01-05 09:00 EST"), "2026-01-05T14:00:00.000Z");
+    assert.equal(parse("Y-m-d H:i e", "2026-07-01 09:00 Europe/London"), "2026-07-01T08:00:00.000Z");
+    assert.equal(
+      parse("Y-m-d H:i", "2026-07-01 09:00", "Europe/London"),
+      "2026-07-01T09:00:00.000+01:00",
+      "a time without a zone is read in the transform's zone",
+    );
+    assert.throws(() => parse("Y-m-d H:i T", "2026-01-05 09:00 IST"), /means different offsets/);
+  });
+
+  it("refuses a date that does not exist rather than rolling it over, and a letter it cannot read at deploy", function () {
+    assert.throws(() => parse("d/m/Y", "31/02/2026"), /February 2026 has no day 31/);
+    assert.throws(() => parse("d/m/Y H:i", "01/02/2026 24:00"), /is not a real time/);
+    assert.throws(
+      () =>
+        compileMapping([
+          {
+            source: "a",
+            target: "b",
+            transforms: [{ type: "date_parse", format: "custom", dialect: "php", pattern: "Y-m-d N" }],
+          },
+        ]),
+      /PHP date letter "N" is not supported for reading dates \(supported: d j D l S/,
+    );
+  });
+
+  it("writes the manual's examples: l jS \\of F Y h:i:s A, c and r, and DATE_ATOM", function () {
+    assert.equal(
+      format("l jS \\of F Y h:i:s A", "2005-08-08T15:12:46Z"),
+      "Monday 8th of August 2005 03:12:46 PM",
+    );
+    assert.equal(format("c", "2004-02-12T15:19:21Z"), "2004-02-12T15:19:21+00:00");
+    assert.equal(format("c", "2004-02-12T15:19:21Z", "Europe/Berlin"), "2004-02-12T16:19:21+01:00");
+    assert.equal(format("r", "2000-12-21T14:01:07Z", "Europe/Athens"), "Thu, 21 Dec 2000 16:01:07 +0200");
+    assert.equal(format("Y-m-d\\TH:i:sP", "2000-07-01T00:00:00Z"), "2000-07-01T00:00:00+00:00");
+    assert.equal(format("B", "2026-07-01T12:00:00Z"), "541", "Swatch beats: 13:00 in Biel");
+  });
+
+  it("writes T as the IANA zone database's abbreviation, as PHP does (BST, EST, not GMT+1)", function () {
+    const { DateTime } = require("luxon");
+    const cases = [
+      ["Europe/London", "2026-07-01T12:00:00Z", "BST"],
+      ["Europe/London", "2026-01-15T12:00:00Z", "GMT"],
+      ["America/New_York", "2026-01-15T12:00:00Z", "EST"],
+      ["America/New_York", "2026-07-01T12:00:00Z", "EDT"],
+      ["Europe/Paris", "2026-07-01T12:00:00Z", "CEST"],
+      ["Asia/Tokyo", "2026-07-01T12:00:00Z", "JST"],
+      ["Asia/Kolkata", "2026-07-01T12:00:00Z", "IST"],
+      ["Australia/Sydney", "2026-01-15T12:00:00Z", "AEDT"],
+      ["Asia/Dubai", "2026-07-01T12:00:00Z", "+04"],
+      ["UTC", "2026-07-01T12:00:00Z", "UTC"],
+      ["US/Eastern", "2026-01-15T12:00:00Z", "EST"],
+    ];
+    for (const [zone, at, abbreviation] of cases) {
+      assert.equal(format("T", at, zone), abbreviation, zone);
+      // The offset behind it is the zone database's, through luxon.
+      assert.equal(format("P", at, zone), DateTime.fromISO(at, { zone }).toFormat("ZZ"), `${zone} offset`);
+    }
+  });
+});
+
+describe("map: rounding is half away from zero, as PHP's round() and number_format()", function () {
+  const round = (v, places, mode) =>
+    one([{ type: "round", places: String(places), ...(mode ? { mode } : {}) }], v);
+  it("gives the manual's round() values, negative numbers included", function () {
+    const manual = [
+      [3.4, 0, 3],
+      [3.5, 0, 4],
+      [3.6, 0, 4],
+      [1.95583, 2, 1.96],
+      [1241757, -3, 1242000],
+      [5.045, 2, 5.05],
+      [5.055, 2, 5.06],
+      [345, -2, 300],
+      [678, -2, 700],
+      [-3.4, 0, -3],
+      [-3.5, 0, -4],
+      [-3.6, 0, -4],
+      [9.5, 0, 10],
+      [-9.5, 0, -10],
+    ];
+    for (const [v, places, expected] of manual)
+      assert.equal(round(v, places), expected, `round(${v}, ${places})`);
+  });
+  it("rounds a refund as the sale it reverses: -0.125, -2.5, -0.5, fixed -0.615, minor units of -12.345", function () {
+    assert.equal(round(-0.125, 2), -0.13);
+    assert.equal(round(0.125, 2), 0.13);
+    assert.equal(round(-2.5, 0), -3);
+    assert.equal(round(-0.5, 0), -1);
+    assert.equal(round(-1.005, 2), -1.01);
+    assert.equal(one([{ type: "fixed", places: "2" }], -0.615), "-0.62");
+    assert.equal(one([{ type: "fixed", places: "2" }], 0.615), "0.62");
+    assert.equal(
+      one([{ type: "fixed", places: "2" }], 1234.5678),
+      "1234.57",
+      "number_format(1234.5678, 2, '.', '')",
+    );
+    assert.equal(one([{ type: "to_minor", digits: "2" }], "-12.345"), -1235);
+    assert.equal(one([{ type: "to_minor", digits: "2" }], "12.345"), 1235);
+    assert.equal(one([{ type: "to_major", digits: "2" }], -1235), -12.35);
+  });
+  it("never writes negative zero (number_format gives 0.00 for -0.001 since PHP 7.2)", function () {
+    assert.equal(one([{ type: "fixed", places: "2" }], -0.001), "0.00");
+    for (const out of [
+      round(-0.4, 0),
+      round(-0.001, 2),
+      round(-0.4, 0, "ceil"),
+      one([{ type: "to_number" }], "-0"),
+      one([{ type: "to_minor" }], "-0.001"),
+      one([{ type: "math", op: "multiply", operand: "-1" }], 0),
+      one([{ type: "abs" }], -0),
+      map([{ target: "n", valueType: "num", value: "-0" }], {}).n,
+    ])
+      assert.ok(Object.is(out, 0), `${out} is +0`);
+  });
+  it("refuses places that are not whole numbers at deploy", function () {
+    assert.throws(
+      () => compileMapping([{ source: "a", target: "b", transforms: [{ type: "round", places: "1.5" }] }]),
+      /"places" must be a whole number/,
+    );
+  });
+});
+
+describe("map: arithmetic on decimals has no binary floating-point artefacts", function () {
+  const math = (op, a, b) => one([{ type: "math", op, operand: String(b) }], a);
+  it("adds, subtracts and multiplies to the operands' precision, and divides to 15 significant digits", function () {
+    assert.equal(0.1 + 0.2, 0.30000000000000004, "what JavaScript gives");
+    assert.equal(math("add", 0.1, 0.2), 0.3);
+    assert.equal(math("add", "1.10", "2.205"), 3.305);
+    assert.equal(math("subtract", 0.3, 0.1), 0.2);
+    assert.equal(math("subtract", 1, 0.9), 0.1);
+    assert.equal(math("multiply", 1.1, 1.1), 1.21);
+    assert.equal(math("multiply", 19.99, 3), 59.97);
+    assert.equal(math("multiply", 4.35, 100), 435);
+    assert.equal(math("divide", 0.3, 0.1), 3);
+    assert.equal(math("divide", 1, 3), 0.333333333333333);
+    assert.equal(one([{ type: "sum" }], [0.1, 0.2, "0.3"]), 0.6);
+  });
+});
+
+describe("map: to number reads what locale formatting writes", function () {
+  const toNumber = (v, decimal) => one([{ type: "to_number", ...(decimal ? { decimal } : {}) }], v);
+  it("reads Intl.NumberFormat's currency text, separators and signs of several locales", function () {
+    const cases = [
+      ["de-DE", "EUR", 1234.5, ","],
+      ["fr-FR", "EUR", -1234.5, ","],
+      ["en-GB", "GBP", -12.5, "."],
+      ["en-US", "USD", 1234567.25, "."],
+      ["de-CH", "CHF", 1234.5, "."],
+      ["en-IN", "INR", 123456.5, "."],
+      ["sv-SE", "SEK", -12.5, ","],
+      ["nl-NL", "EUR", -1234.5, ","],
+    ];
+    for (const [locale, currency, value, decimal] of cases) {
+      const text = new Intl.NumberFormat(locale, { style: "currency", currency }).format(value);
+      assert.equal(toNumber(text, decimal), value, `${locale}: ${JSON.stringify(text)}`);
+    }
+    const accounting = new Intl.NumberFormat("en-US", {
+      style: "currency",
+      currency: "USD",
+      currencySign: "accounting",
+    }).format(-12.5);
+    assert.equal(accounting, "($12.50)");
+    assert.equal(toNumber(accounting), -12.5);
+  });
+  it('reads "1.234,50 €" with the decimal comma, "-£12.50", "(12.50)" and "12.50-"', function () {
+    assert.equal(toNumber("1.234,50 €", ","), 1234.5);
+    assert.equal(toNumber("-£12.50"), -12.5);
+    assert.equal(toNumber("£-12.50"), -12.5);
+    assert.equal(toNumber("(12.50)"), -12.5);
+    assert.equal(toNumber("12.50-"), -12.5);
+    assert.equal(toNumber("12.50 GBP"), 12.5);
+  });
+  it("refuses text it would misread: a decimal comma read with the point, words, two signs", function () {
+    assert.throws(
+      () => toNumber("1,5"),
+      /cannot read "1,5" as a number \(thousands separators must group three digits/,
+    );
+    assert.throws(() => toNumber("1.234,50"), /choose the decimal comma/);
+    assert.throws(() => toNumber("12 apples"), /cannot read "12 apples" as a number/);
+    assert.throws(() => toNumber("-(12.50)"), /cannot read/);
+  });
+  it("refuses an id with more digits than a number holds (2^53 and above) instead of changing them", function () {
+    const tiktok = "576462904739184639"; // an 18-digit order id
+    assert.throws(
+      () => toNumber(tiktok),
+      /rule "v → out": record 0: to_number: "576462904739184639" has more digits than a number can hold exactly \(it would become 576462904739184640\)/,
+    );
+    assert.throws(() => toNumber("9007199254740993"), /more digits than a number can hold/);
+    assert.equal(toNumber("9007199254740992"), 2 ** 53, "2^53 itself is kept exactly");
+    assert.throws(
+      () => one([{ type: "math", op: "add", operand: "1" }], tiktok),
+      /more digits than a number/,
+    );
+    assert.equal(one([], tiktok), tiktok, "an id stays text unless a rule converts it");
+    assert.equal(one([{ type: "prefix", text: "#" }], tiktok), `#${tiktok}`);
+  });
+});
+
+describe("map: text transforms count characters as Intl.Segmenter does (Unicode grapheme clusters)", function () {
+  const segmenter = new Intl.Segmenter("en", { granularity: "grapheme" });
+  const count = (t) => [...segmenter.segment(t)].length;
+  const thumbs = "👍🏽"; // two code points, four UTF-16 units, one character
+  const flag = "🇬🇧";
+  const eAcute = "e\u0301"; // e + combining acute accent
+  const family = "👨‍👩‍👧";
+  it("substring, truncate, pad left and pad right never cut a character in two", function () {
+    const cases = [
+      [{ type: "substring", start: "0", length: "1" }, `${thumbs}ab`, thumbs],
+      [{ type: "substring", start: "-1" }, `ab${eAcute}`, eAcute],
+      [{ type: "substring", start: "1", length: "2" }, `${family}${flag}${thumbs}x`, `${flag}${thumbs}`],
+      [{ type: "truncate", length: "3", ellipsis: "…" }, `${flag}${flag}${flag}${flag}`, `${flag}${flag}…`],
+      [{ type: "truncate", length: "4" }, `caf${eAcute}`, `caf${eAcute}`],
+      [{ type: "pad_left", length: "4", char: "0" }, `${eAcute}1`, `00${eAcute}1`],
+      [{ type: "pad_right", length: "3", char: thumbs }, "a", `a${thumbs}${thumbs}`],
+    ];
+    for (const [spec, input, expected] of cases) {
+      const out = one([spec], input);
+      assert.equal(out, expected, `${spec.type} ${input}`);
+      assert.ok(out.isWellFormed(), `${spec.type}: well-formed Unicode`);
+    }
+    assert.equal(count(one([{ type: "pad_left", length: "5", char: "*" }], family)), 5);
+  });
+});
+
+describe("map: slug transliterates as people write names in URLs", function () {
+  it('gives "lodz-strasse-o" for "Łódź Straße Ø", and keeps letters and digits only', function () {
+    const slug = (v) => one([{ type: "slug" }], v);
+    assert.equal(slug("Łódź Straße Ø"), "lodz-strasse-o");
+    assert.equal(slug("Crème Brûlée (Large)"), "creme-brulee-large");
+    assert.equal(slug("Ærøskøbing — Dvořák & Søn"), "aeroskobing-dvorak-and-son");
+    assert.equal(slug(`cafe\u0301 ${"👍🏽"} 2026`), "cafe-2026");
+    assert.equal(slug("  --Hello, World!--  "), "hello-world");
+  });
+});
+
+describe("map: defaults keep their type", function () {
+  it("writes the rule's error default and the default-when-empty value as a number, true/false, null or JSON", function () {
+    const rule = (defaultType, value) => ({
+      source: "v",
+      target: "out",
+      transforms: [{ type: "to_number" }],
+      onError: "default",
+      default: value,
+      defaultType,
+    });
+    const out = (r) => map([r], { v: "n/a" }).out;
+    assert.equal(out(rule("num", "0")), 0);
+    assert.equal(out(rule("bool", "false")), false);
+    assert.equal(out(rule("null", "")), null);
+    assert.deepEqual(out(rule("json", '{"a":[1]}')), { a: [1] });
+    assert.equal(out(rule("str", "0")), "0");
+    assert.equal(out(rule(undefined, "0")), "0", "text when no type is given, as before");
+    const empty = (valueType, value) => one([{ type: "default", value, valueType }], "");
+    assert.equal(empty("num", "0"), 0);
+    assert.equal(empty("bool", "true"), true);
+    assert.equal(empty("null", ""), null);
+    assert.deepEqual(empty("json", "[]"), []);
+    assert.equal(empty("str", "0"), "0");
+    assert.throws(
+      () =>
+        compileMapping([
+          { source: "a", target: "b", onError: "default", default: "zero", defaultType: "num" },
+        ]),
+      /"zero" is not a number/,
+    );
+  });
+});
+
+describe("map: a source field that is missing", function () {
+  const rule = (extra) => ({ name: "Phone", source: "customer.phone", target: "phone", ...extra });
+  it("fails the message naming the rule, the record and the field by default", function () {
+    assert.throws(
+      () => map([rule()], [{ customer: { phone: "1" } }, { customer: {} }]),
+      (err) =>
+        err instanceof MappingError &&
+        /^rule "Phone": record 1: the source field "customer\.phone" is not in the record/.test(err.message),
+    );
+    assert.throws(
+      () => map([rule()], { customer: null }),
+      /the source field "customer.phone" is not in the record/,
+    );
+  });
+  it("is left out when the rule says so, or gets the rule's default", function () {
+    assert.deepEqual(map([rule({ onError: "skip" })], [{ customer: {} }, { customer: { phone: "1" } }]), [
+      {},
+      { phone: "1" },
+    ]);
+    assert.deepEqual(
+      map([rule({ onError: "default", default: "", defaultType: "null" })], { customer: {} }),
+      {
+        phone: null,
+      },
+    );
+  });
+  it("is not missing when it is null, and a default-when-empty transform gives it a value whatever the policy", function () {
+    assert.deepEqual(map([rule()], { customer: { phone: null } }), { phone: null });
+    assert.deepEqual(map([rule({ transforms: [{ type: "default", value: "none" }] })], {}), {
+      phone: "none",
+    });
+  });
+  it("through [*] is missing when the list is; elements without the field are left out", function () {
+    const items = { source: "line_items[*].sku", target: "skus", name: "SKUs" };
+    assert.throws(
+      () => map([items], {}),
+      /rule "SKUs": record 0: the source field "line_items\[\*\].sku" is not in the record/,
+    );
+    assert.deepEqual(map([items], { line_items: [{ sku: "A" }, {}] }), { skus: ["A"] });
+    assert.deepEqual(map([{ ...items, target: "items[*].code" }], { line_items: [] }), {});
+    assert.throws(() => map([{ ...items, target: "items[*].code" }], { other: 1 }), /is not in the record/);
+  });
+});
+
+describe("map: PHP letters a pattern cannot use", function () {
+  it("writes a letter PHP's date() does not know as it is, and refuses at deploy one it writes but cannot read", function () {
+    assert.equal(
+      one(
+        [{ type: "date_format", format: "custom", dialect: "php", pattern: "Y-m-d q" }],
+        "2026-11-27T10:05:00Z",
+      ),
+      "2026-11-27 q",
+    );
+    assert.equal(
+      one(
+        [{ type: "date_parse", format: "custom", dialect: "php", pattern: "l jS \\of F Y" }],
+        "Friday 27th of November 2026",
+      ),
+      "2026-11-27T00:00:00.000Z",
+      "f is no PHP letter: it matches itself",
+    );
   });
 });

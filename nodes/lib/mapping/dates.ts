@@ -1,4 +1,5 @@
 import { DateTime, IANAZone } from "luxon";
+import { ZONE_ABBREVIATIONS } from "./zone-abbreviations";
 
 /**
  * Dates for the map shape. A date travels between transforms as epoch milliseconds in a
@@ -104,7 +105,16 @@ export function dateParser(
         return new MappedDate(n, zone);
       };
     case "custom": {
-      const tokens = dialect === "php" ? phpToStandard(requirePattern(pattern)) : requirePattern(pattern);
+      if (dialect === "php") {
+        const parse = compilePhpParser(requirePattern(pattern), zone);
+        return (v) => {
+          if (v instanceof MappedDate || v instanceof Date) return toDate(v, zone);
+          if (typeof v !== "string" && typeof v !== "number")
+            throw new DateValueError(`does not match the pattern "${pattern}"`);
+          return parse(String(v).trim());
+        };
+      }
+      const tokens = requirePattern(pattern);
       return (v) => {
         if (v instanceof MappedDate || v instanceof Date) return toDate(v, zone);
         const dt = DateTime.fromFormat(String(v).trim(), tokens, { zone });
@@ -160,63 +170,305 @@ function requirePattern(pattern: string | undefined): string {
   return pattern;
 }
 
-/** PHP date() letters as luxon tokens, for parsing. Backslash escapes a letter, as in PHP. */
-const PHP_TO_STANDARD: Record<string, string> = {
-  d: "dd",
-  D: "ccc",
-  j: "d",
-  l: "cccc",
-  N: "c",
-  F: "LLLL",
-  m: "MM",
-  M: "LLL",
-  n: "L",
-  Y: "yyyy",
-  y: "yy",
-  a: "a",
-  A: "a",
-  g: "h",
-  G: "H",
-  h: "hh",
-  H: "HH",
-  i: "mm",
-  s: "ss",
-  v: "SSS",
-  u: "SSS",
-  e: "z",
-  T: "ZZZZ",
-  P: "ZZ",
-  O: "ZZZ",
-  p: "ZZ",
-  U: "X",
-  W: "WW",
-  o: "kkkk",
-  z: "o",
-};
+const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 
-export function phpToStandard(pattern: string): string {
-  let out = "";
+/** The letters each direction supports, listed in the help and in the refusal of any other letter. */
+export const PHP_FORMAT_LETTERS =
+  "d D j l N S w z W F m M n t L o X x Y y a A B g G h H i s u v e I O P p T Z c r U";
+export const PHP_PARSE_LETTERS = "d j D l S z F M m n Y y a A g h G H i s v u e O P p T U";
+
+/**
+ * PHP's DateTime::createFromFormat, compiled once into one regular expression. As in PHP: d, j,
+ * m, n, g, h, G and H take one or two digits, i and s two, S (st, nd, rd, th) is read and ignored,
+ * D and l must be day names and are otherwise ignored, F and M take a full or short month name,
+ * space matches a space or a tab, `#` one of ;:/.,-(), `?` any one character, `*` anything up
+ * to the next separator or digit, `+` allows trailing text, `!` and `|` are accepted. Unlike PHP,
+ * fields the pattern does not have are 1970-01-01 00:00:00 (PHP's `|`) rather than now, and a
+ * value out of range (a 31st of February, minute 75) is refused instead of rolled over.
+ */
+function compilePhpParser(pattern: string, zone: string): (text: string) => MappedDate {
+  let source = "^";
+  const setters: Array<(s: string, f: PhpFields) => void> = [];
+  const group = (re: string, set: (s: string, f: PhpFields) => void) => {
+    source += `(${re})`;
+    setters.push(set);
+  };
+  const int = (s: string) => Number(s);
+  let trailing = false;
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];
     if (ch === "\\" && i + 1 < pattern.length) {
-      out += quote(pattern[++i]);
-    } else if (/[a-zA-Z]/.test(ch)) {
-      const token = PHP_TO_STANDARD[ch];
-      if (!token)
-        throw new Error(
-          `the PHP date letter "${ch}" is not supported (escape it as \\${ch} for the letter itself)`,
-        );
-      out += token;
-    } else {
-      out += ch === "'" ? "''" : ch;
+      source += escapeRe(pattern[++i]);
+      continue;
+    }
+    switch (ch) {
+      case "d":
+      case "j":
+        group("\\d{1,2}", (s, f) => (f.day = int(s)));
+        break;
+      case "D":
+      case "l":
+        group("[a-zA-Z]{3,9}", (s) => {
+          if (
+            !DAYS.some(
+              (d) => d.toLowerCase() === s.toLowerCase() || d.slice(0, 3).toLowerCase() === s.toLowerCase(),
+            )
+          )
+            throw new DateValueError(`has "${s}" where a day name should be`);
+        });
+        break;
+      case "S":
+        source += "(?:st|nd|rd|th|ST|ND|RD|TH)";
+        break;
+      case "z":
+        group("\\d{1,3}", (s, f) => (f.dayOfYear = int(s)));
+        break;
+      case "F":
+      case "M":
+        group("[a-zA-Z]{3,9}", (s, f) => {
+          const low = s.toLowerCase();
+          const m = MONTHS.findIndex(
+            (name) => name.toLowerCase() === low || name.slice(0, 3).toLowerCase() === low,
+          );
+          if (m < 0 && low !== "sept") throw new DateValueError(`has "${s}" where a month name should be`);
+          f.month = m < 0 ? 9 : m + 1;
+        });
+        break;
+      case "m":
+      case "n":
+        group("\\d{1,2}", (s, f) => (f.month = int(s)));
+        break;
+      case "Y":
+        group("\\d{1,4}", (s, f) => (f.year = int(s)));
+        break;
+      case "y":
+        // PHP: 70-99 are 1970-1999, 00-69 are 2000-2069.
+        group("\\d{2}", (s, f) => (f.year = int(s) + (int(s) < 70 ? 2000 : 1900)));
+        break;
+      case "a":
+      case "A":
+        group("[aApP][mM]", (s, f) => (f.pm = s.toLowerCase() === "pm"));
+        break;
+      case "g":
+      case "h":
+        group("\\d{1,2}", (s, f) => {
+          f.hour = int(s);
+          f.twelve = true;
+        });
+        break;
+      case "G":
+      case "H":
+        group("\\d{1,2}", (s, f) => (f.hour = int(s)));
+        break;
+      case "i":
+        group("\\d{2}", (s, f) => (f.minute = int(s)));
+        break;
+      case "s":
+        group("\\d{2}", (s, f) => (f.second = int(s)));
+        break;
+      case "v":
+        group("\\d{1,3}", (s, f) => (f.ms = int(s.padEnd(3, "0"))));
+        break;
+      case "u":
+        group("\\d{1,6}", (s, f) => (f.ms = int(s.padEnd(6, "0").slice(0, 3))));
+        break;
+      case "e":
+      case "O":
+      case "P":
+      case "p":
+      case "T":
+        group("Z|z|[+-]\\d{2}(?::?\\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*", (s, f) => (f.zone = zoneOf(s)));
+        break;
+      case "U":
+        group("-?\\d+", (s, f) => (f.epoch = int(s)));
+        break;
+      case " ":
+        source += "[ \\t]";
+        break;
+      case "#":
+        source += "[;:/.,\\-()]";
+        break;
+      case "?":
+        source += "[\\s\\S]";
+        break;
+      case "*":
+        source += "[^\\s;:/.,\\-()0-9]*";
+        break;
+      case "!":
+      case "|":
+        break;
+      case "+":
+        trailing = true;
+        break;
+      default:
+        // A letter PHP writes but does not read is refused (the pattern wants a field it cannot get);
+        // any other character, letters PHP does not know included, matches itself, as in PHP.
+        if (PHP_FORMAT_LETTERS.includes(ch) && /[a-zA-Z]/.test(ch))
+          throw new Error(
+            `the PHP date letter "${ch}" is not supported for reading dates (supported: ${PHP_PARSE_LETTERS}; escape it as \\${ch} for the letter itself)`,
+          );
+        source += escapeRe(ch);
     }
   }
-  return out;
+  const re = new RegExp(source + (trailing ? "" : "$"));
+  return (text) => {
+    const m = re.exec(text);
+    if (!m) throw new DateValueError(`does not match the pattern "${pattern}"`);
+    const f: PhpFields = {};
+    for (let g = 0; g < setters.length; g++) setters[g](m[g + 1], f);
+    return phpDate(f, zone);
+  };
 }
 
-const quote = (ch: string) => (ch === "'" ? "''" : `'${ch}'`);
+interface PhpFields {
+  year?: number;
+  month?: number;
+  day?: number;
+  dayOfYear?: number;
+  hour?: number;
+  twelve?: boolean;
+  pm?: boolean;
+  minute?: number;
+  second?: number;
+  ms?: number;
+  /** Minutes east of UTC, or an IANA zone. */
+  zone?: number | string;
+  epoch?: number;
+}
 
-/** PHP date() formatting, letter by letter (luxon has no lowercase am/pm or ordinal suffix). */
+function phpDate(f: PhpFields, zone: string): MappedDate {
+  if (f.epoch !== undefined) return new MappedDate(f.epoch * 1000, zone);
+  const year = f.year ?? 1970;
+  let month = f.month ?? 1;
+  let day = f.day ?? 1;
+  let hour = f.hour ?? 0;
+  if (month < 1 || month > 12) throw new DateValueError(`is not a real date (there is no month ${month})`);
+  if (f.dayOfYear !== undefined) {
+    const d = new Date(Date.UTC(year, 0, 1 + f.dayOfYear));
+    if (d.getUTCFullYear() !== year)
+      throw new DateValueError(`is not a real date (day ${f.dayOfYear} of ${year})`);
+    month = d.getUTCMonth() + 1;
+    day = d.getUTCDate();
+  }
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > daysInMonth)
+    throw new DateValueError(`is not a real date (${MONTHS[month - 1]} ${year} has no day ${day})`);
+  if (f.twelve) {
+    if (hour < 1 || hour > 12)
+      throw new DateValueError(`is not a real time (hour ${hour} on a 12-hour clock)`);
+    if (hour === 12) hour = 0;
+    if (f.pm) hour += 12;
+  } else if (f.pm !== undefined && hour <= 12) {
+    if (hour === 12) hour = 0;
+    if (f.pm) hour += 12;
+  }
+  const minute = f.minute ?? 0;
+  const second = f.second ?? 0;
+  if (hour > 23 || minute > 59 || second > 59)
+    throw new DateValueError(`is not a real time (${hour}:${pad(minute)}:${pad(second)})`);
+  const ms = f.ms ?? 0;
+  const z = f.zone ?? zone;
+  if (typeof z === "number") {
+    const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    // Years 0-99 would be read as 1900-1999 by Date.UTC.
+    const fixed = year < 100 ? new Date(utc).setUTCFullYear(year) : utc;
+    return new MappedDate(fixed - z * 60_000, zone);
+  }
+  const dt = DateTime.fromObject({ year, month, day, hour, minute, second, millisecond: ms }, { zone: z });
+  if (!dt.isValid) throw new DateValueError(`is not a real date`);
+  return new MappedDate(dt.toMillis(), zone);
+}
+
+const escapeRe = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** A zone read from text: an offset (+02:00, +0200, +02, Z), an IANA name, or an abbreviation the database gives one offset. */
+function zoneOf(s: string): number | string {
+  if (s === "Z" || s === "z") return 0;
+  const off = /^([+-])(\d{2}):?(\d{2})?$/.exec(s);
+  if (off) return (off[1] === "-" ? -1 : 1) * (Number(off[2]) * 60 + Number(off[3] ?? 0));
+  // Abbreviations first: Intl takes a few as zone names of its own ("IST" as India's).
+  const byAbbreviation = abbreviationOffsets().get(s.toUpperCase());
+  if (byAbbreviation === null)
+    throw new DateValueError(
+      `has the time zone abbreviation "${s}", which means different offsets in different places`,
+    );
+  if (byAbbreviation !== undefined) return byAbbreviation;
+  if (IANAZone.isValidZone(s)) return s;
+  throw new DateValueError(`has "${s}" where a time zone should be`);
+}
+
+type AbbreviationTable = Map<string, Map<number, string>>;
+let zoneTable: AbbreviationTable | undefined;
+let reverseTable: Map<string, number | null> | undefined;
+
+function abbreviations(): AbbreviationTable {
+  if (zoneTable) return zoneTable;
+  zoneTable = new Map();
+  for (const line of ZONE_ABBREVIATIONS) {
+    const colon = line.indexOf(":");
+    const offsets = new Map<number, string>();
+    for (const pair of line.slice(0, colon).split(",")) {
+      const eq = pair.indexOf("=");
+      offsets.set(Number(pair.slice(0, eq)), pair.slice(eq + 1));
+    }
+    for (const z of line.slice(colon + 1).split(" ")) zoneTable.set(z, offsets);
+  }
+  return zoneTable;
+}
+
+/** Abbreviation → offset in minutes, or null when places use it for different offsets (IST: India, Ireland, Israel). */
+function abbreviationOffsets(): Map<string, number | null> {
+  if (reverseTable) return reverseTable;
+  reverseTable = new Map();
+  for (const offsets of abbreviations().values())
+    for (const [offset, abbr] of offsets) {
+      if (/^[+-]/.test(abbr)) continue;
+      const seen = reverseTable.get(abbr);
+      reverseTable.set(abbr, seen === undefined || seen === offset ? offset : null);
+    }
+  return reverseTable;
+}
+
+const canonical = new Map<string, string>();
+
+/** What PHP's date("T") prints: the IANA database's abbreviation (BST, EST, JST), else the offset (+04, +0530). */
+export function zoneAbbreviation(dt: DateTime): string {
+  const table = abbreviations();
+  const name = dt.zoneName ?? "UTC";
+  let offsets = table.get(name);
+  if (!offsets) {
+    let c = canonical.get(name);
+    if (c === undefined) {
+      try {
+        c = new Intl.DateTimeFormat("en", { timeZone: name }).resolvedOptions().timeZone;
+      } catch {
+        c = name;
+      }
+      canonical.set(name, c);
+    }
+    offsets = table.get(c);
+  }
+  const found = offsets?.get(dt.offset);
+  if (found) return found;
+  const abs = Math.abs(dt.offset);
+  return `${dt.offset < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}${abs % 60 ? pad(abs % 60) : ""}`;
+}
+
+/** PHP date() formatting, letter by letter, in English as PHP writes it. */
 function compilePhp(pattern: string): (dt: DateTime) => string {
   const parts: Array<string | ((dt: DateTime) => string)> = [];
   for (let i = 0; i < pattern.length; i++) {
@@ -225,13 +477,9 @@ function compilePhp(pattern: string): (dt: DateTime) => string {
       parts.push(pattern[++i]);
       continue;
     }
-    const f = PHP_FORMAT[ch];
-    if (f) parts.push(f);
-    else if (/[a-zA-Z]/.test(ch))
-      throw new Error(
-        `the PHP date letter "${ch}" is not supported (escape it as \\${ch} for the letter itself)`,
-      );
-    else parts.push(ch);
+    // Every letter PHP's date() knows is here; any other character is written as it is, as PHP does.
+    const f = Object.hasOwn(PHP_FORMAT, ch) ? PHP_FORMAT[ch] : undefined;
+    parts.push(f ?? ch);
   }
   return (dt) => {
     let out = "";
@@ -241,27 +489,36 @@ function compilePhp(pattern: string): (dt: DateTime) => string {
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+/** +02:00, as PHP's P (and its c) writes every offset, UTC included. */
+const offsetText = (dt: DateTime, colon = true) => {
+  const abs = Math.abs(dt.offset);
+  return `${dt.offset < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}${colon ? ":" : ""}${pad(abs % 60)}`;
+};
+const year4 = (y: number) => (y < 0 ? `-${pad(-y, 4)}` : pad(y, 4));
 const PHP_FORMAT: Record<string, (dt: DateTime) => string> = {
   d: (dt) => pad(dt.day),
-  D: (dt) => dt.toFormat("ccc"),
+  D: (dt) => DAYS[dt.weekday - 1].slice(0, 3),
   j: (dt) => String(dt.day),
-  l: (dt) => dt.toFormat("cccc"),
+  l: (dt) => DAYS[dt.weekday - 1],
   N: (dt) => String(dt.weekday),
   S: (dt) => ordinal(dt.day),
   w: (dt) => String(dt.weekday % 7),
   z: (dt) => String(dt.ordinal - 1),
   W: (dt) => pad(dt.weekNumber),
-  F: (dt) => dt.toFormat("LLLL"),
+  F: (dt) => MONTHS[dt.month - 1],
   m: (dt) => pad(dt.month),
-  M: (dt) => dt.toFormat("LLL"),
+  M: (dt) => MONTHS[dt.month - 1].slice(0, 3),
   n: (dt) => String(dt.month),
   t: (dt) => String(dt.daysInMonth),
   L: (dt) => (dt.isInLeapYear ? "1" : "0"),
   o: (dt) => String(dt.weekYear),
+  X: (dt) => (dt.year < 0 ? "" : "+") + year4(dt.year),
+  x: (dt) => (dt.year >= 10000 ? "+" : "") + year4(dt.year),
   Y: (dt) => String(dt.year),
   y: (dt) => pad(dt.year % 100),
   a: (dt) => (dt.hour < 12 ? "am" : "pm"),
   A: (dt) => (dt.hour < 12 ? "AM" : "PM"),
+  B: (dt) => pad(Math.floor(((((dt.toMillis() / 1000 + 3600) % 86400) + 86400) % 86400) / 86.4), 3),
   g: (dt) => String(dt.hour % 12 || 12),
   G: (dt) => String(dt.hour),
   h: (dt) => pad(dt.hour % 12 || 12),
@@ -271,14 +528,17 @@ const PHP_FORMAT: Record<string, (dt: DateTime) => string> = {
   v: (dt) => pad(dt.millisecond, 3),
   u: (dt) => pad(dt.millisecond * 1000, 6),
   e: (dt) => dt.zoneName ?? "UTC",
-  T: (dt) => dt.offsetNameShort ?? "UTC",
-  P: (dt) => dt.toFormat("ZZ"),
-  p: (dt) => (dt.offset === 0 ? "Z" : dt.toFormat("ZZ")),
-  O: (dt) => dt.toFormat("ZZZ"),
+  I: (dt) => (dt.isInDST ? "1" : "0"),
+  T: zoneAbbreviation,
+  P: (dt) => offsetText(dt),
+  p: (dt) => (dt.offset === 0 ? "Z" : offsetText(dt)),
+  O: (dt) => offsetText(dt, false),
   Z: (dt) => String(dt.offset * 60),
-  U: (dt) => String(Math.floor(dt.toSeconds())),
-  c: (dt) => dt.toISO({ suppressMilliseconds: true }) as string,
-  r: (dt) => dt.toRFC2822() as string,
+  U: (dt) => String(Math.floor(dt.toMillis() / 1000)),
+  c: (dt) =>
+    `${year4(dt.year)}-${pad(dt.month)}-${pad(dt.day)}T${pad(dt.hour)}:${pad(dt.minute)}:${pad(dt.second)}${offsetText(dt)}`,
+  r: (dt) =>
+    `${DAYS[dt.weekday - 1].slice(0, 3)}, ${pad(dt.day)} ${MONTHS[dt.month - 1].slice(0, 3)} ${dt.year} ${pad(dt.hour)}:${pad(dt.minute)}:${pad(dt.second)} ${offsetText(dt, false)}`,
 };
 
 function ordinal(day: number): string {

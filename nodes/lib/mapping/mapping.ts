@@ -163,14 +163,45 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
     );
   const set = compileSetter(target);
 
+  /**
+   * The source field is not in the record (nor is the list a [*] goes through). Transforms made
+   * for that (default when empty, …) may still give a value; otherwise the rule's policy decides:
+   * fail the message naming the field, leave the field out, or write the default.
+   */
+  const missing = (out: Record<string, unknown>, env: MapEnv, index: number): void => {
+    const value = transform(undefined, env, index);
+    if (value !== undefined) return write(set, out, value, []);
+    if (policy === "skip") return;
+    if (policy === "default") return write(set, out, fallback, []);
+    throw new MappingError(
+      `${label}: record ${index}: the source field "${sourceText}" is not in the record ` +
+        `(if it is optional, choose "leave the field out" or a default for the rule)`,
+    );
+  };
+  // Through [*], the field is missing when the list itself is; an element without it is left out.
+  const firstStar = source.findIndex((s) => s.kind === "all");
+  const list: Getter | undefined = firstStar < 0 ? undefined : compileGetter(source.slice(0, firstStar));
+
   if (sourceStars === 0 || targetStars === 0) {
     // One value per record: the value, or every value found through the source's [*]s.
     const get: Getter = compileGetter(source);
-    return (record, out, env, index) => write(set, out, transform(get(record), env, index), []);
+    if (!list)
+      return (record, out, env, index) => {
+        const value = get(record);
+        if (value === undefined) return missing(out, env, index);
+        write(set, out, transform(value, env, index), []);
+      };
+    return (record, out, env, index) => {
+      const head = list(record);
+      if (head === undefined || head === null) return missing(out, env, index);
+      write(set, out, transform(get(record), env, index), []);
+    };
   }
 
   // Paired: each value goes to the target element with the same indices.
   return (record, out, env, index) => {
+    const head = (list as Getter)(record);
+    if (head === undefined || head === null) return missing(out, env, index);
     if (targetStars === sourceStars) {
       walkIndexed(record, source, 0, [], (value, idx) => write(set, out, transform(value, env, index), idx));
       return;
@@ -199,6 +230,7 @@ function write(set: Setter, out: Record<string, unknown>, value: unknown, idx: n
 
 /** Dates leave the mapping as ISO text (in the zone they were given); everything else as it is. */
 function finalValue(value: unknown): unknown {
+  if (value === 0) return 0; // never -0
   if (value instanceof MappedDate) return value.toJSON();
   if (Array.isArray(value) && value.some((v) => v instanceof MappedDate)) return value.map(finalValue);
   return value;

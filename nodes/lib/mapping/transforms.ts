@@ -1,4 +1,5 @@
 import vm from "node:vm";
+import slugify from "slugify";
 import { compileGetter } from "../paths";
 import { compileTemplate, type TemplateView } from "../templates";
 import { compileUserRegex } from "../user-regex";
@@ -89,27 +90,94 @@ function text(value: unknown): string {
   throw new TransformError(`cannot use ${describe(value)} as text`);
 }
 
+/**
+ * Reads a number: a number as it is, true/false as 1/0, or text as locale formatting writes it
+ * ("1,234.50", "1.234,50 €" with the decimal comma, "-£12.50", "£-12.50", "CHF 1’234.50",
+ * "(12.50)" for an accounting negative, "12.50-"). Thousands separators must group digits in
+ * threes (or Indian twos), so "1,5" with a decimal point is refused rather than read as 15. Text
+ * with more digits than a number keeps (an 18-digit order id) is refused rather than changed.
+ */
 function number(value: unknown, decimal = "."): number {
   if (typeof value === "number") {
     if (Number.isFinite(value)) return value;
     throw new TransformError(`${value} is not a usable number`);
   }
   if (typeof value === "string") {
-    // Most values are plain numbers already: "120.50".
-    if (decimal === "." && value !== "") {
+    // Most values are plain numbers already: "120.50". Long ones are checked for lost digits.
+    if (decimal === "." && value !== "" && value.length <= 15) {
       const quick = Number(value);
       if (Number.isFinite(quick) && value.trim() !== "") return quick;
     }
-    let s = value.trim().replace(/[\s\u00a0]/g, "");
-    if (decimal === ",") s = s.replace(/\./g, "").replace(",", ".");
-    else s = s.replace(/,/g, "");
-    // A currency sign in front is common in exports: "£12.50".
-    s = s.replace(/^[^\d+\-.]+/, "");
-    const n = s === "" ? Number.NaN : Number(s);
-    if (Number.isFinite(n)) return n;
+    return numberFromText(value, decimal);
   }
   if (typeof value === "boolean") return value ? 1 : 0;
   throw new TransformError(`cannot read ${describe(value)} as a number`);
+}
+
+const NUMBER_TEXT = /^([^\d]*?)([\d.,'\u2019]*\d)([^\d]*)$/u;
+const AFFIX = /^[+-]?(?:\p{Sc}|\p{L}){0,4}\.?[+-]?$/u;
+const THOUSANDS: Record<string, RegExp> = { ".": /[,'\u2019]/g, ",": /[.'\u2019]/g };
+const GROUPED: Record<string, RegExp> = {
+  ".": /^\d{1,3}(?:(?:[,'\u2019]\d{3})+|(?:[,'\u2019]\d{2})+[,'\u2019]\d{3})$/,
+  ",": /^\d{1,3}(?:(?:[.'\u2019]\d{3})+|(?:[.'\u2019]\d{2})+[.'\u2019]\d{3})$/,
+};
+
+function numberFromText(value: string, decimal: string): number {
+  const fail = (why = "") => new TransformError(`cannot read ${describe(value)} as a number${why}`);
+  let s = value.replace(/\s/g, "").replace(/\u2212/g, "-");
+  let negative = false;
+  if (s.length > 2 && s.startsWith("(") && s.endsWith(")")) {
+    negative = true;
+    s = s.slice(1, -1);
+  }
+  const m = NUMBER_TEXT.exec(s);
+  if (!m) throw fail();
+  const [, before, core, after] = m;
+  if (!AFFIX.test(before) || !AFFIX.test(after)) throw fail();
+  const minus = (before.match(/-/g)?.length ?? 0) + (after.match(/-/g)?.length ?? 0);
+  if (minus > 1 || (minus === 1 && negative)) throw fail();
+  if (minus === 1) negative = true;
+  const point = core.indexOf(decimal);
+  const whole = point < 0 ? core : core.slice(0, point);
+  const fraction = point < 0 ? "" : core.slice(point + 1);
+  if (!/^\d*$/.test(fraction))
+    throw fail(
+      decimal === "."
+        ? " (read with a decimal point: choose the decimal comma for 1.234,50)"
+        : " (read with a decimal comma: choose the decimal point for 1,234.50)",
+    );
+  let digits = whole;
+  if (/\D/.test(whole)) {
+    if (!GROUPED[decimal].test(whole))
+      throw fail(
+        decimal === "."
+          ? " (thousands separators must group three digits: is the decimal separator a comma?)"
+          : " (thousands separators must group three digits: is the decimal separator a point?)",
+      );
+    digits = whole.replace(THOUSANDS[decimal], "");
+  }
+  if (digits === "" && fraction === "") throw fail();
+  const text = `${negative ? "-" : ""}${digits || "0"}${fraction ? `.${fraction}` : ""}`;
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw fail();
+  exact(text, n, value);
+  return n === 0 ? 0 : n;
+}
+
+/** Refuses decimal text whose digits a number cannot keep (above 2^53, or more than 15 significant digits that do not survive). */
+function exact(text: string, n: number, original: unknown): void {
+  const t = text.replace(/^-/, "");
+  const dot = t.indexOf(".");
+  const whole = (dot < 0 ? t : t.slice(0, dot)).replace(/^0+(?=\d)/, "");
+  const fraction = dot < 0 ? "" : t.slice(dot + 1).replace(/0+$/, "");
+  if ((whole + fraction).replace(/^0+/, "").length <= 15) return;
+  const abs = Math.abs(n);
+  const kept = Number.isInteger(abs) && fraction === "" ? BigInt(abs).toString() : String(abs);
+  if (kept === (fraction ? `${whole}.${fraction}` : whole)) return;
+  throw new TransformError(
+    `${describe(original)} has more digits than a number can hold exactly (it would become ${n < 0 ? "-" : ""}${kept}); ` +
+      "keep it as text (an id needs no to number)",
+  );
 }
 
 function date(value: unknown, zone?: string): MappedDate {
@@ -121,14 +189,106 @@ function date(value: unknown, zone?: string): MappedDate {
   }
 }
 
-const roundTo = (n: number, places: number, mode: "round" | "ceil" | "floor") => {
-  const f = 10 ** places;
-  // Shifting through exponent notation avoids 1.005 * 100 = 100.49999.
-  const shifted = Number(`${n}e${places}`);
+/** n × 10^places as written in decimal (1.005 → 100.5, not 100.49999…), through the exponent. */
+function shift(n: number, places: number): number {
+  const t = String(n);
+  const e = t.indexOf("e");
+  return e < 0 ? Number(`${t}e${places}`) : Number(`${t.slice(0, e)}e${Number(t.slice(e + 1)) + places}`);
+}
+
+/**
+ * Rounds as PHP's round() and number_format() do, and as invoices and VAT need: half away from
+ * zero, for negative numbers too (-2.5 → -3, -0.125 → -0.13), on the decimal the number is
+ * written as (1.005 → 1.01). Never negative zero.
+ */
+export function roundTo(n: number, places: number, mode: "round" | "ceil" | "floor" = "round"): number {
+  const shifted = shift(n, places);
+  if (!Number.isFinite(shifted)) return n;
   const r =
-    mode === "ceil" ? Math.ceil(shifted) : mode === "floor" ? Math.floor(shifted) : Math.round(shifted);
-  return Number.isFinite(shifted) ? Number(`${r}e-${places}`) : Math[mode](n * f) / f;
+    mode === "ceil"
+      ? Math.ceil(shifted)
+      : mode === "floor"
+        ? Math.floor(shifted)
+        : shifted < 0
+          ? -Math.round(-shifted)
+          : Math.round(shifted);
+  const out = shift(r, -places);
+  return out === 0 ? 0 : out;
+}
+
+/** Decimal places of a number as written (0.1 → 1, 2.50 → 1, 1e-7 → 7). */
+function decimals(n: number): number {
+  if (Number.isInteger(n)) return 0;
+  // The fewest places p whose decimal reads back as n: what String(n) would show, without the string.
+  for (let p = 1; p <= 15; p++) if (Math.round(n * POWERS[p]) / POWERS[p] === n) return p;
+  const t = String(n);
+  const e = t.indexOf("e");
+  const mantissa = e < 0 ? t : t.slice(0, e);
+  const dot = mantissa.indexOf(".");
+  const places = dot < 0 ? 0 : mantissa.length - dot - 1;
+  return e < 0 ? places : Math.max(0, places - Number(t.slice(e + 1)));
+}
+
+/**
+ * Arithmetic on decimals without binary artefacts (0.1 + 0.2 is 0.3): a sum or difference of
+ * decimals has at most the operands' places, a product their total, so the result is rounded to
+ * them (exactly: an integer divided by a power of ten is the double nearest the decimal); a
+ * quotient has no such bound and is rounded to 15 significant digits (0.3 / 0.1 is 3).
+ */
+type Arithmetic = (a: number, b: number, bPlaces: number) => number;
+const ARITHMETIC: Record<string, Arithmetic> = {
+  add: (a, b, bp) => toPlaces(a + b, Math.max(decimals(a), bp)),
+  subtract: (a, b, bp) => toPlaces(a - b, Math.max(decimals(a), bp)),
+  multiply: (a, b, bp) => toPlaces(a * b, decimals(a) + bp),
+  divide: (a, b) => {
+    const q = Number((a / b).toPrecision(15));
+    return q === 0 ? 0 : q;
+  },
 };
+function toPlaces(n: number, places: number): number {
+  if (places > 15) return n === 0 ? 0 : n;
+  const f = POWERS[places];
+  const x = n * f;
+  if (Math.abs(x) < 2 ** 52) {
+    const r = Math.round(x) / f;
+    return r === 0 ? 0 : r;
+  }
+  return roundTo(n, places);
+}
+const POWERS = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** Settings that count decimal places: whole numbers in a sensible range. */
+const places = (s: TransformSpec, key: string, fallback: number, max = 20): number => {
+  const n = num(s, key, fallback);
+  if (!Number.isInteger(n) || n < -max || n > max)
+    throw new Error(`"${key}" must be a whole number from ${-max} to ${max}, not ${n}`);
+  return n;
+};
+
+/** Grapheme clusters: what a reader counts as one character (an emoji with its modifiers, e + a combining accent). */
+const segmenter = new Intl.Segmenter("en", { granularity: "grapheme" });
+const SIMPLE_TEXT = /^[\x20-\x7e]*$/;
+function characters(t: string): string[] {
+  const out: string[] = [];
+  for (const s of segmenter.segment(t)) out.push(s.segment);
+  return out;
+}
+/** Characters of t, or undefined when every UTF-16 unit is one (printable ASCII): the common, cheap case. */
+const charactersIfNeeded = (t: string): string[] | undefined =>
+  SIMPLE_TEXT.test(t) ? undefined : characters(t);
+const characterCount = (t: string): number => (SIMPLE_TEXT.test(t) ? t.length : characters(t).length);
+
+function pad(length: number, fill: string, side: "left" | "right"): TransformFn {
+  const fillChars = characters(fill);
+  return (v) => {
+    const t = text(v);
+    const need = length - characterCount(t);
+    if (need <= 0) return t;
+    let padding = "";
+    for (let i = 0; i < need; i++) padding += fillChars[i % fillChars.length];
+    return side === "left" ? padding + t : t + padding;
+  };
+}
 
 /** Start or end of the day, week or month, in the given zone or the date's own. */
 function boundary(edge: "start" | "end"): Def {
@@ -305,55 +465,50 @@ const DEFS: Record<string, Def> = {
       return (v) => text(v).split(find).join(replacement);
     },
   },
+  // Lengths and positions count characters as a reader does (grapheme clusters), never half an emoji.
   substring: {
     arrays: "each",
     compile(s) {
       const start = num(s, "start", 0);
       const length = s.length === undefined || s.length === "" ? undefined : num(s, "length");
+      const cut = <T extends string | string[]>(t: T): T => {
+        const from = start < 0 ? Math.max(0, t.length + start) : start;
+        return (length === undefined ? t.slice(from) : t.slice(from, from + length)) as T;
+      };
       return (v) => {
         const t = text(v);
-        return length === undefined
-          ? t.slice(start)
-          : t.slice(start < 0 ? t.length + start : start, (start < 0 ? t.length + start : start) + length);
+        const chars = charactersIfNeeded(t);
+        return chars ? cut(chars).join("") : cut(t);
       };
     },
   },
   pad_left: {
     arrays: "each",
-    compile(s) {
-      const length = num(s, "length");
-      const ch = str(s, "char", " ") || " ";
-      return (v) => text(v).padStart(length, ch);
-    },
+    compile: (s) => pad(num(s, "length"), str(s, "char", " ") || " ", "left"),
   },
   pad_right: {
     arrays: "each",
-    compile(s) {
-      const length = num(s, "length");
-      const ch = str(s, "char", " ") || " ";
-      return (v) => text(v).padEnd(length, ch);
-    },
+    compile: (s) => pad(num(s, "length"), str(s, "char", " ") || " ", "right"),
   },
   truncate: {
     arrays: "each",
     compile(s) {
       const length = num(s, "length");
       const ellipsis = str(s, "ellipsis");
+      const keep = Math.max(0, length - characters(ellipsis).length);
       return (v) => {
         const t = text(v);
-        return t.length <= length ? t : t.slice(0, Math.max(0, length - ellipsis.length)) + ellipsis;
+        const chars = charactersIfNeeded(t);
+        if (!chars) return t.length <= length ? t : t.slice(0, keep) + ellipsis;
+        return chars.length <= length ? t : chars.slice(0, keep).join("") + ellipsis;
       };
     },
   },
+  // Transliterated as people write names in URLs (Łódź → lodz, Straße → strasse, & → and), by slugify.
   slug: {
     arrays: "each",
     compile: () => (v) =>
-      text(v)
-        .normalize("NFKD")
-        .replace(/[\u0300-\u036f]/g, "")
-        .toLowerCase()
-        .replace(/[^a-z0-9]+/g, "-")
-        .replace(/^-+|-+$/g, ""),
+      slugify(text(v).normalize("NFC"), { lower: true, strict: true, trim: true }).replace(/^-+|-+$/g, ""),
   },
   default: {
     arrays: "whole",
@@ -371,42 +526,39 @@ const DEFS: Record<string, Def> = {
     arrays: "each",
     compile(s) {
       const decimal = str(s, "decimal", ".");
-      return (v) => (v === "" ? undefined : number(v, decimal));
+      if (decimal !== "." && decimal !== ",")
+        throw new Error(`the decimal separator is "." or ",", not "${decimal}"`);
+      return (v) => (v === "" ? undefined : number(v, decimal) || 0);
     },
   },
   round: {
     arrays: "each",
     compile(s) {
-      const places = num(s, "places", 0);
+      const digits = places(s, "places", 0);
       const mode = str(s, "mode", "round") as "round" | "ceil" | "floor";
       if (!["round", "ceil", "floor"].includes(mode)) throw new Error(`unknown rounding "${mode}"`);
-      return (v) => roundTo(number(v), places, mode);
+      return (v) => roundTo(number(v), digits, mode);
     },
   },
   math: {
     arrays: "each",
     compile(s) {
       const op = str(s, "op", "add");
-      const apply: Record<string, (a: number, b: number) => number> = {
-        add: (a, b) => a + b,
-        subtract: (a, b) => a - b,
-        multiply: (a, b) => a * b,
-        divide: (a, b) => a / b,
-      };
-      const f = apply[op];
+      const f: Arithmetic | undefined = Object.hasOwn(ARITHMETIC, op) ? ARITHMETIC[op] : undefined;
       if (!f) throw new Error(`unknown operation "${op}" (add, subtract, multiply, divide)`);
       const byField = str(s, "operandType") === "field";
       const get = byField ? compileGetter(str(s, "operand")) : undefined;
       const constant = byField ? 0 : num(s, "operand");
       if (!byField && op === "divide" && constant === 0) throw new Error("cannot divide by 0");
+      const constantPlaces = decimals(constant);
       return (v, env) => {
         const b = get ? number(get(env.record)) : constant;
         if (op === "divide" && b === 0) throw new TransformError("would divide by 0");
-        return f(number(v), b);
+        return f(number(v), b, get ? decimals(b) : constantPlaces);
       };
     },
   },
-  abs: { arrays: "each", compile: () => (v) => Math.abs(number(v)) },
+  abs: { arrays: "each", compile: () => (v) => Math.abs(number(v)) || 0 },
   min: {
     arrays: "whole",
     compile(s) {
@@ -438,22 +590,27 @@ const DEFS: Record<string, Def> = {
   fixed: {
     arrays: "each",
     compile(s) {
-      const places = num(s, "places", 2);
-      return (v) => roundTo(number(v), places, "round").toFixed(places);
+      const digits = places(s, "places", 2, 20);
+      if (digits < 0) throw new Error(`"places" must be 0 or more, not ${digits}`);
+      return (v) => roundTo(number(v), digits).toFixed(digits);
     },
   },
   to_minor: {
     arrays: "each",
     compile(s) {
-      const digits = num(s, "digits", 2);
-      return (v) => Math.round(roundTo(number(v), digits, "round") * 10 ** digits);
+      const digits = places(s, "digits", 2, 10);
+      // "-12.345" → -1235: half away from zero, as the sale it refunds rounded 12.345 to 1235.
+      return (v) => roundTo(shift(number(v), digits), 0);
     },
   },
   to_major: {
     arrays: "each",
     compile(s) {
-      const digits = num(s, "digits", 2);
-      return (v) => roundTo(number(v) / 10 ** digits, digits, "round");
+      const digits = places(s, "digits", 2, 10);
+      return (v) => {
+        const n = shift(number(v), -digits);
+        return n === 0 ? 0 : n;
+      };
     },
   },
 
