@@ -1,6 +1,6 @@
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
-import { CHECK_KINDS, CHECKS, conditionRules } from "./lib/editor-checks";
+import { checkKinds, checkOf, conditionRules } from "./lib/editor-checks";
 import { installAdminErrors } from "./admin-errors";
 import { compileConditions } from "./lib/conditions";
 import { filterRecords } from "./lib/routing";
@@ -38,11 +38,13 @@ export = function (RED: NodeAPI) {
       return bad(`at most ${MAX_CHECKS} checks per request, not ${checks.length}`);
     for (const [i, c] of checks.entries()) {
       const kind = (c as { kind?: unknown } | null)?.kind;
-      if (typeof kind !== "string" || !Object.hasOwn(CHECKS, kind))
-        return bad(`check ${i + 1}: unknown kind "${String(kind)}" (use one of ${CHECK_KINDS.join(", ")})`);
+      if (typeof kind !== "string" || !checkOf(kind))
+        return bad(`check ${i + 1}: unknown kind "${String(kind)}" (use one of ${checkKinds().join(", ")})`);
     }
     res.json({
-      results: checks.map((c: { kind: string; value?: unknown }) => ({ problems: CHECKS[c.kind](c.value) })),
+      results: checks.map((c: { kind: string; value?: unknown }) => ({
+        problems: (checkOf(c.kind) as (value: unknown) => unknown[])(c.value),
+      })),
     });
   });
   // The record sample behind the condition builder's field pickers and its Test button.
