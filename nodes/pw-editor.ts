@@ -1,7 +1,14 @@
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
-import { CHECK_KINDS, CHECKS, conditionRules } from "./lib/editor-checks";
+import { checkKinds, checkOf, conditionRules } from "./lib/editor-checks";
 import { installAdminErrors } from "./admin-errors";
+import { compileConditions } from "./lib/conditions";
+import { filterRecords } from "./lib/routing";
+import { samplePaths } from "./lib/mapping/automap";
+import { answerLastSample } from "./samples";
+
+/** Records of a sample the condition test answers with (the counts cover them all). */
+const TEST_RECORDS_SHOWN = 20;
 
 /** The most checks one request may carry (a flow's worth of nodes, loaded at once). */
 const MAX_CHECKS = 500;
@@ -31,12 +38,50 @@ export = function (RED: NodeAPI) {
       return bad(`at most ${MAX_CHECKS} checks per request, not ${checks.length}`);
     for (const [i, c] of checks.entries()) {
       const kind = (c as { kind?: unknown } | null)?.kind;
-      if (typeof kind !== "string" || !Object.hasOwn(CHECKS, kind))
-        return bad(`check ${i + 1}: unknown kind "${String(kind)}" (use one of ${CHECK_KINDS.join(", ")})`);
+      if (typeof kind !== "string" || !checkOf(kind))
+        return bad(`check ${i + 1}: unknown kind "${String(kind)}" (use one of ${checkKinds().join(", ")})`);
     }
     res.json({
-      results: checks.map((c: { kind: string; value?: unknown }) => ({ problems: CHECKS[c.kind](c.value) })),
+      results: checks.map((c: { kind: string; value?: unknown }) => ({
+        problems: (checkOf(c.kind) as (value: unknown) => unknown[])(c.value),
+      })),
     });
+  });
+  // The record sample behind the condition builder's field pickers and its Test button.
+  const write = RED.auth.needsPermission("pw-editor.write");
+  const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
+  RED.httpAdmin.post("/pw/editor/fields", write, (req: Request, res: Response) => {
+    res.json({ paths: samplePaths(body(req).sample) });
+  });
+
+  // Body: { conditions, sample }; runs the engine's filter on the sample, as the shape would.
+  RED.httpAdmin.post("/pw/editor/conditions/test", write, (req: Request, res: Response) => {
+    const { conditions, sample } = body(req);
+    if (sample === undefined)
+      return res.status(400).json({ error: "bad_request", message: "paste a sample record first" });
+    try {
+      const matcher = compileConditions(conditions);
+      const view = () => ({ payload: sample, meta: {}, run: {}, flow: {}, global: {}, env: {} });
+      const { kept, removed } = filterRecords(
+        sample,
+        matcher.bind(view, Date.now()),
+        true,
+        matcher.readsFields,
+      );
+      res.json({
+        records: kept.length + removed.length,
+        matching: kept.length,
+        matched: kept.slice(0, TEST_RECORDS_SHOWN),
+      });
+    } catch (err) {
+      // The test ran and the conditions refused the sample (or do not compile): that is the answer.
+      res.json({ failed: true, message: (err as Error).message });
+    }
+  });
+
+  RED.httpAdmin.get("/pw/editor/last-payload/:id", read, (req: Request, res: Response) => {
+    answerLastSample(res, String(req.params.id));
   });
   installAdminErrors(RED);
 };

@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { compileConditions, type Matcher, type Predicate } from "./lib/conditions";
 import { filterRecords } from "./lib/routing";
 import { derive } from "./lib/message";
+import { keepSample, forgetSample } from "./samples";
 import { attempt, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
 
 interface FilterDef extends NodeDef {
@@ -37,6 +38,7 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
+      keepSample(node.id, msg.payload);
       const result = attempt(node, label, "pw-filter.status.failed", done, () =>
         filterRecords(
           msg.payload,
@@ -59,6 +61,10 @@ export = function (RED: NodeAPI) {
         const removedMsg = out(result.removed);
         if (removedMsg) sendOn(send, outputs, 1, removedMsg);
       }
+      done();
+    });
+    node.on("close", (removed: boolean, done: () => void) => {
+      if (removed) forgetSample(node.id);
       done();
     });
   }

@@ -6,7 +6,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { authorizeUrl, tokensFrom } from "./lib/connectors/auth";
-import { ConnectorClient, type Instance } from "./lib/connectors/client";
+import { ConnectorClient, missingVariables, type Instance } from "./lib/connectors/client";
+import { addCheck } from "./lib/editor-checks";
 import { loadPrebuilt, type AuthMethod, type ConnectorDefinition } from "./lib/connectors/definition";
 import { TokenStore, type StoredTokens } from "./lib/connectors/token-store";
 import { builtConnectors, findBuilt } from "./lib/connectors/registry";
@@ -197,6 +198,32 @@ export = function (RED: NodeAPI) {
       );
     return connectorById(body.connector);
   };
+
+  /**
+   * For the editor (pw/editor/check, kind "instance"): what keeps an instance from being used,
+   * by the client's own rule. The editor says which secrets it knows to be set or not (typed in
+   * an open dialog); for the others, the deployed instance's saved credentials answer.
+   */
+  addCheck("instance", (value) => {
+    const v = (value ?? {}) as Partial<InstanceDef> & { id?: string; secrets?: Record<string, boolean> };
+    const connector = connectorById(v.connector);
+    // No connector chosen is the dialog's own required field; one built but not deployed cannot be judged yet.
+    if (!connector) return [];
+    const saved =
+      typeof v.id === "string"
+        ? fromSlots(connector, v.secretSlots, RED.nodes.getCredentials(v.id) as Credentials | undefined)
+        : {};
+    const vars: Record<string, unknown> = { ...(v.vars ?? {}) };
+    for (const variable of connector.variables ?? []) {
+      if (!variable.secret) continue;
+      const known = v.secrets?.[variable.key];
+      const set =
+        known === undefined ? saved[variable.key] !== undefined && saved[variable.key] !== "" : known;
+      vars[variable.key] = set ? "set" : undefined;
+    }
+    const missing = missingVariables(connector, vars);
+    return missing ? [{ message: missing }] : [];
+  });
 
   function build(
     id: string,

@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileConditions, type Matcher, type Predicate } from "./lib/conditions";
 import { routeRecords } from "./lib/routing";
 import { derive } from "./lib/message";
+import { keepSample, forgetSample } from "./samples";
 import { attempt, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
 
 interface RouteDef extends NodeDef {
@@ -49,6 +50,7 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
+      keepSample(node.id, msg.payload);
       const routed = attempt(node, label, "pw-route.status.failed", done, () =>
         routeRecords(
           msg.payload,
@@ -72,6 +74,10 @@ export = function (RED: NodeAPI) {
         if (records.length || def.sendEmpty) sendOn(send, outputs, i, derive(msg, records));
       });
       node.status({ fill: "green", shape: "dot", text: totals.join(" / ") });
+      done();
+    });
+    node.on("close", (removed: boolean, done: () => void) => {
+      if (removed) forgetSample(node.id);
       done();
     });
   }

@@ -68,6 +68,24 @@ export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>
   "body-limit": compiles((value) => bodyLimitBytes(text(value))),
 };
 
+/**
+ * Checks that need what only a node set knows (the instance's connectors and saved secrets),
+ * added by that set when it loads.
+ */
+const added: Record<string, (value: unknown) => CheckProblem[]> = {};
+
+export function addCheck(kind: string, check: (value: unknown) => CheckProblem[]): void {
+  added[kind] = check;
+}
+
+/** The check of a kind, or undefined when there is none. */
+export function checkOf(kind: string): ((value: unknown) => CheckProblem[]) | undefined {
+  if (Object.hasOwn(CHECKS, kind)) return CHECKS[kind];
+  return Object.hasOwn(added, kind) ? added[kind] : undefined;
+}
+
+export const checkKinds = (): string[] => [...Object.keys(CHECKS), ...Object.keys(added)];
+
 export const CHECK_KINDS = Object.keys(CHECKS);
 
 /** What the editor's condition builder lays its rows out from: the engine's own description. */

@@ -111,6 +111,20 @@ describe("Runs sidebar (Chromium)", function () {
     assert.match(first.text, /Order sync/);
   });
 
+  it("shows what a step received and what it sent, each labelled", async function () {
+    await page.locator(".pw-runs-item:has(.pw-runs-dot[title='succeeded'])").first().click();
+    await page.locator(".pw-runs-step[data-node='check'] .pw-runs-show-payload").click();
+    await page.waitForSelector(".pw-runs-snapshot");
+    const kinds = await page.$$eval(".pw-runs-snapshot", (els) =>
+      els.map((e) => [e.getAttribute("data-kind"), e.textContent.trim().split(" · ")[0]]),
+    );
+    assert.deepEqual(kinds, [
+      ["received", "received, message 1"],
+      ["sent", "sent, message 1"],
+    ]);
+    await page.click("#pw-runs-back");
+  });
+
   it("shows a failed run's error and steps, and reveals the node of a step", async function () {
     await ed.rt.api("POST", "/pw/trigger/trg", { id: 1042, fail: true });
     await waitUntil(

@@ -68,6 +68,39 @@ describe("payload snapshots", function () {
     assert.equal(rec.steps.a.snapshots, 3);
   });
 
+  it("keeps what a step sent out beside what it received, labelled, when set to all", function () {
+    const { clock, tracker, pw, rec, saved } = run("all");
+    const received = { payload: { order: 1 }, pw };
+    tracker.preDeliver(node("a"), received);
+    tracker.onReceive(node("a"), received);
+    for (let i = 0; i < 5; i++) tracker.onSend(node("a"), { payload: { line: i, token: "t" }, pw });
+    tracker.onComplete(node("a"), received);
+    clock.advance(10);
+    const kept = saved[pw.run.id].a;
+    assert.deepEqual(
+      kept.map((s) => [s.sent === true, JSON.parse(s.json)]),
+      [
+        [false, { order: 1 }],
+        [true, { line: 0, token: "***" }],
+        [true, { line: 1, token: "***" }],
+        [true, { line: 2, token: "***" }],
+      ],
+      "the received payload, then the first three sent",
+    );
+    assert.equal(rec.steps.a.snapshots, 4);
+  });
+
+  it("keeps no sent payloads for runs that keep snapshots only at errors", function () {
+    const { clock, tracker, pw, saved } = run("errors");
+    const m = { payload: { order: 1 }, pw };
+    tracker.preDeliver(node("a"), m);
+    tracker.onReceive(node("a"), m);
+    tracker.onSend(node("a"), { payload: { out: 1 }, pw });
+    tracker.onComplete(node("a"), m);
+    clock.advance(10);
+    assert.equal(saved[pw.run.id], undefined);
+  });
+
   it("keeps the payload where an error happened when set to errors", function () {
     const { clock, tracker, pw, saved } = run("errors");
     const ok = { payload: { fine: true }, pw };

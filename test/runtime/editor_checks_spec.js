@@ -199,6 +199,25 @@ describe("editor rules and checks (runtime)", function () {
       assert.match(malformed.json.message, /not valid JSON/);
     });
 
+    it("judges an instance by the connector client's rule: required variables and secrets set", async function () {
+      const instance = {
+        connector: "shopify",
+        vars: { shop: "acme.myshopify.com" },
+        secretSlots: { token: 0 },
+      };
+      assert.deepEqual(await check("instance", { ...instance, secrets: { token: false } }), [
+        { message: 'the instance of Shopify needs "Admin API access token"' },
+      ]);
+      assert.deepEqual(await check("instance", { ...instance, secrets: { token: true } }), []);
+      // Not said by the editor, and no instance of that id deployed with it: missing.
+      assert.deepEqual(await check("instance", { ...instance, id: "nope", vars: {} }), [
+        {
+          message:
+            'the instance of Shopify needs "Store address, e.g. acme.myshopify.com", "Admin API access token"',
+        },
+      ]);
+    });
+
     it("needs a user with the pw-editor.read permission", async function () {
       const body = { checks: [{ kind: "path", value: "a" }] };
       assert.equal((await as(null, "POST", "/pw/editor/check", body)).status, 401);

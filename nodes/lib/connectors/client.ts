@@ -76,6 +76,22 @@ export interface SendResult {
   failed: Array<{ records: unknown[]; error: string; status?: number; outcome: Outcome }>;
 }
 
+/**
+ * What an instance lacks to be used: the required variables (secret ones included) without a
+ * value, in one sentence, or undefined. The client refuses to start without them, and the
+ * editor flags an instance by the same rule (pw/editor/check, kind "instance").
+ */
+export function missingVariables(
+  def: ConnectorDefinition,
+  vars: Record<string, unknown>,
+): string | undefined {
+  const missing = (def.variables ?? []).filter(
+    (v) => v.required && (vars[v.key] === undefined || vars[v.key] === ""),
+  );
+  if (missing.length === 0) return undefined;
+  return `the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`;
+}
+
 export class ConnectorClient {
   private readonly limiter: RateLimiter;
   private readonly auth: Authenticator;
@@ -92,11 +108,8 @@ export class ConnectorClient {
       tokens?: AuthContext["tokens"];
     } = {},
   ) {
-    const missing = (def.variables ?? []).filter(
-      (v) => v.required && (instance.vars[v.key] === undefined || instance.vars[v.key] === ""),
-    );
-    if (missing.length)
-      throw new Error(`the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`);
+    const missing = missingVariables(def, instance.vars);
+    if (missing) throw new Error(missing);
     this.secretValues = (def.variables ?? [])
       .filter((v) => v.secret)
       .map((v) => String(instance.vars[v.key] ?? ""))

@@ -5,7 +5,8 @@ import { holdsSecret, isSecretKey, redact, SECRET_KEY_IN_JSON } from "../redact"
 /**
  * Payload snapshots: what a step received, kept for the run log when the flow asks for it.
  * off: none; errors: the payload at a node that reported an error (a trigger's default); all: the
- * first messages each node received; never: not even the trigger payload (sensitive flows).
+ * first messages each node received and the first it sent; never: not even the trigger payload
+ * (sensitive flows).
  */
 export type SnapshotMode = "off" | "errors" | "all" | "never";
 
@@ -21,6 +22,8 @@ export interface Snapshot {
   preview?: string;
   truncated?: boolean;
   error?: boolean;
+  /** What the step sent out; without it, what the step received. */
+  sent?: boolean;
 }
 
 /**

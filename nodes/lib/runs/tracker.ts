@@ -291,9 +291,12 @@ export class RunTracker {
     // No clock read here: a send is always followed by a delivery or a done, which read it.
     const v = run.table.v;
     const o = run.table.row(source);
-    v[o + OUT]++;
+    const messagesOut = ++v[o + OUT];
     const payload = msg.payload;
     if (Array.isArray(payload)) v[o + RECORDS_OUT] += payload.length;
+    // What the step sent out, beside what it received: only for runs that keep every payload.
+    if (run.record.snapshots === "all" && messagesOut <= SNAPSHOTS_PER_STEP)
+      this.snapshot(run, source, payload, false, true);
   }
 
   /** A message is on its way to a node: the plugin calls this as it is sent, once per wire. */
@@ -704,11 +707,15 @@ export class RunTracker {
     this.notifyFinished(record);
   }
 
-  private snapshot(run: LiveRun, node: StepNode, payload: unknown, error: boolean): void {
+  /** A payload a step received (or, with `sent`, sent out), kept for the run's payloads view. */
+  private snapshot(run: LiveRun, node: StepNode, payload: unknown, error: boolean, sent?: boolean): void {
     const list = ((run.snapshots ??= {})[node.id] ??= []);
-    if (list.length >= SNAPSHOTS_PER_STEP + 1) return;
+    // The first few received and the first few sent, and one at an error.
+    if (list.length >= 2 * SNAPSHOTS_PER_STEP + 1) return;
     const now = this.now();
-    list.push(takeSnapshot(payload, this.snapshotCapBytes, now, error));
+    const snap = takeSnapshot(payload, this.snapshotCapBytes, now, error);
+    if (sent) snap.sent = true;
+    list.push(snap);
     run.table.extra(run.table.row(node)).snapshots = list.length;
   }
 
