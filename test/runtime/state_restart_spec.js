@@ -151,7 +151,7 @@ describe("state across a restart (runtime in a child process)", function () {
     assert.equal(first.status, "succeeded");
     assert.deepEqual(sunk(), ["1,2,3"], "the first run pulls everything");
 
-    orders.push({ id: 4, created_at: new Date(Date.now() + 1000).toISOString() });
+    orders.push({ id: 4, created_at: new Date().toISOString() });
     const failed = await run("trig", { fail: "true" });
     assert.equal(failed.status, "failed");
     assert.deepEqual(sunk().slice(1), ["4"], "only what is new since the first run");
@@ -171,5 +171,42 @@ describe("state across a restart (runtime in a child process)", function () {
       Math.abs(Date.parse(stored.lastSyncedAt) - quiet.startedAt) < 50,
       "written to disk by the store",
     );
+  });
+
+  it("remembers de-dupe keys through a crash (SIGKILL) and a restart", async function () {
+    await start();
+    await deploy(
+      [
+        { id: "t", type: "tab", label: "De-dupe" },
+        { id: "trig", type: "pw-trigger", z: "t", name: "orders", schedules: [], wires: [["d"]] },
+        {
+          id: "d",
+          type: "pw-dedupe",
+          z: "t",
+          mode: "filter-and-track",
+          keyType: "path",
+          key: "id",
+          pool: "orders",
+          ttl: 90,
+          ttlUnit: "days",
+          wires: [["send"]],
+        },
+        {
+          id: "send",
+          type: "function",
+          z: "t",
+          func: "global.get('sink')(msg.payload.map(o => o.id).join(',')); return null;",
+          outputs: 0,
+          wires: [],
+        },
+      ].map((n) => (n.z ? { x: 100, y: 100, ...n } : n)),
+    );
+    assert.equal((await run("trig", [{ id: 1 }, { id: 2 }])).status, "succeeded");
+    assert.deepEqual(sunk(), ["1,2"]);
+    red.kill("SIGKILL");
+    await red.exited;
+    await start();
+    assert.equal((await run("trig", [{ id: 2 }, { id: 3 }, { id: 1 }])).status, "succeeded");
+    assert.deepEqual(sunk(), ["1,2", "3"], "keys tracked before the crash are still known");
   });
 });
