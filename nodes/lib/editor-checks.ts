@@ -16,6 +16,7 @@ import { normalisePath } from "./webhook/routes";
 import { compileRules, type VariableRule } from "./variables";
 import type { ScheduleSpec } from "./schedule";
 import { checkEntity, checkPoolName, compileKey, ttlSeconds } from "./dedupe";
+import { checkCacheName, maxBytesOf } from "./cache";
 
 /**
  * The checks the editor's dialogs ask the runtime for (through pw/editor/check), so a dialog
@@ -75,6 +76,10 @@ export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>
   "data-pool": compiles((value) => checkPoolName(value)),
   /** A de-dupe entity. */
   entity: compiles((value) => checkEntity(value)),
+  /** A cache's name. */
+  "cache-name": compiles((value) => checkCacheName(value)),
+  /** A cache's size limit in MB. */
+  "cache-size": compiles((value) => maxBytesOf(value)),
   /** A time to live: { ttl, unit }. */
   ttl: compiles((value) => {
     const v = (value ?? {}) as { ttl?: unknown; unit?: unknown };

@@ -209,4 +209,49 @@ describe("state across a restart (runtime in a child process)", function () {
     assert.equal((await run("trig", [{ id: 2 }, { id: 3 }, { id: 1 }])).status, "succeeded");
     assert.deepEqual(sunk(), ["1,2", "3"], "keys tracked before the crash are still known");
   });
+
+  it("keeps a cache in the default (localfilesystem) store across a restart", async function () {
+    await start();
+    await deploy(
+      [
+        { id: "t", type: "tab", label: "Cache" },
+        { id: "keep", type: "pw-trigger", z: "t", name: "keep", schedules: [], wires: [["adder"]] },
+        {
+          id: "adder",
+          type: "pw-cache",
+          z: "t",
+          action: "add",
+          cache: "products",
+          key: "{{payload.shop}}",
+          scope: "global",
+          wires: [],
+        },
+        { id: "read", type: "pw-trigger", z: "t", name: "read", schedules: [], wires: [["loader"]] },
+        {
+          id: "loader",
+          type: "pw-cache",
+          z: "t",
+          action: "load",
+          cache: "products",
+          key: "acme",
+          scope: "global",
+          miss: "error",
+          wires: [["send"]],
+        },
+        {
+          id: "send",
+          type: "function",
+          z: "t",
+          func: "global.get('sink')(JSON.stringify(msg.payload)); return null;",
+          outputs: 0,
+          wires: [],
+        },
+      ].map((n) => (n.z ? { x: 100, y: 100, ...n } : n)),
+    );
+    assert.equal((await run("keep", { shop: "acme", skus: ["A", "B"] })).status, "succeeded");
+    await stop();
+    await start();
+    assert.equal((await run("read")).status, "succeeded");
+    assert.deepEqual(sunk(), [JSON.stringify({ shop: "acme", skus: ["A", "B"] })]);
+  });
 });
