@@ -27,6 +27,28 @@ const flows = [
     y: 80,
     wires: [[]],
   },
+  {
+    id: "trigC",
+    type: "pw-trigger",
+    z: "st",
+    name: "cache",
+    schedules: [],
+    x: 120,
+    y: 160,
+    wires: [["keepC"]],
+  },
+  {
+    id: "keepC",
+    type: "pw-cache",
+    z: "st",
+    action: "add",
+    cache: "price list",
+    key: "",
+    scope: "global",
+    x: 320,
+    y: 160,
+    wires: [[]],
+  },
 ];
 
 describe("state shapes in the editor (Chromium)", function () {
@@ -34,7 +56,13 @@ describe("state shapes in the editor (Chromium)", function () {
   let ed;
   let page;
   before(async () => {
-    ed = await openEditor({ patchworks: { runs: { settleMs: 40 } } }, flows);
+    ed = await openEditor(
+      {
+        contextStorage: { default: { module: "localfilesystem" }, memory: { module: "memory" } },
+        patchworks: { runs: { settleMs: 40 } },
+      },
+      flows,
+    );
     page = ed.page;
   });
   after(() => ed.close());
@@ -155,7 +183,53 @@ describe("state shapes in the editor (Chromium)", function () {
       "the pool to be cleared",
     );
     await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
     const pools = await ed.rt.api("GET", "/pw/dedupe/pools");
     assert.equal(pools.json.pools[0].keys, 0);
+  });
+
+  it("configures a cache shape, lists caches with their sizes and clears one", async function () {
+    const started = await ed.rt.api("POST", "/pw/trigger/trigC", [{ sku: "A", price: 1 }]);
+    await waitUntil(
+      async () =>
+        (await ed.rt.api("GET", `/pw/runs/${started.json.run.id}`)).json?.run?.status === "succeeded",
+      "the run",
+    );
+    const id = await ed.addNode("pw-cache", 560, 600);
+    await ed.openDialog(id);
+    await page.selectOption("#node-input-action", "load");
+    assert.equal(
+      await page.isVisible("#node-input-append"),
+      false,
+      "adding's settings are hidden when loading",
+    );
+    await page.fill("#node-input-cache", "price list");
+    await page.selectOption("#node-input-scope", "global");
+    await page.selectOption("#node-input-store", "memory");
+    await page.fill("#node-input-property", "prices");
+    await page.selectOption("#node-input-miss", "error");
+    const item = page.locator("#pw-cache-list li.pw-cache-item");
+    await waitUntil(async () => (await item.count()) === 1, "the cache in the list");
+    assert.match(await item.textContent(), /price list \(global, store default\): 1 keys, 1 KB/);
+    await item.locator(".pw-cache-clear").click();
+    await waitUntil(
+      async () => /No cache holds anything yet/.test(await page.locator("#pw-cache-list").textContent()),
+      "the cache to be cleared",
+    );
+    await ed.pressDone();
+    const node = await saved(id);
+    assert.deepEqual(
+      [node.action, node.cache, node.scope, node.store, node.property, node.miss, node.valid],
+      ["load", "price list", "global", "memory", "prices", "error", true],
+    );
+  });
+
+  it("flags a cache size limit the runtime would refuse", async function () {
+    const id = await ed.addNode("pw-cache", 300, 700);
+    await ed.openDialog(id);
+    await page.fill("#node-input-cache", "x");
+    await page.fill("#node-input-maxMB", "-3");
+    await ed.pressDone();
+    await waitUntil(async () => (await saved(id)).valid === false, "the node to be flagged");
   });
 });
