@@ -34,6 +34,12 @@ module.exports = {
     editorTheme: { tours: false, projects: { enabled: false } },
     logging: { console: { level: "info", metrics: false, audit: false } },
     functionExternalModules: false,
+    // Flow and global variables (a "last synced at" watermark, caches) are kept on disk under
+    // context/ and survive a restart; the memory store stays available by name ("memory").
+    contextStorage: {
+        default: { module: "localfilesystem" },
+        memory: { module: "memory" }
+    },
     // Settings of this package, e.g. the public URL webhooks are reached at behind a proxy:
     // patchworks: { publicBaseUrl: "https://integrations.example.com" },
     patchworks: {}

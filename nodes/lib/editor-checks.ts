@@ -16,6 +16,8 @@ import { bodyLimitBytes, compileSchedules } from "./trigger-config";
 import { normalisePath } from "./webhook/routes";
 import { compileRules, type VariableRule } from "./variables";
 import type { ScheduleSpec } from "./schedule";
+import { checkEntity, checkPoolName, compileKey, ttlSeconds } from "./dedupe";
+import { checkCacheName, maxBytesOf } from "./cache";
 
 /**
  * The checks the editor's dialogs ask the runtime for (through pw/editor/check), so a dialog
@@ -66,6 +68,24 @@ export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>
   "webhook-path": compiles((value) => normalisePath(text(value))),
   /** A trigger's webhook body size limit. */
   "body-limit": compiles((value) => bodyLimitBytes(text(value))),
+  /** De-dupe's key: { keyType: path | template, key }. */
+  "dedupe-key": compiles((value) => {
+    const v = (value ?? {}) as { keyType?: unknown; key?: unknown };
+    compileKey(v.keyType, v.key);
+  }),
+  /** A de-dupe data pool's name. */
+  "data-pool": compiles((value) => checkPoolName(value)),
+  /** A de-dupe entity. */
+  entity: compiles((value) => checkEntity(value)),
+  /** A cache's name. */
+  "cache-name": compiles((value) => checkCacheName(value)),
+  /** A cache's size limit in MB. */
+  "cache-size": compiles((value) => maxBytesOf(value)),
+  /** A time to live: { ttl, unit }. */
+  ttl: compiles((value) => {
+    const v = (value ?? {}) as { ttl?: unknown; unit?: unknown };
+    ttlSeconds(v.ttl, v.unit);
+  }),
 };
 
 /**

@@ -99,4 +99,82 @@ describe("pw-set-variables (node)", function () {
     helper.getNode("s").receive({ payload: {} });
     assert.match((await received).error.message, /not configured correctly/);
   });
+
+  describe('"when the run ends successfully"', function () {
+    const { provideRuns } = require("../support/dist").node("contracts");
+    /** A stand-in for the run tracker: the test ends runs by hand. */
+    function fakeRuns() {
+      const listeners = new Map();
+      const runs = {
+        tracker: {
+          isActive: (id) => id === "R1",
+          whenFinished: (id, fn) => listeners.set(id, [...(listeners.get(id) ?? []), fn]),
+        },
+        end: (id, status) => (listeners.get(id) ?? []).forEach((fn) => fn({ id, status })),
+      };
+      provideRuns(runs);
+      return runs;
+    }
+    afterEach(() => provideRuns(undefined));
+    const watermark = (extra) =>
+      setter(
+        [
+          { target: "flow", key: "lastSyncedAt", valueType: "template", value: "{{run.startedAt}}" },
+          { target: "meta", key: "seen", valueType: "str", value: "yes" },
+        ],
+        { writeWhen: "success", ...extra },
+      );
+
+    it("writes flow variables only once the run has ended succeeded; meta is set at once", async function () {
+      const runs = fakeRuns();
+      await load([tab, watermark(), out]);
+      const flow = helper.getNode("s").context().flow;
+      flow.set("lastSyncedAt", "2026-01-01T00:00:00.000Z");
+      const received = nextMessage("out");
+      helper.getNode("s").receive({ payload: [], pw: pw() });
+      assert.equal((await received).pw.meta.seen, "yes");
+      assert.equal(flow.get("lastSyncedAt"), "2026-01-01T00:00:00.000Z", "not before the run ends");
+      runs.end("R1", "succeeded");
+      assert.equal(flow.get("lastSyncedAt"), "2026-11-27T10:00:00.000Z");
+    });
+
+    for (const status of ["failed", "completed with failures", "stopped", "timed out"]) {
+      it(`leaves the watermark as it was when the run ends "${status}"`, async function () {
+        const runs = fakeRuns();
+        await load([tab, watermark(), out]);
+        const flow = helper.getNode("s").context().flow;
+        flow.set("lastSyncedAt", "2026-01-01T00:00:00.000Z");
+        const received = nextMessage("out");
+        helper.getNode("s").receive({ payload: [], pw: pw() });
+        await received;
+        runs.end("R1", status);
+        assert.equal(flow.get("lastSyncedAt"), "2026-01-01T00:00:00.000Z");
+      });
+    }
+
+    it("fails a message that belongs to no run, saying how to fix it", async function () {
+      fakeRuns();
+      await load([tab, watermark(), catcher, caught, out]);
+      const received = nextMessage("caught");
+      helper.getNode("s").receive({ payload: [] });
+      assert.match(
+        (await received).error.message,
+        /pw-set-variables "vars": flow variables are set "when the run ends successfully", but this message belongs to no run: start the flow with a trigger shape/,
+      );
+    });
+
+    it("fails the message when run tracking is off", async function () {
+      await load([tab, watermark(), catcher, caught, out]);
+      const received = nextMessage("caught");
+      helper.getNode("s").receive({ payload: [], pw: pw() });
+      assert.match((await received).error.message, /run tracking is off/);
+    });
+
+    it("refuses an unknown choice at deploy", async function () {
+      await load([tab, watermark({ writeWhen: "later" }), catcher, caught, out]);
+      const received = nextMessage("caught");
+      helper.getNode("s").receive({ payload: [], pw: pw() });
+      assert.match((await received).error.message, /unknown "write flow variables" choice "later"/);
+    });
+  });
 });

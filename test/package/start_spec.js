@@ -62,6 +62,13 @@ describe("npm start", function () {
     assert.equal((await fetch(`${base}/`)).status, 200, "the editor");
   });
 
+  it("keeps flow and global variables on disk by default, with the memory store available by name", async function () {
+    const settings = fs.readFileSync(path.join(userDir, "settings.js"), "utf8");
+    assert.match(settings, /default: \{ module: "localfilesystem" \}/);
+    const editorSettings = await (await fetch(`${base}/settings`)).json();
+    assert.deepEqual(editorSettings.context, { default: "default", stores: ["default", "memory"] });
+  });
+
   it("keeps flows, encrypted secrets, runs and queued runs across a restart", async function () {
     const flows = [
       { id: "s1", type: "tab", label: "Kept" },

@@ -19,6 +19,8 @@ const TYPES = [
   "pw-branch",
   "pw-map",
   "pw-connection",
+  "pw-dedupe",
+  "pw-cache",
 ];
 
 describe("package in a real runtime", function () {

@@ -22,6 +22,8 @@ const ALL = [
   "pw-instance",
   "pw-connection",
   "pw-connector",
+  "pw-dedupe",
+  "pw-cache",
 ].map((n) => node(n));
 
 /** Loads the flow with every node set of this package; credentials keyed by node id. */
