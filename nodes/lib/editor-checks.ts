@@ -16,6 +16,8 @@ import { bodyLimitBytes, compileSchedules } from "./trigger-config";
 import { normalisePath } from "./webhook/routes";
 import { compileRules, type VariableRule } from "./variables";
 import type { ScheduleSpec } from "./schedule";
+import { compileScript, ScriptSyntaxError } from "./script";
+import { compileIgnorePaths, parseExpected } from "./comparison";
 
 /**
  * The checks the editor's dialogs ask the runtime for (through pw/editor/check), so a dialog
@@ -27,6 +29,9 @@ export interface CheckProblem {
   rule?: number[];
   /** conditions: the input at fault, when it is one of the row's fields. */
   part?: string;
+  /** script: where in the code (1-based), when known. */
+  line?: number;
+  column?: number;
 }
 
 const text = (value: unknown): string => (value === undefined || value === null ? "" : String(value));
@@ -66,6 +71,20 @@ export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>
   "webhook-path": compiles((value) => normalisePath(text(value))),
   /** A trigger's webhook body size limit. */
   "body-limit": compiles((value) => bodyLimitBytes(text(value))),
+  /** A script (script shape, saved script): whether it parses, and where it does not. */
+  script: (value) => {
+    try {
+      compileScript(text(value));
+      return [];
+    } catch (err) {
+      const at = err instanceof ScriptSyntaxError ? err.position : undefined;
+      return [{ message: (err as Error).message, ...(at ? { line: at.line, column: at.column } : {}) }];
+    }
+  },
+  /** The assert shape's expected payload (JSON text). */
+  "expected-payload": compiles((value) => parseExpected(value)),
+  /** The assert shape's ignored paths. */
+  "ignore-paths": compiles((value) => compileIgnorePaths(value)),
 };
 
 export const CHECK_KINDS = Object.keys(CHECKS);

@@ -87,6 +87,8 @@ export interface RunOptions {
   require?: NodeJS.Require;
   /** Give the script `process` (settings.js). */
   process?: boolean;
+  /** Aborted when the run stops: the script fails at once, its timers cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface ScriptInput {
@@ -211,6 +213,7 @@ function runOnce(
       settled = true;
       clearTimeout(guard);
       clearInterval(pump);
+      options.signal?.removeEventListener("abort", stopped);
       for (const t of timers) clearTimeout(t);
       timers.clear();
       if (err) return reject(err);
@@ -325,6 +328,9 @@ function runOnce(
     if (options.process) sandbox.process = process;
     const context = vm.createContext(sandbox, { microtaskMode: "afterEvaluate" });
     const guard = setTimeout(timedOut, limitMs);
+    const stopped = () => finish(new ScriptRunError("the run was stopped while the script ran"));
+    if (options.signal?.aborted) return stopped();
+    options.signal?.addEventListener("abort", stopped);
     try {
       state.fn = script.runInContext(context);
     } catch (thrown) {
@@ -362,4 +368,41 @@ export function payloadsOf(value: unknown, each: boolean): unknown[] {
       `the script returned ${value === null ? "null" : typeof value}, not an array: "send each element as its own message" is on, so return an array of payloads (or turn it off)`,
     );
   return value;
+}
+
+/** A saved version of a shared script, as the saved-script config node keeps it. */
+export interface SavedVersion {
+  version: number;
+  code: string;
+  savedAt?: string;
+  note?: string;
+}
+
+/** Checks a saved script's versions (numbered 1, 2, … without repeats) and returns them, oldest first. */
+export function checkVersions(versions: unknown): SavedVersion[] {
+  if (!Array.isArray(versions) || versions.length === 0)
+    throw new Error("it has no saved version: open it, write the script and press Done");
+  const seen = new Set<number>();
+  const list = versions.map((v: Partial<SavedVersion> | null, i) => {
+    const n = v?.version;
+    if (!Number.isInteger(n) || (n as number) < 1)
+      throw new Error(`version ${i + 1} has no version number (a whole number from 1)`);
+    if (seen.has(n as number)) throw new Error(`version ${n} is saved twice`);
+    seen.add(n as number);
+    if (typeof v?.code !== "string") throw new Error(`version ${n} has no code`);
+    return v as SavedVersion;
+  });
+  return list.sort((a, b) => a.version - b.version);
+}
+
+/** The version a shape asks for: "latest" (or nothing) is the highest number. */
+export function pickVersion(versions: SavedVersion[], wanted: string | number | undefined): SavedVersion {
+  if (wanted === undefined || wanted === "" || wanted === "latest") return versions[versions.length - 1];
+  const n = Number(wanted);
+  const found = versions.find((v) => v.version === n);
+  if (!found)
+    throw new Error(
+      `it has no version ${String(wanted)} (saved: ${versions.map((v) => v.version).join(", ")}); choose one of those or "latest"`,
+    );
+  return found;
 }
