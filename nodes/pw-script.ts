@@ -23,7 +23,7 @@ interface ScriptDef extends NodeDef {
   script?: string;
   /** "latest" or a version number. */
   version?: string;
-  /** The time limit in seconds (empty: 120). */
+  /** The time limit in seconds (empty: 120, or the cap when lower). */
   timeout?: string | number;
   /** Send each element of a returned array as its own message. */
   each?: boolean;

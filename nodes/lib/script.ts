@@ -344,12 +344,14 @@ function runOnce(
 }
 
 /**
- * The shape's time limit in ms from its setting in seconds (empty: 120 s), refused when over
- * the cap: a shape never silently gets less than it asked for.
+ * The shape's time limit in ms from its setting in seconds. Empty means 120 s (the cap when
+ * settings.js sets a lower one); a limit set over the cap is refused: a shape never silently
+ * gets less than it asked for.
  */
 export function scriptTimeoutMs(seconds: unknown, capSeconds = SCRIPT_CAP_SECONDS): number {
-  const s =
-    seconds === undefined || seconds === null || seconds === "" ? SCRIPT_DEFAULT_SECONDS : Number(seconds);
+  if (seconds === undefined || seconds === null || String(seconds).trim() === "")
+    return Math.round(Math.min(SCRIPT_DEFAULT_SECONDS, capSeconds) * 1000);
+  const s = Number(seconds);
   if (!Number.isFinite(s) || s <= 0)
     throw new Error(`the time limit must be a number of seconds above 0, not ${JSON.stringify(seconds)}`);
   if (s > capSeconds)

@@ -185,6 +185,7 @@ describe("script engine", function () {
     it("takes the limit in seconds, 120 s by default, refused over the cap", function () {
       assert.equal(scriptTimeoutMs(undefined), 120000);
       assert.equal(scriptTimeoutMs(""), 120000);
+      assert.equal(scriptTimeoutMs("", 5), 5000, "empty: the cap when it is lower than 120 s");
       assert.equal(scriptTimeoutMs("0.5"), 500);
       assert.throws(
         () => scriptTimeoutMs(601),
