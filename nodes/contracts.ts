@@ -42,6 +42,23 @@ export interface LookupTableNode extends Node {
   problem?: string;
 }
 
+/** One saved version of a `pw-saved-script`. */
+export interface ScriptVersion {
+  version: number;
+  code: string;
+  /** ISO 8601 time it was saved in the editor. */
+  savedAt?: string;
+  note?: string;
+}
+
+/** A `pw-saved-script` config node: a script shared by script shapes, with its numbered versions. */
+export interface SavedScriptNode extends Node {
+  /** The version asked for ("latest" or its number); throws naming what exists when there is none. */
+  version(wanted: string | number | undefined): ScriptVersion;
+  /** Why the saved script cannot be used, when it cannot. */
+  problem?: string;
+}
+
 /** A `pw-trigger`: where every run starts. */
 export interface TriggerNode extends Node<{ secret?: string }> {
   /**
@@ -62,6 +79,7 @@ interface NodeTypes {
   "pw-instance": InstanceNode;
   "pw-lookup-table": LookupTableNode;
   "pw-trigger": TriggerNode;
+  "pw-saved-script": SavedScriptNode;
 }
 
 /** A deployed node of one of our types by id; undefined when there is none of that type. */

@@ -18,6 +18,8 @@ import { compileRules, type VariableRule } from "./variables";
 import type { ScheduleSpec } from "./schedule";
 import { checkEntity, checkPoolName, compileKey, ttlSeconds } from "./dedupe";
 import { checkCacheName, maxBytesOf } from "./cache";
+import { compileScript, ScriptSyntaxError } from "./script";
+import { compileIgnorePaths, parseExpected } from "./comparison";
 
 /**
  * The checks the editor's dialogs ask the runtime for (through pw/editor/check), so a dialog
@@ -29,6 +31,9 @@ export interface CheckProblem {
   rule?: number[];
   /** conditions: the input at fault, when it is one of the row's fields. */
   part?: string;
+  /** script: where in the code (1-based), when known. */
+  line?: number;
+  column?: number;
 }
 
 const text = (value: unknown): string => (value === undefined || value === null ? "" : String(value));
@@ -86,6 +91,20 @@ export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>
     const v = (value ?? {}) as { ttl?: unknown; unit?: unknown };
     ttlSeconds(v.ttl, v.unit);
   }),
+  /** A script (script shape, saved script): whether it parses, and where it does not. */
+  script: (value) => {
+    try {
+      compileScript(text(value));
+      return [];
+    } catch (err) {
+      const at = err instanceof ScriptSyntaxError ? err.position : undefined;
+      return [{ message: (err as Error).message, ...(at ? { line: at.line, column: at.column } : {}) }];
+    }
+  },
+  /** The assert shape's expected payload (JSON text). */
+  "expected-payload": compiles((value) => parseExpected(value)),
+  /** The assert shape's ignored paths. */
+  "ignore-paths": compiles((value) => compileIgnorePaths(value)),
 };
 
 /**

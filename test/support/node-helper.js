@@ -24,6 +24,9 @@ const ALL = [
   "pw-connector",
   "pw-dedupe",
   "pw-cache",
+  "pw-script",
+  "pw-saved-script",
+  "pw-assert",
 ].map((n) => node(n));
 
 /** Loads the flow with every node set of this package; credentials keyed by node id. */
