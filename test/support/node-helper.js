@@ -22,6 +22,9 @@ const ALL = [
   "pw-instance",
   "pw-connection",
   "pw-connector",
+  "pw-smtp",
+  "pw-notify",
+  "pw-track-data",
 ].map((n) => node(n));
 
 /** Loads the flow with every node set of this package; credentials keyed by node id. */

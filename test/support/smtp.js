@@ -36,8 +36,12 @@ async function startSmtp({ user, password, refuse = [] } = {}) {
           from: session.envelope.mailFrom.address,
           to: session.envelope.rcptTo.map((r) => r.address),
           raw,
-          header: (name) => new RegExp(`^${name}: (.*)$`, "mi").exec(raw)?.[1],
-          body: raw.slice(raw.indexOf("\r\n\r\n") + 4),
+          // Long headers are folded over lines: unfolded here (RFC 5322 2.2.3).
+          header: (name) =>
+            new RegExp(`^${name}: (.*)$`, "mi").exec(
+              raw.slice(0, raw.indexOf("\r\n\r\n")).replace(/\r\n(?=[ \t])/g, ""),
+            )?.[1],
+          body: decode(raw),
         });
         cb();
       });
@@ -50,6 +54,21 @@ async function startSmtp({ user, password, refuse = [] } = {}) {
     logins,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
+}
+
+/** The body as text: quoted-printable (which nodemailer uses for non-ASCII text) decoded. */
+function decode(raw) {
+  const body = raw.slice(raw.indexOf("\r\n\r\n") + 4);
+  if (!/^Content-Transfer-Encoding: quoted-printable$/im.test(raw)) return body;
+  const soft = body.replace(/=\r\n/g, "");
+  const bytes = [];
+  for (let i = 0; i < soft.length; i++) {
+    if (soft[i] === "=" && /^[0-9A-F]{2}$/i.test(soft.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(soft.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(soft[i], "utf8"));
+  }
+  return Buffer.from(bytes).toString("utf8");
 }
 
 module.exports = { startSmtp };
