@@ -6,6 +6,8 @@ import type { RequestRecord } from "./lib/records";
 import type { RunRecord } from "./lib/runs/record";
 import type { SubmitOptions, Submitted, TriggerLauncher } from "./lib/runs/service";
 import type { ScopeResult } from "./lib/runs/tracker";
+import type { NotificationRecord } from "./lib/notify";
+import type { Mailer } from "./lib/mailer";
 
 /**
  * The interfaces between nodes, in one place: what one node of this package may call on
@@ -74,12 +76,28 @@ export interface TriggerNode extends Node<{ secret?: string }> {
   problem?: string;
 }
 
+/** A `pw-smtp` config node: an SMTP server and its recipient groups, for notify shapes. */
+export interface SmtpNode extends Node<{ user?: string; password?: string }> {
+  /** Absent when the settings cannot be used (see problem). */
+  mailer?: Mailer;
+  problem?: string;
+}
+
+/** A `pw-notify` shape, as a trigger's "notify when this run fails" calls it. */
+export interface NotifyNode extends Node {
+  /** Sends the shape's notification, at level error, about a run that ended badly; never throws. */
+  alertRunEnded(record: RunRecord): void;
+  problem?: string;
+}
+
 /** The node types above, by the type name they register. */
 interface NodeTypes {
   "pw-instance": InstanceNode;
   "pw-lookup-table": LookupTableNode;
   "pw-trigger": TriggerNode;
   "pw-saved-script": SavedScriptNode;
+  "pw-smtp": SmtpNode;
+  "pw-notify": NotifyNode;
 }
 
 /** A deployed node of one of our types by id; undefined when there is none of that type. */
@@ -125,6 +143,18 @@ export interface ShapeRuns {
    * Undefined when there is none, or the retried run had succeeded (its retry starts over).
    */
   resumePoint(runId: string, key: string): unknown;
+  /**
+   * Records (name, value) pairs of a track-data shape into the run, so runs can be found by
+   * them: at most TRACKED_VALUES_PER_RUN distinct values of TRACKED_VALUE_CHARS characters
+   * (runs/tracked.ts). How many were new and how many did not fit; undefined when the run is
+   * not live here.
+   */
+  trackValues(
+    runId: string,
+    entries: Iterable<readonly [string, string]>,
+  ): { added: number; dropped: number } | undefined;
+  /** Adds a notification to the run's log (a live run, or one that ended a short while ago). */
+  recordNotification(runId: string, notification: NotificationRecord): boolean;
 }
 
 /** What a trigger may ask of the run service. */

@@ -361,6 +361,9 @@ export = function (RED: NodeAPI) {
     filter.trigger = text("trigger");
     filter.q = text("q");
     filter.before = text("before");
+    filter.tracked = text("tracked");
+    filter.trackedName = text("trackedName");
+    if (filter.trackedName && !filter.tracked) return `"trackedName" needs "tracked": the value to find`;
     const status = text("status");
     if (status) {
       const list = status.split(",").map((s) => s.trim()) as RunStatus[];

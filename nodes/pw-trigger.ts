@@ -3,7 +3,7 @@ import type { Request, Response } from "express";
 import { compileTrigger, type CompiledTrigger, type TriggerSettings } from "./lib/trigger-config";
 import { formatFireTime, Scheduler } from "./lib/schedule";
 import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib/message";
-import { findNode, triggerRuns, type TriggerNode } from "./contracts";
+import { findNode, shapeRuns, triggerRuns, type TriggerNode } from "./contracts";
 import { MANUAL_RANK, priorityRank } from "./lib/runs/queue";
 import type { Admission, TriggerLauncher } from "./lib/runs/service";
 import type { SnapshotMode } from "./lib/runs/snapshots";
@@ -25,6 +25,8 @@ interface TriggerDef extends NodeDef, TriggerSettings {
   whenFull?: "drop" | "reject";
   /** Which payloads this flow's runs keep in the run log. */
   snapshots?: SnapshotMode;
+  /** A pw-notify shape told when a run of this trigger fails or times out. */
+  notifyOnFail?: string;
 }
 type TriggerCredentials = NonNullable<TriggerNode["credentials"]>;
 type Via = NonNullable<RunInfo["via"]>;
@@ -109,8 +111,22 @@ export = function (RED: NodeAPI) {
       );
       if (admission === "queued")
         node.status({ fill: "yellow", shape: "ring", text: `queued (${service.queue.queuedCount} waiting)` });
+      if (def.notifyOnFail && admission !== "full") alertOnFailure(pw.run.id);
       return { pw, admission, written };
     };
+
+    /** "Notify when this run fails": the chosen notify shape is told of a run that failed or timed out. */
+    function alertOnFailure(runId: string) {
+      shapeRuns()?.whenFinished(runId, (record) => {
+        if (record.status !== "failed" && record.status !== "timed out") return;
+        const notify = findNode(RED, def.notifyOnFail ?? "", "pw-notify");
+        if (notify) notify.alertRunEnded(record);
+        else
+          node.warn(
+            `${label}: run ${runId} ${record.status}, but the notify shape chosen to alert is not deployed`,
+          );
+      });
+    }
 
     /** A manual run or retry: resolves once it is on disk; a full queue is an error with status 429. */
     const fireAndWrite = async (...args: Parameters<typeof fire>): Promise<RunInfo> => {

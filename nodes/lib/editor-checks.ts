@@ -20,6 +20,9 @@ import { checkEntity, checkPoolName, compileKey, ttlSeconds } from "./dedupe";
 import { checkCacheName, maxBytesOf } from "./cache";
 import { compileScript, ScriptSyntaxError } from "./script";
 import { compileIgnorePaths, parseExpected } from "./comparison";
+import { compileNotify, type NotifySettings } from "./notify";
+import { compileMailer, parseAddresses, type SmtpSettings } from "./mailer";
+import { compileTracking } from "./tracking";
 
 /**
  * The checks the editor's dialogs ask the runtime for (through pw/editor/check), so a dialog
@@ -71,6 +74,14 @@ export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>
   schedules: compiles((value) => compileSchedules(value as ScheduleSpec[])),
   /** A trigger's webhook path. */
   "webhook-path": compiles((value) => normalisePath(text(value))),
+  /** A notify shape's message, subject, level and value length together. */
+  notify: compiles((value) => compileNotify((value ?? {}) as NotifySettings)),
+  /** An SMTP server's settings (host, port, security, sender, groups), without connecting. */
+  smtp: compiles((value) => compileMailer((value ?? {}) as SmtpSettings).close()),
+  /** One recipient group's addresses. */
+  addresses: compiles((value) => parseAddresses(text(value), "the group")),
+  /** A track-data shape's rows. */
+  "track-fields": compiles((value) => compileTracking(value)),
   /** A trigger's webhook body size limit. */
   "body-limit": compiles((value) => bodyLimitBytes(text(value))),
   /** De-dupe's key: { keyType: path | template, key }. */

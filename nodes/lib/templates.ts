@@ -23,7 +23,8 @@ export function escapeXml(text: string): string {
   );
 }
 
-function toText(value: unknown): string {
+/** A value as a template writes it: objects as JSON, null and undefined as nothing. */
+export function toText(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
@@ -40,15 +41,22 @@ export interface TemplateView {
 
 export type Template = (view: TemplateView) => string;
 
-/** Parses the template once (throwing on bad syntax) and returns a renderer. */
-export function compileTemplate(text: string, escaping: Escaping = "none"): Template {
+/**
+ * Parses the template once (throwing on bad syntax) and returns a renderer. `escaping` is one
+ * of the named escapings, or a function of its own for a place they do not fit (notify cuts
+ * each value at a length).
+ */
+export function compileTemplate(
+  text: string,
+  escaping: Escaping | ((value: unknown) => string) = "none",
+): Template {
   try {
     Mustache.parse(text);
   } catch (err) {
     throw new Error(`template "${excerpt(text)}" is not valid: ${(err as Error).message}`, { cause: err });
   }
   if (!text.includes("{{")) return () => text;
-  const config = { escape: ESCAPES[escaping] };
+  const config = { escape: typeof escaping === "function" ? escaping : ESCAPES[escaping] };
   return (view) => Mustache.render(text, view, undefined, config);
 }
 

@@ -21,6 +21,8 @@ const TYPES = [
   "pw-connection",
   "pw-dedupe",
   "pw-cache",
+  "pw-notify",
+  "pw-track-data",
 ];
 
 describe("package in a real runtime", function () {
@@ -36,11 +38,11 @@ describe("package in a real runtime", function () {
     );
     assert.deepEqual(
       sets.map((s) => s.types[0]).sort(),
-      [...TYPES, "pw-lookup-table", "pw-instance", "pw-connector"].sort(),
+      [...TYPES, "pw-lookup-table", "pw-instance", "pw-connector", "pw-smtp"].sort(),
     );
     for (const set of sets) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
     const html = (await rt.api("GET", "/nodes", undefined, { accept: "text/html" })).text;
-    for (const config of ["pw-lookup-table", "pw-instance", "pw-connector"]) {
+    for (const config of ["pw-lookup-table", "pw-instance", "pw-connector", "pw-smtp"]) {
       assert.match(
         html,
         new RegExp(`registerType\\("${config}", \\{\\s*category: "config"`),

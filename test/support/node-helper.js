@@ -27,6 +27,9 @@ const ALL = [
   "pw-script",
   "pw-saved-script",
   "pw-assert",
+  "pw-smtp",
+  "pw-notify",
+  "pw-track-data",
 ].map((n) => node(n));
 
 /** Loads the flow with every node set of this package; credentials keyed by node id. */

@@ -1,5 +1,7 @@
 import type { Meta, RunInfo } from "../message";
 import type { RequestRecord } from "../records";
+import type { NotificationRecord } from "../notify";
+import type { Tracked } from "./tracked";
 
 export type { RequestRecord };
 
@@ -96,7 +98,16 @@ export interface RunRecord {
    * and the pages already sent on), so a Retry goes on where this run stopped.
    */
   checkpoints?: Record<string, unknown>;
+  /** Values track-data shapes recorded, by name (see runs/tracked.ts for the caps). */
+  tracked?: Tracked;
+  /** Values that did not fit under the cap. */
+  trackedDropped?: number;
+  /** What notify shapes sent for the run, and how each channel went (the latest NOTIFICATIONS_PER_RUN). */
+  notifications?: NotificationRecord[];
 }
+
+/** Notifications a run log keeps; the earliest go first. */
+export const NOTIFICATIONS_PER_RUN = 50;
 
 /** Where finished and changed runs go; the store batches the writes. */
 export interface RunSink {

@@ -10,6 +10,7 @@ import {
   type RunStatus,
 } from "./record";
 import { STEP_COLUMNS, rowsOf, stepsFromRows, type StepColumn, type StepTable } from "./steps";
+import { TrackedIndex, trackedKey } from "./tracked";
 
 /**
  * The embedded run store: an append-only log of run records under Node-RED's user
@@ -35,6 +36,10 @@ export interface RunFilter {
   q?: string;
   /** Only runs older than this run id (paging: pass the last id of the previous page). */
   before?: string;
+  /** Runs that tracked this value (a track-data shape's; whole value, case ignored), looked up in an index. */
+  tracked?: string;
+  /** With `tracked`: only under this name (order, email). */
+  trackedName?: string;
   limit?: number;
 }
 
@@ -97,6 +102,8 @@ type Entry = RunRecord | StoredRun;
 export class FileRunStore implements RunSink, RunQuery {
   /** In start order (ids sort by start time), finished runs as StoredRun, the rest as records. */
   private readonly index = new Map<string, Entry>();
+  /** Tracked value → runs, for the runs in the index. */
+  private readonly trackedIndex = new TrackedIndex();
   private readonly dirty = new Map<string, RunRecord>();
   private flushTimer: unknown;
   private compactTimer: unknown;
@@ -139,6 +146,7 @@ export class FileRunStore implements RunSink, RunQuery {
           if (line) {
             const record = fromLine(line);
             const final = FINAL_STATUSES.has(record.status);
+            if (record.tracked) this.trackedIndex.set(record.id, record.tracked);
             // A run never goes back from finished: a late running line (see flushSync) does not undo its end.
             if (final || !(loaded.get(record.id) instanceof StoredRun))
               loaded.set(record.id, final ? new StoredRun(summarise(record), chunk, start, end) : record);
@@ -182,6 +190,7 @@ export class FileRunStore implements RunSink, RunQuery {
 
   save(record: RunRecord): void {
     this.index.set(record.id, record);
+    if (record.tracked) this.trackedIndex.set(record.id, record.tracked);
     this.dirty.set(record.id, record);
     // Evicting walks the index from its oldest end, so it runs once per tenth of the cap
     // (even when many running runs, which are never evicted, fill the index).
@@ -276,11 +285,16 @@ export class FileRunStore implements RunSink, RunQuery {
     const q = filter.q?.trim().toLowerCase();
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
     const out: RunSummary[] = [];
-    // Run ids sort by start time, so newest first is a reverse sort of the ids.
-    const ids = [...this.index.keys()].sort().reverse();
+    // Run ids sort by start time, so newest first is a reverse sort of the ids. A tracked
+    // value narrows the runs to look at through the index first.
+    const tracked = filter.tracked?.trim();
+    const ids = (tracked ? this.trackedIndex.find(tracked) : [...this.index.keys()]).sort().reverse();
+    const name = filter.trackedName?.trim();
     for (const id of ids) {
       if (filter.before && id >= filter.before) continue;
-      const entry = this.index.get(id) as Entry;
+      const entry = this.index.get(id);
+      if (!entry) continue;
+      if (tracked && name && !trackedUnder(this.get(id), name, tracked)) continue;
       const r = entry instanceof StoredRun ? entry.summary : entry;
       if (filter.flow && r.flow !== filter.flow) continue;
       if (filter.trigger && r.trigger !== filter.trigger) continue;
@@ -319,6 +333,7 @@ export class FileRunStore implements RunSink, RunQuery {
       if (!FINAL_STATUSES.has(record.status)) continue;
       this.index.delete(id);
       this.dirty.delete(id);
+      this.trackedIndex.delete(id);
       this.staleDays.add(dayOf(record.startedAt));
     }
     if (this.compactTimer === undefined && this.staleDays.size > 0) {
@@ -352,6 +367,7 @@ export class FileRunStore implements RunSink, RunQuery {
       touchedDays.add(dayOf(record.startedAt));
       this.index.delete(id);
       this.dirty.delete(id);
+      this.trackedIndex.delete(id);
     }
     await this.flush();
     this.writing = this.writing.then(() => this.rewrite(touchedDays, dayOf(cutoff - DAY_MS)));
@@ -437,6 +453,9 @@ export function toLine(r: RunRecord): string {
   if (r.late !== undefined) head += `,"late":${r.late}`;
   if (r.snapshots !== undefined) head += `,"snapshots":${JSON.stringify(r.snapshots)}`;
   if (r.checkpoints !== undefined) head += `,"checkpoints":${JSON.stringify(r.checkpoints)}`;
+  if (r.tracked !== undefined) head += `,"tracked":${JSON.stringify(r.tracked)}`;
+  if (r.trackedDropped !== undefined) head += `,"trackedDropped":${r.trackedDropped}`;
+  if (r.notifications !== undefined) head += `,"notifications":${JSON.stringify(r.notifications)}`;
   const { payloadJson, meta, truncated, bytes } = r.input;
   const input =
     payloadJson === undefined
@@ -499,6 +518,12 @@ function summarise(r: RunRecord): RunSummary {
   if (r.reason !== undefined) s.reason = r.reason;
   if (r.snapshots !== undefined) s.snapshots = r.snapshots;
   return s;
+}
+
+/** The run tracked the value under this name (case ignored, as the index compares). */
+function trackedUnder(r: RunRecord | undefined, name: string, value: string): boolean {
+  const key = trackedKey(value);
+  return (r?.tracked?.[name] ?? []).some((v) => trackedKey(v) === key);
 }
 
 function searchable(r: RunRecord): string {

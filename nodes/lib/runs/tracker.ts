@@ -3,7 +3,16 @@ import { runIdOf, type PwContext, type PwMessage } from "../message";
 import type { RequestRecord } from "../records";
 import { systemClock, type Clock } from "../schedule";
 import { addError, errorText, Handling, markCaught, type ErrorSource } from "./errors";
-import { STEP_TABLE, type RunError, type RunRecord, type RunSink, type RunStatus } from "./record";
+import {
+  NOTIFICATIONS_PER_RUN,
+  STEP_TABLE,
+  type RunError,
+  type RunRecord,
+  type RunSink,
+  type RunStatus,
+} from "./record";
+import type { NotificationRecord } from "../notify";
+import { addTracked } from "./tracked";
 import { addRequest } from "./requests";
 import { Scopes, type Scope, type ScopeResult } from "./scopes";
 import { SettleQueue } from "./settle";
@@ -425,6 +434,35 @@ export class RunTracker {
     if (run) run.record.failedRecords += count;
   }
 
+  /**
+   * Records values a track-data shape read (name, value) into the run, within the caps
+   * (runs/tracked.ts). Undefined when the run is not live here.
+   */
+  trackValues(
+    runId: string,
+    entries: Iterable<readonly [string, string]>,
+  ): { added: number; dropped: number } | undefined {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    return addTracked(run.record, entries);
+  }
+
+  /**
+   * Adds a notification to the run's log: a live run's, or one that ended on its own a short
+   * while ago (a trigger's "notify when this run fails" sends after the end), which is then
+   * written again. False when the run is neither.
+   */
+  recordNotification(runId: string, notification: NotificationRecord): boolean {
+    const live = this.runs.get(runId);
+    const run = live ?? this.ended.get(runId);
+    if (!run) return false;
+    const list = (run.record.notifications ??= []);
+    list.push(notification);
+    if (list.length > NOTIFICATIONS_PER_RUN) list.splice(0, list.length - NOTIFICATIONS_PER_RUN);
+    if (!live) this.sink.save(run.record);
+    return true;
+  }
+
   checkpoint(runId: string, key: string, value: unknown): boolean {
     const run = this.runs.get(runId);
     if (!run) return false;
@@ -789,6 +827,9 @@ class LiveRecord implements RunRecord {
   reason?: string;
   snapshots?: RunRecord["snapshots"];
   checkpoints?: RunRecord["checkpoints"];
+  tracked?: RunRecord["tracked"];
+  trackedDropped?: number;
+  notifications?: RunRecord["notifications"];
   readonly [STEP_TABLE]: StepTable;
 
   constructor(pw: PwContext, now: number, input: RunRecord["input"], table: StepTable) {
