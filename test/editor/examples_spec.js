@@ -57,7 +57,7 @@ describe("the examples in the editor (Chromium)", function () {
   /** Deploys (full, the default), confirming the warning about unconfigured nodes if it comes. */
   async function deploy() {
     await page.click("#red-ui-header-button-deploy");
-    const confirm = page.locator("#node-dialog-confirm-deploy-deploy");
+    const confirm = page.locator("#red-ui-deploy-dialog-confirm-deploy-deploy");
     const done = page.locator(".red-ui-notification:has-text('Successfully deployed')");
     await Promise.race([
       confirm.waitFor({ timeout: 15000 }).then(() => confirm.click()),
