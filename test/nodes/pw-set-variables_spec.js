@@ -78,7 +78,7 @@ describe("pw-set-variables (node)", function () {
     const msg = await received;
     assert.match(
       msg.error.message,
-      /pw-set-variables "vars": row 1 \(meta "blob"\): meta variables would take \d+ bytes, over the 10240-byte limit/,
+      /set variables "vars": row 1 \(meta "blob"\): meta variables would take \d+ bytes, over the 10240-byte limit/,
     );
   });
 
