@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileComparison, parseExpected, type Comparison, type ComparisonMode } from "./lib/comparison";
 import { runIdOf } from "./lib/message";
 import { shapeRuns } from "./contracts";
-import { refuseMessages, sendOn } from "./shape";
+import { refuseMessages, sendOn, shapeLabel, startClean } from "./shape";
 
 interface AssertDef extends NodeDef {
   /** The expected payload, as JSON text. */
@@ -22,7 +22,8 @@ export = function (RED: NodeAPI) {
   function PwAssert(this: Node, def: AssertDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-assert "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("assert", def);
     let compare: (actual: unknown) => Comparison;
     try {
       compare = compileComparison({

@@ -3,7 +3,7 @@ import { newId } from "./lib/ids";
 import { readPw, runIdOf, type PwMessage } from "./lib/message";
 import type { ScopeResult } from "./lib/runs/tracker";
 import { shapeRuns } from "./contracts";
-import { refuseMessages, sendOn } from "./shape";
+import { refuseMessages, sendOn, shapeLabel, startClean, showStopped } from "./shape";
 
 interface BranchDef extends NodeDef {
   /** One label per output, in the order they run. */
@@ -16,8 +16,13 @@ export = function (RED: NodeAPI) {
   function PwBranch(this: Node, def: BranchDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-branch "${def.name || def.id}"`;
+    startClean(node);
     const branches = Array.isArray(def.branches) ? def.branches : [];
+    const label = shapeLabel(
+      "branch",
+      def,
+      `branch: ${branches.map((b, i) => b?.label || String(i + 1)).join(" → ")}`,
+    );
     if (branches.length === 0) {
       refuseMessages(node, label, "pw-branch.status.bad-config", new Error("add at least one branch"));
       return;
@@ -49,7 +54,7 @@ export = function (RED: NodeAPI) {
       void (async () => {
         for (let i = 0; i < outputs; i++) {
           if (signal?.aborted) {
-            node.status({ fill: "grey", shape: "ring", text: `stopped before ${name(i)}` });
+            showStopped(node, `stopped before ${name(i)}`);
             done();
             return;
           }
@@ -70,7 +75,8 @@ export = function (RED: NodeAPI) {
           if (result.failed) {
             failed.push(`${name(i)} failed: ${result.errors.join("; ")}`);
             if (stopOnFailure) {
-              node.status({ fill: "red", shape: "dot", text: `${name(i)} failed` });
+              if (signal?.aborted) showStopped(node, `stopped in ${name(i)}`);
+              else node.status({ fill: "red", shape: "dot", text: `${name(i)} failed` });
               const skipped = outputs - i - 1;
               done(
                 new Error(

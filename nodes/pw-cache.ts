@@ -19,7 +19,7 @@ import { derive, pwOf, runIdOf, withPw } from "./lib/message";
 import { checkWritableKey } from "./lib/keys";
 import { parsePath } from "./lib/paths";
 import { templateView } from "./template-view";
-import { noPayload, refuseMessages } from "./shape";
+import { noPayload, refuseMessages, shapeLabel, startClean } from "./shape";
 import { shapeRuns } from "./contracts";
 import { installAdminErrors } from "./admin-errors";
 
@@ -91,7 +91,8 @@ export = function (RED: NodeAPI) {
   function PwCache(this: Node, def: CacheDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-cache "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("cache", def);
     const store = def.store || undefined;
     let scope: CacheScope;
     let cache: string;

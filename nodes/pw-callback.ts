@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { answerCallback } from "./lib/runs/callbacks";
 import { runIdOf } from "./lib/message";
-import { refuseMessages } from "./shape";
+import { refuseMessages, shapeLabel, startClean } from "./shape";
 import { setKey } from "./lib/keys";
 
 interface CallbackDef extends NodeDef {
@@ -28,7 +28,8 @@ export = function (RED: NodeAPI) {
   function PwCallback(this: Node, def: CallbackDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-callback "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("callback", def, `callback ${String(statusSetting(def) ?? 200)}`);
     const configured = statusSetting(def);
     const status = configured === undefined || configured === "" ? 200 : Number(configured);
     const format = def.format === "xml" || def.format === "text" ? def.format : "json";

@@ -5,7 +5,7 @@ import { derive, readPw, runIdOf } from "./lib/message";
 import type { RequestRecord } from "./lib/records";
 import { findNode, shapeRuns } from "./contracts";
 import { compileTemplate } from "./lib/templates";
-import { noPayload, refuseMessages, sendOn } from "./shape";
+import { noPayload, refuseMessages, sendOn, shapeLabel, startClean, showStopped } from "./shape";
 import { templateView } from "./template-view";
 import { setKey } from "./lib/keys";
 
@@ -61,7 +61,8 @@ export = function (RED: NodeAPI) {
   function PwConnection(this: Node, def: ConnectionDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-connection "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("connection", def, (def.endpoint ?? "").replace(/-/g, " "));
     const instance = findNode(RED, def.instance, "pw-instance");
     let client: ConnectorClient;
     let direction: "receive" | "send";
@@ -133,7 +134,9 @@ export = function (RED: NodeAPI) {
       work.then(
         () => done(),
         (err: Error) => {
-          node.status({ fill: "red", shape: "dot", text: "pw-connection.status.failed" });
+          // A stopped run aborts its requests: that is no failure of this shape.
+          if (call.signal?.aborted) showStopped(node);
+          else node.status({ fill: "red", shape: "dot", text: "pw-connection.status.failed" });
           done(new Error(`${label}: ${err.message}`));
         },
       );

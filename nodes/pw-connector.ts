@@ -4,6 +4,7 @@ import { validateDefinition, DefinitionError } from "./lib/connectors/definition
 import { fromOpenApi } from "./lib/connectors/openapi";
 import { registerBuilt, unregisterBuilt } from "./lib/connectors/registry";
 import { installAdminErrors } from "./admin-errors";
+import { shapeLabel } from "./shape";
 
 /**
  * The connector builder's node: a connector definition made in the editor (or imported from
@@ -21,7 +22,7 @@ export = function (RED: NodeAPI) {
       registerBuilt(node.id, validateDefinition(JSON.parse(def.definition || "{}")));
     } catch (err) {
       node.error(
-        `pw-connector "${def.name || def.id}": ${err instanceof SyntaxError ? `the definition is not JSON: ${err.message}` : (err as Error).message}`,
+        `${shapeLabel("connector", def)}: ${err instanceof SyntaxError ? `the definition is not JSON: ${err.message}` : (err as Error).message}`,
       );
     }
     node.on("close", (_removed: boolean, done: () => void) => {

@@ -15,7 +15,7 @@ import {
 } from "./lib/dedupe";
 import { parseCsv, toCsv } from "./lib/csv";
 import { derive, pwOf } from "./lib/message";
-import { noPayload, refuseMessages, sendOn } from "./shape";
+import { noPayload, refuseMessages, sendOn, shapeLabel, startClean } from "./shape";
 import { installAdminErrors } from "./admin-errors";
 
 interface DedupeDef extends NodeDef {
@@ -51,7 +51,8 @@ export = function (RED: NodeAPI) {
   function PwDedupe(this: Node, def: DedupeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-dedupe "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("de-dupe", def);
     let readKey: KeyReader;
     let mode: DedupeMode;
     let poolName: string;

@@ -3,7 +3,7 @@ import { compileConditions, type Matcher, type Predicate } from "./lib/condition
 import { filterRecords } from "./lib/routing";
 import { derive } from "./lib/message";
 import { keepSample, forgetSample } from "./samples";
-import { attempt, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
+import { attempt, noPayload, predicateFor, refuseMessages, sendOn, shapeLabel, startClean } from "./shape";
 
 interface FilterDef extends NodeDef {
   conditions: unknown;
@@ -19,7 +19,8 @@ export = function (RED: NodeAPI) {
   function PwFilter(this: Node, def: FilterDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-filter "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("filter", def);
     let matcher: Matcher;
     try {
       matcher = compileConditions(def.conditions);

@@ -3,7 +3,7 @@ import { batchAt, batchCount, checkBatchSize, compileBatchLevel, type BatchLevel
 import { delay } from "./lib/delay";
 import { derive, runIdOf } from "./lib/message";
 import { shapeRuns } from "./contracts";
-import { attempt, noPayload, refuseMessages } from "./shape";
+import { attempt, noPayload, refuseMessages, shapeLabel, startClean, showStopped } from "./shape";
 
 interface FlowControlDef extends NodeDef {
   /** Path to the array to batch (root when empty or "*"); through [*] the arrays of every element. */
@@ -17,7 +17,12 @@ export = function (RED: NodeAPI) {
   function PwFlowControl(this: Node, def: FlowControlDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-flow-control "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel(
+      "flow control",
+      def,
+      `batches of ${String(def.size)}${def.level ? ` at ${def.level}` : ""}${Number(def.delayMs) > 0 ? `, ${String(def.delayMs)} ms apart` : ""}`,
+    );
     let level: BatchLevel;
     let size: number;
     let pause: number;
@@ -72,14 +77,9 @@ export = function (RED: NodeAPI) {
           sent++;
         }
         waiting--;
-        node.status({
-          fill: sent === count ? "green" : "yellow",
-          shape: "dot",
-          text:
-            sent === count
-              ? `${records.length} records in ${count} batches`
-              : `stopped after ${sent} of ${count} batches`,
-        });
+        if (sent === count)
+          node.status({ fill: "green", shape: "dot", text: `${records.length} records in ${count} batches` });
+        else showStopped(node, `stopped after ${sent} of ${count} batches`);
         done();
       });
     });

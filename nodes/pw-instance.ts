@@ -21,6 +21,7 @@ import { findNode, type InstanceNode, type InstanceSettings } from "./contracts"
 import { checkPermission, DEPLOY } from "./admin-permissions";
 import { holdSecrets, releaseSecrets } from "./lib/redact";
 import { setKey } from "./lib/keys";
+import { shapeLabel } from "./shape";
 
 /**
  * An instance: one account of a connector. Plain variables live in the flow; secret ones in
@@ -283,7 +284,9 @@ export = function (RED: NodeAPI) {
         client = build(node.id, def, secrets);
       } catch (err) {
         problem = (err as Error).message;
-        node.error(`pw-instance "${def.name || def.id}": ${problem}`);
+        node.error(
+          `${shapeLabel("instance", def, def.connector ? `${connectorById(def.connector)?.name ?? def.connector} instance` : undefined)}: ${problem}`,
+        );
       }
     };
     Object.defineProperty(node, "client", { get: () => (ensure(), client) });

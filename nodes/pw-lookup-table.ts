@@ -4,6 +4,7 @@ import { parseCsv, toCsv } from "./lib/csv";
 import { buildLookupTable, type LookupTableConfig } from "./lib/mapping/lookup";
 import { installAdminErrors } from "./admin-errors";
 import type { LookupTableNode } from "./contracts";
+import { shapeLabel } from "./shape";
 
 interface LookupDef extends NodeDef, Omit<LookupTableConfig, "name"> {}
 
@@ -14,7 +15,7 @@ export = function (RED: NodeAPI) {
       this.table = buildLookupTable({ ...def, name: def.name || def.id });
     } catch (err) {
       this.problem = (err as Error).message;
-      this.error(`pw-lookup-table: ${this.problem}`);
+      this.error(`${shapeLabel("lookup table", def)}: ${this.problem}`);
     }
   }
   RED.nodes.registerType("pw-lookup-table", PwLookupTable);

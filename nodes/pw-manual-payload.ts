@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { refuseMessages } from "./shape";
+import { refuseMessages, shapeLabel, startClean } from "./shape";
 
 interface ManualPayloadDef extends NodeDef {
   format: "json" | "text";
@@ -10,7 +10,8 @@ export = function (RED: NodeAPI) {
   function PwManualPayload(this: Node, def: ManualPayloadDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-manual-payload "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("manual payload", def);
     const text = def.payload ?? "";
     let fresh: () => unknown;
     if (def.format === "text") {

@@ -1,11 +1,18 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { Request, Response } from "express";
-import { compileMapping, type MapOptions, type MapRule, type Mapping } from "./lib/mapping/mapping";
+import {
+  compileMapping,
+  mappingProblems,
+  type MapOptions,
+  type MapRule,
+  type Mapping,
+} from "./lib/mapping/mapping";
+import { addCheck } from "./lib/editor-checks";
 import { autoMap, samplePaths } from "./lib/mapping/automap";
 import { buildLookupTable, type LookupTableConfig } from "./lib/mapping/lookup";
 import { EXPRESSION_CAP_MS, type CompileDeps } from "./lib/mapping/transforms";
 import { derive } from "./lib/message";
-import { attempt, noPayload, refuseMessages } from "./shape";
+import { attempt, noPayload, refuseMessages, shapeLabel, startClean } from "./shape";
 import { templateView } from "./template-view";
 import { installAdminErrors } from "./admin-errors";
 import { findNode } from "./contracts";
@@ -55,13 +62,25 @@ export = function (RED: NodeAPI) {
       return node.table;
     },
   };
+  // The map dialog's rules, judged as a deploy would (pw/editor/check, kind "mapping"). A lookup
+  // table the editor has but the runtime does not yet (added, not deployed) is judged at deploy.
+  const notYetDeployed = (id: string): LookupTable => ({
+    name: id,
+    get: () => undefined,
+    miss: "default",
+    columns: new Proxy([], { get: (t, k) => (k === "includes" ? () => true : Reflect.get(t, k)) }),
+  });
+  addCheck("mapping", (value) =>
+    mappingProblems(value, { ...deps, table: (id) => deps.table(id) ?? notYetDeployed(id) }),
+  );
   /** The first record each map shape last received, for the editor's field pickers. */
   const lastSamples = new Map<string, unknown>();
 
   function PwMap(this: Node, def: MapDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-map "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("map", def, `map (${Array.isArray(def.rules) ? def.rules.length : 0} fields)`);
     let mapping: Mapping;
     try {
       mapping = compileMapping(def.rules, { wrapInput: def.wrapInput, wrapOutput: def.wrapOutput }, deps);

@@ -18,7 +18,7 @@ import type { Mailer } from "./lib/mailer";
 import { pwOf, runIdOf, type PwMessage } from "./lib/message";
 import type { RunRecord } from "./lib/runs/record";
 import { findNode, shapeRuns, type NotifyNode } from "./contracts";
-import { refuseMessages } from "./shape";
+import { refuseMessages, shapeLabel, startClean } from "./shape";
 import { templateView } from "./template-view";
 
 interface NotifyDef extends NodeDef, NotifySettings {
@@ -43,7 +43,8 @@ export = function (RED: NodeAPI) {
   function PwNotify(this: NotifyNode, def: NotifyDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-notify "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("notify", def);
     let compiled: CompiledNotify;
     const channels: Channels = {};
     try {

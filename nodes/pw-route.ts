@@ -3,7 +3,7 @@ import { compileConditions, type Matcher, type Predicate } from "./lib/condition
 import { routeRecords } from "./lib/routing";
 import { derive } from "./lib/message";
 import { keepSample, forgetSample } from "./samples";
-import { attempt, noPayload, predicateFor, refuseMessages, sendOn } from "./shape";
+import { attempt, noPayload, predicateFor, refuseMessages, sendOn, shapeLabel, startClean } from "./shape";
 
 interface RouteDef extends NodeDef {
   routes: Array<{ label?: string; conditions?: unknown }>;
@@ -18,7 +18,12 @@ export = function (RED: NodeAPI) {
   function PwRoute(this: Node, def: RouteDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-route "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel(
+      "route",
+      def,
+      `route (${Array.isArray(def.routes) ? def.routes.length : 0}${def.otherwise ? " + otherwise" : ""})`,
+    );
     let matchers: Matcher[];
     try {
       if (!Array.isArray(def.routes) || def.routes.length === 0) throw new Error("add at least one route");

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { readPw, type PwContext } from "./lib/message";
 import { awaitCallback, forgetCallback, isAwaitingCallback } from "./lib/runs/callbacks";
 import { findNode, shapeRuns } from "./contracts";
-import { refuseMessages } from "./shape";
+import { refuseMessages, shapeLabel, showStopped, startClean } from "./shape";
 
 interface RunFlowDef extends NodeDef {
   /** The pw-trigger that starts the process flow to run. */
@@ -19,7 +19,8 @@ export = function (RED: NodeAPI) {
   function PwRunFlow(this: Node, def: RunFlowDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-run-flow "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("run process flow", def);
     const wait = def.mode === "wait";
     const timeoutSec =
       def.timeoutSec === undefined || def.timeoutSec === "" ? DEFAULT_WAIT_SEC : Number(def.timeoutSec);
@@ -67,13 +68,17 @@ export = function (RED: NodeAPI) {
       }
       waiting++;
       node.status({ fill: "blue", shape: "dot", text: `waiting for ${waiting}` });
-      const finish = (err?: Error, answer?: unknown) => {
+      const parentId = parent?.run.id;
+      const finish = (err?: Error, answer?: unknown, stopped = false) => {
         waiting--;
-        node.status(
-          waiting
-            ? { fill: "blue", shape: "dot", text: `waiting for ${waiting}` }
-            : { fill: err ? "red" : "green", shape: "dot", text: err ? "child failed" : "answered" },
-        );
+        // A stopped run (this one, or the child) is no failure of this shape.
+        if (!waiting && (stopped || (parentId && shapeRuns()?.signal(parentId)?.aborted))) showStopped(node);
+        else
+          node.status(
+            waiting
+              ? { fill: "blue", shape: "dot", text: `waiting for ${waiting}` }
+              : { fill: err ? "red" : "green", shape: "dot", text: err ? "child failed" : "answered" },
+          );
         if (err) return done(err);
         send({ ...msg, payload: answer, runFlow: { run: childId } });
         done();
@@ -103,6 +108,8 @@ export = function (RED: NodeAPI) {
             new Error(
               `${label}: run ${childId} ${record.status}${record.reason ? `: ${record.reason}` : ""}${record.errors[0] ? ` (first error: ${record.errors[0].message})` : ""}`,
             ),
+            undefined,
+            record.status === "stopped",
           );
         }
       });

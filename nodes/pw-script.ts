@@ -14,7 +14,7 @@ import {
 import { derive, pwOf, runIdOf } from "./lib/message";
 import { findNode, shapeRuns } from "./contracts";
 import { envValue } from "./template-view";
-import { refuseMessages } from "./shape";
+import { refuseMessages, shapeLabel, startClean } from "./shape";
 
 interface ScriptDef extends NodeDef {
   /** inline: the code below; saved: a pw-saved-script at a version. */
@@ -55,7 +55,8 @@ export = function (RED: NodeAPI) {
   function PwScript(this: Node, def: ScriptDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-script "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("script", def);
     let compiled: CompiledScript;
     let origin = "";
     let timeoutMs: number;

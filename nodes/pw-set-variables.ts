@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { applyRules, compileRules, type CompiledRule, type VariableRule } from "./lib/variables";
 import { pwOf, runIdOf, withPw, type Meta } from "./lib/message";
 import { envValue, templateView } from "./template-view";
-import { refuseMessages } from "./shape";
+import { refuseMessages, shapeLabel, startClean } from "./shape";
 import { shapeRuns } from "./contracts";
 
 interface SetVariablesDef extends NodeDef {
@@ -20,7 +20,11 @@ export = function (RED: NodeAPI) {
   function PwSetVariables(this: Node, def: SetVariablesDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-set-variables "${def.name || def.id}"`;
+    startClean(node);
+    const keys = (Array.isArray(def.rules) ? def.rules : [])
+      .filter((r) => r?.key)
+      .map((r) => `${r.target}.${r.key}`);
+    const label = shapeLabel("set variables", def, keys.length ? `set ${keys.join(", ")}` : undefined);
     const store = def.store || undefined;
     const onSuccess = def.writeWhen === "success";
     let rules: CompiledRule[];

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileSplitter, type ParentField, type Splitter } from "./lib/splitting";
 import { derive } from "./lib/message";
-import { attempt, noPayload, refuseMessages } from "./shape";
+import { attempt, noPayload, refuseMessages, shapeLabel, startClean } from "./shape";
 
 interface SplitDef extends NodeDef {
   path: string;
@@ -14,7 +14,8 @@ export = function (RED: NodeAPI) {
   function PwSplit(this: Node, def: SplitDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-split "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("split", def, `split ${def.path ?? ""}`);
     let splitter: Splitter;
     try {
       splitter = compileSplitter({

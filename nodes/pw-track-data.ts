@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import { compileTracking, type Extract, type TrackField } from "./lib/tracking";
 import { runIdOf, type PwMessage } from "./lib/message";
 import { shapeRuns } from "./contracts";
-import { attempt, noPayload, refuseMessages } from "./shape";
+import { attempt, noPayload, refuseMessages, shapeLabel, startClean } from "./shape";
 
 interface TrackDataDef extends NodeDef {
   fields: TrackField[];
@@ -17,7 +17,8 @@ export = function (RED: NodeAPI) {
   function PwTrackData(this: Node, def: TrackDataDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-track-data "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("track data", def);
     let extract: Extract;
     try {
       extract = compileTracking(def.fields);

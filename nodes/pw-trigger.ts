@@ -1,6 +1,11 @@
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import type { Request, Response } from "express";
-import { compileTrigger, type CompiledTrigger, type TriggerSettings } from "./lib/trigger-config";
+import {
+  compileTrigger,
+  triggerLabel,
+  type CompiledTrigger,
+  type TriggerSettings,
+} from "./lib/trigger-config";
 import { formatFireTime, Scheduler } from "./lib/schedule";
 import { readPw, startRun, type Meta, type PwContext, type RunInfo } from "./lib/message";
 import { findNode, shapeRuns, triggerRuns, type TriggerNode } from "./contracts";
@@ -13,7 +18,7 @@ import { HttpError } from "./lib/webhook/body";
 import { awaitCallback, forgetCallback } from "./lib/runs/callbacks";
 import { replyBody } from "./lib/webhook/reply-body";
 import { installAdminErrors } from "./admin-errors";
-import { refuseMessages } from "./shape";
+import { refuseMessages, shapeLabel, startClean } from "./shape";
 import { captureRoute, installCapture, releaseCapture } from "./lib/webhook/capture";
 
 interface TriggerDef extends NodeDef, TriggerSettings {
@@ -38,7 +43,8 @@ export = function (RED: NodeAPI) {
   function PwTrigger(this: TriggerNode, def: TriggerDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const label = `pw-trigger "${def.name || def.id}"`;
+    startClean(node);
+    const label = shapeLabel("trigger", def, triggerLabel(def));
     let scheduler: Scheduler | undefined;
     let unmount: (() => void) | undefined;
     let compiled: CompiledTrigger;
@@ -173,7 +179,7 @@ export = function (RED: NodeAPI) {
           .concat(node.id)
           .map((id) => (RED.nodes.getNode(id) as { name?: string } | null)?.name || id);
         throw new Error(
-          `starting "${def.name || node.id}" would loop (${names.join(" → ")}): a process flow may not start itself or a flow that started it`,
+          `starting ${label} would loop (${names.join(" → ")}): a process flow may not start itself or a flow that started it`,
         );
       }
       const { pw, admission } = fire("flow", payload, {}, { parent });

@@ -3,6 +3,30 @@ import type { Matcher, Predicate } from "./lib/conditions";
 import { templateView } from "./template-view";
 
 /**
+ * How a shape is named in its errors and log lines: as the editor labels it on the canvas,
+ * after the kind of shape, e.g. `map "Orders to Shopify"` or `trigger "every 15 min"`. `palette`
+ * is the shape's palette name; `defaultLabel` what the editor shows when the shape has no name
+ * (its label function's answer), when that says more than the palette name.
+ */
+export function shapeLabel(palette: string, def: { name?: string }, defaultLabel?: string): string {
+  const shown = (def.name ?? "").trim() || (defaultLabel ?? "").trim();
+  return shown && shown !== palette ? `${palette} "${shown}"` : palette;
+}
+
+/**
+ * A shape's status as a deploy starts it: none. Node-RED clears the status of removed nodes
+ * only, so a restarted shape would go on showing the last deployment's "failed" or counts.
+ */
+export function startClean(node: Node): void {
+  node.status({});
+}
+
+/** The status of a shape whose work ended because its run was stopped: not a failure. */
+export function showStopped(node: Node, text = "stopped"): void {
+  node.status({ fill: "grey", shape: "ring", text });
+}
+
+/**
  * What every shape does when its configuration cannot be used: a red status, the reason in
  * the log, and every message that arrives failed with that reason (so Catch nodes and the
  * run log see it) instead of passing through as if nothing were wrong.

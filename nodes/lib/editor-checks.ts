@@ -12,10 +12,9 @@ import {
 import { compileGetter } from "./paths";
 import { compileParentFields, compileSplitter, type ParentField } from "./splitting";
 import { compileTemplate } from "./templates";
-import { bodyLimitBytes, compileSchedules } from "./trigger-config";
+import { bodyLimitBytes, compileReplyBody, scheduleProblems } from "./trigger-config";
 import { normalisePath } from "./webhook/routes";
 import { compileRules, type VariableRule } from "./variables";
-import type { ScheduleSpec } from "./schedule";
 import { checkEntity, checkPoolName, compileKey, ttlSeconds } from "./dedupe";
 import { checkCacheName, maxBytesOf } from "./cache";
 import { compileScript, ScriptSyntaxError } from "./script";
@@ -32,11 +31,13 @@ export interface CheckProblem {
   message: string;
   /** conditions: the rule's position, indexes into `rules` group by group. */
   rule?: number[];
-  /** conditions: the input at fault, when it is one of the row's fields. */
+  /** conditions, mapping: the input at fault, when it is one of the row's fields. */
   part?: string;
   /** script: where in the code (1-based), when known. */
   line?: number;
   column?: number;
+  /** schedules: the schedule's position. */
+  row?: number;
 }
 
 const text = (value: unknown): string => (value === undefined || value === null ? "" : String(value));
@@ -70,8 +71,21 @@ export const CHECKS: Readonly<Record<string, (value: unknown) => CheckProblem[]>
   "split-fields": compiles((value) => compileParentFields(value as ParentField[])),
   /** Set variables' rows. */
   variables: compiles((value) => compileRules(value as VariableRule[])),
-  /** A trigger's schedules. */
-  schedules: compiles((value) => compileSchedules(value as ScheduleSpec[])),
+  /** A trigger's schedules: every schedule's problems, by position (`row`) and input (`part`). */
+  schedules: (value) => scheduleProblems(value),
+  /** A trigger's immediate reply: { type, body }. */
+  "reply-body": compiles((value) => {
+    const { type, body } = (value ?? {}) as { type?: string; body?: unknown };
+    return compileReplyBody(type, body === undefined ? undefined : text(body));
+  }),
+  /** JSON text (a manual payload, run-flow's manual payload). */
+  json: compiles((value) => {
+    try {
+      return JSON.parse(text(value));
+    } catch (err) {
+      throw new Error(`not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }),
   /** A trigger's webhook path. */
   "webhook-path": compiles((value) => normalisePath(text(value))),
   /** A notify shape's message, subject, level and value length together. */

@@ -1,4 +1,10 @@
-import { compileSchedule, type CompiledSchedule, type ScheduleSpec } from "./schedule";
+import {
+  checkTimeZone,
+  compileSchedule,
+  DEFAULT_TZ,
+  type CompiledSchedule,
+  type ScheduleSpec,
+} from "./schedule";
 import { HUBSPOT_MAX_AGE_MS, type WebhookAuth } from "./webhook/signature";
 import { normalisePath } from "./webhook/routes";
 import { parseSize } from "./webhook/body";
@@ -126,15 +132,82 @@ export function webhookAuth(s: TriggerSettings, secret: string | undefined): Web
   }
 }
 
-/** The trigger's schedules, each checked; an error names the schedule by its position. */
-export function compileSchedules(specs: ScheduleSpec[] | undefined): CompiledSchedule[] {
-  return (specs ?? []).map((spec, i) => {
+/** A problem with one schedule: `row` is its position, `part` "tz" (its time zone) or "schedule" (the rest). */
+export interface ScheduleProblem {
+  message: string;
+  row: number;
+  part: "tz" | "schedule";
+}
+
+/**
+ * Every problem of the trigger's schedules (none when they all compile), each naming its
+ * schedule by position: a bad time zone and a bad cron in one schedule are two problems.
+ */
+export function scheduleProblems(specs: unknown): ScheduleProblem[] {
+  if (specs === undefined || specs === null) return [];
+  if (!Array.isArray(specs)) return [{ message: "the schedules must be a list", row: 0, part: "schedule" }];
+  const out: ScheduleProblem[] = [];
+  (specs as ScheduleSpec[]).forEach((spec, i) => {
+    const at = `schedule ${i + 1}: `;
+    let tz = DEFAULT_TZ;
     try {
-      return compileSchedule(spec);
+      tz = checkTimeZone(spec?.tz || DEFAULT_TZ);
     } catch (err) {
-      throw new Error(`schedule ${i + 1}: ${(err as Error).message}`, { cause: err });
+      out.push({ message: at + (err as Error).message, row: i, part: "tz" });
+    }
+    try {
+      compileSchedule({ ...spec, tz });
+    } catch (err) {
+      out.push({ message: at + (err as Error).message, row: i, part: "schedule" });
     }
   });
+  return out;
+}
+
+/** The trigger's schedules, each checked; an error names every schedule at fault by its position. */
+export function compileSchedules(specs: ScheduleSpec[] | undefined): CompiledSchedule[] {
+  const problems = scheduleProblems(specs);
+  if (problems.length) throw new Error(problems.map((p) => p.message).join("; "));
+  return (specs ?? []).map((spec) => compileSchedule(spec));
+}
+
+/** The webhook's immediate reply body: JSON unless it is a template or another type. */
+export function compileReplyBody(type: string | undefined, body: string | undefined): Template {
+  const text = body ?? DEFAULT_REPLY_BODY;
+  if ((type ?? "json") === "json" && !text.includes("{{")) {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      throw new Error(
+        `the reply body is not valid JSON (${(err as Error).message}): fix it or choose the text reply type`,
+        { cause: err },
+      );
+    }
+  }
+  return compileTemplate(text);
+}
+
+/** A schedule in a few words, as the trigger's label on the canvas shows it. */
+function describeSchedule(s: ScheduleSpec): string {
+  switch (s?.type) {
+    case "minutes":
+      return `every ${String(s.every)} min`;
+    case "hourly":
+      return `${(s.every ?? 1) > 1 ? `every ${String(s.every)} h` : "hourly"} at :${`0${String(s.minute || 0)}`.slice(-2)}`;
+    case "daily":
+      return `daily at ${s.time}`;
+    case "monthly":
+      return `monthly at ${s.time}`;
+    default:
+      return `cron ${String((s as { cron?: string })?.cron)}`;
+  }
+}
+
+/** The trigger's label on the canvas when it has no name: its schedules and webhook path. */
+export function triggerLabel(s: TriggerSettings): string {
+  const parts = (Array.isArray(s.schedules) ? s.schedules : []).map(describeSchedule);
+  if (s.webhook && s.path) parts.push(`webhook ${s.path}`);
+  return parts.length ? parts.join(", ") : "trigger";
 }
 
 /** The webhook's body size limit in bytes; blank is the default. */
@@ -161,14 +234,7 @@ export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTri
   const status = Math.floor(positive(s.replyStatus, 200, "reply status"));
   if (status < 100 || status > 599) throw new Error(`reply status ${status} is not an HTTP status`);
   const type = s.replyType && s.replyType in CONTENT_TYPES ? s.replyType : "json";
-  const body = s.replyBody ?? DEFAULT_REPLY_BODY;
-  if (type === "json" && !body.includes("{{")) {
-    try {
-      JSON.parse(body);
-    } catch {
-      throw new Error("the reply body is not valid JSON: fix it or choose the text reply type");
-    }
-  }
+  const body = compileReplyBody(type, s.replyBody);
   return {
     schedules,
     webhook: {
@@ -181,7 +247,7 @@ export function compileTrigger(s: TriggerSettings, secret?: string): CompiledTri
         mode: s.replyMode === "wait" ? "wait" : "immediate",
         status,
         contentType: CONTENT_TYPES[type],
-        body: compileTemplate(body),
+        body,
         timeoutMs: positive(s.replyTimeoutSec, DEFAULT_REPLY_TIMEOUT_SEC, "reply timeout") * 1000,
       },
     },

@@ -139,7 +139,7 @@ describe("pw-cache (node)", function () {
     helper.getNode("cacheAdd").receive({ payload: ["y".repeat(600)], pw: pw() });
     assert.match(
       (await caught).error.message,
-      /pw-cache "keep products": cache "products" \(key "acme"\) would hold 0\.0 MB, over its 0\.0 MB limit; nothing was written\. Raise the size limit/,
+      /cache "keep products": cache "products" \(key "acme"\) would hold 0\.0 MB, over its 0\.0 MB limit; nothing was written\. Raise the size limit/,
     );
     assert.equal((await loaded()).payload.length, 1);
   });
@@ -181,7 +181,7 @@ describe("pw-cache (node)", function () {
       const caught = nextMessage("caught");
       helper.getNode("cacheAdd").receive({ payload: [1], pw: pw() });
       const message = (await caught).error.message;
-      assert.match(message, /pw-cache "keep products" is not configured correctly/);
+      assert.match(message, /cache "keep products" is not configured correctly/);
       assert.match(message, reason);
     });
 });

@@ -139,7 +139,7 @@ describe("pw-dedupe (node)", function () {
     const msg = await caught;
     assert.match(
       msg.error.message,
-      /pw-dedupe "new orders": record 2 of 2 has no key at the key path "order\.id"\. Fix the key in the shape, or choose what to do with "records without a key"/,
+      /de-dupe "new orders": record 2 of 2 has no key at the key path "order\.id"\. Fix the key in the shape, or choose what to do with "records without a key"/,
     );
     assert.equal(got.length, 0);
   });
@@ -169,7 +169,7 @@ describe("pw-dedupe (node)", function () {
       const caught = nextMessage("caught");
       helper.getNode("d").receive({ payload: [{ id: 1 }], pw: pw() });
       const message = (await caught).error.message;
-      assert.match(message, /pw-dedupe "new orders" is not configured correctly/);
+      assert.match(message, /de-dupe "new orders" is not configured correctly/);
       assert.match(message, reason);
     });
 });

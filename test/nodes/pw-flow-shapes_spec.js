@@ -168,7 +168,7 @@ describe("pw-filter (node)", function () {
     const msg = await caught;
     assert.match(
       msg.error.message,
-      /pw-filter "paid only": record 3: field "total" is not a number \(value "n\/a"\)/,
+      /filter "paid only": record 3: field "total" is not a number \(value "n\/a"\)/,
     );
     await settle();
     assert.equal(seen.length, 0, "nothing is sent");
@@ -195,7 +195,7 @@ describe("pw-filter (node)", function () {
     helper.getNode("f").receive({ payload: orders });
     assert.match(
       (await caught).error.message,
-      /pw-filter "paid only" is not configured correctly: rule 1 \(email regex\).*not a valid regular expression/,
+      /filter "paid only" is not configured correctly: rule 1 \(email regex\).*not a valid regular expression/,
     );
   });
 });
@@ -552,7 +552,7 @@ describe("pw-branch (node, without run tracking)", function () {
     helper.getNode("br").receive({ payload: 1 });
     assert.match(
       (await caught).error.message,
-      /pw-branch "sync" is not configured correctly: add at least one branch/,
+      /branch "sync" is not configured correctly: add at least one branch/,
     );
   });
 });

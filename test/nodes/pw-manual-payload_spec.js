@@ -93,7 +93,7 @@ describe("pw-manual-payload (node)", function () {
       .log()
       .args.map((a) => a[0])
       .filter((e) => e.level === 20 && e.id === "m");
-    assert.match(logged[0].msg, /pw-manual-payload "Orders": the payload is not valid JSON/);
+    assert.match(logged[0].msg, /manual payload "Orders": the payload is not valid JSON/);
     const received = nextMessage("caught");
     helper.getNode("m").receive({ payload: 1 });
     const msg = await received;

@@ -158,7 +158,7 @@ describe("pw-map (node)", function () {
     helper.getNode("m").receive({ payload: orders });
     assert.match(
       (await caught).error.message,
-      /pw-map "to HubSpot": rule "Country": record 1: lookup: "FR" is not in the lookup table "countries" \(value "FR"\)/,
+      /map "to HubSpot": rule "Country": record 1: lookup: "FR" is not in the lookup table "countries" \(value "FR"\)/,
     );
   });
 

@@ -98,7 +98,7 @@ describe("pw-notify (node)", function () {
     const msg = await caught;
     assert.match(
       msg.error.message,
-      /^Error: pw-notify "Order alert": the notification was not delivered: webhook POST http:\/\/127\.0\.0\.1:\d+\/… answered 500: boom$/,
+      /^Error: notify "Order alert": the notification was not delivered: webhook POST http:\/\/127\.0\.0\.1:\d+\/… answered 500: boom$/,
     );
     assert.equal(smtp.delivered.length, 1, "the email went out");
   });
@@ -131,7 +131,7 @@ describe("pw-notify (node)", function () {
       const caught = nextMessage("caught");
       helper.getNode("n").receive({ payload: {}, pw: pw() });
       const msg = await caught;
-      assert.match(msg.error.message, /^Error: pw-notify "Order alert" is not configured correctly: /);
+      assert.match(msg.error.message, /^Error: notify "Order alert" is not configured correctly: /);
       assert.match(msg.error.message, reason);
       await helper.unload();
     }
@@ -192,7 +192,7 @@ describe("pw-track-data (node)", function () {
       const caught = nextMessage("caught");
       helper.getNode("t").receive({ payload, pw: pw() });
       const msg = await caught;
-      assert.match(msg.error.message, /^Error: pw-track-data "ids": /);
+      assert.match(msg.error.message, /^Error: track data "ids": /);
       assert.match(msg.error.message, reason);
     }
   });

@@ -88,7 +88,7 @@ describe("pw-script (node)", function () {
     const msg = await caught;
     assert.match(
       msg.error.message,
-      /pw-script "enrich": line 3, column 23: TypeError: Cannot read properties of undefined \(reading 'email'\)$/,
+      /script "enrich": line 3, column 23: TypeError: Cannot read properties of undefined \(reading 'email'\)$/,
     );
     assert.equal(helper.getNode("s").context().flow.get("since"), undefined);
   });
@@ -129,7 +129,7 @@ describe("pw-script (node)", function () {
     node.receive({ payload: 1, pw: pw() });
     assert.match(
       (await caught).error.message,
-      /pw-script "enrich" is not configured correctly: the script does not parse: line 2, column 11: Unexpected token '\*'\. Open the shape and fix it\./,
+      /script "enrich" is not configured correctly: the script does not parse: line 2, column 11: Unexpected token '\*'\. Open the shape and fix it\./,
     );
   });
 
@@ -270,7 +270,7 @@ describe("pw-assert (node)", function () {
     const msg = await caught;
     assert.match(
       msg.error.message,
-      /pw-assert "orders match": 1 difference from the expected payload:\nid: expected 1, got 2$/,
+      /assert "orders match": 1 difference from the expected payload:\nid: expected 1, got 2$/,
     );
     assert.equal(msg.assert.pass, false);
   });

@@ -78,7 +78,7 @@ describe("pw-set-variables (node)", function () {
     const msg = await received;
     assert.match(
       msg.error.message,
-      /pw-set-variables "vars": row 1 \(meta "blob"\): meta variables would take \d+ bytes, over the 10240-byte limit/,
+      /set variables "vars": row 1 \(meta "blob"\): meta variables would take \d+ bytes, over the 10240-byte limit/,
     );
   });
 
@@ -159,7 +159,7 @@ describe("pw-set-variables (node)", function () {
       helper.getNode("s").receive({ payload: [] });
       assert.match(
         (await received).error.message,
-        /pw-set-variables "vars": flow variables are set "when the run ends successfully", but this message belongs to no run: start the flow with a trigger shape/,
+        /set variables "vars": flow variables are set "when the run ends successfully", but this message belongs to no run: start the flow with a trigger shape/,
       );
     });
 

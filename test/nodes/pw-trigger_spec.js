@@ -86,7 +86,7 @@ describe("pw-trigger (node)", function () {
       .log()
       .args.map((a) => a[0])
       .filter((e) => e.level === 20 && e.id === "t1");
-    assert.match(logged[0].msg, /pw-trigger "start": schedule 1: cron "99 \* \* \* \*" is not valid/);
+    assert.match(logged[0].msg, /trigger "start": schedule 1: cron "99 \* \* \* \*" is not valid/);
     // Like every shape with a configuration it cannot use, it fails each message with the reason.
     helper.getNode("t1").receive({ payload: 1 });
     await waitUntil(() =>

@@ -103,7 +103,7 @@ describe("branch and flow control (runtime)", function () {
     const message = run.errors.find((e) => e.node === "br").message;
     assert.match(
       message,
-      /pw-branch "sync": branch 1 \("customer"\) failed: create customer: HTTP 422 email is invalid; the 1 branch\(es\) after it did not run/,
+      /branch "sync": branch 1 \("customer"\) failed: create customer: HTTP 422 email is invalid; the 1 branch\(es\) after it did not run/,
     );
   });
 

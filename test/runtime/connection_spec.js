@@ -423,7 +423,7 @@ describe("instances and connection shapes (runtime)", function () {
     const run = await ended(id);
     assert.match(
       run.errors[0].message,
-      /pw-connection "Orphan" is not configured correctly: choose an instance/,
+      /connection "Orphan" is not configured correctly: choose an instance/,
     );
   });
 });

@@ -180,6 +180,61 @@ describe("editor rules and checks (runtime)", function () {
       assert.match(res.json.results[8].problems[0].message, /batch size must be a whole number of 1 or more/);
     });
 
+    it("reports every schedule's problems at once, by row and input", async function () {
+      const problems = await check("schedules", [
+        { type: "cron", cron: "0 9 * * *", tz: "Europe/London" },
+        { type: "cron", cron: "99 * * * *", tz: "Mars/Olympus" },
+        { type: "minutes", every: 5, tz: "UTC" },
+        { type: "cron", cron: "* * *", tz: "UTC" },
+      ]);
+      assert.deepEqual(
+        problems.map((p) => [p.row, p.part]),
+        [
+          [1, "tz"],
+          [1, "schedule"],
+          [3, "schedule"],
+        ],
+      );
+      assert.match(problems[0].message, /^schedule 2: unknown time zone "Mars\/Olympus"/);
+      assert.match(problems[1].message, /^schedule 2: cron "99 \* \* \* \*" is not valid/);
+      assert.match(problems[2].message, /^schedule 4: cron "\* \* \*" has 3 fields/);
+    });
+
+    it("reports every map rule's problem at once, naming the input at fault", async function () {
+      const problems = await check("mapping", [
+        { source: "id", target: "" },
+        { source: "email", target: "email" },
+        {
+          source: "sku",
+          target: "code",
+          transforms: [{ type: "replace", find: "([a-z", regex: true, with: "" }],
+        },
+        { source: "a..b", target: "x" },
+      ]);
+      assert.deepEqual(
+        problems.map((p) => [p.rule, p.part]),
+        [
+          [[0], "target"],
+          [[2], "transforms"],
+          [[3], "source"],
+        ],
+      );
+      assert.match(problems[0].message, /^rule 1: needs a target field/);
+      assert.match(problems[1].message, /^rule 3: transform 1 \(replace\): .*regular expression/);
+    });
+
+    it("judges JSON text and a trigger's reply body as deploying does", async function () {
+      assert.deepEqual(await check("json", '{"a": 1}'), []);
+      assert.match((await check("json", "{oops"))[0].message, /^not valid JSON: /);
+      assert.deepEqual(await check("reply-body", { type: "json", body: '{"ok":true}' }), []);
+      assert.deepEqual(await check("reply-body", { type: "text", body: "{oops" }), []);
+      assert.deepEqual(await check("reply-body", { type: "json", body: '{"id":"{{run.id}}"}' }), []);
+      assert.match(
+        (await check("reply-body", { type: "json", body: "{oops" }))[0].message,
+        /the reply body is not valid JSON .*: fix it or choose the text reply type/,
+      );
+    });
+
     it("answers a request it cannot use with 400 and a JSON message", async function () {
       for (const [body, pattern] of [
         [{}, /"checks"/],

@@ -96,7 +96,7 @@ describe("exactly once where the API allows it (runtime)", function () {
     assert.equal(first.status, "failed");
     assert.match(
       first.errors[0].message,
-      /pw-connection "Items": List items, page 4: .*answered 500.* 3 page\(s\) were sent on; Retry the run to go on from page 4/,
+      /connection "Items": List items, page 4: .*answered 500.* 3 page\(s\) were sent on; Retry the run to go on from page 4/,
     );
     assert.deepEqual(
       seen.map((s) => s.page.number),

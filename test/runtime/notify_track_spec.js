@@ -186,7 +186,7 @@ describe("notify and track data (runtime)", function () {
     assert.deepEqual(Object.keys(n.channels).sort(), ["email", "log", "webhook"]);
     assert.ok(n.channels.email.ok && n.channels.webhook.ok, JSON.stringify(n.channels));
     assert.match(n.channels.email.detail, /sent to 1 recipient\(s\) through Office SMTP/);
-    assert.ok(rt.logs.some((l) => /\[pw-notify "New orders"\] success: 2 order\(s\)/.test(String(l.msg))));
+    assert.ok(rt.logs.some((l) => /\[notify "New orders"\] success: 2 order\(s\)/.test(String(l.msg))));
     // Secrets: in the encrypted credentials file only.
     const flowFile = fs.readFileSync(path.join(rt.userDir, "flows.json"), "utf8");
     assert.doesNotMatch(flowFile, /s3cret-smtp|secret-token/);
@@ -262,7 +262,7 @@ describe("notify and track data (runtime)", function () {
     );
     assert.match(
       record.errors[0].message,
-      /pw-notify "Broken": the notification was not delivered: webhook POST http:\/\/127\.0\.0\.1:\d+\/… answered 500: no/,
+      /notify "Broken": the notification was not delivered: webhook POST http:\/\/127\.0\.0\.1:\d+\/… answered 500: no/,
     );
     assert.equal(record.notifications[0].channels.webhook.ok, false);
     const next = await start("trg", [{ order_number: 1004 }]);

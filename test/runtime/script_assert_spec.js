@@ -97,7 +97,7 @@ describe("script and assert (runtime)", function () {
     const error = run.errors.find((e) => e.node === "a");
     assert.match(
       error.message,
-      /pw-assert "orders": 1 difference from the expected payload:\nstatus: expected "paid", got "pending"/,
+      /assert "orders": 1 difference from the expected payload:\nstatus: expected "paid", got "pending"/,
     );
     assert.equal(seen.length, 0);
   });
@@ -132,7 +132,7 @@ describe("script and assert (runtime)", function () {
     assert.equal(run.status, "failed");
     assert.match(
       run.errors.find((e) => e.node === "s").message,
-      /pw-script "stuck": the script did not finish within its limit of 0.3 s/,
+      /script "stuck": the script did not finish within its limit of 0.3 s/,
     );
   });
 
@@ -177,7 +177,7 @@ describe("script and assert (runtime)", function () {
     assert.equal(run.status, "failed");
     assert.match(
       run.errors[0].message,
-      /pw-script "tag": line 2, column 22: TypeError: Cannot read properties of undefined \(reading 'map'\)/,
+      /script "tag": line 2, column 22: TypeError: Cannot read properties of undefined \(reading 'map'\)/,
     );
   });
 

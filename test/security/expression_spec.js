@@ -113,7 +113,7 @@ describe("expression transforms are bounded (security)", function () {
       helper.getNode("m").receive({ payload: [{ a: 1 }] });
       assert.match(
         (await caught).error.message,
-        /pw-map "Spin": rule "a → b": record 0: expression: did not finish within its limit of 50 ms/,
+        /map "Spin": rule "a → b": record 0: expression: did not finish within its limit of 50 ms/,
       );
       assert.equal(sent, 0);
     });

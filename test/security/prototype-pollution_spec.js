@@ -250,7 +250,7 @@ describe("prototype pollution through deployed shapes (security, node)", functio
     helper.getNode("m").receive({ payload: [{ a: 1 }] });
     assert.match(
       (await caught).error.message,
-      /pw-map "Evil" is not configured correctly: rule 1: the target "__proto__.d" uses "__proto__".*refused/,
+      /map "Evil" is not configured correctly: rule 1: the target "__proto__.d" uses "__proto__".*refused/,
     );
   });
 
@@ -276,7 +276,7 @@ describe("prototype pollution through deployed shapes (security, node)", functio
       helper.getNode("s").receive({ payload: {} });
       assert.match(
         (await caught).error.message,
-        /pw-set-variables "vars" is not configured correctly: row 1.*refused/,
+        /set variables "vars" is not configured correctly: row 1.*refused/,
       );
       await helper.unload();
     }
@@ -301,7 +301,7 @@ describe("prototype pollution through deployed shapes (security, node)", functio
     helper.getNode("sp").receive({ payload: { items: [{ polluted: 1 }] } });
     assert.match(
       (await caught).error.message,
-      /pw-split "parts" is not configured correctly: the wrapper key/,
+      /split "parts" is not configured correctly: the wrapper key/,
     );
   });
 });

@@ -177,7 +177,7 @@ describe("regexes on a linear-time engine (security)", function () {
       helper.getNode("f").receive({ payload: [{ v: "paid" }] });
       assert.match(
         (await caught).error.message,
-        /pw-filter "Paid" is not configured correctly: rule 1 \(v regex\): the value: the regular expression "\^\(\?=paid\)" uses a lookahead/,
+        /filter "Paid" is not configured correctly: rule 1 \(v regex\): the value: the regular expression "\^\(\?=paid\)" uses a lookahead/,
       );
     });
   });

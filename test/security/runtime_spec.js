@@ -119,7 +119,7 @@ describe("security through a real runtime (security, runtime)", function () {
     assert.equal(failed.status, "failed");
     assert.match(
       failed.errors[0].message,
-      /pw-map "Evil" is not configured correctly: .*"__proto__".*refused/,
+      /map "Evil" is not configured correctly: .*"__proto__".*refused/,
     );
     // Object.prototype.d = true once made every node "disabled" at the next deploy.
     const next = await run(

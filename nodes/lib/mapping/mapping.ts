@@ -67,21 +67,25 @@ export function compileMapping(
   deps: CompileDeps = { table: () => undefined },
 ): Mapping {
   if (!Array.isArray(rules)) throw new Error("the rules must be a list");
+  const problems: RuleProblem[] = [];
   const applies = rules.map((rule, i) => {
     try {
       return compileRule(rule, deps);
     } catch (err) {
-      throw new Error(`rule ${i + 1}${rule?.name ? ` "${rule.name}"` : ""}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      problems.push(ruleProblem(rule, i, err));
+      return undefined;
     }
   });
-  const count = applies.length;
+  // Every rule's problem at once, so one deploy shows all there is to fix.
+  if (problems.length)
+    throw new Error(problems.map((p) => p.message).join("; "), { cause: problems[0].cause });
+  const compiled = applies as Apply[];
+  const count = compiled.length;
 
   const one = (record: unknown, env: MapEnv, index: number): Record<string, unknown> => {
     env.record = record;
     const out: Record<string, unknown> = {};
-    for (let r = 0; r < count; r++) applies[r](record, out, env, index);
+    for (let r = 0; r < count; r++) compiled[r](record, out, env, index);
     return out;
   };
   const envFor = (ctx: MessageContext): MapEnv => {
@@ -114,13 +118,68 @@ export function compileMapping(
   };
 }
 
+/** A rule that does not compile: the message names the rule; `part` is the rule's input at fault. */
+export interface RuleProblem {
+  message: string;
+  /** The rule's position in the list. */
+  rule: number[];
+  part?: "target" | "source" | "value" | "transforms";
+  cause?: unknown;
+}
+
+/** An error about one input of a rule (its target, source, value or transforms). */
+class PartError extends Error {
+  constructor(
+    message: string,
+    readonly part: NonNullable<RuleProblem["part"]>,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+function at<T>(part: NonNullable<RuleProblem["part"]>, compile: () => T): T {
+  try {
+    return compile();
+  } catch (err) {
+    throw err instanceof PartError ? err : new PartError((err as Error).message, part, { cause: err });
+  }
+}
+
+function ruleProblem(rule: MapRule | undefined, i: number, err: unknown): RuleProblem {
+  return {
+    message: `rule ${i + 1}${rule?.name ? ` "${rule.name}"` : ""}: ${(err as Error).message}`,
+    rule: [i],
+    part: err instanceof PartError ? err.part : undefined,
+    cause: err,
+  };
+}
+
+/** Every rule's problem (none when the mapping compiles), for the editor: what a deploy would refuse. */
+export function mappingProblems(
+  rules: unknown,
+  deps: CompileDeps = { table: () => undefined },
+): RuleProblem[] {
+  if (!Array.isArray(rules)) return [{ message: "the rules must be a list", rule: [] }];
+  const out: RuleProblem[] = [];
+  (rules as MapRule[]).forEach((rule, i) => {
+    try {
+      compileRule(rule, deps);
+    } catch (err) {
+      const { cause: _cause, ...problem } = ruleProblem(rule, i, err);
+      out.push(problem);
+    }
+  });
+  return out;
+}
+
 function compileRule(rule: MapRule, deps: CompileDeps): Apply {
   if (!rule || typeof rule !== "object") throw new Error("not a rule");
   const targetText = (rule.target ?? "").trim();
-  if (!targetText) throw new Error("needs a target field");
-  const target = parseTargetPath(targetText);
+  if (!targetText) throw new PartError("needs a target field", "target");
+  const target = at("target", () => parseTargetPath(targetText));
   const sourceText = (rule.source ?? "").trim();
-  const chain = compileChain(rule.transforms, deps);
+  const chain = at("transforms", () => compileChain(rule.transforms, deps));
   const label = `rule "${rule.name || `${sourceText || "(value)"} → ${targetText}`}"`;
   const policy = rule.onError ?? "fail";
   if (!["fail", "skip", "default"].includes(policy)) throw new Error(`unknown error policy "${policy}"`);
@@ -147,15 +206,15 @@ function compileRule(rule: MapRule, deps: CompileDeps): Apply {
     const set = compileSetter(target);
     const type = rule.valueType ?? "str";
     if (type === "template") {
-      const template = compileTemplate(rule.value ?? "");
+      const template = at("value", () => compileTemplate(rule.value ?? ""));
       return (record, out, env, index) =>
         write(set, out, transform(template({ ...env.view(), record } as TemplateView), env, index), []);
     }
-    const constant = literal(rule.value, type);
+    const constant = at("value", () => literal(rule.value, type));
     return (_record, out, env, index) => write(set, out, transform(constant, env, index), []);
   }
 
-  const source = parsePath(sourceText);
+  const source = at("source", () => parsePath(sourceText));
   const sourceStars = source.filter((s) => s.kind === "all").length;
   if (targetStars > sourceStars)
     throw new Error(
