@@ -299,9 +299,6 @@ describe("prototype pollution through deployed shapes (security, node)", functio
     ]);
     const caught = nextMessage("caught");
     helper.getNode("sp").receive({ payload: { items: [{ polluted: 1 }] } });
-    assert.match(
-      (await caught).error.message,
-      /split "parts" is not configured correctly: the wrapper key/,
-    );
+    assert.match((await caught).error.message, /split "parts" is not configured correctly: the wrapper key/);
   });
 });

@@ -117,10 +117,7 @@ describe("security through a real runtime (security, runtime)", function () {
       [{ a: 1 }],
     );
     assert.equal(failed.status, "failed");
-    assert.match(
-      failed.errors[0].message,
-      /map "Evil" is not configured correctly: .*"__proto__".*refused/,
-    );
+    assert.match(failed.errors[0].message, /map "Evil" is not configured correctly: .*"__proto__".*refused/);
     // Object.prototype.d = true once made every node "disabled" at the next deploy.
     const next = await run(
       [{ id: "m2", type: "pw-map", rules: [{ source: "a", target: "b" }], wires: [["sink"]] }],
