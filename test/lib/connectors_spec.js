@@ -101,6 +101,88 @@ describe("connectors", function () {
     });
   });
 
+  describe("typed parameters", function () {
+    const { checkParameter } = lib("connectors/parameters");
+    const p = (extra) => ({ key: "x", label: "X", in: "query", ...extra });
+    const def = (parameters) => ({
+      id: "api",
+      name: "API",
+      version: "1.0.0",
+      baseUrl: "https://x.example",
+      auth: [{ type: "none" }],
+      endpoints: [{ id: "a", name: "A", direction: "receive", method: "GET", path: "/a", parameters }],
+    });
+
+    it("accepts what the type allows and says what it needs otherwise", function () {
+      assert.equal(checkParameter(p({ type: "integer" }), "250"), 250);
+      assert.throws(
+        () => checkParameter(p({ type: "integer" }), "2.5"),
+        /parameter "X" must be a whole number, not "2\.5"/,
+      );
+      assert.equal(checkParameter(p({ type: "number" }), "2.5"), 2.5);
+      assert.equal(checkParameter(p({ type: "boolean" }), "TRUE"), true);
+      assert.throws(() => checkParameter(p({ type: "boolean" }), "yes"), /must be true or false/);
+      assert.equal(checkParameter(p({ type: "date" }), "2026-02-28"), "2026-02-28");
+      assert.throws(() => checkParameter(p({ type: "date" }), "2026-02-30"), /must be a date \(YYYY-MM-DD/);
+      assert.equal(checkParameter(p({ type: "date" }), new Date("2026-03-01T10:00:00Z")), "2026-03-01");
+      assert.equal(
+        checkParameter(p({ type: "date-time" }), "2026-01-01T00:00:00+01:00"),
+        "2026-01-01T00:00:00+01:00",
+      );
+      assert.throws(() => checkParameter(p({ type: "date-time" }), "2026-01-01T00:00:00"), /with its offset/);
+      assert.throws(() => checkParameter(p({ format: "email" }), "bob"), /must be an email address/);
+      assert.throws(() => checkParameter(p({}), { a: 1 }), /must be a single value/);
+      assert.equal(checkParameter(p({ type: "integer", enum: [10, 50] }), "50"), 50);
+      assert.throws(
+        () => checkParameter(p({ type: "integer", enum: [10, 50] }), "20"),
+        /must be one of 10, 50/,
+      );
+    });
+
+    it("refuses a definition whose parameter type, enum or default does not fit", function () {
+      assert.throws(
+        () => validateDefinition(def([{ key: "d", label: "D", in: "query", type: "fortnight" }])),
+        (err) =>
+          err instanceof DefinitionError &&
+          err.problems.some((m) =>
+            /endpoints\[0\]\.parameters\[0\]\.type: must be one of string, integer/.test(m),
+          ),
+      );
+      assert.throws(
+        () =>
+          validateDefinition(
+            def([
+              { key: "n", label: "N", in: "query", type: "integer", enum: [1, "two"] },
+              { key: "s", label: "S", in: "query", enum: ["open"], default: "Open" },
+            ]),
+          ),
+        (err) =>
+          err.problems.includes(
+            'endpoints[0].parameters[0].enum[1]: parameter "N" must be a whole number, not "two"',
+          ) && err.problems.some((m) => /parameters\[1\]\.default: .*did you mean "open"/.test(m)),
+      );
+    });
+
+    it("sends a required parameter's default when the shape sets none", async function () {
+      const up = await startServer(() => ({ body: [] }));
+      try {
+        const c = new ConnectorClient(
+          validateDefinition({
+            ...def([
+              { key: "revision", label: "Revision", in: "header", required: true, default: "2024-10-15" },
+            ]),
+            baseUrl: up.base,
+          }),
+          instance({}),
+        );
+        await collect(c.receive("a"));
+        assert.equal(up.log[0].headers.revision, "2024-10-15");
+      } finally {
+        await up.close();
+      }
+    });
+  });
+
   describe("Shopify (fake of the Admin REST contract)", function () {
     let shop;
     const orders = Array.from({ length: 7 }, (_, i) => ({
@@ -143,12 +225,60 @@ describe("connectors", function () {
         { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
         instance({ shop: "acme", token: "shpat_test_token" }),
       );
-      const pages = await collect(c.receive("list-orders", { params: { created_at_min: "2026-11-25" } }));
+      const pages = await collect(
+        c.receive("list-orders", {
+          params: { created_at_min: "2026-11-25T00:00:00Z", financial_status: "any" },
+        }),
+      );
       assert.deepEqual(
         pages[0].records.map((o) => o.id),
         [6, 7],
       );
-      assert.equal(shop.log.at(-1).query.created_at_min, "2026-11-25");
+      assert.equal(shop.log.at(-1).query.created_at_min, "2026-11-25T00:00:00Z");
+    });
+
+    it("checks typed parameters before sending: a date where Shopify wants a date and time, an enum in the wrong case", async function () {
+      const c = new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
+      const before = shop.log.length;
+      await assert.rejects(
+        collect(c.receive("list-orders", { params: { created_at_min: "2026-01-01" } })),
+        /"List orders": parameter "Created at or after" must be a date and time with its offset \(ISO 8601 \/ RFC 3339, e\.g\. 2026-01-01T00:00:00Z\), not "2026-01-01"; nothing was sent/,
+      );
+      await assert.rejects(
+        collect(c.receive("list-orders", { params: { financial_status: "Paid" } })),
+        /parameter "Financial status" must be one of any, authorized, pending, paid, .* \(did you mean "paid"\?\), not "Paid"/,
+      );
+      assert.equal(shop.log.length, before, "nothing reached the API");
+      // A Date from a message is sent as ISO 8601.
+      await collect(
+        c.receive("list-orders", { params: { created_at_min: new Date("2026-11-26T00:00:00Z") } }),
+      );
+      assert.equal(shop.log.at(-1).query.created_at_min, "2026-11-26T00:00:00.000Z");
+    });
+
+    it("refuses a record whose path value is missing or empty, and sends the others", async function () {
+      const c = new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
+      const before = shop.log.length;
+      const result = await c.send("update-order", [{ note: "no id" }, { id: "  ", note: "blank id" }]);
+      assert.equal(shop.log.length, before, "no PUT /orders/.json left");
+      assert.deepEqual(
+        result.failed.map((f) => [f.outcome, f.records[0].note]),
+        [
+          ["refused", "no id"],
+          ["refused", "blank id"],
+        ],
+      );
+      assert.match(
+        result.failed[0].error,
+        /^record 1 of 2: "Update an order": the path \/orders\/\{\{record\.id\}\}\.json needs record\.id, which is missing in this record; nothing was sent\. Give each record its "id"/,
+      );
+      assert.match(result.failed[1].error, /^record 2 of 2: .* which is empty in this record/);
     });
 
     it("creates orders one by one and reports each failure with its record and no secret", async function () {
@@ -235,6 +365,9 @@ describe("connectors", function () {
         Array.from({ length: 30 }, (_, i) => String(i)),
       );
       assert.equal(inputs[0].objectWriteTraceId, undefined, "the caller's records are not changed");
+      // The contract requires associations on each input: an empty list where the record has none.
+      assert.ok(posts.every((p) => p.every((i) => Array.isArray(i.associations))));
+      assert.equal(inputs[0].associations, undefined);
       // HubSpot answered 207 for the second batch: 99 created, one refused, named by its trace id.
       assert.deepEqual(
         result.ok.map((o) => [o.status, o.records.length]),

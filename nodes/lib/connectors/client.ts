@@ -17,6 +17,7 @@ import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Auth
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
 import { setKey } from "../keys";
 import { compileResults, traced, type ResultsSplitter } from "./results";
+import { checkParameter, pathPlaceholders } from "./parameters";
 
 /**
  * Tries per page of a pull, and the backoff between them. A page is a GET, safe to repeat,
@@ -195,6 +196,7 @@ export class ConnectorClient {
     const split = this.splitterFor(endpoint);
     const trace = endpoint.results?.match?.by === "trace" ? endpoint.results.match.field : undefined;
     const keyTemplate = this.def.retry?.idempotencyHeader ? this.def.retry.idempotencyKey : undefined;
+    const defaults = endpoint.defaults;
     const groups: unknown[][] = [];
     for (let i = 0; i < records.length; i += size) groups.push(records.slice(i, i + size));
     const result: SendResult = { ok: [], failed: [] };
@@ -207,8 +209,9 @@ export class ConnectorClient {
         const at = next++;
         const group = groups[at];
         try {
-          // Records are never changed in place: a traced batch sends new objects.
-          const sent = trace ? group.map((r, i) => traced(r, trace, i)) : group;
+          // Records are never changed in place: filled-in and traced records are new objects.
+          const filled = defaults ? group.map((r) => withDefaults(r, defaults)) : group;
+          const sent = trace ? filled.map((r, i) => traced(r, trace, i)) : filled;
           const record = endpoint.batch ? sent : sent[0];
           const request = this.request(endpoint, opts, record, !!endpoint.batch);
           const options = this.base(opts, SEND_ATTEMPTS);
@@ -237,11 +240,18 @@ export class ConnectorClient {
           };
         } catch (err) {
           const e = err as HttpError;
+          // Refused before sending: say which records, as the API never saw them.
+          const which =
+            e instanceof RequestShapeError
+              ? group.length === 1
+                ? `record ${at * size + 1} of ${records.length}: `
+                : `records ${at * size + 1} to ${at * size + group.length} of ${records.length}: `
+              : "";
           outcomes[at] = {
             failed: [
               {
                 records: group,
-                error: this.show(e.message),
+                error: this.show(which + e.message),
                 status: e.status,
                 outcome: e instanceof HttpError ? e.outcome : "refused",
               },
@@ -320,14 +330,41 @@ export class ConnectorClient {
     for (const [k, v] of Object.entries(this.def.headers ?? {})) setKey(headers, k, this.template(v)(view));
     for (const [k, v] of Object.entries(endpoint.headers ?? {})) setKey(headers, k, this.template(v)(view));
     for (const [k, v] of Object.entries(endpoint.query ?? {})) setKey(query, k, this.template(v)(view));
+    const checked: Record<string, unknown> = {};
     for (const p of endpoint.parameters ?? []) {
-      const value = params[p.key];
+      let value = Object.prototype.hasOwnProperty.call(params, p.key) ? params[p.key] : undefined;
+      if ((value === undefined || value === null || value === "") && p.required) value = p.default;
       if (value === undefined || value === null || value === "") {
-        if (p.required) throw new Error(`"${endpoint.name}" needs the parameter "${p.label}"`);
+        if (p.required)
+          throw new RequestShapeError(
+            `"${endpoint.name}" needs the parameter "${p.label}": set it in the shape's filters and parameters`,
+          );
         continue;
       }
+      try {
+        value = checkParameter(p, value);
+      } catch (err) {
+        throw new RequestShapeError(
+          `"${endpoint.name}": ${(err as Error).message}; nothing was sent. Fix it in the shape's filters and parameters`,
+        );
+      }
+      setKey(checked, p.key, value);
       if (p.in === "query") setKey(query, p.key, value);
       else if (p.in === "header") setKey(headers, p.key, String(value));
+    }
+    // Path templates see the checked values (a date given as a Date object, as text).
+    (view as unknown as { params: Record<string, unknown> }).params = { ...params, ...checked };
+    // A value placed in the path that is empty would call another resource (PUT /orders/.json).
+    for (const { tag, get } of this.placeholders(endpoint)) {
+      const v = get(view);
+      if (v === undefined || v === null || (typeof v === "string" && v.trim() === ""))
+        throw new RequestShapeError(
+          `"${endpoint.name}": the path ${endpoint.path} needs ${tag}, which is ${v === undefined || v === null ? "missing" : "empty"}${tag.startsWith("record.") ? " in this record" : ""}; nothing was sent. ${tag.startsWith("record.") ? `Give each record its "${tag.slice(7)}"` : tag.startsWith("params.") ? `Set the parameter "${tag.slice(7)}"` : "Check the value"}`,
+        );
+      if (typeof v === "object")
+        throw new RequestShapeError(
+          `"${endpoint.name}": the path ${endpoint.path} needs ${tag} to be a single value, not a list or an object; nothing was sent`,
+        );
     }
     const path = this.template(endpoint.path, "url")(view);
     let body: unknown;
@@ -355,6 +392,14 @@ export class ConnectorClient {
     };
   }
 
+  private readonly placeholderCache = new Map<string, ReturnType<typeof pathPlaceholders>>();
+
+  private placeholders(endpoint: Endpoint): ReturnType<typeof pathPlaceholders> {
+    let found = this.placeholderCache.get(endpoint.id);
+    if (!found) this.placeholderCache.set(endpoint.id, (found = pathPlaceholders(endpoint.path)));
+    return found;
+  }
+
   private template(text: string, escaping: Escaping = "none"): Template {
     const key = `${escaping}:${text}`;
     let t = this.templates.get(key);
@@ -365,6 +410,23 @@ export class ConnectorClient {
   private show(text: string): string {
     return maskSecrets(text, this.secrets());
   }
+}
+
+/** A request the engine refuses to build (a parameter the API would refuse, an empty path value): never sent. */
+export class RequestShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RequestShapeError";
+  }
+}
+
+/** The record with the endpoint's required fields filled in where it has none: a new object. */
+function withDefaults(record: unknown, defaults: Record<string, unknown>): unknown {
+  if (!record || typeof record !== "object" || Array.isArray(record)) return record;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(defaults)) setKey(out, k, structuredClone(v));
+  for (const [k, v] of Object.entries(record as Record<string, unknown>)) setKey(out, k, v);
+  return out;
 }
 
 /** A body template: strings rendered; a string that is exactly {{record}} places the record itself, as data. */

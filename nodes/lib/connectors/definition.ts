@@ -4,6 +4,7 @@ import Ajv, { type ErrorObject } from "ajv";
 import { checkPagination, type Pagination } from "../http/pagination";
 import type { Limit } from "../http/rate-limit";
 import { compileTemplate } from "../templates";
+import { parameterProblems, type Parameter } from "./parameters";
 import { compileResults, type ResultsSpec } from "./results";
 
 /**
@@ -87,17 +88,17 @@ export interface Endpoint {
   headers?: Record<string, string>;
   body?: unknown;
   bodyFormat?: "json" | "form" | "xml" | "text";
-  parameters?: Array<{
-    key: string;
-    label: string;
-    in: "query" | "path" | "header";
-    required?: boolean;
-    help?: string;
-  }>;
+  parameters?: Parameter[];
   records?: string;
   pagination?: Pagination & { maxPages?: number };
   batch?: { size: number; wrap?: string };
   wrap?: string;
+  /**
+   * Send endpoints: fields each record gets when it has none, as the API's contract requires
+   * them (HubSpot's batch create wants `associations: []` on every input). The record's own
+   * values win; the caller's records are never changed.
+   */
+  defaults?: Record<string, unknown>;
   /** Send endpoints: where a 2xx answer reports per-record errors (see results.ts). */
   results?: ResultsSpec;
   sample?: unknown;
@@ -171,6 +172,11 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
     }
     if (e.direction === "send" && e.pagination && e.pagination.type !== "none")
       problems.push(`endpoints[${i}].pagination: a send endpoint does not page`);
+    (e.parameters ?? []).forEach((p, j) =>
+      problems.push(...parameterProblems(p, `endpoints[${i}].parameters[${j}]`)),
+    );
+    if (e.defaults && e.direction !== "send")
+      problems.push(`endpoints[${i}].defaults: only a send endpoint fills in its records`);
     if (e.results) {
       if (e.direction !== "send")
         problems.push(`endpoints[${i}].results: only a send endpoint has per-record results`);
