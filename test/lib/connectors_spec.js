@@ -222,7 +222,7 @@ describe("connectors", function () {
 
     it("passes the endpoint's optional parameters as filters", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_test_token" }),
       );
       const pages = await collect(
@@ -239,7 +239,7 @@ describe("connectors", function () {
 
     it("checks typed parameters before sending: a date where Shopify wants a date and time, an enum in the wrong case", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_test_token" }),
       );
       const before = shop.log.length;
@@ -261,7 +261,7 @@ describe("connectors", function () {
 
     it("refuses a record whose path value is missing or empty, and sends the others", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_test_token" }),
       );
       const before = shop.log.length;
@@ -283,7 +283,7 @@ describe("connectors", function () {
 
     it("creates orders one by one and reports each failure with its record and no secret", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_test_token" }),
       );
       const result = await c.send("create-order", [
@@ -296,7 +296,7 @@ describe("connectors", function () {
       assert.deepEqual(result.failed[0].records, [{ email: "b@x.com", line_items: [] }]);
       assert.match(
         result.failed[0].error,
-        /POST http:\/\/127\.0\.0\.1:\d+\/admin\/api\/2024-07\/orders\.json answered 422: \{"errors":\{"line_items":\["must have at least one line item"\]\}\}/,
+        /POST http:\/\/127\.0\.0\.1:\d+\/admin\/api\/2026-10\/orders\.json answered 422: \{"errors":\{"line_items":\["must have at least one line item"\]\}\}/,
       );
       assert.equal(result.failed[0].status, 422);
       assert.equal(shop.created.length, 1, "the failed order was not retried");
@@ -304,7 +304,7 @@ describe("connectors", function () {
 
     it("refuses a wrong token with the vendor's message and without the token", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_wrong_one" }),
       );
       await assert.rejects(
@@ -319,6 +319,140 @@ describe("connectors", function () {
         () => new ConnectorClient(prebuilt.shopify, instance({ shop: "acme" })),
         /the instance of Shopify needs "Admin API access token"/,
       );
+    });
+  });
+
+  describe("Shopify GraphQL Admin API (fake with Shopify's cost accounting)", function () {
+    const orders = Array.from({ length: 100 }, (_, i) => ({
+      id: `gid://shopify/Order/${i + 1}`,
+      name: `#${1001 + i}`,
+      updatedAt: `2026-11-${String(1 + (i % 28)).padStart(2, "0")}T10:00:00Z`,
+      status: i % 10 === 0 ? "closed" : "open",
+    }));
+    const client = (shop) =>
+      new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/{{vars.apiVersion}}` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
+
+    it("pulls every page of orders by cursor, filtered with the search syntax, on a supported version", async function () {
+      const shop = await startShopify({ orders });
+      try {
+        const pages = await collect(
+          client(shop).receive("graphql-list-orders", {
+            params: { updated_at_min: "2026-11-20T00:00:00Z", status: "open" },
+          }),
+        );
+        const want = orders.filter((o) => o.updatedAt >= "2026-11-20T00:00:00Z" && o.status === "open");
+        assert.deepEqual(
+          pages.flatMap((p) => p.records.map((o) => o.id)),
+          want.map((o) => o.id),
+        );
+        assert.equal(pages.at(-1).last, true);
+        const body = JSON.parse(shop.log[0].body);
+        assert.equal(body.variables.query.trim(), "updated_at:>='2026-11-20T00:00:00Z' status:open");
+        assert.equal(body.variables.first, 25);
+        assert.match(shop.log[0].path, /^\/admin\/api\/2026-10\/graphql\.json$/);
+        assert.deepEqual(
+          [...new Set(shop.versions)],
+          ["2026-10"],
+          "the default version is one Shopify supports",
+        );
+        assert.ok(shop.gql.maxSeenCost <= 1000, "each query within the 1,000-point cap");
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("paces requests by the cost Shopify reports, so a low bucket never runs dry", async function () {
+      // 1,000 points restoring 500 a second; a page of 25 orders asks for 327: the fourth waits.
+      const shop = await startShopify({ orders, points: 1000, restoreRate: 500 });
+      try {
+        const started = Date.now();
+        const pages = await collect(client(shop).receive("graphql-list-orders"));
+        assert.equal(pages.length, 4);
+        assert.equal(shop.gql.throttled, 0, "never THROTTLED");
+        assert.ok(Date.now() - started >= 400, "it waited for the bucket to refill");
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("tries a THROTTLED answer again once the bucket has refilled what the query costs", async function () {
+      const shop = await startShopify({ orders: orders.slice(0, 20), points: 1000, restoreRate: 1000 });
+      try {
+        shop.spend(1000); // another app emptied the bucket
+        const records = [];
+        const pages = await collect(
+          client(shop).receive("graphql-list-orders", { record: (r) => records.push(r) }),
+        );
+        assert.equal(shop.gql.throttled, 1);
+        assert.equal(pages[0].records.length, 20);
+        assert.equal(shop.log.length, 2, "the throttled query, then the same query again");
+        assert.equal(shop.log[0].body, shop.log[1].body);
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("gives up on THROTTLED after its tries, saying what the query costs", async function () {
+      const shop = await startShopify({ orders, points: 1000, restoreRate: 1 });
+      try {
+        shop.spend(1000);
+        await assert.rejects(
+          collect(client(shop).receive("graphql-list-orders", { attempts: 2 })),
+          /was throttled by the API's cost limit 1 time\(s\) \(the query costs 327 points; 0 of 1000 were left, restoring 1 a second\): ask for fewer records per page/,
+        );
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("creates orders and reports userErrors as per-record failures", async function () {
+      const shop = await startShopify();
+      try {
+        const result = await client(shop).send("graphql-create-order", [
+          { email: "a@x.com", lineItems: [{ variantId: "gid://shopify/ProductVariant/1", quantity: 1 }] },
+          { email: "b@x.com", lineItems: [] },
+        ]);
+        assert.equal(result.ok.length, 1);
+        assert.equal(result.ok[0].response.data.orderCreate.order.email, "a@x.com");
+        assert.deepEqual(
+          result.failed.map((f) => [f.records[0].email, f.outcome, f.status]),
+          [["b@x.com", "refused", 200]],
+        );
+        assert.match(
+          result.failed[0].error,
+          /answered 200 with an error for record 1 of 1: Line items must have at least one line item/,
+        );
+        assert.equal(shop.created.length, 1);
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("sets inventory quantities in batches of 250; a refused quantity fails the request's other records, which were not applied", async function () {
+      const shop = await startShopify();
+      try {
+        const q = (i) => ({
+          inventoryItemId: `gid://shopify/InventoryItem/${i}`,
+          locationId: "gid://shopify/Location/1",
+          quantity: 5,
+        });
+        const records = Array.from({ length: 260 }, (_, i) => q(i + 1));
+        records[255] = { ...q(256), quantity: -1 };
+        const result = await client(shop).send("graphql-set-inventory", records);
+        const batches = shop.log.map((e) => JSON.parse(e.body).variables.input.quantities.length);
+        assert.deepEqual(batches, [250, 10]);
+        assert.equal(result.ok.length, 1);
+        assert.equal(result.ok[0].records.length, 250);
+        assert.equal(result.failed.length, 10);
+        assert.match(result.failed[5].error, /record 6 of 10: The quantity can't be negative/);
+        assert.match(result.failed[0].error, /not applied: the API applies this request whole or not at all/);
+        assert.equal(shop.inventory.length, 250);
+      } finally {
+        await shop.close();
+      }
     });
   });
 

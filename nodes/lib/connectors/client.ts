@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import type { Agent as HttpsAgent } from "node:https";
 import { paginate, type Page, type ResumePoint } from "../http/pagination";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
+import { compileCostLimit, costBucketFor, type CostBucket, type CostReader } from "../http/cost-limit";
+import { delay } from "../delay";
 import { maskSecrets } from "../redact";
 import {
   HttpError,
@@ -119,6 +121,10 @@ export class ConnectorClient {
     const method = methods[instance.auth ?? 0];
     if (!method) throw new Error(`${def.name} has no auth method ${instance.auth}`);
     this.limiter = limiterFor(instance.id, instance.rateLimit ?? def.rateLimit ?? []);
+    if (def.costLimit) {
+      this.costReader = compileCostLimit(def.costLimit);
+      this.costBucket = costBucketFor(instance.id);
+    }
     this.auth = createAuthenticator(method, {
       render: (t, escaping) => this.template(t, escaping ?? "none")(varView),
       vars,
@@ -147,7 +153,7 @@ export class ConnectorClient {
       backoffMs: PAGE_BACKOFF_MS,
       maxBackoffMs: PAGE_MAX_BACKOFF_MS,
     };
-    const send = (r: HttpRequest) => sendRequest(r, base);
+    const send = (r: HttpRequest) => this.call(endpoint, r, base);
     const pagination = opts.firstPageOnly
       ? { type: "none" as const }
       : (endpoint.pagination ?? { type: "none" as const });
@@ -216,7 +222,7 @@ export class ConnectorClient {
           const request = this.request(endpoint, opts, record, !!endpoint.batch);
           const options = this.base(opts, SEND_ATTEMPTS);
           if (keyTemplate) options.idempotencyKey = this.idempotencyKey(keyTemplate, opts, record);
-          const response: HttpResponse = await sendRequest(request, options);
+          const response: HttpResponse = await this.call(endpoint, request, options);
           const errors = split ? split(response.data, group) : [];
           if (errors.length === 0) {
             outcomes[at] = {
@@ -224,6 +230,18 @@ export class ConnectorClient {
               failed: [],
             };
             continue;
+          }
+          if (endpoint.results?.atomic) {
+            // Nothing of the request was applied: the records not named are refused too.
+            const named = new Set(errors.map((e) => e.index));
+            for (let i = 0; i < group.length; i++)
+              if (!named.has(i))
+                errors.push({
+                  index: i,
+                  error: `not applied: the API applies this request whole or not at all, and it refused another record of it (${errors[0].error}); resend this one`,
+                  matched: true,
+                });
+            errors.sort((a, b) => a.index - b.index);
           }
           const bad = new Set(errors.map((e) => e.index));
           const ok = group.filter((_, i) => !bad.has(i));
@@ -269,6 +287,89 @@ export class ConnectorClient {
       result.failed.push(...o.failed);
     }
     return result;
+  }
+
+  private readonly costReader?: CostReader;
+  private readonly costBucket?: CostBucket;
+  /** What each endpoint's query asked for last time: what its next request is expected to cost. */
+  private readonly costs = new Map<string, number>();
+
+  /**
+   * One request, within the API's cost limit when the connector declares one: waits until
+   * the bucket holds the expected cost, reads the bucket from the answer, and tries a
+   * THROTTLED answer again once the bucket has refilled (a throttled query did not run, so
+   * this is safe for mutations too). A GraphQL answer with errors and no data is an error.
+   */
+  private async call(endpoint: Endpoint, request: HttpRequest, options: SendOptions): Promise<HttpResponse> {
+    const attempts = Math.max(1, options.attempts ?? SEND_ATTEMPTS);
+    for (let tries = 1; ; tries++) {
+      let release = () => {};
+      if (this.costBucket) {
+        try {
+          release = await this.costBucket.acquire(this.costs.get(endpoint.id) ?? 0, options.signal);
+        } catch {
+          throw new HttpError(
+            `${request.method} ${this.show(request.url)} was stopped while waiting for the API's cost limit`,
+            request.method,
+            this.show(request.url),
+          );
+        }
+      }
+      let response: HttpResponse;
+      try {
+        response = await sendRequest(request, options);
+      } finally {
+        release();
+      }
+      const reading = this.costReader?.(response.data);
+      if (reading && this.costBucket) {
+        this.costBucket.update(reading);
+        if (reading.requested !== undefined) this.costs.set(endpoint.id, reading.requested);
+        if (reading.throttled) {
+          const wait = this.costBucket.throttledWait(reading);
+          if (tries >= attempts || wait > 60000)
+            throw new HttpError(
+              `${request.method} ${response.url} was throttled by the API's cost limit ${tries} time(s) (the query costs ${reading.requested ?? "?"} points; ${reading.available} of ${reading.maximum} were left, restoring ${reading.restoreRate} a second): ask for fewer records per page, or give it more tries`,
+              request.method,
+              response.url,
+              response.status,
+              undefined,
+              tries,
+              "refused",
+            );
+          if (!(await delay(wait, options.signal)))
+            throw new HttpError(
+              `${request.method} ${response.url} was stopped while waiting for the API's cost limit`,
+              request.method,
+              response.url,
+            );
+          continue;
+        }
+      }
+      const data = response.data as { data?: unknown; errors?: unknown } | undefined;
+      const graphql = typeof (request.body as { query?: unknown } | undefined)?.query === "string";
+      if (
+        graphql &&
+        Array.isArray(data?.errors) &&
+        data.errors.length > 0 &&
+        (data.data === undefined || data.data === null)
+      )
+        throw new HttpError(
+          this.show(
+            `${request.method} ${response.url} answered ${response.status} with GraphQL errors: ${data.errors
+              .slice(0, 3)
+              .map((e) => String((e as { message?: unknown })?.message ?? JSON.stringify(e)).slice(0, 200))
+              .join("; ")}`,
+          ),
+          request.method,
+          response.url,
+          response.status,
+          undefined,
+          tries,
+          "refused",
+        );
+      return response;
+    }
   }
 
   private readonly splitters = new Map<string, ResultsSplitter | undefined>();
@@ -349,6 +450,7 @@ export class ConnectorClient {
         );
       }
       setKey(checked, p.key, value);
+      // "body": the value only feeds the body template, through params.
       if (p.in === "query") setKey(query, p.key, value);
       else if (p.in === "header") setKey(headers, p.key, String(value));
     }

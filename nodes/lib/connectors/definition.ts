@@ -3,7 +3,9 @@ import path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import { checkPagination, type Pagination } from "../http/pagination";
 import type { Limit } from "../http/rate-limit";
+import type { CostLimit } from "../http/cost-limit";
 import { compileTemplate } from "../templates";
+import { compileGetter } from "../paths";
 import { parameterProblems, type Parameter } from "./parameters";
 import { compileResults, type ResultsSpec } from "./results";
 
@@ -119,6 +121,8 @@ export interface ConnectorDefinition {
   headers?: Record<string, string>;
   auth: AuthMethod[];
   rateLimit?: Limit[];
+  /** Cost-based throttling read from the API's answers (GraphQL query cost). */
+  costLimit?: CostLimit;
   /** Which redirects to follow (see SendOptions.redirects); default same-origin. */
   redirects?: "same-origin" | "none" | "follow";
   retry?: {
@@ -187,6 +191,13 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
       }
     }
   });
+  if (def.costLimit)
+    for (const k of ["available", "maximum", "restoreRate", "requested"] as const)
+      try {
+        compileGetter(def.costLimit[k]);
+      } catch (err) {
+        problems.push(`costLimit.${k}: ${(err as Error).message}`);
+      }
   if (def.retry?.idempotencyKey !== undefined && !def.retry.idempotencyHeader)
     problems.push(`retry.idempotencyKey: needs retry.idempotencyHeader, the header the API reads it from`);
   const templates: Array<[string, unknown]> = [

@@ -11,7 +11,8 @@ export type ParameterType = "string" | "integer" | "number" | "boolean" | "date-
 export interface Parameter {
   key: string;
   label: string;
-  in: "query" | "path" | "header";
+  /** Where the value goes; `body`: only into the endpoint's body template (`{{params.key}}`), e.g. a GraphQL variable. */
+  in: "query" | "path" | "header" | "body";
   required?: boolean;
   help?: string;
   /** What the API accepts (default string). */
