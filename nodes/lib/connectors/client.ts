@@ -95,9 +95,18 @@ export class ConnectorClient {
       tokens?: AuthContext["tokens"];
     } = {},
   ) {
-    const missing = (def.variables ?? []).filter(
-      (v) => v.required && (instance.vars[v.key] === undefined || instance.vars[v.key] === ""),
-    );
+    // A variable an auth method uses is needed only when that method is the one chosen.
+    const chosen = instance.auth ?? 0;
+    const usedBy = (key: string) =>
+      def.auth.flatMap((a, i) => (new RegExp(`vars\\.${key}\\b`).test(JSON.stringify(a)) ? [i] : []));
+    const missing = (def.variables ?? []).filter((v) => {
+      if (!v.required || (instance.vars[v.key] !== undefined && instance.vars[v.key] !== "")) return false;
+      const users = usedBy(v.key);
+      const elsewhere = JSON.stringify([def.baseUrl, def.headers ?? {}, def.endpoints]).includes(
+        `vars.${v.key}`,
+      );
+      return users.length === 0 || users.includes(chosen) || elsewhere;
+    });
     if (missing.length)
       throw new Error(`the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`);
     this.secretValues = (def.variables ?? [])

@@ -106,6 +106,8 @@ export interface Endpoint {
   sample?: unknown;
   schema?: object;
   format?: "json" | "xml" | "text";
+  /** What a user should know (an import that found no pagination says so here). */
+  note?: string;
 }
 
 export interface ConnectorDefinition {

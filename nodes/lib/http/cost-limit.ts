@@ -47,7 +47,13 @@ export function compileCostLimit(spec: CostLimit): CostReader {
     const throttled =
       Array.isArray(errors) &&
       errors.some((e) => (e as { extensions?: { code?: unknown } })?.extensions?.code === code);
-    return { available: a, maximum: m, restoreRate: r, requested: Number.isFinite(q) ? q : undefined, throttled };
+    return {
+      available: a,
+      maximum: m,
+      restoreRate: r,
+      requested: Number.isFinite(q) ? q : undefined,
+      throttled,
+    };
   };
 }
 
@@ -68,7 +74,8 @@ export class CostBucket {
 
   /** Points in the bucket now, by the last reading and the restore rate since (undefined: no reading yet). */
   level(): number | undefined {
-    if (this.available === undefined || this.rate === undefined || this.maximum === undefined) return undefined;
+    if (this.available === undefined || this.rate === undefined || this.maximum === undefined)
+      return undefined;
     return Math.min(this.maximum, this.available + ((this.now() - this.at) / 1000) * this.rate);
   }
 
