@@ -51,7 +51,9 @@ export = function (RED: NodeAPI) {
   RED.httpAdmin.post("/pw/connectors/from-openapi", write, (req: Request, res: Response) => {
     const document = (req.body ?? {}).document;
     if (document === undefined || document === "") {
-      res.status(400).json({ error: "bad_request", message: "paste or upload an OpenAPI 3 document (JSON)" });
+      res
+        .status(400)
+        .json({ error: "bad_request", message: "paste or upload an OpenAPI 3 document (JSON or YAML)" });
       return;
     }
     try {

@@ -16,6 +16,7 @@ import { validateDefinition } from "./lib/connectors/definition";
 import { sendRequest } from "./lib/http/request";
 import { compileTemplate, escapeXml } from "./lib/templates";
 import { releaseLimiter, type Limit } from "./lib/http/rate-limit";
+import { releaseCostBucket } from "./lib/http/cost-limit";
 import { installAdminErrors } from "./admin-errors";
 import { findNode, type InstanceNode, type InstanceSettings } from "./contracts";
 import { checkPermission, DEPLOY } from "./admin-permissions";
@@ -222,7 +223,7 @@ export = function (RED: NodeAPI) {
         known === undefined ? saved[variable.key] !== undefined && saved[variable.key] !== "" : known;
       vars[variable.key] = set ? "set" : undefined;
     }
-    const missing = missingVariables(connector, vars);
+    const missing = missingVariables(connector, vars, Number(v.auth ?? 0));
     return missing ? [{ message: missing }] : [];
   });
 
@@ -295,7 +296,10 @@ export = function (RED: NodeAPI) {
     // over the instance's limiter and what it has counted; a removed instance's is forgotten.
     // Tokens in the token store stay either way: a redeploy must not ask to authorize again.
     node.on("close", (removed: boolean, done: () => void) => {
-      if (removed) releaseLimiter(node.id);
+      if (removed) {
+        releaseLimiter(node.id);
+        releaseCostBucket(node.id);
+      }
       releaseSecrets(node.id);
       done();
     });

@@ -73,11 +73,34 @@ describe("instance and connection dialogs (Chromium)", function () {
     assert.equal(instance.vars.token, undefined, "the token is not a plain variable");
   });
 
-  it("picks an endpoint and sets a filter", async function () {
+  it("picks an endpoint and sets its typed filters: a date picker for a date and time, a list for an enum", async function () {
     await page.waitForFunction(() => document.querySelectorAll("#node-input-endpoint option").length > 0);
     await page.selectOption("#node-input-endpoint", "list-orders");
     const row = page.locator("#pw-connection-params li").filter({ hasText: "Created at or after" });
-    await row.locator("input.red-ui-typedInput-input").first().fill("2026-11-28");
+    const typed = row.locator("input.red-ui-typedInput-input").first();
+    // A date without its time and offset is not what Shopify takes: the input says so.
+    await typed.fill("2026-11-28");
+    await typed.blur();
+    assert.ok(
+      await row
+        .locator(".red-ui-typedInput-container")
+        .evaluate((el) => el.classList.contains("input-error")),
+      "a bare date is marked as wrong",
+    );
+    await row.locator("input.pw-connection-param-picker").fill("2026-11-28T00:00");
+    assert.equal(await typed.inputValue(), "2026-11-28T00:00:00Z");
+    assert.ok(
+      !(await row
+        .locator(".red-ui-typedInput-container")
+        .evaluate((el) => el.classList.contains("input-error"))),
+    );
+    assert.match(await row.locator(".pw-connection-param-tip").textContent(), /2026-01-01T00:00:00Z/);
+    // The enum's values, as Shopify spells them, to pick from.
+    const status = page.locator("#pw-connection-params li").filter({ hasText: "Financial status" });
+    await status.locator(".red-ui-typedInput-option-trigger").click();
+    const options = page.locator(".red-ui-typedInput-options:visible a");
+    assert.ok((await options.allTextContents()).map((t) => t.trim()).includes("partially_paid"));
+    await options.filter({ hasText: /^\s*any\s*$/ }).click();
     await page.fill("#node-input-name", "New orders");
     await ed.pressDone();
     const saved = await page.evaluate((id) => {
@@ -85,7 +108,10 @@ describe("instance and connection dialogs (Chromium)", function () {
       return { endpoint: n.endpoint, params: n.params, instance: n.instance, valid: n.valid };
     }, connId);
     assert.equal(saved.endpoint, "list-orders");
-    assert.deepEqual(saved.params, [{ key: "created_at_min", valueType: "str", value: "2026-11-28" }]);
+    assert.deepEqual(saved.params, [
+      { key: "created_at_min", valueType: "str", value: "2026-11-28T00:00:00Z" },
+      { key: "financial_status", valueType: "str", value: "any" },
+    ]);
     assert.ok(saved.instance);
     assert.equal(saved.valid, true);
   });

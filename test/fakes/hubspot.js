@@ -1,5 +1,6 @@
 // A fake of HubSpot's CRM v3 API as documented: Bearer private-app tokens, contacts paged by
-// paging.next.after, batch create of at most 100 inputs (more is a 400), 201 with results.
+// paging.next.after, batch create of at most 100 inputs (more is a 400) each with its
+// properties and associations (the contract requires both), 201 with results.
 // Multi-status, as HubSpot documents it for the object APIs' batch create endpoints: when
 // every input carries a unique objectWriteTraceId, invalid inputs do not sink the batch; the
 // valid ones are created and the answer is 207 with one error per invalid input, its
@@ -35,6 +36,25 @@ async function startHubSpot({ token = "pat-na1-test", contacts = [] } = {}) {
         return {
           status: 400,
           body: { status: "error", message: "Batch size must be at most 100", category: "VALIDATION_ERROR" },
+        };
+      // The contract (BatchInputSimplePublicObjectInputForCreate): each input needs
+      // "properties" and "associations" (an empty list when there are none).
+      const malformed = inputs.findIndex(
+        (i) => !i || typeof i.properties !== "object" || !Array.isArray(i.associations),
+      );
+      if (malformed >= 0)
+        return {
+          status: 400,
+          body: {
+            status: "error",
+            message: `Invalid input JSON: inputs[${malformed}]: Some required fields were not set: [${[
+              typeof inputs[malformed]?.properties !== "object" ? "properties" : "",
+              !Array.isArray(inputs[malformed]?.associations) ? "associations" : "",
+            ]
+              .filter(Boolean)
+              .join(", ")}]`,
+            category: "VALIDATION_ERROR",
+          },
         };
       const invalid = (i) => !i.properties || !i.properties.email;
       const traces = inputs.map((i) => i.objectWriteTraceId);

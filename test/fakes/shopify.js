@@ -1,15 +1,58 @@
-// A fake of Shopify's Admin REST API as documented: X-Shopify-Access-Token, Link-header
-// paging with page_info (limit at most 250), a leaky bucket of 40 draining 2 a second that
-// answers 429 with Retry-After when full, and orders created with POST /orders.json.
+// A fake of Shopify's Admin API as documented: X-Shopify-Access-Token on every call.
+// REST: Link-header paging with page_info (limit at most 250), a leaky bucket of 40 draining
+// 2 a second that answers 429 with Retry-After when full, orders created with POST /orders.json.
+// GraphQL (POST /admin/api/<version>/graphql.json): cost-based throttling as Shopify
+// documents it (shopify.dev/docs/api/usage/limits, .../admin-graphql rate limits): a bucket of
+// points per app and store (maximumAvailable) refilled at restoreRate a second; a query's
+// requested cost (a connection costs 2 plus `first` times its node's cost, an object 1, a
+// mutation 10) must be in the bucket before it runs, else the answer is 200 with a THROTTLED
+// error and actualQueryCost null; after it runs the difference to its actual cost is
+// refunded. A query may cost at most 1,000 points (MAX_COST_EXCEEDED); input arrays at most
+// 250. Every answer carries extensions.cost with throttleStatus. userErrors are per input.
+// Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
+// supported one, named in X-Shopify-API-Version.
 const { startServer } = require("../support/http-server");
+
+const SUPPORTED = ["2026-01", "2026-04", "2026-07", "2026-10"];
+
+/** Requested cost as documented: connections nest, each `first: N` multiplying its node's cost. */
+function queryCost(query, variables) {
+  if (/^\s*mutation\b/.test(query)) return 10;
+  const firsts = [...query.matchAll(/\bfirst:\s*(\$\w+|\d+)/g)].map((m) =>
+    m[1].startsWith("$") ? Number(variables[m[1].slice(1)] ?? 0) : Number(m[1]),
+  );
+  return firsts.reduceRight((inner, n) => 2 + n * (1 + inner), 0) || 1;
+}
 
 async function startShopify({
   token = "shpat_test_token",
   orders = [],
+  customers = [],
+  products = [],
+  variants = [],
   bucket = 40,
   leakPerSecond = 2,
+  points = 2000,
+  restoreRate = 100,
 } = {}) {
   const created = [];
+  const inventory = [];
+  const versions = [];
+  // GraphQL cost bucket.
+  let available = points;
+  let refilled = Date.now();
+  const gql = { throttled: 0, maxSeenCost: 0, lowest: points };
+  const pointsNow = () => {
+    const now = Date.now();
+    available = Math.min(points, available + ((now - refilled) / 1000) * restoreRate);
+    refilled = now;
+    return available;
+  };
+  const throttleStatus = () => ({
+    maximumAvailable: points,
+    currentlyAvailable: Math.floor(pointsNow()),
+    restoreRate,
+  });
   let level = 0;
   let last = Date.now();
   const server = await startServer((req) => {
@@ -30,9 +73,19 @@ async function startShopify({
             "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
         },
       };
+    const m = /^\/admin\/api\/(\d{4}-\d{2})(\/.*)$/.exec(req.path);
+    if (!m) return { status: 404, body: { errors: "Not Found" } };
+    const version = SUPPORTED.includes(m[1]) ? m[1] : SUPPORTED[0];
+    versions.push(version);
+    const route = m[2];
+    if (req.method === "POST" && route === "/graphql.json")
+      return graphql(JSON.parse(req.body || "{}"), version);
     level += 1;
-    const limitHeader = { "x-shopify-shop-api-call-limit": `${Math.ceil(level)}/${bucket}` };
-    if (req.method === "GET" && req.path === "/admin/api/2024-07/orders.json") {
+    const limitHeader = {
+      "x-shopify-shop-api-call-limit": `${Math.ceil(level)}/${bucket}`,
+      "x-shopify-api-version": version,
+    };
+    if (req.method === "GET" && route === "/orders.json") {
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
       const start = req.query.page_info
@@ -44,10 +97,10 @@ async function startShopify({
       const page = list.slice(start, start + limit);
       const headers = { ...limitHeader };
       if (start + limit < list.length)
-        headers.link = `<${server.base}/admin/api/2024-07/orders.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+        headers.link = `<${server.base}/admin/api/${m[1]}/orders.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
       return { headers, body: { orders: page } };
     }
-    if (req.method === "POST" && req.path === "/admin/api/2024-07/orders.json") {
+    if (req.method === "POST" && route === "/orders.json") {
       const body = JSON.parse(req.body || "{}");
       if (!body.order || !Array.isArray(body.order.line_items) || body.order.line_items.length === 0)
         return { status: 422, body: { errors: { line_items: ["must have at least one line item"] } } };
@@ -57,7 +110,173 @@ async function startShopify({
     }
     return { status: 404, body: { errors: "Not Found" } };
   });
-  return { ...server, created };
+
+  function graphql({ query = "", variables = {} }, version) {
+    const headers = { "x-shopify-api-version": version };
+    const requested = queryCost(query, variables);
+    gql.maxSeenCost = Math.max(gql.maxSeenCost, requested);
+    const cost = (actual) => ({
+      requestedQueryCost: requested,
+      actualQueryCost: actual,
+      throttleStatus: throttleStatus(),
+    });
+    if (requested > 1000)
+      return {
+        headers,
+        body: {
+          errors: [
+            {
+              message: `Query cost is ${requested}, which exceeds the single query max cost limit (1000).`,
+              extensions: { code: "MAX_COST_EXCEEDED", cost: requested, maxCost: 1000 },
+            },
+          ],
+          extensions: { cost: cost(null) },
+        },
+      };
+    if (pointsNow() < requested) {
+      gql.throttled++;
+      return {
+        headers,
+        body: {
+          errors: [
+            {
+              message: "Throttled",
+              extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" },
+            },
+          ],
+          extensions: { cost: cost(null) },
+        },
+      };
+    }
+    available -= requested;
+    gql.lowest = Math.min(gql.lowest, available);
+    const { data, actual, errors } = resolve(query, variables);
+    available += requested - actual; // the refund of what the query did not use
+    return { headers, body: { data, ...(errors ? { errors } : {}), extensions: { cost: cost(actual) } } };
+  }
+
+  function page(list, variables, filter) {
+    const first = Number(variables.first ?? 0);
+    const kept = filter ? list.filter(filter) : list;
+    const start = variables.after ? Number(Buffer.from(variables.after, "base64").toString()) : 0;
+    const nodes = kept.slice(start, start + first);
+    const end = start + nodes.length;
+    return {
+      nodes,
+      pageInfo: {
+        hasNextPage: end < kept.length,
+        endCursor: nodes.length ? Buffer.from(String(end)).toString("base64") : null,
+      },
+    };
+  }
+
+  // Just enough of the schema for the prebuilt queries: the root field decides the answer.
+  function resolve(query, variables) {
+    const since = /updated_at:>='([^']+)'/.exec(variables.query ?? "")?.[1];
+    const status = /status:(\w+)/.exec(variables.query ?? "")?.[1];
+    const filter = (o) =>
+      (!since || o.updatedAt >= since) && (!status || status === "any" || (o.status ?? "open") === status);
+    const connection = (name, list) => {
+      const conn = page(list, variables, filter);
+      // Refunded: the nodes not returned cost nothing.
+      const perNode = (queryCost(query, variables) - 2) / Math.max(1, Number(variables.first));
+      return { data: { [name]: conn }, actual: Math.round(2 + conn.nodes.length * perNode) };
+    };
+    if (/\borders\(/.test(query)) return connection("orders", orders);
+    if (/\bcustomers\(/.test(query)) return connection("customers", customers);
+    if (/\bproducts\(/.test(query)) return connection("products", products);
+    if (/\bproductVariants\(/.test(query)) return connection("productVariants", variants);
+    if (/\borderCreate\(/.test(query)) {
+      const order = variables.order ?? {};
+      const userErrors = [];
+      if (!Array.isArray(order.lineItems) || order.lineItems.length === 0)
+        userErrors.push({
+          field: ["order", "lineItems"],
+          message: "Line items must have at least one line item",
+        });
+      if (userErrors.length) return { data: { orderCreate: { order: null, userErrors } }, actual: 10 };
+      const made = {
+        id: `gid://shopify/Order/${1000 + created.length}`,
+        name: `#${1001 + created.length}`,
+        ...order,
+      };
+      created.push(made);
+      return {
+        data: { orderCreate: { order: { id: made.id, name: made.name, email: made.email }, userErrors } },
+        actual: 10,
+      };
+    }
+    if (/\binventorySetQuantities\(/.test(query)) {
+      const input = variables.input ?? {};
+      const quantities = Array.isArray(input.quantities) ? input.quantities : [];
+      if (quantities.length > 250)
+        return {
+          data: {
+            inventorySetQuantities: {
+              inventoryAdjustmentGroup: null,
+              userErrors: [
+                {
+                  code: "INVALID",
+                  field: ["input", "quantities"],
+                  message: "The input array size of 251 is greater than the maximum allowed of 250.",
+                },
+              ],
+            },
+          },
+          actual: 10,
+        };
+      const userErrors = [];
+      const changes = [];
+      quantities.forEach((q, i) => {
+        if (!/^gid:\/\/shopify\/InventoryItem\/\d+$/.test(String(q.inventoryItemId)))
+          userErrors.push({
+            code: "INVALID_INVENTORY_ITEM",
+            field: ["input", "quantities", String(i), "inventoryItemId"],
+            message: "The specified inventory item could not be found.",
+          });
+        else if (!Number.isInteger(q.quantity) || q.quantity < 0)
+          userErrors.push({
+            code: "INVALID_QUANTITY",
+            field: ["input", "quantities", String(i), "quantity"],
+            message: "The quantity can't be negative.",
+          });
+      });
+      // Shopify applies the change only when no input is in error.
+      if (userErrors.length === 0)
+        for (const q of quantities) {
+          inventory.push({ ...q, name: input.name });
+          changes.push({ name: input.name, delta: q.quantity, quantityAfterChange: q.quantity });
+        }
+      return {
+        data: {
+          inventorySetQuantities: {
+            inventoryAdjustmentGroup: userErrors.length ? null : { reason: input.reason, changes },
+            userErrors,
+          },
+        },
+        actual: 10,
+      };
+    }
+    return {
+      data: null,
+      actual: 1,
+      errors: [{ message: "Field doesn't exist on type 'QueryRoot'" }],
+    };
+  }
+
+  return {
+    ...server,
+    created,
+    inventory,
+    versions,
+    gql,
+    /** Another app (or shape) spends points: the bucket runs low. */
+    spend(n) {
+      pointsNow();
+      available = Math.max(0, available - n);
+    },
+    points: pointsNow,
+  };
 }
 
 module.exports = { startShopify };

@@ -101,6 +101,88 @@ describe("connectors", function () {
     });
   });
 
+  describe("typed parameters", function () {
+    const { checkParameter } = lib("connectors/parameters");
+    const p = (extra) => ({ key: "x", label: "X", in: "query", ...extra });
+    const def = (parameters) => ({
+      id: "api",
+      name: "API",
+      version: "1.0.0",
+      baseUrl: "https://x.example",
+      auth: [{ type: "none" }],
+      endpoints: [{ id: "a", name: "A", direction: "receive", method: "GET", path: "/a", parameters }],
+    });
+
+    it("accepts what the type allows and says what it needs otherwise", function () {
+      assert.equal(checkParameter(p({ type: "integer" }), "250"), 250);
+      assert.throws(
+        () => checkParameter(p({ type: "integer" }), "2.5"),
+        /parameter "X" must be a whole number, not "2\.5"/,
+      );
+      assert.equal(checkParameter(p({ type: "number" }), "2.5"), 2.5);
+      assert.equal(checkParameter(p({ type: "boolean" }), "TRUE"), true);
+      assert.throws(() => checkParameter(p({ type: "boolean" }), "yes"), /must be true or false/);
+      assert.equal(checkParameter(p({ type: "date" }), "2026-02-28"), "2026-02-28");
+      assert.throws(() => checkParameter(p({ type: "date" }), "2026-02-30"), /must be a date \(YYYY-MM-DD/);
+      assert.equal(checkParameter(p({ type: "date" }), new Date("2026-03-01T10:00:00Z")), "2026-03-01");
+      assert.equal(
+        checkParameter(p({ type: "date-time" }), "2026-01-01T00:00:00+01:00"),
+        "2026-01-01T00:00:00+01:00",
+      );
+      assert.throws(() => checkParameter(p({ type: "date-time" }), "2026-01-01T00:00:00"), /with its offset/);
+      assert.throws(() => checkParameter(p({ format: "email" }), "bob"), /must be an email address/);
+      assert.throws(() => checkParameter(p({}), { a: 1 }), /must be a single value/);
+      assert.equal(checkParameter(p({ type: "integer", enum: [10, 50] }), "50"), 50);
+      assert.throws(
+        () => checkParameter(p({ type: "integer", enum: [10, 50] }), "20"),
+        /must be one of 10, 50/,
+      );
+    });
+
+    it("refuses a definition whose parameter type, enum or default does not fit", function () {
+      assert.throws(
+        () => validateDefinition(def([{ key: "d", label: "D", in: "query", type: "fortnight" }])),
+        (err) =>
+          err instanceof DefinitionError &&
+          err.problems.some((m) =>
+            /endpoints\[0\]\.parameters\[0\]\.type: must be one of string, integer/.test(m),
+          ),
+      );
+      assert.throws(
+        () =>
+          validateDefinition(
+            def([
+              { key: "n", label: "N", in: "query", type: "integer", enum: [1, "two"] },
+              { key: "s", label: "S", in: "query", enum: ["open"], default: "Open" },
+            ]),
+          ),
+        (err) =>
+          err.problems.includes(
+            'endpoints[0].parameters[0].enum[1]: parameter "N" must be a whole number, not "two"',
+          ) && err.problems.some((m) => /parameters\[1\]\.default: .*did you mean "open"/.test(m)),
+      );
+    });
+
+    it("sends a required parameter's default when the shape sets none", async function () {
+      const up = await startServer(() => ({ body: [] }));
+      try {
+        const c = new ConnectorClient(
+          validateDefinition({
+            ...def([
+              { key: "revision", label: "Revision", in: "header", required: true, default: "2024-10-15" },
+            ]),
+            baseUrl: up.base,
+          }),
+          instance({}),
+        );
+        await collect(c.receive("a"));
+        assert.equal(up.log[0].headers.revision, "2024-10-15");
+      } finally {
+        await up.close();
+      }
+    });
+  });
+
   describe("Shopify (fake of the Admin REST contract)", function () {
     let shop;
     const orders = Array.from({ length: 7 }, (_, i) => ({
@@ -140,20 +222,68 @@ describe("connectors", function () {
 
     it("passes the endpoint's optional parameters as filters", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_test_token" }),
       );
-      const pages = await collect(c.receive("list-orders", { params: { created_at_min: "2026-11-25" } }));
+      const pages = await collect(
+        c.receive("list-orders", {
+          params: { created_at_min: "2026-11-25T00:00:00Z", financial_status: "any" },
+        }),
+      );
       assert.deepEqual(
         pages[0].records.map((o) => o.id),
         [6, 7],
       );
-      assert.equal(shop.log.at(-1).query.created_at_min, "2026-11-25");
+      assert.equal(shop.log.at(-1).query.created_at_min, "2026-11-25T00:00:00Z");
+    });
+
+    it("checks typed parameters before sending: a date where Shopify wants a date and time, an enum in the wrong case", async function () {
+      const c = new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
+      const before = shop.log.length;
+      await assert.rejects(
+        collect(c.receive("list-orders", { params: { created_at_min: "2026-01-01" } })),
+        /"List orders": parameter "Created at or after" must be a date and time with its offset \(ISO 8601 \/ RFC 3339, e\.g\. 2026-01-01T00:00:00Z\), not "2026-01-01"; nothing was sent/,
+      );
+      await assert.rejects(
+        collect(c.receive("list-orders", { params: { financial_status: "Paid" } })),
+        /parameter "Financial status" must be one of any, authorized, pending, paid, .* \(did you mean "paid"\?\), not "Paid"/,
+      );
+      assert.equal(shop.log.length, before, "nothing reached the API");
+      // A Date from a message is sent as ISO 8601.
+      await collect(
+        c.receive("list-orders", { params: { created_at_min: new Date("2026-11-26T00:00:00Z") } }),
+      );
+      assert.equal(shop.log.at(-1).query.created_at_min, "2026-11-26T00:00:00.000Z");
+    });
+
+    it("refuses a record whose path value is missing or empty, and sends the others", async function () {
+      const c = new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
+      const before = shop.log.length;
+      const result = await c.send("update-order", [{ note: "no id" }, { id: "  ", note: "blank id" }]);
+      assert.equal(shop.log.length, before, "no PUT /orders/.json left");
+      assert.deepEqual(
+        result.failed.map((f) => [f.outcome, f.records[0].note]),
+        [
+          ["refused", "no id"],
+          ["refused", "blank id"],
+        ],
+      );
+      assert.match(
+        result.failed[0].error,
+        /^record 1 of 2: "Update an order": the path \/orders\/\{\{record\.id\}\}\.json needs record\.id, which is missing in this record; nothing was sent\. Give each record its "id"/,
+      );
+      assert.match(result.failed[1].error, /^record 2 of 2: .* which is empty in this record/);
     });
 
     it("creates orders one by one and reports each failure with its record and no secret", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_test_token" }),
       );
       const result = await c.send("create-order", [
@@ -166,7 +296,7 @@ describe("connectors", function () {
       assert.deepEqual(result.failed[0].records, [{ email: "b@x.com", line_items: [] }]);
       assert.match(
         result.failed[0].error,
-        /POST http:\/\/127\.0\.0\.1:\d+\/admin\/api\/2024-07\/orders\.json answered 422: \{"errors":\{"line_items":\["must have at least one line item"\]\}\}/,
+        /POST http:\/\/127\.0\.0\.1:\d+\/admin\/api\/2026-10\/orders\.json answered 422: \{"errors":\{"line_items":\["must have at least one line item"\]\}\}/,
       );
       assert.equal(result.failed[0].status, 422);
       assert.equal(shop.created.length, 1, "the failed order was not retried");
@@ -174,7 +304,7 @@ describe("connectors", function () {
 
     it("refuses a wrong token with the vendor's message and without the token", async function () {
       const c = new ConnectorClient(
-        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2024-07` },
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/2026-10` },
         instance({ shop: "acme", token: "shpat_wrong_one" }),
       );
       await assert.rejects(
@@ -189,6 +319,140 @@ describe("connectors", function () {
         () => new ConnectorClient(prebuilt.shopify, instance({ shop: "acme" })),
         /the instance of Shopify needs "Admin API access token"/,
       );
+    });
+  });
+
+  describe("Shopify GraphQL Admin API (fake with Shopify's cost accounting)", function () {
+    const orders = Array.from({ length: 100 }, (_, i) => ({
+      id: `gid://shopify/Order/${i + 1}`,
+      name: `#${1001 + i}`,
+      updatedAt: `2026-11-${String(1 + (i % 28)).padStart(2, "0")}T10:00:00Z`,
+      status: i % 10 === 0 ? "closed" : "open",
+    }));
+    const client = (shop) =>
+      new ConnectorClient(
+        { ...prebuilt.shopify, baseUrl: `${shop.base}/admin/api/{{vars.apiVersion}}` },
+        instance({ shop: "acme", token: "shpat_test_token" }),
+      );
+
+    it("pulls every page of orders by cursor, filtered with the search syntax, on a supported version", async function () {
+      const shop = await startShopify({ orders });
+      try {
+        const pages = await collect(
+          client(shop).receive("graphql-list-orders", {
+            params: { updated_at_min: "2026-11-20T00:00:00Z", status: "open" },
+          }),
+        );
+        const want = orders.filter((o) => o.updatedAt >= "2026-11-20T00:00:00Z" && o.status === "open");
+        assert.deepEqual(
+          pages.flatMap((p) => p.records.map((o) => o.id)),
+          want.map((o) => o.id),
+        );
+        assert.equal(pages.at(-1).last, true);
+        const body = JSON.parse(shop.log[0].body);
+        assert.equal(body.variables.query.trim(), "updated_at:>='2026-11-20T00:00:00Z' status:open");
+        assert.equal(body.variables.first, 25);
+        assert.match(shop.log[0].path, /^\/admin\/api\/2026-10\/graphql\.json$/);
+        assert.deepEqual(
+          [...new Set(shop.versions)],
+          ["2026-10"],
+          "the default version is one Shopify supports",
+        );
+        assert.ok(shop.gql.maxSeenCost <= 1000, "each query within the 1,000-point cap");
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("paces requests by the cost Shopify reports, so a low bucket never runs dry", async function () {
+      // 1,000 points restoring 500 a second; a page of 25 orders asks for 327: the fourth waits.
+      const shop = await startShopify({ orders, points: 1000, restoreRate: 500 });
+      try {
+        const started = Date.now();
+        const pages = await collect(client(shop).receive("graphql-list-orders"));
+        assert.equal(pages.length, 4);
+        assert.equal(shop.gql.throttled, 0, "never THROTTLED");
+        assert.ok(Date.now() - started >= 400, "it waited for the bucket to refill");
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("tries a THROTTLED answer again once the bucket has refilled what the query costs", async function () {
+      const shop = await startShopify({ orders: orders.slice(0, 20), points: 1000, restoreRate: 1000 });
+      try {
+        shop.spend(1000); // another app emptied the bucket
+        const records = [];
+        const pages = await collect(
+          client(shop).receive("graphql-list-orders", { record: (r) => records.push(r) }),
+        );
+        assert.equal(shop.gql.throttled, 1);
+        assert.equal(pages[0].records.length, 20);
+        assert.equal(shop.log.length, 2, "the throttled query, then the same query again");
+        assert.equal(shop.log[0].body, shop.log[1].body);
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("gives up on THROTTLED after its tries, saying what the query costs", async function () {
+      const shop = await startShopify({ orders, points: 1000, restoreRate: 1 });
+      try {
+        shop.spend(1000);
+        await assert.rejects(
+          collect(client(shop).receive("graphql-list-orders", { attempts: 2 })),
+          /was throttled by the API's cost limit 1 time\(s\) \(the query costs 327 points; 0 of 1000 were left, restoring 1 a second\): ask for fewer records per page/,
+        );
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("creates orders and reports userErrors as per-record failures", async function () {
+      const shop = await startShopify();
+      try {
+        const result = await client(shop).send("graphql-create-order", [
+          { email: "a@x.com", lineItems: [{ variantId: "gid://shopify/ProductVariant/1", quantity: 1 }] },
+          { email: "b@x.com", lineItems: [] },
+        ]);
+        assert.equal(result.ok.length, 1);
+        assert.equal(result.ok[0].response.data.orderCreate.order.email, "a@x.com");
+        assert.deepEqual(
+          result.failed.map((f) => [f.records[0].email, f.outcome, f.status]),
+          [["b@x.com", "refused", 200]],
+        );
+        assert.match(
+          result.failed[0].error,
+          /answered 200 with an error for record 1 of 1: Line items must have at least one line item/,
+        );
+        assert.equal(shop.created.length, 1);
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("sets inventory quantities in batches of 250; a refused quantity fails the request's other records, which were not applied", async function () {
+      const shop = await startShopify();
+      try {
+        const q = (i) => ({
+          inventoryItemId: `gid://shopify/InventoryItem/${i}`,
+          locationId: "gid://shopify/Location/1",
+          quantity: 5,
+        });
+        const records = Array.from({ length: 260 }, (_, i) => q(i + 1));
+        records[255] = { ...q(256), quantity: -1 };
+        const result = await client(shop).send("graphql-set-inventory", records);
+        const batches = shop.log.map((e) => JSON.parse(e.body).variables.input.quantities.length);
+        assert.deepEqual(batches, [250, 10]);
+        assert.equal(result.ok.length, 1);
+        assert.equal(result.ok[0].records.length, 250);
+        assert.equal(result.failed.length, 10);
+        assert.match(result.failed[5].error, /record 6 of 10: The quantity can't be negative/);
+        assert.match(result.failed[0].error, /not applied: the API applies this request whole or not at all/);
+        assert.equal(shop.inventory.length, 250);
+      } finally {
+        await shop.close();
+      }
     });
   });
 
@@ -235,6 +499,9 @@ describe("connectors", function () {
         Array.from({ length: 30 }, (_, i) => String(i)),
       );
       assert.equal(inputs[0].objectWriteTraceId, undefined, "the caller's records are not changed");
+      // The contract requires associations on each input: an empty list where the record has none.
+      assert.ok(posts.every((p) => p.every((i) => Array.isArray(i.associations))));
+      assert.equal(inputs[0].associations, undefined);
       // HubSpot answered 207 for the second batch: 99 created, one refused, named by its trace id.
       assert.deepEqual(
         result.ok.map((o) => [o.status, o.records.length]),

@@ -283,6 +283,60 @@ describe("http engine", function () {
       }
     });
 
+    it("holds every request to its timeout from the first byte sent, through a proxy that trickles too", async function () {
+      const net = require("node:net");
+      const http = require("node:http");
+      const timers = [];
+      // An answer that never ends: a byte every 100 ms keeps a socket's idle timer from firing.
+      const trickle = http.createServer((req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write("[");
+        timers.push(setInterval(() => res.write(" "), 100));
+      });
+      // A proxy that accepts the connection, then answers a header line at a time, for ever;
+      // and answers CONNECT, then says nothing.
+      const proxy = net.createServer((sock) => {
+        sock.on("error", () => {});
+        sock.once("data", (d) => {
+          if (d.toString().startsWith("CONNECT"))
+            return sock.write("HTTP/1.1 200 Connection established\r\n\r\n");
+          sock.write("HTTP/1.1 200 OK\r\n");
+          let i = 0;
+          timers.push(setInterval(() => sock.write(`x-slow-${i++}: 1\r\n`), 100));
+        });
+      });
+      await new Promise((r) => trickle.listen(0, "127.0.0.1", r));
+      await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+      const saved = {
+        HTTP_PROXY: process.env.HTTP_PROXY,
+        HTTPS_PROXY: process.env.HTTPS_PROXY,
+        NO_PROXY: process.env.NO_PROXY,
+      };
+      try {
+        const timed = async (url) => {
+          const started = Date.now();
+          await assert.rejects(
+            sendRequest({ method: "GET", url }, { timeoutMs: 400, attempts: 1 }),
+            (err) => err instanceof HttpError && /failed: no answer within 400 ms/.test(err.message),
+          );
+          return Date.now() - started;
+        };
+        assert.ok((await timed(`http://127.0.0.1:${trickle.address().port}/slow`)) < 1500);
+        process.env.HTTP_PROXY = process.env.HTTPS_PROXY = `http://127.0.0.1:${proxy.address().port}`;
+        delete process.env.NO_PROXY;
+        assert.ok((await timed("http://erp.example.test/items")) < 1500);
+        assert.ok((await timed("https://erp.example.test/items")) < 1500);
+      } finally {
+        timers.forEach(clearInterval);
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        trickle.closeAllConnections();
+        await new Promise((r) => trickle.close(r));
+        await new Promise((r) => proxy.close(r));
+      }
+    });
+
     it("takes secrets out of URLs", function () {
       assert.equal(
         redactUrl("https://user:pw@shop.example.com/a?key=abc&page=2&signature=xyz"),

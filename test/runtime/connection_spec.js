@@ -83,7 +83,7 @@ describe("instances and connection shapes (runtime)", function () {
         name: "Orders",
         instance: "inst1",
         endpoint: "list-orders",
-        params: [{ key: "created_at_min", valueType: "str", value: "2026-01-01" }],
+        params: [{ key: "created_at_min", valueType: "str", value: "2026-01-01T00:00:00Z" }],
         wires: [["out"]],
       },
       sink("out"),
@@ -100,7 +100,7 @@ describe("instances and connection shapes (runtime)", function () {
     assert.equal(requests.length, 1);
     assert.match(
       requests[0].url,
-      /\/admin\/api\/2024-07\/orders\.json\?status=any&limit=250&created_at_min=2026-01-01/,
+      /\/admin\/api\/2026-10\/orders\.json\?status=any&limit=250&created_at_min=2026-01-01T00%3A00%3A00Z/,
     );
     assert.equal(requests[0].status, 200);
     assert.equal(shop.log.at(-1).headers["x-shopify-access-token"], TOKEN);

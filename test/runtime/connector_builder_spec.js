@@ -77,7 +77,9 @@ describe("connector builder (runtime)", function () {
     draft = res.json.definition;
     assert.deepEqual(res.json.problems, []);
     assert.equal(draft.id, "warehouse-api");
-    assert.equal(draft.baseUrl, "https://wms.example.com/api");
+    // The address is a variable with the spec's server as its default, never a fixed literal.
+    assert.equal(draft.baseUrl, "{{vars.baseUrl}}");
+    assert.equal(draft.variables.find((v) => v.key === "baseUrl").default, "https://wms.example.com/api");
     assert.deepEqual(draft.auth, [
       {
         type: "apikey",
@@ -92,10 +94,12 @@ describe("connector builder (runtime)", function () {
     assert.equal(list.direction, "receive");
     assert.equal(list.records, "data");
     assert.deepEqual(list.sample, { sku: "A", qty: 2 });
+    // The answer's next URL pages the list, page included: the engine's, not a filter.
     assert.deepEqual(
       list.parameters.map((p) => p.key),
-      ["warehouse", "page"],
+      ["warehouse"],
     );
+    assert.deepEqual(list.pagination, { type: "next_url", path: "next" });
     assert.equal(draft.endpoints.find((e) => e.id === "updateitem").path, "/items/{{record.sku}}");
     assert.equal(draft.endpoints.find((e) => e.id === "createitem").direction, "send");
     assert.match(
@@ -175,5 +179,103 @@ describe("connector builder (runtime)", function () {
     await rt.api("POST", "/pw/trigger/trig", {});
     await waitUntil(() => seen.length > 0, "the items");
     assert.deepEqual(seen[0], [{ sku: "A", qty: 1 }]);
+  });
+
+  it("imports Klaviyo's published spec, pulls every page from a server that follows it, and sends a record", async function () {
+    const fs = require("node:fs");
+    const path = require("node:path");
+    const dir = path.join(__dirname, "..", "fixtures", "openapi");
+    // YAML arrives as text and is read by the runtime.
+    const yaml = await rt.api("POST", "/pw/connectors/from-openapi", {
+      document: fs.readFileSync(path.join(dir, "petstore.yaml"), "utf8"),
+    });
+    assert.equal(yaml.status, 200, yaml.text);
+    assert.equal(yaml.json.definition.name, "Swagger Petstore");
+    const res = await rt.api("POST", "/pw/connectors/from-openapi", {
+      document: fs.readFileSync(path.join(dir, "klaviyo-profiles.json"), "utf8"),
+    });
+    assert.deepEqual(res.json.problems, []);
+    const klaviyo = res.json.definition;
+    const KEY = "pk_runtime_0123456789";
+    const people = Array.from({ length: 5 }, (_, i) => ({
+      type: "profile",
+      id: `P${i}`,
+      attributes: { email: `p${i}@x.com` },
+    }));
+    const created = [];
+    const k = await startServer((req) => {
+      if (req.headers.authorization !== `Klaviyo-API-Key ${KEY}` || req.headers.revision !== "2026-07-15")
+        return { status: 401, body: { errors: [{ status: 401 }] } };
+      if (req.method === "GET") {
+        const at = Number(req.query["page[cursor]"] ?? 0);
+        const next = at + 2 < people.length ? `${k.base}/api/profiles?page%5Bcursor%5D=${at + 2}` : null;
+        return {
+          type: "application/vnd.api+json",
+          body: { data: people.slice(at, at + 2), links: { next } },
+        };
+      }
+      const body = JSON.parse(req.body);
+      if (req.headers["content-type"] !== "application/vnd.api+json" || body.data?.type !== "profile")
+        return { status: 400, body: { errors: [{ detail: "a JSON:API profile document is required" }] } };
+      created.push(body.data.attributes);
+      return {
+        status: 201,
+        type: "application/vnd.api+json",
+        body: { data: { type: "profile", id: "N1", attributes: body.data.attributes } },
+      };
+    });
+    const pages = [];
+    try {
+      await rt.deploy([
+        { id: "t2", type: "tab", label: "Klaviyo" },
+        { id: "kconn", type: "pw-connector", name: "Klaviyo", definition: JSON.stringify(klaviyo) },
+        {
+          id: "kinst",
+          type: "pw-instance",
+          name: "Klaviyo",
+          connector: klaviyo.id,
+          vars: { baseUrl: k.base },
+          secretSlots: { klaviyoAPIKeyKey: 0 },
+          credentials: { secret_0: KEY },
+        },
+        { id: "ktrig", type: "pw-trigger", z: "t2", name: "go", schedules: [], wires: [["kpull"]] },
+        {
+          id: "kpull",
+          type: "pw-connection",
+          z: "t2",
+          instance: "kinst",
+          endpoint: "get-profiles",
+          wires: [["kout"]],
+        },
+        {
+          id: "kout",
+          type: "function",
+          z: "t2",
+          func: "global.get('seen').push({ k: msg.payload.map((p) => p.id), last: msg.pw.page.last }); return null;",
+          outputs: 0,
+          wires: [],
+        },
+        { id: "ksend-trig", type: "pw-trigger", z: "t2", name: "send", schedules: [], wires: [["ksend"]] },
+        {
+          id: "ksend",
+          type: "pw-connection",
+          z: "t2",
+          instance: "kinst",
+          endpoint: "create-profile",
+          wires: [[]],
+        },
+      ]);
+      seen.length = 0;
+      await rt.api("POST", "/pw/trigger/ktrig", {});
+      await waitUntil(() => seen.some((s) => s.last), "the last page");
+      pages.push(...seen.map((s) => s.k));
+      assert.deepEqual(pages, [["P0", "P1"], ["P2", "P3"], ["P4"]]);
+      const run = (await rt.api("POST", "/pw/trigger/ksend-trig", { email: "new@x.com", first_name: "Ada" }))
+        .json.run;
+      await waitUntil(() => created.length > 0, `the profile (run ${run.id})`);
+      assert.deepEqual(created[0], { email: "new@x.com", first_name: "Ada" });
+    } finally {
+      await k.close();
+    }
   });
 });

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import type { Agent as HttpsAgent } from "node:https";
 import { paginate, type Page, type ResumePoint } from "../http/pagination";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
+import { compileCostLimit, costBucketFor, type CostBucket, type CostReader } from "../http/cost-limit";
+import { delay } from "../delay";
 import { maskSecrets } from "../redact";
 import {
   HttpError,
@@ -17,6 +19,7 @@ import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Auth
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
 import { setKey } from "../keys";
 import { compileResults, traced, type ResultsSplitter } from "./results";
+import { checkParameter, pathPlaceholders } from "./parameters";
 
 /**
  * Tries per page of a pull, and the backoff between them. A page is a GET, safe to repeat,
@@ -84,10 +87,19 @@ export interface SendResult {
 export function missingVariables(
   def: ConnectorDefinition,
   vars: Record<string, unknown>,
+  auth = 0,
 ): string | undefined {
-  const missing = (def.variables ?? []).filter(
-    (v) => v.required && (vars[v.key] === undefined || vars[v.key] === ""),
-  );
+  // A variable an auth method uses is needed only when that method is the one chosen.
+  const usedBy = (key: string) =>
+    def.auth.flatMap((a, i) => (new RegExp(`vars\\.${key}\\b`).test(JSON.stringify(a)) ? [i] : []));
+  const missing = (def.variables ?? []).filter((v) => {
+    if (!v.required || (vars[v.key] !== undefined && vars[v.key] !== "")) return false;
+    const users = usedBy(v.key);
+    const elsewhere = JSON.stringify([def.baseUrl, def.headers ?? {}, def.endpoints]).includes(
+      `vars.${v.key}`,
+    );
+    return users.length === 0 || users.includes(auth) || elsewhere;
+  });
   if (missing.length === 0) return undefined;
   return `the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`;
 }
@@ -108,7 +120,7 @@ export class ConnectorClient {
       tokens?: AuthContext["tokens"];
     } = {},
   ) {
-    const missing = missingVariables(def, instance.vars);
+    const missing = missingVariables(def, instance.vars, instance.auth ?? 0);
     if (missing) throw new Error(missing);
     this.secretValues = (def.variables ?? [])
       .filter((v) => v.secret)
@@ -131,6 +143,10 @@ export class ConnectorClient {
     const method = methods[instance.auth ?? 0];
     if (!method) throw new Error(`${def.name} has no auth method ${instance.auth}`);
     this.limiter = limiterFor(instance.id, instance.rateLimit ?? def.rateLimit ?? []);
+    if (def.costLimit) {
+      this.costReader = compileCostLimit(def.costLimit);
+      this.costBucket = costBucketFor(instance.id);
+    }
     this.auth = createAuthenticator(method, {
       render: (t, escaping) => this.template(t, escaping ?? "none")(varView),
       vars,
@@ -159,7 +175,7 @@ export class ConnectorClient {
       backoffMs: PAGE_BACKOFF_MS,
       maxBackoffMs: PAGE_MAX_BACKOFF_MS,
     };
-    const send = (r: HttpRequest) => sendRequest(r, base);
+    const send = (r: HttpRequest) => this.call(endpoint, r, base);
     const pagination = opts.firstPageOnly
       ? { type: "none" as const }
       : (endpoint.pagination ?? { type: "none" as const });
@@ -208,6 +224,7 @@ export class ConnectorClient {
     const split = this.splitterFor(endpoint);
     const trace = endpoint.results?.match?.by === "trace" ? endpoint.results.match.field : undefined;
     const keyTemplate = this.def.retry?.idempotencyHeader ? this.def.retry.idempotencyKey : undefined;
+    const defaults = endpoint.defaults;
     const groups: unknown[][] = [];
     for (let i = 0; i < records.length; i += size) groups.push(records.slice(i, i + size));
     const result: SendResult = { ok: [], failed: [] };
@@ -220,13 +237,14 @@ export class ConnectorClient {
         const at = next++;
         const group = groups[at];
         try {
-          // Records are never changed in place: a traced batch sends new objects.
-          const sent = trace ? group.map((r, i) => traced(r, trace, i)) : group;
+          // Records are never changed in place: filled-in and traced records are new objects.
+          const filled = defaults ? group.map((r) => withDefaults(r, defaults)) : group;
+          const sent = trace ? filled.map((r, i) => traced(r, trace, i)) : filled;
           const record = endpoint.batch ? sent : sent[0];
           const request = this.request(endpoint, opts, record, !!endpoint.batch);
           const options = this.base(opts, SEND_ATTEMPTS);
           if (keyTemplate) options.idempotencyKey = this.idempotencyKey(keyTemplate, opts, record);
-          const response: HttpResponse = await sendRequest(request, options);
+          const response: HttpResponse = await this.call(endpoint, request, options);
           const errors = split ? split(response.data, group) : [];
           if (errors.length === 0) {
             outcomes[at] = {
@@ -234,6 +252,18 @@ export class ConnectorClient {
               failed: [],
             };
             continue;
+          }
+          if (endpoint.results?.atomic) {
+            // Nothing of the request was applied: the records not named are refused too.
+            const named = new Set(errors.map((e) => e.index));
+            for (let i = 0; i < group.length; i++)
+              if (!named.has(i))
+                errors.push({
+                  index: i,
+                  error: `not applied: the API applies this request whole or not at all, and it refused another record of it (${errors[0].error}); resend this one`,
+                  matched: true,
+                });
+            errors.sort((a, b) => a.index - b.index);
           }
           const bad = new Set(errors.map((e) => e.index));
           const ok = group.filter((_, i) => !bad.has(i));
@@ -250,11 +280,18 @@ export class ConnectorClient {
           };
         } catch (err) {
           const e = err as HttpError;
+          // Refused before sending: say which records, as the API never saw them.
+          const which =
+            e instanceof RequestShapeError
+              ? group.length === 1
+                ? `record ${at * size + 1} of ${records.length}: `
+                : `records ${at * size + 1} to ${at * size + group.length} of ${records.length}: `
+              : "";
           outcomes[at] = {
             failed: [
               {
                 records: group,
-                error: this.show(e.message),
+                error: this.show(which + e.message),
                 status: e.status,
                 outcome: e instanceof HttpError ? e.outcome : "refused",
               },
@@ -272,6 +309,89 @@ export class ConnectorClient {
       result.failed.push(...o.failed);
     }
     return result;
+  }
+
+  private readonly costReader?: CostReader;
+  private readonly costBucket?: CostBucket;
+  /** What each endpoint's query asked for last time: what its next request is expected to cost. */
+  private readonly costs = new Map<string, number>();
+
+  /**
+   * One request, within the API's cost limit when the connector declares one: waits until
+   * the bucket holds the expected cost, reads the bucket from the answer, and tries a
+   * THROTTLED answer again once the bucket has refilled (a throttled query did not run, so
+   * this is safe for mutations too). A GraphQL answer with errors and no data is an error.
+   */
+  private async call(endpoint: Endpoint, request: HttpRequest, options: SendOptions): Promise<HttpResponse> {
+    const attempts = Math.max(1, options.attempts ?? SEND_ATTEMPTS);
+    for (let tries = 1; ; tries++) {
+      let release = () => {};
+      if (this.costBucket) {
+        try {
+          release = await this.costBucket.acquire(this.costs.get(endpoint.id) ?? 0, options.signal);
+        } catch {
+          throw new HttpError(
+            `${request.method} ${this.show(request.url)} was stopped while waiting for the API's cost limit`,
+            request.method,
+            this.show(request.url),
+          );
+        }
+      }
+      let response: HttpResponse;
+      try {
+        response = await sendRequest(request, options);
+      } finally {
+        release();
+      }
+      const reading = this.costReader?.(response.data);
+      if (reading && this.costBucket) {
+        this.costBucket.update(reading);
+        if (reading.requested !== undefined) this.costs.set(endpoint.id, reading.requested);
+        if (reading.throttled) {
+          const wait = this.costBucket.throttledWait(reading);
+          if (tries >= attempts || wait > 60000)
+            throw new HttpError(
+              `${request.method} ${response.url} was throttled by the API's cost limit ${tries} time(s) (the query costs ${reading.requested ?? "?"} points; ${reading.available} of ${reading.maximum} were left, restoring ${reading.restoreRate} a second): ask for fewer records per page, or give it more tries`,
+              request.method,
+              response.url,
+              response.status,
+              undefined,
+              tries,
+              "refused",
+            );
+          if (!(await delay(wait, options.signal)))
+            throw new HttpError(
+              `${request.method} ${response.url} was stopped while waiting for the API's cost limit`,
+              request.method,
+              response.url,
+            );
+          continue;
+        }
+      }
+      const data = response.data as { data?: unknown; errors?: unknown } | undefined;
+      const graphql = typeof (request.body as { query?: unknown } | undefined)?.query === "string";
+      if (
+        graphql &&
+        Array.isArray(data?.errors) &&
+        data.errors.length > 0 &&
+        (data.data === undefined || data.data === null)
+      )
+        throw new HttpError(
+          this.show(
+            `${request.method} ${response.url} answered ${response.status} with GraphQL errors: ${data.errors
+              .slice(0, 3)
+              .map((e) => String((e as { message?: unknown })?.message ?? JSON.stringify(e)).slice(0, 200))
+              .join("; ")}`,
+          ),
+          request.method,
+          response.url,
+          response.status,
+          undefined,
+          tries,
+          "refused",
+        );
+      return response;
+    }
   }
 
   private readonly splitters = new Map<string, ResultsSplitter | undefined>();
@@ -333,14 +453,42 @@ export class ConnectorClient {
     for (const [k, v] of Object.entries(this.def.headers ?? {})) setKey(headers, k, this.template(v)(view));
     for (const [k, v] of Object.entries(endpoint.headers ?? {})) setKey(headers, k, this.template(v)(view));
     for (const [k, v] of Object.entries(endpoint.query ?? {})) setKey(query, k, this.template(v)(view));
+    const checked: Record<string, unknown> = {};
     for (const p of endpoint.parameters ?? []) {
-      const value = params[p.key];
+      let value = Object.prototype.hasOwnProperty.call(params, p.key) ? params[p.key] : undefined;
+      if ((value === undefined || value === null || value === "") && p.required) value = p.default;
       if (value === undefined || value === null || value === "") {
-        if (p.required) throw new Error(`"${endpoint.name}" needs the parameter "${p.label}"`);
+        if (p.required)
+          throw new RequestShapeError(
+            `"${endpoint.name}" needs the parameter "${p.label}": set it in the shape's filters and parameters`,
+          );
         continue;
       }
+      try {
+        value = checkParameter(p, value);
+      } catch (err) {
+        throw new RequestShapeError(
+          `"${endpoint.name}": ${(err as Error).message}; nothing was sent. Fix it in the shape's filters and parameters`,
+        );
+      }
+      setKey(checked, p.key, value);
+      // "body": the value only feeds the body template, through params.
       if (p.in === "query") setKey(query, p.key, value);
       else if (p.in === "header") setKey(headers, p.key, String(value));
+    }
+    // Path templates see the checked values (a date given as a Date object, as text).
+    (view as unknown as { params: Record<string, unknown> }).params = { ...params, ...checked };
+    // A value placed in the path that is empty would call another resource (PUT /orders/.json).
+    for (const { tag, get } of this.placeholders(endpoint)) {
+      const v = get(view);
+      if (v === undefined || v === null || (typeof v === "string" && v.trim() === ""))
+        throw new RequestShapeError(
+          `"${endpoint.name}": the path ${endpoint.path} needs ${tag}, which is ${v === undefined || v === null ? "missing" : "empty"}${tag.startsWith("record.") ? " in this record" : ""}; nothing was sent. ${tag.startsWith("record.") ? `Give each record its "${tag.slice(7)}"` : tag.startsWith("params.") ? `Set the parameter "${tag.slice(7)}"` : "Check the value"}`,
+        );
+      if (typeof v === "object")
+        throw new RequestShapeError(
+          `"${endpoint.name}": the path ${endpoint.path} needs ${tag} to be a single value, not a list or an object; nothing was sent`,
+        );
     }
     const path = this.template(endpoint.path, "url")(view);
     let body: unknown;
@@ -368,6 +516,14 @@ export class ConnectorClient {
     };
   }
 
+  private readonly placeholderCache = new Map<string, ReturnType<typeof pathPlaceholders>>();
+
+  private placeholders(endpoint: Endpoint): ReturnType<typeof pathPlaceholders> {
+    let found = this.placeholderCache.get(endpoint.id);
+    if (!found) this.placeholderCache.set(endpoint.id, (found = pathPlaceholders(endpoint.path)));
+    return found;
+  }
+
   private template(text: string, escaping: Escaping = "none"): Template {
     const key = `${escaping}:${text}`;
     let t = this.templates.get(key);
@@ -378,6 +534,23 @@ export class ConnectorClient {
   private show(text: string): string {
     return maskSecrets(text, this.secrets());
   }
+}
+
+/** A request the engine refuses to build (a parameter the API would refuse, an empty path value): never sent. */
+export class RequestShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RequestShapeError";
+  }
+}
+
+/** The record with the endpoint's required fields filled in where it has none: a new object. */
+function withDefaults(record: unknown, defaults: Record<string, unknown>): unknown {
+  if (!record || typeof record !== "object" || Array.isArray(record)) return record;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(defaults)) setKey(out, k, structuredClone(v));
+  for (const [k, v] of Object.entries(record as Record<string, unknown>)) setKey(out, k, v);
+  return out;
 }
 
 /** A body template: strings rendered; a string that is exactly {{record}} places the record itself, as data. */

@@ -3,7 +3,10 @@ import path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import { checkPagination, type Pagination } from "../http/pagination";
 import type { Limit } from "../http/rate-limit";
+import type { CostLimit } from "../http/cost-limit";
 import { compileTemplate } from "../templates";
+import { compileGetter } from "../paths";
+import { parameterProblems, type Parameter } from "./parameters";
 import { compileResults, type ResultsSpec } from "./results";
 
 /**
@@ -87,22 +90,24 @@ export interface Endpoint {
   headers?: Record<string, string>;
   body?: unknown;
   bodyFormat?: "json" | "form" | "xml" | "text";
-  parameters?: Array<{
-    key: string;
-    label: string;
-    in: "query" | "path" | "header";
-    required?: boolean;
-    help?: string;
-  }>;
+  parameters?: Parameter[];
   records?: string;
   pagination?: Pagination & { maxPages?: number };
   batch?: { size: number; wrap?: string };
   wrap?: string;
+  /**
+   * Send endpoints: fields each record gets when it has none, as the API's contract requires
+   * them (HubSpot's batch create wants `associations: []` on every input). The record's own
+   * values win; the caller's records are never changed.
+   */
+  defaults?: Record<string, unknown>;
   /** Send endpoints: where a 2xx answer reports per-record errors (see results.ts). */
   results?: ResultsSpec;
   sample?: unknown;
   schema?: object;
   format?: "json" | "xml" | "text";
+  /** What a user should know (an import that found no pagination says so here). */
+  note?: string;
 }
 
 export interface ConnectorDefinition {
@@ -118,6 +123,8 @@ export interface ConnectorDefinition {
   headers?: Record<string, string>;
   auth: AuthMethod[];
   rateLimit?: Limit[];
+  /** Cost-based throttling read from the API's answers (GraphQL query cost). */
+  costLimit?: CostLimit;
   /** Which redirects to follow (see SendOptions.redirects); default same-origin. */
   redirects?: "same-origin" | "none" | "follow";
   retry?: {
@@ -171,6 +178,11 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
     }
     if (e.direction === "send" && e.pagination && e.pagination.type !== "none")
       problems.push(`endpoints[${i}].pagination: a send endpoint does not page`);
+    (e.parameters ?? []).forEach((p, j) =>
+      problems.push(...parameterProblems(p, `endpoints[${i}].parameters[${j}]`)),
+    );
+    if (e.defaults && e.direction !== "send")
+      problems.push(`endpoints[${i}].defaults: only a send endpoint fills in its records`);
     if (e.results) {
       if (e.direction !== "send")
         problems.push(`endpoints[${i}].results: only a send endpoint has per-record results`);
@@ -181,6 +193,13 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
       }
     }
   });
+  if (def.costLimit)
+    for (const k of ["available", "maximum", "restoreRate", "requested"] as const)
+      try {
+        compileGetter(def.costLimit[k]);
+      } catch (err) {
+        problems.push(`costLimit.${k}: ${(err as Error).message}`);
+      }
   if (def.retry?.idempotencyKey !== undefined && !def.retry.idempotencyHeader)
     problems.push(`retry.idempotencyKey: needs retry.idempotencyHeader, the header the API reads it from`);
   const templates: Array<[string, unknown]> = [

@@ -23,6 +23,11 @@ export interface ResultsSpec {
   match?: { by: "index" | "trace" | "key"; path: string; field?: string };
   /** Path to the error text within one error (default `message`). */
   message?: string;
+  /**
+   * The API applies a request whole or not at all (Shopify's inventorySetQuantities): when
+   * one record is refused, the others of the request were not applied either.
+   */
+  atomic?: boolean;
 }
 
 export interface RecordError {

@@ -172,8 +172,16 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
     sentUrl = withQuery(prepared.url, prepared.query);
     let response: AxiosResponse<string> | undefined;
     let code: string | undefined;
+    // The timeout is a deadline for the whole attempt, from the first byte sent to the last
+    // byte of the answer, proxies and redirects included: axios's own timeout is reset by
+    // every byte, so an answer (or a proxy) that trickles would hold a run for ever.
+    const deadline = new AbortController();
+    const timeoutMs = opts.timeoutMs ?? 30000;
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+    const attemptOpts = { ...opts, signal };
     try {
-      response = await axios.request<string>(toAxios(prepared, opts));
+      response = await axios.request<string>(toAxios(prepared, attemptOpts));
       let current = prepared;
       for (let hop = 1; REDIRECT.has(response.status) && response.headers.location; hop++) {
         const next = redirectTo(
@@ -211,22 +219,26 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
             ? await opts.prepare({ ...nextRequest, headers: { ...(nextRequest.headers ?? {}) } })
             : nextRequest;
         sentUrl = withQuery(current.url, current.query);
-        response = await axios.request<string>(toAxios(current, opts));
+        response = await axios.request<string>(toAxios(current, attemptOpts));
       }
     } catch (err) {
       if (err instanceof HttpError) throw err;
       const e = err as { code?: string; message?: string; name?: string };
-      if (axios.isCancel(err) || e.name === "CanceledError" || opts.signal?.aborted) throw stopped("", true);
+      if (deadline.signal.aborted && !opts.signal?.aborted) e.code = "ECONNABORTED";
+      else if (axios.isCancel(err) || e.name === "CanceledError" || opts.signal?.aborted)
+        throw stopped("", true);
       code = e.code ?? "ERR_NETWORK";
       if (!NOT_SENT.has(code)) mayHaveLanded = true;
       lastError = new HttpError(
-        `${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${opts.timeoutMs ?? 30000} ms` : maskSecrets(e.message ?? code, secrets)}`,
+        `${method} ${shown()} failed: ${code === "ECONNABORTED" ? `no answer within ${timeoutMs} ms` : maskSecrets(e.message ?? code, secrets)}`,
         method,
         shown(),
         undefined,
         undefined,
         attempt,
       );
+    } finally {
+      clearTimeout(timer);
     }
 
     if (response) {
