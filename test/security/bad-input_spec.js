@@ -89,13 +89,13 @@ describe("bad-typed input fails the message (security)", function () {
         helper.getNode("s").receive({ payload: '[{"status": "paid"}]' });
         assert.match(
           (await caught).error.message,
-          new RegExp(`${type} "Orders": msg.payload is text .*not records .*parse it first`),
+          new RegExp(`${type.slice(3)} "Orders": msg.payload is text .*not records .*parse it first`),
         );
         const caughtToo = nextMessage("caught");
         helper.getNode("s").receive({ payload: [{ status: "paid" }, 12] });
         assert.match(
           (await caughtToo).error.message,
-          new RegExp(`${type} "Orders": record 1: msg.payload\\[1\\] is a number \\(12\\)`),
+          new RegExp(`${type.slice(3)} "Orders": record 1: msg.payload\\[1\\] is a number \\(12\\)`),
         );
         const got = nextMessage("out");
         helper.getNode("s").receive({ payload: [{ status: "paid" }] });
