@@ -4,20 +4,7 @@ const assert = require("node:assert/strict");
 const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
 
-const TYPES = [
-  "pw-trigger",
-  "pw-manual-payload",
-  "pw-set-variables",
-  "pw-run-flow",
-  "pw-callback",
-  "pw-filter",
-  "pw-route",
-  "pw-flow-control",
-  "pw-split",
-  "pw-branch",
-  "pw-map",
-  "pw-connection",
-];
+const { SHAPES: TYPES } = require("../support/package-types");
 
 describe("editor (Chromium)", function () {
   this.timeout(120000);

@@ -6,24 +6,7 @@ const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
 
 const MODULE = "node-red-contrib-patchworks";
-const TYPES = [
-  "pw-trigger",
-  "pw-manual-payload",
-  "pw-set-variables",
-  "pw-run-flow",
-  "pw-callback",
-  "pw-filter",
-  "pw-route",
-  "pw-flow-control",
-  "pw-split",
-  "pw-branch",
-  "pw-map",
-  "pw-connection",
-  "pw-dedupe",
-  "pw-cache",
-  "pw-notify",
-  "pw-track-data",
-];
+const { SHAPES: TYPES, CONFIG_NODES } = require("../support/package-types");
 
 describe("package in a real runtime", function () {
   let rt;
@@ -36,13 +19,10 @@ describe("package in a real runtime", function () {
     const sets = (await rt.api("GET", "/nodes", undefined, { accept: "application/json" })).json.filter(
       (s) => s.module === MODULE,
     );
-    assert.deepEqual(
-      sets.map((s) => s.types[0]).sort(),
-      [...TYPES, "pw-lookup-table", "pw-instance", "pw-connector", "pw-smtp"].sort(),
-    );
+    assert.deepEqual(sets.map((s) => s.types[0]).sort(), [...TYPES, ...CONFIG_NODES].sort());
     for (const set of sets) assert.equal(set.err, undefined, `${set.id}: ${set.err}`);
     const html = (await rt.api("GET", "/nodes", undefined, { accept: "text/html" })).text;
-    for (const config of ["pw-lookup-table", "pw-instance", "pw-connector", "pw-smtp"]) {
+    for (const config of CONFIG_NODES) {
       assert.match(
         html,
         new RegExp(`registerType\\("${config}", \\{\\s*category: "config"`),

@@ -1,6 +1,7 @@
 // What both package specs check of a running Node-RED: every node set of package.json and
-// both plugins of this package loaded without errors.
+// every plugin of this package loaded without errors.
 const assert = require("node:assert/strict");
+const { PLUGINS } = require("./package-types");
 
 async function assertPackageLoaded(base) {
   const sets = await (await fetch(`${base}/nodes`, { headers: { accept: "application/json" } })).json();
@@ -15,7 +16,7 @@ async function assertPackageLoaded(base) {
   const loaded = plugins
     .filter((p) => p.module === "node-red-contrib-patchworks" && !p.err)
     .flatMap((p) => p.plugins.map((x) => x.id));
-  assert.deepEqual(loaded.sort(), ["pw-editor", "pw-runs"], "the runs and editor plugins load");
+  assert.deepEqual(loaded.sort(), [...PLUGINS].sort(), "every editor plugin of package.json loads");
 }
 
 module.exports = { assertPackageLoaded };
