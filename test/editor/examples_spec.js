@@ -21,6 +21,7 @@ const EXAMPLES = fs
  */
 const HOW = {
   "Filter, route and batch orders": { press: ["Start"], expect: "succeeded" },
+  "Check, split and remember orders": { press: ["Start"], expect: "succeeded" },
   "Run a process flow and wait for its answer": { press: ["Look up customer"], expect: "succeeded" },
   "Schedule, payload and variables": { press: ["Hourly orders"], expect: "succeeded" },
   "Shopify orders into HubSpot contacts": { press: ["Hourly"], expect: "failed" },

@@ -30,6 +30,25 @@ describe("npm package", function () {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
+  it("shows every shape in at least one example (node-red-dev validate checks this)", function () {
+    const { SHAPES } = require("../support/package-types");
+    const dir = path.join(root, "blueprints");
+    const used = new Set();
+    const walk = (d) => {
+      for (const f of fs.readdirSync(d, { withFileTypes: true })) {
+        if (f.isDirectory()) walk(path.join(d, f.name));
+        else if (f.name.endsWith(".json"))
+          for (const n of JSON.parse(fs.readFileSync(path.join(d, f.name), "utf8"))) used.add(n.type);
+      }
+    };
+    walk(dir);
+    assert.deepEqual(
+      SHAPES.filter((t) => !used.has(t)),
+      [],
+      "shapes no example uses",
+    );
+  });
+
   it("declares what the Node-RED catalogue and palette manager need", function () {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
     assert.equal(pkg.name, "node-red-contrib-patchworks");
