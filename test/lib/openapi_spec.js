@@ -182,6 +182,29 @@ describe("OpenAPI import", function () {
       });
       assert.deepEqual(after.pagination, { type: "cursor", path: "paging.next.after", param: "after" });
       assert.equal(after.records, "results");
+      const stripe = p({
+        parameters: [
+          q("ending_before"),
+          q("limit", { type: "integer" }),
+          q("starting_after"),
+          q("email"),
+        ].map((x) =>
+          x.name === "limit"
+            ? { ...x, description: "Limit can range between 1 and 100, and the default is 10." }
+            : x,
+        ),
+        responses: listOf({
+          data: { type: "array", items: { type: "object" } },
+          has_more: { type: "boolean" },
+          object: { type: "string", enum: ["list"] },
+          url: { type: "string" },
+        }),
+      });
+      assert.deepEqual(
+        [stripe.pagination, stripe.records, stripe.query, stripe.parameters.map((x) => x.key)],
+        [{ type: "starting_after" }, "data", { limit: "100" }, ["email"]],
+        "starting_after with has_more: ending_before is left out, as the two exclude each other",
+      );
       const odata = p({
         responses: listOf({ value: { type: "array", items: {} }, "@odata.nextLink": { type: "string" } }),
       });

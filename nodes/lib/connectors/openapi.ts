@@ -15,7 +15,8 @@ import type { Parameter, ParameterType } from "./parameters";
  * - parameters keep their type, format, enum, default and required; a required header with
  *   a default (an API revision) is sent as a header of the endpoint;
  * - pagination is detected from the spec (Link header, a next URL in the body, a cursor
- *   parameter with its response field, page or offset parameters); where nothing is
+ *   parameter with its response field, Stripe's `starting_after` with `has_more`, page or
+ *   offset parameters); where nothing is
  *   detectable the endpoint says so in `note`;
  * - records are the main array of the 2xx answer (JSON:API `data`; never `included`,
  *   `errors`, `warnings`); a single object GET has none unless it is JSON:API `data`;
@@ -519,6 +520,19 @@ function detectPagination(
   const consumedSize = size && max ? [size.key] : [];
   if (Object.keys(response?.headers ?? {}).some((h) => h.toLowerCase() === "link"))
     return { pagination: { type: "link" }, consumed: consumedSize, query };
+  // Stripe: the next page starts after the last record's id while `has_more` is true.
+  if (
+    names.has("starting_after") &&
+    typeOf(schemaOf(getSchemaAt(schema, "has_more", schemaOf))) === "boolean" &&
+    records !== undefined
+  ) {
+    const before = names.has("ending_before") ? ["ending_before"] : []; // not with starting_after
+    return {
+      pagination: { type: "starting_after" },
+      consumed: ["starting_after", ...before, ...consumedSize],
+      query,
+    };
+  }
   for (const [param, fields] of Object.entries(CURSOR_FIELDS)) {
     if (!names.has(param)) continue;
     const field = fields.find((f) => hasPath(schema, f, schemaOf));
@@ -587,7 +601,9 @@ function getSchemaAt(
 }
 
 function maximumOf(p: Parameter & { maximum?: number }): number | undefined {
-  const m = /\bmax(?:imum)?\W+(\d+)/i.exec(p.help ?? "");
+  // "max 100", "Maximum: 100", "can range between 1 and 100"
+  const m =
+    /\bmax(?:imum)?\W+(\d+)/i.exec(p.help ?? "") ?? /\bbetween\s+\d+\s+and\s+(\d+)/i.exec(p.help ?? "");
   const n = p.maximum ?? (m ? Number(m[1]) : undefined);
   return n && Number.isInteger(n) && n > 0 ? n : undefined;
 }
