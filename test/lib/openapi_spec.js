@@ -6,6 +6,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { lib } = require("../support/dist");
 const { startServer } = require("../support/http-server");
+const { startStripe } = require("../fakes/stripe");
 const { fromOpenApi } = lib("connectors/openapi");
 const { validateDefinition } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
@@ -126,6 +127,79 @@ describe("OpenAPI import", function () {
       assert.deepEqual(sent.failed, []);
       assert.deepEqual(created[0].attributes, { email: "new@example.com", first_name: "Ada" });
       assert.ok(!JSON.stringify(api.log.map((e) => e.path)).includes(KEY));
+    });
+  });
+
+  describe("Stripe's published spec (starting_after with has_more, the key as basic user or bearer)", function () {
+    let api;
+    const products = Array.from({ length: 230 }, (_, i) => ({
+      id: `prod_${String(230 - i).padStart(4, "0")}`,
+      object: "product",
+    }));
+    const taxRates = Array.from({ length: 3 }, (_, i) => ({ id: `txr_${i}`, object: "tax_rate" }));
+    before(async () => {
+      api = await startStripe({
+        lists: { "/v1/products": products, "/v1/tax_rates": taxRates, "/v1/coupons": [] },
+      });
+    });
+    after(() => api.close());
+
+    it("drafts starting_after paging with the largest page, data as the records, and the key alone as credentials", function () {
+      const draft = validateDefinition(fromOpenApi(fixture("stripe-lists.json")));
+      assert.equal(draft.variables.find((v) => v.key === "baseUrl").default, "https://api.stripe.com");
+      assert.deepEqual(
+        draft.auth.map((a) => a.type),
+        ["basic", "bearer"],
+      );
+      assert.equal(draft.variables.find((v) => v.key === "basicAuthPassword").required, false);
+      for (const id of ["getproducts", "gettaxrates", "getcoupons"]) {
+        const e = draft.endpoints.find((x) => x.id === id);
+        assert.deepEqual(
+          [e.pagination, e.records, e.query],
+          [{ type: "starting_after" }, "data", { limit: "100" }],
+          id,
+        );
+        assert.ok(
+          !e.parameters.some((p) => ["starting_after", "ending_before", "limit"].includes(p.key)),
+          id,
+        );
+      }
+    });
+
+    it("pulls every page with only the key filled in, as basic user or as bearer token", async function () {
+      const draft = validateDefinition(fromOpenApi(fixture("stripe-lists.json")));
+      const basic = new ConnectorClient(draft, instance({ baseUrl: api.base, basicAuthUser: api.key }));
+      const pages = await collect(basic.receive("getproducts"));
+      assert.deepEqual(
+        pages.map((p) => p.records.length),
+        [100, 100, 30],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.records.map((r) => r.id)),
+        products.map((p) => p.id),
+      );
+      assert.deepEqual(
+        api.log.map((e) => e.query),
+        [
+          { limit: "100" },
+          { limit: "100", starting_after: "prod_0131" },
+          { limit: "100", starting_after: "prod_0031" },
+        ],
+      );
+      const bearer = new ConnectorClient(
+        draft,
+        instance({ baseUrl: api.base, bearerAuthToken: api.key }, { auth: 1 }),
+      );
+      const rates = await collect(bearer.receive("gettaxrates"));
+      assert.deepEqual(
+        rates.map((p) => p.records.map((r) => r.id)),
+        [["txr_0", "txr_1", "txr_2"]],
+      );
+      const none = await collect(bearer.receive("getcoupons"));
+      assert.deepEqual(
+        none.map((p) => p.records),
+        [[]],
+      );
     });
   });
 

@@ -206,8 +206,19 @@ export function fromOpenApi(input: unknown): ConnectorDefinition {
       addVar({ key: key("Token"), label: `${name} (token)`, required: true, secret: true });
       auth.push({ type: "bearer", label: name, token: `{{vars.${key("Token")}}}`, deprecated });
     } else if (scheme.type === "http" && scheme.scheme?.toLowerCase() === "basic") {
-      addVar({ key: key("User"), label: `${name} user`, required: true });
-      addVar({ key: key("Password"), label: `${name} password`, required: true, secret: true });
+      // A key sent as the user with no password (Stripe: "base64 hash of `api_key:`").
+      const keyAsUser = /\b\w*key\w*:[`'"]?(?![/\w])/i.test(scheme.description ?? "");
+      addVar({
+        key: key("User"),
+        label: keyAsUser ? `${name} user (your API key)` : `${name} user`,
+        required: true,
+      });
+      addVar({
+        key: key("Password"),
+        label: keyAsUser ? `${name} password (none: leave empty)` : `${name} password`,
+        required: !keyAsUser,
+        secret: true,
+      });
       auth.push({
         type: "basic",
         label: name,
