@@ -7,6 +7,7 @@ const path = require("node:path");
 const { lib } = require("../support/dist");
 const { startServer } = require("../support/http-server");
 const { startStripe } = require("../fakes/stripe");
+const { startGitHub } = require("../fakes/github");
 const { fromOpenApi } = lib("connectors/openapi");
 const { validateDefinition } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
@@ -203,6 +204,60 @@ describe("OpenAPI import", function () {
     });
   });
 
+  describe("GitHub's published description (Link header, server variables, no security schemes)", function () {
+    let api;
+    const keys = Array.from({ length: 205 }, (_, i) => ({
+      id: i + 1,
+      key: `ssh-ed25519 AAAA${i}`,
+      title: `k${i}`,
+    }));
+    before(async () => {
+      api = await startGitHub({ lists: { "/user/keys": keys } });
+    });
+    after(() => api.close());
+
+    it("drafts Link paging with the largest page, the server's variables, and a bearer token to choose", function () {
+      const draft = validateDefinition(fromOpenApi(fixture("github-ghes-2.18-user-keys.json")));
+      assert.equal(draft.baseUrl, "{{vars.protocol}}://{{vars.hostname}}/api/v3");
+      assert.deepEqual(
+        draft.auth.map((a) => a.type),
+        ["none", "bearer"],
+      );
+      const list = draft.endpoints.find((e) => e.id === "users-list-public-ssh-keys-for-authenticated");
+      assert.deepEqual(
+        [list.pagination, list.records, list.query],
+        [{ type: "link" }, "", { per_page: "100" }],
+      );
+      assert.equal(list.note, undefined);
+    });
+
+    it("pulls every page with only the host and token filled in", async function () {
+      const draft = validateDefinition(fromOpenApi(fixture("github-ghes-2.18-user-keys.json")));
+      const host = api.base.replace(/^http:\/\//, "");
+      const c = new ConnectorClient(draft, instance({ hostname: host, token: api.token }, { auth: 1 }));
+      const pages = await collect(c.receive("users-list-public-ssh-keys-for-authenticated"));
+      assert.deepEqual(
+        pages.map((p) => p.records.length),
+        [100, 100, 5],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.records.map((r) => r.id)),
+        keys.map((k) => k.id),
+      );
+      assert.deepEqual(
+        api.log.map((e) => [e.path, e.query]),
+        [
+          ["/api/v3/user/keys", { per_page: "100" }],
+          ["/api/v3/user/keys", { per_page: "100", page: "2" }],
+          ["/api/v3/user/keys", { per_page: "100", page: "3" }],
+        ],
+      );
+      // Without the token the draft's default (no auth) is refused as GitHub refuses it.
+      const anonymous = new ConnectorClient(draft, instance({ hostname: host }));
+      await assert.rejects(collect(anonymous.receive("users-list-public-ssh-keys-for-authenticated")), /401/);
+    });
+  });
+
   describe("the OpenAPI Initiative's petstore (YAML)", function () {
     it("reads YAML, keeps types and formats, and says that no pagination was found", function () {
       const draft = validateDefinition(fromOpenApi(fixture("petstore.yaml")));
@@ -330,6 +385,7 @@ describe("OpenAPI import", function () {
         [
           ["storeName", true, ""],
           ["apiVersion", false, "2026-10"],
+          ["token", true, undefined], // no security schemes: a bearer token to choose
         ],
       );
     });

@@ -9,7 +9,8 @@ import type { Parameter, ParameterType } from "./parameters";
  * - the first server's URL, its server variables (`{store_name}`) and the URL itself are
  *   instance variables with their defaults, never a literal a user cannot change;
  * - security schemes become auth methods (bearer, basic, API key with the value prefix its
- *   description shows, e.g. `Klaviyo-API-Key …`, OAuth 2 flows); deprecated ones go last;
+ *   description shows, e.g. `Klaviyo-API-Key …`, OAuth 2 flows); deprecated ones go last; a
+ *   document with no schemes gets "none" and a bearer token to choose from;
  * - each path and method is an endpoint (GET receives, the rest send); path parameters are
  *   `{{params.x}}` (receive) or `{{record.x}}` (send);
  * - parameters keep their type, format, enum, default and required; a required header with
@@ -164,7 +165,8 @@ export function fromOpenApi(input: unknown): ConnectorDefinition {
       });
       return `{{vars.${key}}}`;
     });
-    if (!/^https?:\/\//.test(baseUrl)) {
+    // Absolute, the scheme itself maybe a variable (GitHub Enterprise: `{protocol}://{hostname}`).
+    if (!/^(https?|\{\{vars\.\w+\}\}):\/\//.test(baseUrl)) {
       addVar({ key: "baseUrl", label: "API address", required: true });
       baseUrl = `{{vars.baseUrl}}${baseUrl}`;
     }
@@ -262,7 +264,20 @@ export function fromOpenApi(input: unknown): ConnectorDefinition {
     for (const k of Object.keys(m)) if ((m as Obj)[k] === undefined) delete (m as Obj)[k];
     return m as AuthMethod;
   });
-  if (methods.length === 0) methods.push({ type: "none" });
+  if (methods.length === 0) {
+    // The document names no scheme (older GitHub descriptions, many others): no auth first,
+    // and a bearer token as the other choice, so a key can be filled in without editing.
+    methods.push({ type: "none" });
+    if (Object.keys(schemes).length === 0) {
+      addVar({
+        key: "token",
+        label: "Bearer token (the description names no auth)",
+        required: true,
+        secret: true,
+      });
+      methods.push({ type: "bearer", label: "Bearer token", token: "{{vars.token}}" });
+    }
+  }
 
   const endpoints: Endpoint[] = [];
   const ids = new Set<string>();
