@@ -30,6 +30,7 @@ async function startShopify({
   customers = [],
   products = [],
   variants = [],
+  fulfillmentOrders = [],
   bucket = 40,
   leakPerSecond = 2,
   points = 2000,
@@ -37,6 +38,7 @@ async function startShopify({
 } = {}) {
   const created = [];
   const inventory = [];
+  const fulfillments = [];
   const versions = [];
   // GraphQL cost bucket.
   let available = points;
@@ -184,7 +186,28 @@ async function startShopify({
     };
     if (/\borders\(/.test(query)) return connection("orders", orders);
     if (/\bcustomers\(/.test(query)) return connection("customers", customers);
-    if (/\bproducts\(/.test(query)) return connection("products", products);
+    if (/\bproducts\(/.test(query)) {
+      // A nested connection gives at most its `first` nodes, and pageInfo when asked for.
+      const at = /\bvariants\(first:\s*(\d+)\)\s*\{/.exec(query);
+      const out = connection("products", products);
+      if (at) {
+        let depth = 1;
+        let i = at.index + at[0].length;
+        for (; i < query.length && depth > 0; i++) depth += query[i] === "{" ? 1 : query[i] === "}" ? -1 : 0;
+        const selection = query.slice(at.index + at[0].length, i);
+        const withPageInfo = /\}\s*pageInfo\s*\{/.test(selection);
+        out.data.products.nodes = out.data.products.nodes.map((p) => {
+          const all = p.variants?.nodes ?? [];
+          const nodes = all.slice(0, Number(at[1]));
+          const pageInfo = {
+            hasNextPage: all.length > nodes.length,
+            endCursor: nodes.length ? `v${nodes.length}` : null,
+          };
+          return { ...p, variants: { nodes, ...(withPageInfo ? { pageInfo } : {}) } };
+        });
+      }
+      return out;
+    }
     if (/\bproductVariants\(/.test(query)) return connection("productVariants", variants);
     if (/\borderCreate\(/.test(query)) {
       const order = variables.order ?? {};
@@ -205,6 +228,60 @@ async function startShopify({
         data: { orderCreate: { order: { id: made.id, name: made.name, email: made.email }, userErrors } },
         actual: 10,
       };
+    }
+    if (/\bfulfillmentCreate\(/.test(query)) {
+      // FulfillmentInput as documented: lineItemsByFulfillmentOrder (required, each with a
+      // fulfillmentOrderId), notifyCustomer, originAddress, trackingInfo; anything else, or a
+      // missing required field, is a variable error of the whole request, not a userError.
+      const input = variables.fulfillment;
+      const FIELDS = ["lineItemsByFulfillmentOrder", "notifyCustomer", "originAddress", "trackingInfo"];
+      const invalid = (detail) => ({
+        data: undefined,
+        actual: 0,
+        errors: [
+          {
+            message: `Variable $fulfillment of type FulfillmentInput! was provided invalid value${detail}`,
+            extensions: { code: "INVALID_VARIABLE" },
+          },
+        ],
+      });
+      if (!input || typeof input !== "object") return invalid(" (Expected value to not be null)");
+      const unknown = Object.keys(input).find((k) => !FIELDS.includes(k));
+      if (unknown) return invalid(` for ${unknown} (Field is not defined on FulfillmentInput)`);
+      const groups = input.lineItemsByFulfillmentOrder;
+      if (!Array.isArray(groups) && (groups === undefined || groups === null))
+        return invalid(" for lineItemsByFulfillmentOrder (Expected value to not be null)");
+      const list = Array.isArray(groups) ? groups : [groups]; // a single value is coerced to a list
+      if (list.some((g) => !g || typeof g.fulfillmentOrderId !== "string"))
+        return invalid(" for lineItemsByFulfillmentOrder.fulfillmentOrderId (Expected value to not be null)");
+      const userErrors = [];
+      list.forEach((g, i) => {
+        const fo = fulfillmentOrders.find((f) => f.id === g.fulfillmentOrderId);
+        if (!fo)
+          userErrors.push({
+            field: ["fulfillment", "lineItemsByFulfillmentOrder", String(i), "fulfillmentOrderId"],
+            message: "Fulfillment order does not exist.",
+          });
+        else if (fo.status !== "OPEN" && fo.status !== "IN_PROGRESS")
+          userErrors.push({
+            field: ["fulfillment", "lineItemsByFulfillmentOrder", String(i), "fulfillmentOrderId"],
+            message: `Fulfillment order ${fo.id} has an unfulfillable status= ${fo.status.toLowerCase()}.`,
+          });
+      });
+      if (userErrors.length)
+        return { data: { fulfillmentCreate: { fulfillment: null, userErrors } }, actual: 10 };
+      for (const g of list) fulfillmentOrders.find((f) => f.id === g.fulfillmentOrderId).status = "CLOSED";
+      const t = input.trackingInfo ?? {};
+      const fulfillment = {
+        id: `gid://shopify/Fulfillment/${255858046 + fulfillments.length}`,
+        status: "SUCCESS",
+        trackingInfo:
+          t.number || t.company
+            ? [{ company: t.company ?? null, number: t.number ?? null, url: t.url ?? null }]
+            : [],
+      };
+      fulfillments.push({ ...fulfillment, input });
+      return { data: { fulfillmentCreate: { fulfillment, userErrors } }, actual: 10 };
     }
     if (/\binventorySetQuantities\(/.test(query)) {
       const input = variables.input ?? {};
@@ -268,6 +345,8 @@ async function startShopify({
     ...server,
     created,
     inventory,
+    fulfillments,
+    fulfillmentOrders,
     versions,
     gql,
     /** Another app (or shape) spends points: the bucket runs low. */

@@ -431,6 +431,101 @@ describe("connectors", function () {
       }
     });
 
+    it("creates fulfillments with tracking (graphql-create-fulfillment): userErrors and refused input are per-record failures", async function () {
+      const fo = (n, status = "OPEN") => ({ id: `gid://shopify/FulfillmentOrder/${n}`, status });
+      const shop = await startShopify({ fulfillmentOrders: [fo(1), fo(2), fo(3, "CLOSED")] });
+      try {
+        const tracking = {
+          company: "UPS",
+          number: "1Z001985YW99744790",
+          url: "https://www.ups.com/track?tracknum=1Z001985YW99744790",
+        };
+        const result = await client(shop).send("graphql-create-fulfillment", [
+          {
+            lineItemsByFulfillmentOrder: [{ fulfillmentOrderId: fo(1).id }],
+            trackingInfo: tracking,
+            notifyCustomer: true,
+          },
+          { lineItemsByFulfillmentOrder: [{ fulfillmentOrderId: fo(3).id }], trackingInfo: tracking },
+          { lineItemsByFulfillmentOrder: [{ fulfillmentOrderId: "gid://shopify/FulfillmentOrder/404" }] },
+          {
+            lineItemsByFulfillmentOrder: [{ fulfillmentOrderId: fo(2).id }],
+            orderId: "gid://shopify/Order/1",
+          },
+          prebuilt.shopify.endpoints.find((e) => e.id === "graphql-create-fulfillment").sample,
+        ]);
+        assert.deepEqual(
+          result.ok.map((r) => r.response.data.fulfillmentCreate.fulfillment.trackingInfo[0].number),
+          ["1Z001985YW99744790"],
+        );
+        assert.deepEqual(
+          result.failed.map((f) => [
+            f.index ?? f.records[0].lineItemsByFulfillmentOrder[0].fulfillmentOrderId.split("/").pop(),
+            f.outcome,
+          ]),
+          [
+            ["3", "refused"],
+            ["404", "refused"],
+            ["2", "refused"],
+            ["1046000778", "refused"],
+          ],
+        );
+        assert.match(result.failed[0].error, /unfulfillable status= closed/);
+        assert.match(result.failed[1].error, /Fulfillment order does not exist/);
+        assert.match(result.failed[2].error, /orderId \(Field is not defined on FulfillmentInput\)/);
+        assert.equal(shop.fulfillments.length, 1);
+        assert.deepEqual(shop.fulfillments[0].input.trackingInfo, tracking);
+        assert.equal(shop.fulfillmentOrders[0].status, "CLOSED");
+      } finally {
+        await shop.close();
+      }
+    });
+
+    it("pulls customers, and products with their variants and SKUs, every page", async function () {
+      const customers = Array.from({ length: 230 }, (_, i) => ({
+        id: `gid://shopify/Customer/${i + 1}`,
+        email: `c${i}@example.com`,
+        updatedAt: "2026-11-01T10:00:00Z",
+      }));
+      const products = Array.from({ length: 23 }, (_, i) => ({
+        id: `gid://shopify/Product/${i + 1}`,
+        title: `P${i}`,
+        updatedAt: "2026-11-01T10:00:00Z",
+        variants: {
+          nodes: Array.from({ length: i === 0 ? 40 : 2 }, (_, j) => ({
+            id: `gid://shopify/ProductVariant/${(i + 1) * 100 + j}`,
+            sku: `SKU-${i}-${j}`,
+            inventoryItem: { id: `gid://shopify/InventoryItem/${(i + 1) * 100 + j}` },
+          })),
+        },
+      }));
+      const shop = await startShopify({ customers, products });
+      try {
+        const c = await collect(client(shop).receive("graphql-list-customers"));
+        assert.deepEqual(
+          c.map((p) => p.records.length),
+          [100, 100, 30],
+        );
+        assert.deepEqual(
+          c.flatMap((p) => p.records.map((r) => r.id)),
+          customers.map((r) => r.id),
+        );
+        const p = await collect(client(shop).receive("graphql-list-products"));
+        const got = p.flatMap((x) => x.records);
+        assert.deepEqual(
+          got.map((r) => r.id),
+          products.map((r) => r.id),
+        );
+        assert.equal(got[1].variants.nodes[1].sku, "SKU-1-1");
+        // A product with more variants than one page of them says so, never silently cut.
+        assert.equal(got[0].variants.pageInfo.hasNextPage, true);
+        assert.equal(got[1].variants.pageInfo.hasNextPage, false);
+        assert.ok(shop.gql.maxSeenCost <= 1000);
+      } finally {
+        await shop.close();
+      }
+    });
+
     it("sets inventory quantities in batches of 250; a refused quantity fails the request's other records, which were not applied", async function () {
       const shop = await startShopify();
       try {

@@ -8,6 +8,7 @@ const { sendRequest, HttpError, parseRetryAfter } = lib("http/request");
 const { paginate, linkNext, PaginationError } = lib("http/pagination");
 const { RateLimiter, limiterFor } = lib("http/rate-limit");
 const { redactUrl } = lib("redact");
+const { stripeList } = require("../fakes/stripe");
 
 const quick = { backoffMs: 5, maxBackoffMs: 20 };
 
@@ -615,6 +616,70 @@ describe("http engine", function () {
       );
     });
 
+    it("Stripe's starting_after: the last record's id, until has_more is false", async function () {
+      const customers = Array.from({ length: 7 }, (_, i) => ({ id: `cus_${7 - i}`, object: "customer" }));
+      handler = (req) => stripeList(customers, req, "/v1/customers");
+      const first = { method: "GET", url: `${server.base}/v1/customers`, query: { limit: 3 } };
+      const pages = [];
+      for await (const page of paginate(first, { type: "starting_after" }, (r) => sendRequest(r, quick), {
+        recordsPath: "data",
+      }))
+        pages.push([page.number, page.records.map((r) => r.id), page.last]);
+      assert.deepEqual(pages, [
+        [1, ["cus_7", "cus_6", "cus_5"], false],
+        [2, ["cus_4", "cus_3", "cus_2"], false],
+        [3, ["cus_1"], true],
+      ]);
+      assert.deepEqual(
+        server.log.map((e) => e.query),
+        [{ limit: "3" }, { limit: "3", starting_after: "cus_5" }, { limit: "3", starting_after: "cus_2" }],
+      );
+      // A page that ends the list exactly: has_more is false, no empty page is asked for.
+      server.log.length = 0;
+      handler = (req) => stripeList(customers.slice(0, 6), req, "/v1/customers");
+      assert.equal((await pull(first, { type: "starting_after" }, { recordsPath: "data" })).length, 2);
+      assert.equal(server.log.length, 2);
+      // Other names: the parameter, the id and the flag.
+      handler = (req) => {
+        const at = Number(req.query.after ?? 0);
+        return { body: { rows: [{ id: at + 1, key: { n: at + 1 } }], meta: { more: at < 1 } } };
+      };
+      assert.deepEqual(
+        await pull(
+          { method: "GET", url: `${server.base}/rows` },
+          { type: "starting_after", param: "after", idPath: "key.n", hasMorePath: "meta.more" },
+          { recordsPath: "rows" },
+        ),
+        [
+          [1, [1], false],
+          [2, [2], true],
+        ],
+      );
+      // has_more with nothing to go on from, or a record without an id: an error, never the end.
+      handler = () => ({ body: { object: "list", has_more: true, data: [] } });
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/v1/customers` },
+          { type: "starting_after" },
+          { recordsPath: "data" },
+        ),
+        /says it has more \("has_more": true\) but sent no records/,
+      );
+      handler = () => ({ body: { object: "list", has_more: true, data: [{ name: "x" }] } });
+      await assert.rejects(
+        pull(
+          { method: "GET", url: `${server.base}/v1/customers` },
+          { type: "starting_after" },
+          { recordsPath: "data" },
+        ),
+        /the last record of the page has no "id"/,
+      );
+      await assert.rejects(
+        pull({ method: "GET", url: `${server.base}/p` }, { type: "starting_after", idPath: "" }),
+        /pagination "starting_after" needs a non-empty idPath/,
+      );
+    });
+
     it("custom relative URI in the body", async function () {
       handler = (req) =>
         req.path === "/api/v1/items"
@@ -684,6 +749,7 @@ describe("http engine", function () {
           },
           { type: "link" },
         ],
+        ["starting_after", (req) => stripeList(data, req, "/p"), { type: "starting_after" }],
         [
           "graphql",
           (req) => {
@@ -713,8 +779,17 @@ describe("http engine", function () {
         const first =
           name === "graphql"
             ? { method: "POST", url: `${server.base}/p`, body: { query: "q", variables: {} } }
-            : { method: "GET", url: `${server.base}/p` };
-        const recordsPath = name === "cursor" ? "items" : name === "graphql" ? "data.items.nodes" : undefined;
+            : name === "starting_after"
+              ? { method: "GET", url: `${server.base}/p`, query: { limit: 2 } }
+              : { method: "GET", url: `${server.base}/p` };
+        const recordsPath =
+          name === "cursor"
+            ? "items"
+            : name === "graphql"
+              ? "data.items.nodes"
+              : name === "starting_after"
+                ? "data"
+                : undefined;
         const whole = [];
         for await (const page of paginate(first, pagination, (r) => sendRequest(r, quick), { recordsPath }))
           whole.push(page);

@@ -6,6 +6,8 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { lib } = require("../support/dist");
 const { startServer } = require("../support/http-server");
+const { startStripe } = require("../fakes/stripe");
+const { startGitHub } = require("../fakes/github");
 const { fromOpenApi } = lib("connectors/openapi");
 const { validateDefinition } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
@@ -129,6 +131,133 @@ describe("OpenAPI import", function () {
     });
   });
 
+  describe("Stripe's published spec (starting_after with has_more, the key as basic user or bearer)", function () {
+    let api;
+    const products = Array.from({ length: 230 }, (_, i) => ({
+      id: `prod_${String(230 - i).padStart(4, "0")}`,
+      object: "product",
+    }));
+    const taxRates = Array.from({ length: 3 }, (_, i) => ({ id: `txr_${i}`, object: "tax_rate" }));
+    before(async () => {
+      api = await startStripe({
+        lists: { "/v1/products": products, "/v1/tax_rates": taxRates, "/v1/coupons": [] },
+      });
+    });
+    after(() => api.close());
+
+    it("drafts starting_after paging with the largest page, data as the records, and the key alone as credentials", function () {
+      const draft = validateDefinition(fromOpenApi(fixture("stripe-lists.json")));
+      assert.equal(draft.variables.find((v) => v.key === "baseUrl").default, "https://api.stripe.com");
+      assert.deepEqual(
+        draft.auth.map((a) => a.type),
+        ["basic", "bearer"],
+      );
+      assert.equal(draft.variables.find((v) => v.key === "basicAuthPassword").required, false);
+      for (const id of ["getproducts", "gettaxrates", "getcoupons"]) {
+        const e = draft.endpoints.find((x) => x.id === id);
+        assert.deepEqual(
+          [e.pagination, e.records, e.query],
+          [{ type: "starting_after" }, "data", { limit: "100" }],
+          id,
+        );
+        assert.ok(
+          !e.parameters.some((p) => ["starting_after", "ending_before", "limit"].includes(p.key)),
+          id,
+        );
+      }
+    });
+
+    it("pulls every page with only the key filled in, as basic user or as bearer token", async function () {
+      const draft = validateDefinition(fromOpenApi(fixture("stripe-lists.json")));
+      const basic = new ConnectorClient(draft, instance({ baseUrl: api.base, basicAuthUser: api.key }));
+      const pages = await collect(basic.receive("getproducts"));
+      assert.deepEqual(
+        pages.map((p) => p.records.length),
+        [100, 100, 30],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.records.map((r) => r.id)),
+        products.map((p) => p.id),
+      );
+      assert.deepEqual(
+        api.log.map((e) => e.query),
+        [
+          { limit: "100" },
+          { limit: "100", starting_after: "prod_0131" },
+          { limit: "100", starting_after: "prod_0031" },
+        ],
+      );
+      const bearer = new ConnectorClient(
+        draft,
+        instance({ baseUrl: api.base, bearerAuthToken: api.key }, { auth: 1 }),
+      );
+      const rates = await collect(bearer.receive("gettaxrates"));
+      assert.deepEqual(
+        rates.map((p) => p.records.map((r) => r.id)),
+        [["txr_0", "txr_1", "txr_2"]],
+      );
+      const none = await collect(bearer.receive("getcoupons"));
+      assert.deepEqual(
+        none.map((p) => p.records),
+        [[]],
+      );
+    });
+  });
+
+  describe("GitHub's published description (Link header, server variables, no security schemes)", function () {
+    let api;
+    const keys = Array.from({ length: 205 }, (_, i) => ({
+      id: i + 1,
+      key: `ssh-ed25519 AAAA${i}`,
+      title: `k${i}`,
+    }));
+    before(async () => {
+      api = await startGitHub({ lists: { "/user/keys": keys } });
+    });
+    after(() => api.close());
+
+    it("drafts Link paging with the largest page, the server's variables, and a bearer token to choose", function () {
+      const draft = validateDefinition(fromOpenApi(fixture("github-ghes-2.18-user-keys.json")));
+      assert.equal(draft.baseUrl, "{{vars.protocol}}://{{vars.hostname}}/api/v3");
+      assert.deepEqual(
+        draft.auth.map((a) => a.type),
+        ["none", "bearer"],
+      );
+      const list = draft.endpoints.find((e) => e.id === "users-list-public-ssh-keys-for-authenticated");
+      assert.deepEqual(
+        [list.pagination, list.records, list.query],
+        [{ type: "link" }, "", { per_page: "100" }],
+      );
+      assert.equal(list.note, undefined);
+    });
+
+    it("pulls every page with only the host and token filled in", async function () {
+      const draft = validateDefinition(fromOpenApi(fixture("github-ghes-2.18-user-keys.json")));
+      const host = api.base.replace(/^http:\/\//, "");
+      const c = new ConnectorClient(draft, instance({ hostname: host, token: api.token }, { auth: 1 }));
+      const pages = await collect(c.receive("users-list-public-ssh-keys-for-authenticated"));
+      assert.deepEqual(
+        pages.map((p) => p.records.length),
+        [100, 100, 5],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.records.map((r) => r.id)),
+        keys.map((k) => k.id),
+      );
+      assert.deepEqual(
+        api.log.map((e) => [e.path, e.query]),
+        [
+          ["/api/v3/user/keys", { per_page: "100" }],
+          ["/api/v3/user/keys", { per_page: "100", page: "2" }],
+          ["/api/v3/user/keys", { per_page: "100", page: "3" }],
+        ],
+      );
+      // Without the token the draft's default (no auth) is refused as GitHub refuses it.
+      const anonymous = new ConnectorClient(draft, instance({ hostname: host }));
+      await assert.rejects(collect(anonymous.receive("users-list-public-ssh-keys-for-authenticated")), /401/);
+    });
+  });
+
   describe("the OpenAPI Initiative's petstore (YAML)", function () {
     it("reads YAML, keeps types and formats, and says that no pagination was found", function () {
       const draft = validateDefinition(fromOpenApi(fixture("petstore.yaml")));
@@ -182,6 +311,29 @@ describe("OpenAPI import", function () {
       });
       assert.deepEqual(after.pagination, { type: "cursor", path: "paging.next.after", param: "after" });
       assert.equal(after.records, "results");
+      const stripe = p({
+        parameters: [
+          q("ending_before"),
+          q("limit", { type: "integer" }),
+          q("starting_after"),
+          q("email"),
+        ].map((x) =>
+          x.name === "limit"
+            ? { ...x, description: "Limit can range between 1 and 100, and the default is 10." }
+            : x,
+        ),
+        responses: listOf({
+          data: { type: "array", items: { type: "object" } },
+          has_more: { type: "boolean" },
+          object: { type: "string", enum: ["list"] },
+          url: { type: "string" },
+        }),
+      });
+      assert.deepEqual(
+        [stripe.pagination, stripe.records, stripe.query, stripe.parameters.map((x) => x.key)],
+        [{ type: "starting_after" }, "data", { limit: "100" }, ["email"]],
+        "starting_after with has_more: ending_before is left out, as the two exclude each other",
+      );
       const odata = p({
         responses: listOf({ value: { type: "array", items: {} }, "@odata.nextLink": { type: "string" } }),
       });
@@ -233,6 +385,7 @@ describe("OpenAPI import", function () {
         [
           ["storeName", true, ""],
           ["apiVersion", false, "2026-10"],
+          ["token", true, undefined], // no security schemes: a bearer token to choose
         ],
       );
     });

@@ -9,13 +9,15 @@ import type { Parameter, ParameterType } from "./parameters";
  * - the first server's URL, its server variables (`{store_name}`) and the URL itself are
  *   instance variables with their defaults, never a literal a user cannot change;
  * - security schemes become auth methods (bearer, basic, API key with the value prefix its
- *   description shows, e.g. `Klaviyo-API-Key …`, OAuth 2 flows); deprecated ones go last;
+ *   description shows, e.g. `Klaviyo-API-Key …`, OAuth 2 flows); deprecated ones go last; a
+ *   document with no schemes gets "none" and a bearer token to choose from;
  * - each path and method is an endpoint (GET receives, the rest send); path parameters are
  *   `{{params.x}}` (receive) or `{{record.x}}` (send);
  * - parameters keep their type, format, enum, default and required; a required header with
  *   a default (an API revision) is sent as a header of the endpoint;
  * - pagination is detected from the spec (Link header, a next URL in the body, a cursor
- *   parameter with its response field, page or offset parameters); where nothing is
+ *   parameter with its response field, Stripe's `starting_after` with `has_more`, page or
+ *   offset parameters); where nothing is
  *   detectable the endpoint says so in `note`;
  * - records are the main array of the 2xx answer (JSON:API `data`; never `included`,
  *   `errors`, `warnings`); a single object GET has none unless it is JSON:API `data`;
@@ -163,7 +165,8 @@ export function fromOpenApi(input: unknown): ConnectorDefinition {
       });
       return `{{vars.${key}}}`;
     });
-    if (!/^https?:\/\//.test(baseUrl)) {
+    // Absolute, the scheme itself maybe a variable (GitHub Enterprise: `{protocol}://{hostname}`).
+    if (!/^(https?|\{\{vars\.\w+\}\}):\/\//.test(baseUrl)) {
       addVar({ key: "baseUrl", label: "API address", required: true });
       baseUrl = `{{vars.baseUrl}}${baseUrl}`;
     }
@@ -205,8 +208,19 @@ export function fromOpenApi(input: unknown): ConnectorDefinition {
       addVar({ key: key("Token"), label: `${name} (token)`, required: true, secret: true });
       auth.push({ type: "bearer", label: name, token: `{{vars.${key("Token")}}}`, deprecated });
     } else if (scheme.type === "http" && scheme.scheme?.toLowerCase() === "basic") {
-      addVar({ key: key("User"), label: `${name} user`, required: true });
-      addVar({ key: key("Password"), label: `${name} password`, required: true, secret: true });
+      // A key sent as the user with no password (Stripe: "base64 hash of `api_key:`").
+      const keyAsUser = /\b\w*key\w*:[`'"]?(?![/\w])/i.test(scheme.description ?? "");
+      addVar({
+        key: key("User"),
+        label: keyAsUser ? `${name} user (your API key)` : `${name} user`,
+        required: true,
+      });
+      addVar({
+        key: key("Password"),
+        label: keyAsUser ? `${name} password (none: leave empty)` : `${name} password`,
+        required: !keyAsUser,
+        secret: true,
+      });
       auth.push({
         type: "basic",
         label: name,
@@ -250,7 +264,20 @@ export function fromOpenApi(input: unknown): ConnectorDefinition {
     for (const k of Object.keys(m)) if ((m as Obj)[k] === undefined) delete (m as Obj)[k];
     return m as AuthMethod;
   });
-  if (methods.length === 0) methods.push({ type: "none" });
+  if (methods.length === 0) {
+    // The document names no scheme (older GitHub descriptions, many others): no auth first,
+    // and a bearer token as the other choice, so a key can be filled in without editing.
+    methods.push({ type: "none" });
+    if (Object.keys(schemes).length === 0) {
+      addVar({
+        key: "token",
+        label: "Bearer token (the description names no auth)",
+        required: true,
+        secret: true,
+      });
+      methods.push({ type: "bearer", label: "Bearer token", token: "{{vars.token}}" });
+    }
+  }
 
   const endpoints: Endpoint[] = [];
   const ids = new Set<string>();
@@ -519,6 +546,19 @@ function detectPagination(
   const consumedSize = size && max ? [size.key] : [];
   if (Object.keys(response?.headers ?? {}).some((h) => h.toLowerCase() === "link"))
     return { pagination: { type: "link" }, consumed: consumedSize, query };
+  // Stripe: the next page starts after the last record's id while `has_more` is true.
+  if (
+    names.has("starting_after") &&
+    typeOf(schemaOf(getSchemaAt(schema, "has_more", schemaOf))) === "boolean" &&
+    records !== undefined
+  ) {
+    const before = names.has("ending_before") ? ["ending_before"] : []; // not with starting_after
+    return {
+      pagination: { type: "starting_after" },
+      consumed: ["starting_after", ...before, ...consumedSize],
+      query,
+    };
+  }
   for (const [param, fields] of Object.entries(CURSOR_FIELDS)) {
     if (!names.has(param)) continue;
     const field = fields.find((f) => hasPath(schema, f, schemaOf));
@@ -587,7 +627,9 @@ function getSchemaAt(
 }
 
 function maximumOf(p: Parameter & { maximum?: number }): number | undefined {
-  const m = /\bmax(?:imum)?\W+(\d+)/i.exec(p.help ?? "");
+  // "max 100", "Maximum: 100", "can range between 1 and 100"
+  const m =
+    /\bmax(?:imum)?\W+(\d+)/i.exec(p.help ?? "") ?? /\bbetween\s+\d+\s+and\s+(\d+)/i.exec(p.help ?? "");
   const n = p.maximum ?? (m ? Number(m[1]) : undefined);
   return n && Number.isInteger(n) && n > 0 ? n : undefined;
 }

@@ -15,6 +15,11 @@ export type Pagination =
   | { type: "link" }
   | { type: "next_url"; path: string }
   | { type: "cursor"; path: string; param: string }
+  /**
+   * Stripe's lists: the next page starts after the last record of this one
+   * (`starting_after=<its id>`) while the answer's `has_more` is true.
+   */
+  | { type: "starting_after"; param?: string; idPath?: string; hasMorePath?: string }
   | { type: "graphql"; endCursorPath: string; hasNextPath: string; variable: string }
   | { type: "next_path"; path: string };
 
@@ -37,7 +42,10 @@ export interface ResumePoint {
   pages: number;
   /** The next page's URL (link, next_url, next_path). */
   url?: string;
-  /** The next page's marker (page: the page number; offset: the offset; cursor, graphql: the cursor). */
+  /**
+   * The next page's marker (page: the page number; offset: the offset; cursor, graphql: the
+   * cursor; starting_after: the id of the last record handed over).
+   */
   value?: string | number;
 }
 
@@ -60,6 +68,13 @@ export function checkPagination(p: Pagination | undefined): Pagination {
   switch (pagination.type) {
     case "none":
     case "link":
+      break;
+    case "starting_after":
+      for (const k of ["param", "idPath", "hasMorePath"] as const)
+        need(
+          pagination[k] === undefined || (typeof pagination[k] === "string" && pagination[k] !== ""),
+          `a non-empty ${k} when one is given (defaults: starting_after, id, has_more)`,
+        );
       break;
     case "page":
       need(pagination.pageParam, "the name of the page parameter");
@@ -162,6 +177,8 @@ export function resumePointOf(next: HttpRequest, p: Pagination, pages: number): 
       return { pages, value: Number(next.query?.[p.offsetParam]) };
     case "cursor":
       return { pages, value: String(next.query?.[p.param]) };
+    case "starting_after":
+      return { pages, value: String(next.query?.[afterParam(p)]) };
     case "graphql": {
       const vars = (next.body as { variables?: Record<string, unknown> } | undefined)?.variables;
       return { pages, value: String(vars?.[p.variable]) };
@@ -199,6 +216,10 @@ function resumeRequest(
       if (typeof at.value !== "string" || at.value === "") throw bad("has no cursor");
       remember(seen, at.value);
       return { ...first, query: { ...first.query, [p.param]: at.value } };
+    case "starting_after":
+      if (typeof at.value !== "string" || at.value === "") throw bad("has no record id to start after");
+      remember(seen, at.value);
+      return { ...first, query: { ...first.query, [afterParam(p)]: at.value } };
     case "graphql": {
       if (typeof at.value !== "string" || at.value === "") throw bad("has no cursor");
       remember(seen, at.value);
@@ -298,6 +319,20 @@ function nextRequest(
       remember(seen, String(cursor));
       return { ...first, query: { ...first.query, [p.param]: String(cursor) } };
     }
+    case "starting_after": {
+      const hasMore = compileGetter(p.hasMorePath ?? "has_more")(data);
+      if (hasMore !== true) return undefined;
+      const last = list[list.length - 1];
+      const id = last === undefined ? undefined : compileGetter(p.idPath ?? "id")(last);
+      if (typeof id !== "string" && typeof id !== "number")
+        throw new PaginationError(
+          last === undefined
+            ? `the API says it has more ("${p.hasMorePath ?? "has_more"}": true) but sent no records to start the next page after`
+            : `the last record of the page has no "${p.idPath ?? "id"}" to start the next page after`,
+        );
+      remember(seen, String(id));
+      return { ...first, query: { ...first.query, [afterParam(p)]: String(id) } };
+    }
     case "graphql": {
       const hasNext = compileGetter(p.hasNextPath)(data);
       const cursor = compileGetter(p.endCursorPath)(data);
@@ -321,6 +356,10 @@ function followUrl(current: HttpRequest, next: string, origin: string, seen: Set
   remember(seen, url.toString());
   // The URL carries the paging state itself: the first request's query would repeat it.
   return { ...current, url: url.toString(), query: undefined };
+}
+
+function afterParam(p: { param?: string }): string {
+  return p.param ?? "starting_after";
 }
 
 function remember(seen: Set<string>, marker: string): void {
