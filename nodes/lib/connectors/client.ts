@@ -553,10 +553,26 @@ function withDefaults(record: unknown, defaults: Record<string, unknown>): unkno
   return out;
 }
 
-/** A body template: strings rendered; a string that is exactly {{record}} places the record itself, as data. */
+/**
+ * A body template: strings rendered; a string that is exactly {{record}} places the record itself,
+ * as data, and one that is exactly {{record.path}} places that value as data when it is an object
+ * or a list (JSON:API bodies: "attributes": "{{record.attributes}}"); a single value is rendered.
+ */
 function renderBody(value: unknown, view: TemplateView, template: (t: string) => Template): unknown {
   if (typeof value === "string") {
     if (/^\{\{\s*record\s*\}\}$/.test(value)) return (view as unknown as { record: unknown }).record;
+    const m = /^\{\{\s*record\.([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*\}\}$/.exec(value);
+    if (m) {
+      let v: unknown = (view as unknown as { record: unknown }).record;
+      for (const k of m[1].split(".")) {
+        if (!v || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, k)) {
+          v = undefined;
+          break;
+        }
+        v = (v as Record<string, unknown>)[k];
+      }
+      if (v && typeof v === "object") return v;
+    }
     return template(value)(view);
   }
   if (Array.isArray(value)) return value.map((v) => renderBody(v, view, template));
