@@ -5,8 +5,10 @@
 const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
 const { startKlaviyo } = require("../fakes/klaviyo");
+const { startWooCommerce, wcSignature } = require("../fakes/woocommerce");
 const { loadPrebuilt } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
+const { woocommerceSign } = lib("connectors/signing");
 
 const prebuilt = Object.fromEntries(loadPrebuilt().map((d) => [d.id, d]));
 const collect = async (gen) => {
@@ -183,6 +185,241 @@ describe("marketplace connectors", function () {
           !err.message.includes("pk_wrong_key_123"),
       );
       assert.throws(() => client(""), /needs "Private API key \(pk_…\)"/);
+    });
+  });
+  describe("WooCommerce REST v3 (fake of the documented contract and its OAuth 1.0a check)", function () {
+    const CK = "ck_0123456789abcdef";
+    const CS = "cs_secret_0123456789";
+    let w;
+    const paged = (size) => ({
+      ...prebuilt.woocommerce,
+      endpoints: prebuilt.woocommerce.endpoints.map((e) =>
+        e.pagination ? { ...e, pagination: { ...e.pagination, pageSize: size } } : e,
+      ),
+    });
+    beforeEach(
+      async () =>
+        (w = await startWooCommerce({
+          consumerKey: CK,
+          consumerSecret: CS,
+          orders: Array.from({ length: 6 }, (_, i) => ({
+            status: i % 2 ? "completed" : "processing",
+            total: `${i}.00`,
+          })),
+          customers: [{ email: "taken@x.com", first_name: "Taken" }],
+          products: [
+            {
+              name: "Tee",
+              type: "variable",
+              variations: [
+                { sku: "TEE-S", stock_quantity: 1, manage_stock: true },
+                { sku: "TEE-M", stock_quantity: 2, manage_stock: true },
+                { sku: "TEE-L", stock_quantity: 3, manage_stock: true },
+              ],
+            },
+          ],
+        })),
+    );
+    afterEach(() => w.close());
+    // Auth method 1: OAuth 1.0a in the query string, as WooCommerce requires over plain HTTP.
+    const client = (def = prebuilt.woocommerce, vars = {}) =>
+      new ConnectorClient(
+        def,
+        instance({ storeUrl: w.base, consumerKey: CK, consumerSecret: CS, ...vars }, { auth: 1 }),
+      );
+
+    it("signs as WooCommerce checks it: pairs encoded once, the secret and '&' as key, unlike RFC 5849 for values with ':'", function () {
+      const signed = woocommerceSign(
+        {
+          method: "GET",
+          url: "http://127.0.0.1:8080/wp-json/wc/v3/orders",
+          query: { modified_after: "2026-01-01T00:00:00" },
+        },
+        { vars: { consumerKey: CK, consumerSecret: CS }, now: 1_800_000_000_000 },
+        "abc",
+      );
+      assert.equal(signed.query.oauth_timestamp, "1800000000");
+      assert.equal(signed.query.oauth_signature_method, "HMAC-SHA256");
+      assert.equal(
+        signed.query.oauth_signature,
+        wcSignature("GET", "http://127.0.0.1:8080/wp-json/wc/v3/orders", signed.query, CS),
+      );
+      assert.equal(signed.headers, undefined, "nothing in a header");
+    });
+
+    it("pulls orders page by page to the page X-WP-TotalPages names, with no empty page after it", async function () {
+      const pages = await collect(client(paged(2)).receive("list-orders"));
+      assert.deepEqual(
+        pages.map((p) => [p.records.map((o) => o.total), p.last]),
+        [
+          [["0.00", "1.00"], false],
+          [["2.00", "3.00"], false],
+          [["4.00", "5.00"], true],
+        ],
+      );
+      assert.equal(
+        w.log.length,
+        3,
+        "six orders at two a page: three requests, not a fourth for an empty page",
+      );
+      assert.deepEqual([w.log[2].query.page, w.log[2].query.per_page], ["3", "2"]);
+      assert.equal(w.log[0].query.oauth_consumer_key, CK);
+      assert.ok(
+        w.log.every((e) => !JSON.stringify(e.query).includes(CS)),
+        "the secret never travels",
+      );
+    });
+
+    it("filters by modified_after and status, lists customers, products and a product's variations", async function () {
+      const later = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+      const none = await collect(client().receive("list-orders", { params: { modified_after: later } }));
+      assert.deepEqual(none[0].records, []);
+      assert.equal(
+        w.log.at(-1).query.modified_after,
+        later,
+        "a value with ':' signed as WooCommerce checks it",
+      );
+      const done = await collect(client().receive("list-orders", { params: { status: "completed" } }));
+      assert.equal(done[0].records.length, 3);
+      const customers = await collect(client().receive("list-customers"));
+      assert.equal(customers[0].records[0].email, "taken@x.com");
+      const products = await collect(client().receive("list-products"));
+      const product = products[0].records[0];
+      const variations = await collect(
+        client().receive("list-variations", { params: { product_id: product.id } }),
+      );
+      assert.deepEqual(
+        variations[0].records.map((v) => v.sku),
+        ["TEE-S", "TEE-M", "TEE-L"],
+      );
+    });
+
+    it("creates and updates an order and a customer, which read back, and refuses a taken email per record", async function () {
+      const product = w.store.products[0];
+      const created = await client().send("create-order", [
+        { status: "processing", line_items: [{ product_id: product.id, quantity: 1 }] },
+      ]);
+      assert.equal(created.ok[0].status, 201);
+      const id = created.ok[0].response.id;
+      const updated = await client().send("update-order", [{ id, status: "completed" }]);
+      assert.equal(updated.ok[0].status, 200);
+      assert.equal(w.log.at(-1).method, "PUT");
+      assert.equal(w.store.orders.find((o) => o.id === id).status, "completed");
+      const customers = await client().send("create-customer", [
+        { email: "new@x.com" },
+        { email: "taken@x.com" },
+      ]);
+      assert.equal(customers.ok.length, 1);
+      assert.equal(customers.failed[0].outcome, "refused");
+      assert.match(customers.failed[0].error, /answered 400: .*registration-error-email-exists/);
+      const cid = customers.ok[0].response.id;
+      await client().send("update-customer", [{ id: cid, first_name: "Newer" }]);
+      const back = await collect(client().receive("list-customers"));
+      assert.equal(back[0].records.find((c) => c.id === cid).first_name, "Newer");
+    });
+
+    it("creates orders through the batch endpoint, 100 a call, and splits WooCommerce's per-item errors per record", async function () {
+      const product = w.store.products[0];
+      const orders = Array.from({ length: 150 }, () => ({
+        line_items: [{ product_id: product.id, quantity: 1 }],
+      }));
+      orders[120] = { line_items: [{ product_id: 99999, quantity: 1 }] };
+      const result = await client().send("batch-create-orders", orders);
+      const posts = w.log.filter((e) => e.method === "POST").map((e) => JSON.parse(e.body).create.length);
+      assert.deepEqual(posts, [100, 50]);
+      assert.deepEqual(
+        result.ok.map((o) => o.records.length),
+        [100, 49],
+      );
+      assert.equal(result.failed.length, 1);
+      assert.equal(result.failed[0].records[0], orders[120]);
+      assert.equal(result.failed[0].outcome, "refused");
+      assert.match(
+        result.failed[0].error,
+        /answered 200 with an error for record 21 of 50: Product ID provided is invalid/,
+      );
+      assert.equal(w.store.orders.length, 6 + 149);
+    });
+
+    it("updates variation stock in a batch; an unknown variation is refused on its own, the others read back", async function () {
+      const product = w.store.products[0];
+      const [s, m] = w.store.variations.get(product.id);
+      const result = await client().send(
+        "update-variations-stock",
+        [
+          { id: s.id, stock_quantity: 10 },
+          { id: 424242, stock_quantity: 4 },
+          { id: m.id, stock_quantity: 20 },
+        ],
+        { params: { product_id: product.id } },
+      );
+      assert.equal(w.log.at(-1).path, `/wp-json/wc/v3/products/${product.id}/variations/batch`);
+      assert.deepEqual(
+        JSON.parse(w.log.at(-1).body).update.map((u) => u.id),
+        [s.id, 424242, m.id],
+      );
+      assert.equal(result.ok[0].records.length, 2);
+      assert.deepEqual(
+        result.failed.map((f) => [f.records[0].id, f.outcome]),
+        [[424242, "refused"]],
+      );
+      assert.match(result.failed[0].error, /Invalid ID/);
+      const back = await collect(client().receive("list-variations", { params: { product_id: product.id } }));
+      assert.deepEqual(
+        back[0].records.map((v) => v.stock_quantity),
+        [10, 20, 3],
+      );
+    });
+
+    it("waits out a 429, retries a page after a 5xx, reports a send after a 5xx as unknown", async function () {
+      w.setLimit(1);
+      const t0 = Date.now();
+      const pages = await collect(client(paged(2)).receive("list-orders"));
+      assert.equal(pages.length, 3);
+      assert.ok(Date.now() - t0 >= 900, "waited for Retry-After");
+      w.setLimit(1000);
+      w.failNext(1, 502);
+      const again = await collect(client().receive("list-customers"));
+      assert.equal(again[0].records.length, 1);
+      w.failNext(1, 500);
+      const sent = await client().send("batch-update-orders", [
+        { id: w.store.orders[0].id, status: "completed" },
+      ]);
+      assert.equal(sent.failed[0].outcome, "unknown");
+    });
+
+    it("refuses what WooCommerce refuses: no signature, a wrong secret, Basic auth over plain HTTP; Basic over HTTPS works", async function () {
+      await assert.rejects(
+        collect(client(prebuilt.woocommerce, { consumerSecret: "cs_wrong_secret" }).receive("list-orders")),
+        (err) =>
+          /answered 401: .*Invalid signature - provided signature does not match/.test(err.message) &&
+          !err.message.includes("cs_wrong_secret"),
+      );
+      const basic = new ConnectorClient(
+        prebuilt.woocommerce,
+        instance({ storeUrl: w.base, consumerKey: CK, consumerSecret: CS }),
+      );
+      await assert.rejects(
+        collect(basic.receive("list-orders")),
+        /answered 401: .*woocommerce_rest_cannot_view/,
+      );
+      const tls = await startWooCommerce({
+        consumerKey: CK,
+        consumerSecret: CS,
+        ssl: true,
+        customers: [{ email: "a@x.com" }],
+      });
+      try {
+        const c = new ConnectorClient(
+          prebuilt.woocommerce,
+          instance({ storeUrl: tls.base, consumerKey: CK, consumerSecret: CS }),
+        );
+        const pages = await collect(c.receive("list-customers"));
+        assert.equal(pages[0].records[0].email, "a@x.com");
+        assert.match(tls.log[0].headers.authorization, /^Basic /);
+      } finally {
+        await tls.close();
+      }
     });
   });
 });
