@@ -6,6 +6,7 @@ const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
 const { startKlaviyo } = require("../fakes/klaviyo");
 const { startWooCommerce, wcSignature } = require("../fakes/woocommerce");
+const { startTikTokShop } = require("../fakes/tiktok-shop");
 const { loadPrebuilt } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
 const { woocommerceSign } = lib("connectors/signing");
@@ -420,6 +421,120 @@ describe("marketplace connectors", function () {
       } finally {
         await tls.close();
       }
+    });
+  });
+  describe("TikTok Shop Partner API 202309 (fake that checks TikTok's signature)", function () {
+    const keys = { appKey: "6a6app", appSecret: "tts-app-secret-1", accessToken: "ROW_tts_access_token" };
+    let t;
+    const orders = Array.from({ length: 5 }, (_, i) => ({
+      id: `57${i}`,
+      create_time: 1_798_000_000 + i,
+      update_time: 1_798_000_000 + i,
+      packages: [{ id: `pk${i}` }],
+    }));
+    beforeEach(
+      async () =>
+        (t = await startTikTokShop({
+          ...keys,
+          shopCipher: "GCP_cipher",
+          orders,
+          products: [{ id: "p1", skus: [{ id: "s1", inventory: [{ warehouse_id: "w1", quantity: 1 }] }] }],
+        })),
+    );
+    afterEach(() => t.close());
+    const client = (size) =>
+      new ConnectorClient(
+        size
+          ? withQuery(prebuilt["tiktok-shop"], "search-orders", { page_size: String(size) })
+          : prebuilt["tiktok-shop"],
+        instance({ ...keys, shopCipher: "GCP_cipher", baseUrl: t.base }),
+      );
+
+    it("searches orders by create time to the last page by next_page_token, each request signed", async function () {
+      const pages = await collect(
+        client(2).receive("search-orders", { params: { create_time_ge: 1_798_000_001 } }),
+      );
+      assert.deepEqual(
+        pages.map((p) => [p.records.map((o) => o.id), p.last]),
+        [
+          [["571", "572"], false],
+          [["573", "574"], true],
+        ],
+      );
+      assert.deepEqual(
+        JSON.parse(t.log[0].body),
+        { create_time_ge: 1_798_000_001 },
+        "a number, unset filters left out",
+      );
+      assert.equal(t.log[0].headers["x-tts-access-token"], keys.accessToken);
+      assert.ok(
+        t.log.every(
+          (e) =>
+            e.query.sign &&
+            e.query.shop_cipher === "GCP_cipher" &&
+            !JSON.stringify(e.query).includes(keys.appSecret),
+        ),
+      );
+    });
+
+    it("reads order detail and searches products", async function () {
+      const detail = await collect(client().receive("get-orders", { params: { ids: "571,573" } }));
+      assert.deepEqual(
+        detail[0].records.map((o) => o.id),
+        ["571", "573"],
+      );
+      const products = await collect(client().receive("search-products"));
+      assert.equal(products[0].records[0].id, "p1");
+    });
+
+    it("updates inventory, which reads back, and refuses an unknown SKU per record", async function () {
+      const result = await client().send("update-inventory", [
+        { product_id: "p1", skus: [{ id: "s1", inventory: [{ warehouse_id: "w1", quantity: 9 }] }] },
+        { product_id: "p1", skus: [{ id: "nope", inventory: [{ warehouse_id: "w1", quantity: 1 }] }] },
+      ]);
+      assert.equal(result.ok.length, 1);
+      assert.equal(result.failed[0].outcome, "refused");
+      assert.match(result.failed[0].error, /answered 400: .*sku nope does not exist/);
+      const back = await collect(client().receive("search-products"));
+      assert.equal(back[0].records[0].skus[0].inventory[0].quantity, 9);
+    });
+
+    it("ships a package with its tracking number; one without a provider is refused", async function () {
+      const result = await client().send("ship-package", [
+        { package_id: "pk1", tracking_number: "JD014600003GB", shipping_provider_id: "6617675021119438849" },
+        { package_id: "pk2", tracking_number: "JD0146" },
+      ]);
+      assert.equal(result.ok.length, 1);
+      assert.deepEqual(
+        t.shipped.map((s) => [s.package_id, s.tracking_number]),
+        [["pk1", "JD014600003GB"]],
+      );
+      assert.equal(result.failed[0].outcome, "refused");
+    });
+
+    it("retries a search after a 429 and order detail after a 5xx; a send after a 5xx is unknown; a wrong secret is refused without it", async function () {
+      t.failNext(1, 429);
+      const pages = await collect(client().receive("search-orders"));
+      assert.equal(pages[0].records.length, 5);
+      // A 5xx is retried on the GET of order detail; search is a POST, which the engine does not
+      // repeat after a 5xx (it cannot know the POST only reads).
+      t.failNext(1, 503);
+      const detail = await collect(client().receive("get-orders", { params: { ids: "570" } }));
+      assert.equal(detail[0].records.length, 1);
+      t.failNext(1, 500);
+      const sent = await client().send("ship-package", [
+        { package_id: "pk1", tracking_number: "X1", shipping_provider_id: "1" },
+      ]);
+      assert.equal(sent.failed[0].outcome, "unknown");
+      const wrong = new ConnectorClient(
+        prebuilt["tiktok-shop"],
+        instance({ ...keys, appSecret: "wrong-secret-9", shopCipher: "GCP_cipher", baseUrl: t.base }),
+      );
+      await assert.rejects(
+        collect(wrong.receive("search-orders")),
+        (err) =>
+          /answered 401: .*signature is invalid/.test(err.message) && !err.message.includes("wrong-secret-9"),
+      );
     });
   });
 });

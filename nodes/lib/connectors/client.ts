@@ -577,6 +577,18 @@ function renderBody(value: unknown, view: TemplateView, template: (t: string) =>
   }
   if (Array.isArray(value)) return value.map((v) => renderBody(v, view, template));
   if (value && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderBody(v, view, template)]));
+    return Object.fromEntries(
+      Object.entries(value).flatMap(([k, v]) => {
+        // A field that is exactly {{params.key}} carries the parameter's checked value as data
+        // (an integer stays a number) and is left out when the shape did not set it.
+        const p = typeof v === "string" ? /^\{\{\s*params\.([A-Za-z_$][\w$]*)\s*\}\}$/.exec(v) : null;
+        if (p) {
+          const params = (view as unknown as { params?: Record<string, unknown> }).params ?? {};
+          const got = Object.prototype.hasOwnProperty.call(params, p[1]) ? params[p[1]] : undefined;
+          return got === undefined || got === null || got === "" ? [] : [[k, got]];
+        }
+        return [[k, renderBody(v, view, template)]];
+      }),
+    );
   return value;
 }
