@@ -23,7 +23,13 @@ const instance = (vars, extra = {}) => ({ id: `inst-${++instanceCount}`, vars, .
 describe("connectors", function () {
   describe("definitions", function () {
     it("ships valid prebuilt connectors", function () {
-      assert.deepEqual(Object.keys(prebuilt).sort(), ["hubspot", "shopify"]);
+      assert.deepEqual(Object.keys(prebuilt).sort(), [
+        "hubspot",
+        "klaviyo",
+        "shopify",
+        "tiktok-shop",
+        "woocommerce",
+      ]);
     });
 
     it("names every field that is wrong", function () {

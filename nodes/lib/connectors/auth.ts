@@ -3,7 +3,7 @@ import { escapeXml } from "../templates";
 import { systemClock, type Clock } from "../schedule";
 import type { HttpRequest, HttpResponse } from "../http/request";
 import type { AuthMethod } from "./definition";
-import { oauth1Header, SIGNING_HOOKS, type OAuth1Keys } from "./signing";
+import { oauth1Header, SIGNING_HOOKS, SIGNING_SECRETS, type OAuth1Keys } from "./signing";
 import type { StoredTokens } from "./token-store";
 
 /**
@@ -164,7 +164,7 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
         prepare: async (r) => hook(r, { vars: ctx.vars, now: clock.now() }),
         renew: async () => false,
         // The connector marks these variables secret too; the signature itself changes each time.
-        secrets: () => fixed([String(ctx.vars.appSecret ?? ""), String(ctx.vars.accessToken ?? "")]),
+        secrets: () => fixed((SIGNING_SECRETS[method.hook] ?? []).map((k) => String(ctx.vars[k] ?? ""))),
       };
     }
     case "oauth2_code":

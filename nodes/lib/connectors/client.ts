@@ -553,14 +553,42 @@ function withDefaults(record: unknown, defaults: Record<string, unknown>): unkno
   return out;
 }
 
-/** A body template: strings rendered; a string that is exactly {{record}} places the record itself, as data. */
+/**
+ * A body template: strings rendered; a string that is exactly {{record}} places the record itself,
+ * as data, and one that is exactly {{record.path}} places that value as data when it is an object
+ * or a list (JSON:API bodies: "attributes": "{{record.attributes}}"); a single value is rendered.
+ */
 function renderBody(value: unknown, view: TemplateView, template: (t: string) => Template): unknown {
   if (typeof value === "string") {
     if (/^\{\{\s*record\s*\}\}$/.test(value)) return (view as unknown as { record: unknown }).record;
+    const m = /^\{\{\s*record\.([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*\}\}$/.exec(value);
+    if (m) {
+      let v: unknown = (view as unknown as { record: unknown }).record;
+      for (const k of m[1].split(".")) {
+        if (!v || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, k)) {
+          v = undefined;
+          break;
+        }
+        v = (v as Record<string, unknown>)[k];
+      }
+      if (v && typeof v === "object") return v;
+    }
     return template(value)(view);
   }
   if (Array.isArray(value)) return value.map((v) => renderBody(v, view, template));
   if (value && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderBody(v, view, template)]));
+    return Object.fromEntries(
+      Object.entries(value).flatMap(([k, v]) => {
+        // A field that is exactly {{params.key}} carries the parameter's checked value as data
+        // (an integer stays a number) and is left out when the shape did not set it.
+        const p = typeof v === "string" ? /^\{\{\s*params\.([A-Za-z_$][\w$]*)\s*\}\}$/.exec(v) : null;
+        if (p) {
+          const params = (view as unknown as { params?: Record<string, unknown> }).params ?? {};
+          const got = Object.prototype.hasOwnProperty.call(params, p[1]) ? params[p[1]] : undefined;
+          return got === undefined || got === null || got === "" ? [] : [[k, got]];
+        }
+        return [[k, renderBody(v, view, template)]];
+      }),
+    );
   return value;
 }

@@ -66,7 +66,7 @@ export type AuthMethod =
       realm?: string;
       signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256";
     }
-  | { type: "signed"; label?: string; hook: "tiktok-shop" }
+  | { type: "signed"; label?: string; hook: "tiktok-shop" | "woocommerce" }
   | {
       type: "oauth2_code";
       label?: string;

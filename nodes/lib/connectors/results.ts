@@ -18,9 +18,12 @@ export interface ResultsSpec {
    * (0-based) in the request. `trace`: the engine writes each record's position (as text)
    * into `field` of the record it sends (HubSpot's `objectWriteTraceId`), and `path` in the
    * error gives it back. `key`: `path` in the error holds the value of the record's `field`
-   * (an id, an email). Absent: an error stands for every record of the request.
+   * (an id, an email). `position`: the error's position in the list the path's first `*`
+   * walks is the record's (WooCommerce's batch answers: `update.*.error`, one item per record
+   * in the order sent, an `error` only on the refused ones). Absent: an error stands for every
+   * record of the request.
    */
-  match?: { by: "index" | "trace" | "key"; path: string; field?: string };
+  match?: { by: "index" | "trace" | "key" | "position"; path?: string; field?: string };
   /** Path to the error text within one error (default `message`). */
   message?: string;
   /**
@@ -45,21 +48,30 @@ export function compileResults(spec: ResultsSpec): ResultsSplitter {
   const errorsAt = parsePath(spec.errors);
   const messageOf = compileGetter(spec.message ?? "message");
   const match = spec.match;
-  const refOf: Getter | undefined = match ? compileGetter(match.path) : undefined;
+  const refOf: Getter | undefined = match?.path ? compileGetter(match.path) : undefined;
   const fieldOf: Getter | undefined = match?.field ? compileGetter(match.field) : undefined;
-  if (match && match.by !== "index" && !match.field)
+  if (match && match.by !== "position" && !match.path)
+    throw new Error(`match by ${match.by} needs "path", where in an error the record is named`);
+  if (match && (match.by === "trace" || match.by === "key") && !match.field)
     throw new Error(`match by ${match.by} needs "field", the record field the error refers to`);
 
   return (data, records) => {
     const found: unknown[] = [];
-    walk(data, errorsAt, 0, found);
+    const positions: Array<number | undefined> = [];
+    walk(data, errorsAt, 0, found, positions, undefined);
     if (found.length === 0) return [];
     const out: RecordError[] = [];
     const failed = new Set<number>();
     let keys: Map<string, number[]> | undefined;
     const unmatched: string[] = [];
-    for (const error of found) {
+    for (const [n, error] of found.entries()) {
       const text = describe(error, messageOf);
+      if (match?.by === "position") {
+        const i = positions[n];
+        if (i !== undefined && i < records.length) add(i, text, true);
+        else unmatched.push(text);
+        continue;
+      }
       if (!match || !refOf) {
         for (let i = 0; i < records.length; i++) add(i, text, true);
         continue;
@@ -102,21 +114,32 @@ export function traced(record: unknown, field: string, index: number): unknown {
   return { ...(record as Record<string, unknown>), [field]: String(index) };
 }
 
-function walk(value: unknown, segments: Segment[], from: number, out: unknown[]): void {
+/** Collects the errors at a path; `positions` gets, for each, its element's index under the first `*`. */
+function walk(
+  value: unknown,
+  segments: Segment[],
+  from: number,
+  out: unknown[],
+  positions: Array<number | undefined>,
+  position: number | undefined,
+): void {
   let current = value;
   for (let i = from; i < segments.length; i++) {
     if (current == null || typeof current !== "object") return;
     const seg = segments[i];
     if (seg.kind === "all") {
       const items = Array.isArray(current) ? current : Object.values(current);
-      for (const item of items) walk(item, segments, i + 1, out);
+      items.forEach((item, n) => walk(item, segments, i + 1, out, positions, position ?? n));
       return;
     }
     current = (current as Record<string | number, unknown>)[seg.kind === "key" ? seg.key : seg.index];
   }
   if (current === undefined || current === null) return;
-  if (Array.isArray(current)) out.push(...current.filter((e) => e !== undefined && e !== null));
-  else out.push(current);
+  const found = Array.isArray(current) ? current.filter((e) => e !== undefined && e !== null) : [current];
+  for (const e of found) {
+    out.push(e);
+    positions.push(position);
+  }
 }
 
 function toList(value: unknown): unknown[] {

@@ -103,6 +103,53 @@ function tiktokShop(request: HttpRequest, ctx: SigningContext): HttpRequest {
   return { ...request, query: { ...query, sign }, headers };
 }
 
+/**
+ * WooCommerce REST API over plain HTTP: OAuth 1.0a one-legged, as WooCommerce checks it
+ * (WC_REST_Authentication::check_oauth_signature): oauth_consumer_key, oauth_timestamp,
+ * oauth_nonce, oauth_signature_method and oauth_signature go in the query string (not a
+ * header); the base string is METHOD & rawurlencode(scheme://host/path) & the query parameters
+ * sorted by name, each name and value RFC 3986-encoded once, joined as name%3Dvalue with %26
+ * (WooCommerce encodes the pairs once, not twice as RFC 5849 does: a value with ":" or "/"
+ * signs differently); the key is the consumer secret followed by "&" (there is no token).
+ * A JSON body is not signed. Reads the instance's consumerKey and consumerSecret.
+ */
+export function woocommerceSign(
+  request: HttpRequest,
+  ctx: SigningContext,
+  nonce = crypto.randomBytes(16).toString("hex"),
+): HttpRequest {
+  const key = String(ctx.vars.consumerKey ?? "");
+  const secret = String(ctx.vars.consumerSecret ?? "");
+  if (!key || !secret)
+    throw new Error("WooCommerce signing needs the instance's consumerKey and consumerSecret");
+  const oauth: Record<string, string> = {
+    oauth_consumer_key: key,
+    oauth_nonce: nonce,
+    oauth_signature_method: "HMAC-SHA256",
+    oauth_timestamp: String(Math.floor(ctx.now / 1000)),
+  };
+  const url = new URL(withQuery(request.url, { ...(request.query ?? {}), ...oauth }));
+  url.searchParams.delete("oauth_signature");
+  const wcEncode = (v: string) => rfc3986(v).replace(/%7E/g, "~");
+  const pairs = [...url.searchParams.entries()]
+    .map(([k, v]) => [wcEncode(k), wcEncode(v)] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const base = [
+    request.method.toUpperCase(),
+    rfc3986(`${url.protocol}//${url.host}${url.pathname}`),
+    pairs.map(([k, v]) => `${k}%3D${v}`).join("%26"),
+  ].join("&");
+  const signature = crypto.createHmac("sha256", `${secret}&`).update(base).digest("base64");
+  return { ...request, query: { ...(request.query ?? {}), ...oauth, oauth_signature: signature } };
+}
+
 export const SIGNING_HOOKS: Record<string, (request: HttpRequest, ctx: SigningContext) => HttpRequest> = {
   "tiktok-shop": tiktokShop,
+  woocommerce: (request, ctx) => woocommerceSign(request, ctx),
+};
+
+/** The instance variables each hook signs with: kept out of logs and errors. */
+export const SIGNING_SECRETS: Record<string, string[]> = {
+  "tiktok-shop": ["appSecret", "accessToken"],
+  woocommerce: ["consumerSecret"],
 };

@@ -10,7 +10,15 @@ import type { HttpRequest, HttpResponse } from "./request";
  */
 export type Pagination =
   | { type: "none" }
-  | { type: "page"; pageParam: string; sizeParam?: string; pageSize?: number; startPage?: number }
+  | {
+      type: "page";
+      pageParam: string;
+      sizeParam?: string;
+      pageSize?: number;
+      startPage?: number;
+      /** A response header with the number of pages (WooCommerce's X-WP-TotalPages): the last page is known, no empty page is fetched. */
+      totalPagesHeader?: string;
+    }
   | { type: "offset"; offsetParam: string; limitParam: string; limit: number }
   | { type: "link" }
   | { type: "next_url"; path: string }
@@ -290,6 +298,10 @@ function nextRequest(
     case "page": {
       if (list.length === 0 || (p.pageSize !== undefined && list.length < p.pageSize)) return undefined;
       const page = Number(current.query?.[p.pageParam] ?? p.startPage ?? 1) + 1;
+      if (p.totalPagesHeader) {
+        const total = Number(response.headers[p.totalPagesHeader.toLowerCase()]);
+        if (Number.isFinite(total) && page > total) return undefined;
+      }
       return { ...current, query: { ...current.query, [p.pageParam]: page } };
     }
     case "offset": {
