@@ -35,7 +35,12 @@ async function openEditor(settings = {}, flows) {
   const consoleErrors = [];
   page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
-  page.on("requestfailed", (r) => consoleErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // A request the page itself gave up on (ERR_ABORTED: the editor dropping a script it no longer
+  // needs as a dialog closes) is no failure of ours; any other failed request is.
+  page.on("requestfailed", (r) => {
+    const why = r.failure()?.errorText;
+    if (why !== "net::ERR_ABORTED") consoleErrors.push(`request failed: ${r.url()} ${why}`);
+  });
   await page.goto(rt.url + "/");
   await page.waitForSelector(".red-ui-palette-node[data-palette-type='pw-trigger']", { timeout: 30000 });
   // The editor finishes its first layout after the palette; give it that moment.
