@@ -530,6 +530,228 @@ describe("connectors", function () {
     });
   });
 
+  describe("HubSpot companies, deals, search and associations (fake of the CRM contract)", function () {
+    let hub;
+    const at = (i) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+    const companies = Array.from({ length: 23 }, (_, i) => ({
+      id: String(100 + i),
+      // Two companies share each change instant: the boundary of a search window falls inside a pair.
+      properties: { name: `Co ${i}`, domain: `co${i}.com`, hs_lastmodifieddate: at(Math.floor(i / 2)) },
+    }));
+    before(async () => (hub = await startHubSpot({ companies })));
+    after(() => hub.close());
+    beforeEach(() => (hub.log.length = 0));
+    const client = (def = prebuilt.hubspot, vars = {}, extra) =>
+      new ConnectorClient(def, instance({ token: "pat-na1-test", baseUrl: hub.base, ...vars }), extra);
+    const searchWith = (max, limit) => ({
+      ...prebuilt.hubspot,
+      endpoints: prebuilt.hubspot.endpoints.map((e) =>
+        e.id === "search-companies"
+          ? {
+              ...e,
+              body: { ...e.body, limit },
+              pagination: { ...e.pagination, window: { ...e.pagination.window, max } },
+            }
+          : e,
+      ),
+    });
+
+    it("searches companies with filters, the cursor in the body, every page", async function () {
+      const pages = await collect(
+        client().receive("search-companies", {
+          params: {
+            filterGroups: [
+              { filters: [{ propertyName: "hs_lastmodifieddate", operator: "GTE", value: at(5) }] },
+            ],
+          },
+        }),
+      );
+      assert.equal(pages.length, 1);
+      assert.deepEqual(
+        pages[0].records.map((r) => r.id),
+        companies.slice(10).map((c) => c.id),
+      );
+      const body = JSON.parse(hub.log[0].body);
+      assert.equal(body.limit, 200);
+      assert.deepEqual(body.sorts, [{ propertyName: "hs_lastmodifieddate", direction: "ASCENDING" }]);
+      // Without filters the key is left out, not sent empty.
+      await collect(client().receive("search-companies"));
+      assert.equal("filterGroups" in JSON.parse(hub.log[1].body), false);
+    });
+
+    it("searches on past the result cap from the last change time, each record once", async function () {
+      // HubSpot caps a search at 10,000 results; the fake's cap is lowered to 10 (and the
+      // connector's window with it) to reach it with pages of 5, so the pull must search again.
+      const def = searchWith(10, 5);
+      hub.limits.searchCap = 10;
+      const fake = { ...def };
+      const pages = await collect(client(fake).receive("search-companies")).finally(
+        () => (hub.limits.searchCap = 10000),
+      );
+      const ids = pages.flatMap((p) => p.records.map((r) => r.id));
+      assert.deepEqual(
+        ids,
+        companies.map((c) => c.id),
+        "every company once, in order",
+      );
+      const bodies = hub.log.map((e) => JSON.parse(e.body));
+      assert.ok(bodies.every((b) => (b.after === undefined ? 0 : Number(b.after)) + b.limit <= 10));
+      const restart = bodies.find((b) => b.filterGroups);
+      assert.deepEqual(restart.filterGroups, [
+        {
+          filters: [
+            { propertyName: "hs_lastmodifieddate", operator: "GTE", value: String(Date.parse(at(4))) },
+          ],
+        },
+      ]);
+      // A user's filters stay: the lower bound is added to each group.
+      hub.log.length = 0;
+      await collect(
+        client(fake).receive("search-companies", {
+          params: { filterGroups: [{ filters: [{ propertyName: "name", operator: "NEQ", value: "Co 0" }] }] },
+        }),
+      );
+      const again = hub.log
+        .map((e) => JSON.parse(e.body))
+        .find((b) => b.filterGroups[0].filters.length === 2);
+      assert.equal(again.filterGroups[0].filters[0].propertyName, "name");
+    });
+
+    it("answers 400 past 10,000 results, as HubSpot does, when a definition pages without the window", async function () {
+      const def = searchWith(10, 5);
+      const noWindow = {
+        ...def,
+        endpoints: def.endpoints.map((e) =>
+          e.id === "search-companies"
+            ? { ...e, body: { ...e.body, after: "9998" }, pagination: { type: "none" } }
+            : e,
+        ),
+      };
+      await assert.rejects(collect(client(noWindow).receive("search-companies")), /400.*10,000 results/);
+    });
+
+    it("creates, updates and upserts companies and deals in batches, and reads them back", async function () {
+      const made = await client().send("create-companies", [
+        { properties: { name: "Acme", domain: "acme.com" } },
+        { properties: { domain: "noname.com" } },
+      ]);
+      assert.equal(made.ok[0].status, 207);
+      assert.equal(made.failed.length, 1);
+      assert.equal(made.failed[0].outcome, "refused");
+      assert.match(made.failed[0].error, /name is required/);
+      const acme = hub.objects.companies.find((c) => c.properties.name === "Acme");
+      const up = await client().send("update-companies", [
+        { id: acme.id, properties: { city: "Leeds" } },
+        { id: "999999", properties: { city: "Nowhere" } },
+      ]);
+      assert.deepEqual(
+        up.failed.map((f) => [f.records[0].id, f.outcome]),
+        [["999999", "refused"]],
+      );
+      assert.match(up.failed[0].error, /Object not found/);
+      const deals = await client().send("upsert-deals", [
+        { idProperty: "dealname", id: "Order #1", properties: { amount: "10.00" } },
+        { idProperty: "dealname", id: "Order #1", properties: { amount: "12.00" } },
+      ]);
+      assert.equal(deals.failed.length, 0);
+      assert.equal(hub.objects.deals.filter((d) => d.properties.dealname === "Order #1").length, 1);
+      const read = await collect(
+        client().receive("search-companies", {
+          params: {
+            filterGroups: [{ filters: [{ propertyName: "domain", operator: "EQ", value: "acme.com" }] }],
+          },
+        }),
+      );
+      assert.equal(read[0].records[0].properties.city, "Leeds");
+      await collect(client().receive("list-deals"));
+      assert.ok(
+        hub.log.some((e) => e.path === "/crm/v3/objects/deals" && e.query.properties.includes("dealname")),
+      );
+    });
+
+    it("associates contacts, companies and deals (v4) and lists them; an unknown id is refused alone", async function () {
+      await client().send("create-contacts", [{ properties: { email: "a@x.com" } }]);
+      await client().send("create-deals", [{ properties: { dealname: "D1" } }]);
+      const contact = hub.objects.contacts.find((c) => c.properties.email === "a@x.com");
+      const deal = hub.objects.deals.find((d) => d.properties.dealname === "D1");
+      const r = await client().send("associate-deals-contacts", [
+        { from: { id: deal.id }, to: { id: contact.id } },
+        { from: { id: "424242" }, to: { id: contact.id } },
+      ]);
+      assert.equal(r.ok[0].records.length, 1);
+      assert.deepEqual(
+        r.failed.map((f) => [f.records[0].from.id, f.outcome]),
+        [["424242", "refused"]],
+      );
+      await client().send("associate-contacts-companies", [{ from: { id: contact.id }, to: { id: "100" } }]);
+      const listed = await collect(
+        client().receive("list-associations", {
+          params: { fromType: "deals", id: deal.id, toType: "contacts" },
+        }),
+      );
+      assert.deepEqual(listed[0].records, [
+        {
+          toObjectId: Number(contact.id),
+          associationTypes: [{ category: "HUBSPOT_DEFINED", typeId: 3, label: null }],
+        },
+      ]);
+    });
+
+    it("waits out a 429 with HubSpot's rate-limit headers and a 5xx on a page", async function () {
+      this.timeout(20000);
+      hub.failNext(1, 429);
+      const pages = await collect(client().receive("list-companies"));
+      assert.equal(pages.flatMap((p) => p.records).length, hub.objects.companies.length);
+      assert.equal(hub.log[0].path, hub.log[1].path, "the same page asked again");
+      hub.failNext(1, 502);
+      hub.log.length = 0;
+      await collect(client().receive("list-companies"));
+      assert.equal(hub.log.length, 2);
+      // A batch create is retried after a 429 (refused before any work), not after a 5xx.
+      hub.failNext(1, 429);
+      const sent = await client().send("create-deals", [{ properties: { dealname: "after 429" } }]);
+      assert.equal(sent.failed.length, 0);
+      hub.failNext(1, 500);
+      const lost = await client().send("create-deals", [{ properties: { dealname: "after 500" } }]);
+      assert.equal(lost.failed[0].outcome, "unknown");
+    });
+
+    it("signs in with OAuth: refreshes an expired token with the refresh token and keeps no secret in errors", async function () {
+      let saved = { accessToken: "stale", refreshToken: "refresh-1", expiresAt: Date.now() - 1000 };
+      const tokens = { get: () => saved, set: async (t) => void (saved = t) };
+      const oauth = new ConnectorClient(
+        prebuilt.hubspot,
+        {
+          ...instance({ baseUrl: hub.base, clientId: "client-1", clientSecret: "client-secret-1" }),
+          auth: 1,
+        },
+        { tokens },
+      );
+      const pages = await collect(oauth.receive("list-companies"));
+      assert.ok(pages[0].records.length > 0);
+      assert.equal(saved.accessToken, "oauth-access-1");
+      const token = hub.log.find((e) => e.path === "/oauth/v1/token");
+      assert.match(token.body, /grant_type=refresh_token/);
+      assert.equal(hub.log.at(-1).headers.authorization, "Bearer oauth-access-1");
+      // A wrong client secret: the token endpoint's answer, never the secret.
+      saved = { accessToken: "stale", refreshToken: "refresh-1", expiresAt: 0 };
+      const wrong = new ConnectorClient(
+        prebuilt.hubspot,
+        { ...instance({ baseUrl: hub.base, clientId: "client-1", clientSecret: "wrong-secret-9" }), auth: 1 },
+        { tokens },
+      );
+      await assert.rejects(
+        collect(wrong.receive("list-companies")),
+        (err) => /BAD_CLIENT_ID|400/.test(err.message) && !err.message.includes("wrong-secret-9"),
+      );
+      // The private-app method needs only the token; OAuth only the app's id and secret.
+      assert.throws(
+        () => new ConnectorClient(prebuilt.hubspot, instance({ baseUrl: hub.base })),
+        /Private app access token/,
+      );
+    });
+  });
+
   describe("exactly once where the API allows it", function () {
     const { startFlaky, flakyConnector } = require("../fakes/flaky");
     let up;

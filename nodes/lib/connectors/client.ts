@@ -501,8 +501,12 @@ export class ConnectorClient {
       else if (!batch && endpoint.wrap) body = { [endpoint.wrap]: record };
       else body = record;
     } else if (endpoint.body !== undefined) {
-      body = renderBody(endpoint.body, view, (t) =>
-        this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"),
+      const json = new Set((endpoint.parameters ?? []).filter((p) => p.type === "json").map((p) => p.key));
+      body = renderBody(
+        endpoint.body,
+        view,
+        (t) => this.template(t, endpoint.bodyFormat === "xml" ? "xml" : "none"),
+        json,
       );
     }
     return {
@@ -553,14 +557,32 @@ function withDefaults(record: unknown, defaults: Record<string, unknown>): unkno
   return out;
 }
 
-/** A body template: strings rendered; a string that is exactly {{record}} places the record itself, as data. */
-function renderBody(value: unknown, view: TemplateView, template: (t: string) => Template): unknown {
+/**
+ * A body template: strings rendered; a string that is exactly {{record}} places the record itself,
+ * as data, and one that is exactly {{params.key}} of a json parameter places its value as data
+ * (left out when the shape sets none).
+ */
+function renderBody(
+  value: unknown,
+  view: TemplateView,
+  template: (t: string) => Template,
+  json: Set<string> = new Set(),
+): unknown {
   if (typeof value === "string") {
     if (/^\{\{\s*record\s*\}\}$/.test(value)) return (view as unknown as { record: unknown }).record;
+    const param = /^\{\{\s*params\.([\w$-]+)\s*\}\}$/.exec(value);
+    if (param && json.has(param[1])) {
+      const params = (view as unknown as { params: Record<string, unknown> }).params;
+      return Object.prototype.hasOwnProperty.call(params, param[1]) ? params[param[1]] : undefined;
+    }
     return template(value)(view);
   }
-  if (Array.isArray(value)) return value.map((v) => renderBody(v, view, template));
+  if (Array.isArray(value)) return value.map((v) => renderBody(v, view, template, json));
   if (value && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderBody(v, view, template)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .map(([k, v]) => [k, renderBody(v, view, template, json)])
+        .filter(([, v]) => v !== undefined),
+    );
   return value;
 }
