@@ -8,6 +8,7 @@ const { lib } = require("../support/dist");
 const { startServer } = require("../support/http-server");
 const { startShopify } = require("../fakes/shopify");
 const { startHubSpot } = require("../fakes/hubspot");
+const { startNetSuite } = require("../fakes/netsuite");
 const { validateDefinition, loadPrebuilt, DefinitionError } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
 
@@ -23,7 +24,7 @@ const instance = (vars, extra = {}) => ({ id: `inst-${++instanceCount}`, vars, .
 describe("connectors", function () {
   describe("definitions", function () {
     it("ships valid prebuilt connectors", function () {
-      assert.deepEqual(Object.keys(prebuilt).sort(), ["hubspot", "shopify"]);
+      assert.deepEqual(Object.keys(prebuilt).sort(), ["hubspot", "netsuite", "shopify"]);
     });
 
     it("names every field that is wrong", function () {
@@ -748,6 +749,188 @@ describe("connectors", function () {
       assert.throws(
         () => new ConnectorClient(prebuilt.hubspot, instance({ baseUrl: hub.base })),
         /Private app access token/,
+      );
+    });
+  });
+
+  describe("NetSuite (fake of REST web services with token-based auth)", function () {
+    let ns;
+    const customers = Array.from({ length: 5 }, (_, i) => ({
+      id: String(i + 1),
+      companyName: `Co ${i}`,
+      email: `c${i}@x.com`,
+    }));
+    const keys = {
+      consumerKey: "ck-test",
+      consumerSecret: "cs-test",
+      tokenId: "tk-test",
+      tokenSecret: "ts-test",
+    };
+    before(async () => (ns = await startNetSuite({ records: { customer: customers } })));
+    after(() => ns.close());
+    beforeEach(() => (ns.log.length = 0));
+    // Pages of 2 (NetSuite allows up to 1000) so five customers take three pages.
+    const small = {
+      ...prebuilt.netsuite,
+      endpoints: prebuilt.netsuite.endpoints.map((e) =>
+        e.pagination ? { ...e, pagination: { ...e.pagination, limit: 2 } } : e,
+      ),
+    };
+    const client = (vars = {}, def = small) =>
+      new ConnectorClient(def, instance({ accountId: "1234567-sb1", host: ns.base, ...keys, ...vars }));
+
+    it("signs every request (OAuth 1.0a, HMAC-SHA256, realm from the account id) and pages by offset until hasMore is false", async function () {
+      const pages = await collect(client().receive("list-customers"));
+      assert.deepEqual(
+        pages.map((p) => p.records.map((r) => r.id)),
+        [["1", "2"], ["3", "4"], ["5"]],
+      );
+      assert.deepEqual(
+        ns.log.map((e) => [e.query.offset, e.query.limit]),
+        [
+          ["0", "2"],
+          ["2", "2"],
+          ["4", "2"],
+        ],
+      );
+      assert.ok(pages[2].last);
+      const header = ns.log[0].headers.authorization;
+      assert.match(header, /^OAuth realm="1234567_SB1", /);
+      assert.match(header, /oauth_signature_method="HMAC-SHA256"/);
+      assert.ok(!header.includes("cs-test") && !header.includes("ts-test"), "secrets are never sent");
+      const one = await collect(client().receive("get-customer", { params: { id: "3" } }));
+      assert.equal(one[0].records[0].companyName, "Co 2");
+    });
+
+    it("refuses a wrong token secret as NetSuite does, without the secret in the error", async function () {
+      await assert.rejects(
+        collect(client({ tokenSecret: "ts-wrong-secret" }).receive("list-customers")),
+        (err) =>
+          /401/.test(err.message) &&
+          /INVALID_LOGIN|Invalid login/.test(err.message) &&
+          !err.message.includes("ts-wrong-secret"),
+      );
+    });
+
+    it("creates and updates customers, reads them back, and refuses an invalid one alone", async function () {
+      const r = await client().send("create-customer", [
+        { companyName: "Acme", email: "ap@acme.example" },
+        { email: "nobody@x.com" },
+      ]);
+      assert.equal(r.ok.length, 1);
+      assert.equal(r.ok[0].status, 204);
+      const id = r.ok[0].response.location.split("/").pop();
+      assert.match(r.ok[0].response.location, /\/record\/v1\/customer\/\d+$/);
+      assert.deepEqual(
+        r.failed.map((f) => [f.records[0].email, f.outcome, f.status]),
+        [["nobody@x.com", "refused", 400]],
+      );
+      assert.match(r.failed[0].error, /Please enter value\(s\) for: companyName/);
+      const u = await client().send("update-customer", [
+        { id, phone: "+44 1" },
+        { id: "999999", phone: "+44 2" },
+      ]);
+      assert.deepEqual(
+        u.failed.map((f) => [f.records[0].id, f.status]),
+        [["999999", 404]],
+      );
+      assert.equal(ns.log.find((e) => e.method === "PATCH").path, `/services/rest/record/v1/customer/${id}`);
+      const back = await collect(client().receive("get-customer", { params: { id } }));
+      assert.equal(back[0].records[0].phone, "+44 1");
+    });
+
+    it("creates a sales order asynchronously (Prefer: respond-async) and it exists once its job has run", async function () {
+      const r = await client().send("create-sales-order", [
+        { entity: { id: "1" }, item: { items: [{ item: { id: "310" }, quantity: 2 }] } },
+      ]);
+      assert.equal(r.ok[0].status, 202);
+      assert.equal(ns.log[0].headers.prefer, "respond-async");
+      assert.match(r.ok[0].response.location, /\/async\/v1\/job\/\d+$/);
+      assert.equal(ns.data.salesOrder.length, 0, "not made until the job runs");
+      const job = new URL(r.ok[0].response.location).pathname.split("/").pop();
+      const polled = new ConnectorClient(
+        {
+          ...small,
+          endpoints: [
+            {
+              id: "job",
+              name: "Job",
+              direction: "receive",
+              method: "GET",
+              path: "/async/v1/job/{{params.id}}",
+            },
+          ],
+        },
+        instance({ accountId: "1234567-sb1", host: ns.base, ...keys }),
+      );
+      const status = await collect(polled.receive("job", { params: { id: job } }));
+      assert.equal(status[0].records[0].progress, "succeeded");
+      assert.equal(ns.data.salesOrder.length, 1);
+    });
+
+    it("runs a SuiteQL query with Prefer: transient, every page", async function () {
+      const pages = await collect(
+        client().receive("suiteql", { params: { q: "SELECT id, companyName FROM customer ORDER BY id" } }),
+      );
+      const rows = pages.flatMap((p) => p.records);
+      assert.ok(rows.length >= 5);
+      assert.deepEqual(rows[0], { links: [], id: "1", companyname: "Co 0" });
+      assert.ok(ns.log.every((e) => e.headers.prefer === "transient" && e.method === "POST"));
+      assert.equal(JSON.parse(ns.log[0].body).q, "SELECT id, companyName FROM customer ORDER BY id");
+      assert.deepEqual(
+        ns.log.slice(0, 2).map((e) => e.query.offset),
+        ["0", "2"],
+      );
+    });
+
+    it("tries a page again after a 429 (concurrency limit) and a 5xx; a create after a 5xx is unknown", async function () {
+      this.timeout(20000);
+      ns.failNext(1, 429);
+      await collect(client().receive("list-inventory-items"));
+      assert.equal(ns.log.length, 2);
+      ns.failNext(1, 503);
+      const pages = await collect(client().receive("list-customers"));
+      assert.ok(pages.flatMap((p) => p.records).length >= 5);
+      ns.failNext(1, 429);
+      const after429 = await client().send("create-customer", [{ companyName: "After 429" }]);
+      assert.equal(after429.failed.length, 0);
+      ns.failNext(1, 500);
+      const after500 = await client().send("create-customer", [{ companyName: "After 500" }]);
+      assert.equal(after500.failed[0].outcome, "unknown");
+    });
+
+    it("calls the account's own host: 1234567-sb1.suitetalk.api.netsuite.com for a sandbox", async function () {
+      this.timeout(20000);
+      // A proxy on 127.0.0.1 sees where the request is headed; nothing leaves this machine.
+      const http = require("node:http");
+      const seen = [];
+      const proxy = http.createServer((req, res) => {
+        seen.push({ url: req.url, host: req.headers.host, auth: req.headers.authorization });
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end('{"title":"Unauthorized","status":401}');
+      });
+      proxy.on("connect", (req, socket) => {
+        seen.push({ url: req.url });
+        socket.destroy();
+      });
+      await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+      try {
+        const c = new ConnectorClient(prebuilt.netsuite, instance({ accountId: "1234567-sb1", ...keys }), {
+          proxy: { protocol: "http", host: "127.0.0.1", port: proxy.address().port },
+        });
+        await assert.rejects(collect(c.receive("list-customers", { attempts: 1, timeoutMs: 1000 })));
+        assert.ok(
+          seen.some((s) => /1234567-sb1\.suitetalk\.api\.netsuite\.com/.test(`${s.url} ${s.host}`)),
+          JSON.stringify(seen),
+        );
+        const signed = seen.find((s) => s.auth);
+        if (signed) assert.match(signed.auth, /realm="1234567_SB1"/);
+      } finally {
+        await new Promise((r) => proxy.close(r));
+      }
+      assert.throws(
+        () => new ConnectorClient(prebuilt.netsuite, instance({ accountId: "1234567" })),
+        /Consumer key.*Consumer secret.*Token id.*Token secret/,
       );
     });
   });

@@ -248,7 +248,7 @@ export class ConnectorClient {
           const errors = split ? split(response.data, group) : [];
           if (errors.length === 0) {
             outcomes[at] = {
-              ok: { records: group, response: response.data, status: response.status },
+              ok: { records: group, response: answerOf(response), status: response.status },
               failed: [],
             };
             continue;
@@ -268,7 +268,7 @@ export class ConnectorClient {
           const bad = new Set(errors.map((e) => e.index));
           const ok = group.filter((_, i) => !bad.has(i));
           outcomes[at] = {
-            ok: ok.length ? { records: ok, response: response.data, status: response.status } : undefined,
+            ok: ok.length ? { records: ok, response: answerOf(response), status: response.status } : undefined,
             failed: errors.map((e) => ({
               records: [group[e.index]],
               error: this.show(
@@ -555,6 +555,16 @@ function withDefaults(record: unknown, defaults: Record<string, unknown>): unkno
   for (const [k, v] of Object.entries(defaults)) setKey(out, k, structuredClone(v));
   for (const [k, v] of Object.entries(record as Record<string, unknown>)) setKey(out, k, v);
   return out;
+}
+
+/**
+ * What a send answered: its body, or, for an answer without one (NetSuite's 204 after a create,
+ * 202 for an asynchronous job), the Location header that names what was made.
+ */
+function answerOf(response: { data: unknown; headers: Record<string, unknown> }): unknown {
+  const empty = response.data === undefined || response.data === null || response.data === "";
+  const location = response.headers?.location;
+  return empty && typeof location === "string" ? { location } : response.data;
 }
 
 /**

@@ -65,6 +65,8 @@ export type AuthMethod =
       token: string;
       tokenSecret: string;
       realm?: string;
+      /** netsuite: the realm is the account id upper-cased with - as _ (1234567-sb1: 1234567_SB1). */
+      realmStyle?: "as-is" | "netsuite";
       signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256";
     }
   | { type: "signed"; label?: string; hook: "tiktok-shop" }
