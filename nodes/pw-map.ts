@@ -154,13 +154,24 @@ export = function (RED: NodeAPI) {
   });
 
   RED.httpAdmin.post("/pw/map/automap", write, (req: Request, res: Response) => {
-    const { source, target, rules, replace } = body(req);
+    const { source, target, rules, replace, sourceTags, targetTags } = body(req);
+    const tagsOf = (t: unknown) =>
+      t && typeof t === "object" && !Array.isArray(t)
+        ? Object.fromEntries(
+            Object.entries(t as Record<string, unknown>).filter(([, v]) => typeof v === "string") as Array<
+              [string, string]
+            >,
+          )
+        : undefined;
     if (source === undefined) {
       res.status(400).json({ error: "bad_request", message: "auto-map needs a source sample" });
       return;
     }
     res.json({
-      rules: autoMap(source, target, Array.isArray(rules) ? (rules as MapRule[]) : [], replace === true),
+      rules: autoMap(source, target, Array.isArray(rules) ? (rules as MapRule[]) : [], replace === true, {
+        source: tagsOf(sourceTags),
+        target: tagsOf(targetTags),
+      }),
     });
   });
 

@@ -8,6 +8,7 @@ const { lib } = require("../support/dist");
 const { startServer } = require("../support/http-server");
 const { startShopify } = require("../fakes/shopify");
 const { startHubSpot } = require("../fakes/hubspot");
+const { startNetSuite } = require("../fakes/netsuite");
 const { validateDefinition, loadPrebuilt, DefinitionError } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
 
@@ -26,6 +27,7 @@ describe("connectors", function () {
       assert.deepEqual(Object.keys(prebuilt).sort(), [
         "hubspot",
         "klaviyo",
+        "netsuite",
         "shopify",
         "tiktok-shop",
         "woocommerce",
@@ -627,6 +629,410 @@ describe("connectors", function () {
       await assert.rejects(
         collect(client("pat-wrong-token").receive("list-contacts")),
         (err) => /401/.test(err.message) && !err.message.includes("pat-wrong-token"),
+      );
+    });
+  });
+
+  describe("HubSpot companies, deals, search and associations (fake of the CRM contract)", function () {
+    let hub;
+    const at = (i) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+    const companies = Array.from({ length: 23 }, (_, i) => ({
+      id: String(100 + i),
+      // Two companies share each change instant: the boundary of a search window falls inside a pair.
+      properties: { name: `Co ${i}`, domain: `co${i}.com`, hs_lastmodifieddate: at(Math.floor(i / 2)) },
+    }));
+    before(async () => (hub = await startHubSpot({ companies })));
+    after(() => hub.close());
+    beforeEach(() => (hub.log.length = 0));
+    const client = (def = prebuilt.hubspot, vars = {}, extra) =>
+      new ConnectorClient(def, instance({ token: "pat-na1-test", baseUrl: hub.base, ...vars }), extra);
+    const searchWith = (max, limit) => ({
+      ...prebuilt.hubspot,
+      endpoints: prebuilt.hubspot.endpoints.map((e) =>
+        e.id === "search-companies"
+          ? {
+              ...e,
+              body: { ...e.body, limit },
+              pagination: { ...e.pagination, window: { ...e.pagination.window, max } },
+            }
+          : e,
+      ),
+    });
+
+    it("searches companies with filters, the cursor in the body, every page", async function () {
+      const pages = await collect(
+        client().receive("search-companies", {
+          params: {
+            filterGroups: [
+              { filters: [{ propertyName: "hs_lastmodifieddate", operator: "GTE", value: at(5) }] },
+            ],
+          },
+        }),
+      );
+      assert.equal(pages.length, 1);
+      assert.deepEqual(
+        pages[0].records.map((r) => r.id),
+        companies.slice(10).map((c) => c.id),
+      );
+      const body = JSON.parse(hub.log[0].body);
+      assert.equal(body.limit, 200);
+      assert.deepEqual(body.sorts, [{ propertyName: "hs_lastmodifieddate", direction: "ASCENDING" }]);
+      // Without filters the key is left out, not sent empty.
+      await collect(client().receive("search-companies"));
+      assert.equal("filterGroups" in JSON.parse(hub.log[1].body), false);
+    });
+
+    it("searches on past the result cap from the last change time, each record once", async function () {
+      // HubSpot caps a search at 10,000 results; the fake's cap is lowered to 10 (and the
+      // connector's window with it) to reach it with pages of 5, so the pull must search again.
+      const def = searchWith(10, 5);
+      hub.limits.searchCap = 10;
+      const fake = { ...def };
+      const pages = await collect(client(fake).receive("search-companies")).finally(
+        () => (hub.limits.searchCap = 10000),
+      );
+      const ids = pages.flatMap((p) => p.records.map((r) => r.id));
+      assert.deepEqual(
+        ids,
+        companies.map((c) => c.id),
+        "every company once, in order",
+      );
+      const bodies = hub.log.map((e) => JSON.parse(e.body));
+      assert.ok(bodies.every((b) => (b.after === undefined ? 0 : Number(b.after)) + b.limit <= 10));
+      const restart = bodies.find((b) => b.filterGroups);
+      assert.deepEqual(restart.filterGroups, [
+        {
+          filters: [
+            { propertyName: "hs_lastmodifieddate", operator: "GTE", value: String(Date.parse(at(4))) },
+          ],
+        },
+      ]);
+      // A user's filters stay: the lower bound is added to each group.
+      hub.log.length = 0;
+      await collect(
+        client(fake).receive("search-companies", {
+          params: { filterGroups: [{ filters: [{ propertyName: "name", operator: "NEQ", value: "Co 0" }] }] },
+        }),
+      );
+      const again = hub.log
+        .map((e) => JSON.parse(e.body))
+        .find((b) => b.filterGroups[0].filters.length === 2);
+      assert.equal(again.filterGroups[0].filters[0].propertyName, "name");
+    });
+
+    it("answers 400 past 10,000 results, as HubSpot does, when a definition pages without the window", async function () {
+      const def = searchWith(10, 5);
+      const noWindow = {
+        ...def,
+        endpoints: def.endpoints.map((e) =>
+          e.id === "search-companies"
+            ? { ...e, body: { ...e.body, after: "9998" }, pagination: { type: "none" } }
+            : e,
+        ),
+      };
+      await assert.rejects(collect(client(noWindow).receive("search-companies")), /400.*10,000 results/);
+    });
+
+    it("creates, updates and upserts companies and deals in batches, and reads them back", async function () {
+      const made = await client().send("create-companies", [
+        { properties: { name: "Acme", domain: "acme.com" } },
+        { properties: { domain: "noname.com" } },
+      ]);
+      assert.equal(made.ok[0].status, 207);
+      assert.equal(made.failed.length, 1);
+      assert.equal(made.failed[0].outcome, "refused");
+      assert.match(made.failed[0].error, /name is required/);
+      const acme = hub.objects.companies.find((c) => c.properties.name === "Acme");
+      const up = await client().send("update-companies", [
+        { id: acme.id, properties: { city: "Leeds" } },
+        { id: "999999", properties: { city: "Nowhere" } },
+      ]);
+      assert.deepEqual(
+        up.failed.map((f) => [f.records[0].id, f.outcome]),
+        [["999999", "refused"]],
+      );
+      assert.match(up.failed[0].error, /Object not found/);
+      const deals = await client().send("upsert-deals", [
+        { idProperty: "dealname", id: "Order #1", properties: { amount: "10.00" } },
+        { idProperty: "dealname", id: "Order #1", properties: { amount: "12.00" } },
+      ]);
+      assert.equal(deals.failed.length, 0);
+      assert.equal(hub.objects.deals.filter((d) => d.properties.dealname === "Order #1").length, 1);
+      const read = await collect(
+        client().receive("search-companies", {
+          params: {
+            filterGroups: [{ filters: [{ propertyName: "domain", operator: "EQ", value: "acme.com" }] }],
+          },
+        }),
+      );
+      assert.equal(read[0].records[0].properties.city, "Leeds");
+      await collect(client().receive("list-deals"));
+      assert.ok(
+        hub.log.some((e) => e.path === "/crm/v3/objects/deals" && e.query.properties.includes("dealname")),
+      );
+    });
+
+    it("associates contacts, companies and deals (v4) and lists them; an unknown id is refused alone", async function () {
+      await client().send("create-contacts", [{ properties: { email: "a@x.com" } }]);
+      await client().send("create-deals", [{ properties: { dealname: "D1" } }]);
+      const contact = hub.objects.contacts.find((c) => c.properties.email === "a@x.com");
+      const deal = hub.objects.deals.find((d) => d.properties.dealname === "D1");
+      const r = await client().send("associate-deals-contacts", [
+        { from: { id: deal.id }, to: { id: contact.id } },
+        { from: { id: "424242" }, to: { id: contact.id } },
+      ]);
+      assert.equal(r.ok[0].records.length, 1);
+      assert.deepEqual(
+        r.failed.map((f) => [f.records[0].from.id, f.outcome]),
+        [["424242", "refused"]],
+      );
+      await client().send("associate-contacts-companies", [{ from: { id: contact.id }, to: { id: "100" } }]);
+      const listed = await collect(
+        client().receive("list-associations", {
+          params: { fromType: "deals", id: deal.id, toType: "contacts" },
+        }),
+      );
+      assert.deepEqual(listed[0].records, [
+        {
+          toObjectId: Number(contact.id),
+          associationTypes: [{ category: "HUBSPOT_DEFINED", typeId: 3, label: null }],
+        },
+      ]);
+    });
+
+    it("waits out a 429 with HubSpot's rate-limit headers and a 5xx on a page", async function () {
+      this.timeout(20000);
+      hub.failNext(1, 429);
+      const pages = await collect(client().receive("list-companies"));
+      assert.equal(pages.flatMap((p) => p.records).length, hub.objects.companies.length);
+      assert.equal(hub.log[0].path, hub.log[1].path, "the same page asked again");
+      hub.failNext(1, 502);
+      hub.log.length = 0;
+      await collect(client().receive("list-companies"));
+      assert.equal(hub.log.length, 2);
+      // A batch create is retried after a 429 (refused before any work), not after a 5xx.
+      hub.failNext(1, 429);
+      const sent = await client().send("create-deals", [{ properties: { dealname: "after 429" } }]);
+      assert.equal(sent.failed.length, 0);
+      hub.failNext(1, 500);
+      const lost = await client().send("create-deals", [{ properties: { dealname: "after 500" } }]);
+      assert.equal(lost.failed[0].outcome, "unknown");
+    });
+
+    it("signs in with OAuth: refreshes an expired token with the refresh token and keeps no secret in errors", async function () {
+      let saved = { accessToken: "stale", refreshToken: "refresh-1", expiresAt: Date.now() - 1000 };
+      const tokens = { get: () => saved, set: async (t) => void (saved = t) };
+      const oauth = new ConnectorClient(
+        prebuilt.hubspot,
+        {
+          ...instance({ baseUrl: hub.base, clientId: "client-1", clientSecret: "client-secret-1" }),
+          auth: 1,
+        },
+        { tokens },
+      );
+      const pages = await collect(oauth.receive("list-companies"));
+      assert.ok(pages[0].records.length > 0);
+      assert.equal(saved.accessToken, "oauth-access-1");
+      const token = hub.log.find((e) => e.path === "/oauth/v1/token");
+      assert.match(token.body, /grant_type=refresh_token/);
+      assert.equal(hub.log.at(-1).headers.authorization, "Bearer oauth-access-1");
+      // A wrong client secret: the token endpoint's answer, never the secret.
+      saved = { accessToken: "stale", refreshToken: "refresh-1", expiresAt: 0 };
+      const wrong = new ConnectorClient(
+        prebuilt.hubspot,
+        { ...instance({ baseUrl: hub.base, clientId: "client-1", clientSecret: "wrong-secret-9" }), auth: 1 },
+        { tokens },
+      );
+      await assert.rejects(
+        collect(wrong.receive("list-companies")),
+        (err) => /BAD_CLIENT_ID|400/.test(err.message) && !err.message.includes("wrong-secret-9"),
+      );
+      // The private-app method needs only the token; OAuth only the app's id and secret.
+      assert.throws(
+        () => new ConnectorClient(prebuilt.hubspot, instance({ baseUrl: hub.base })),
+        /Private app access token/,
+      );
+    });
+  });
+
+  describe("NetSuite (fake of REST web services with token-based auth)", function () {
+    let ns;
+    const customers = Array.from({ length: 5 }, (_, i) => ({
+      id: String(i + 1),
+      companyName: `Co ${i}`,
+      email: `c${i}@x.com`,
+    }));
+    const keys = {
+      consumerKey: "ck-test",
+      consumerSecret: "cs-test",
+      tokenId: "tk-test",
+      tokenSecret: "ts-test",
+    };
+    before(async () => (ns = await startNetSuite({ records: { customer: customers } })));
+    after(() => ns.close());
+    beforeEach(() => (ns.log.length = 0));
+    // Pages of 2 (NetSuite allows up to 1000) so five customers take three pages.
+    const small = {
+      ...prebuilt.netsuite,
+      endpoints: prebuilt.netsuite.endpoints.map((e) =>
+        e.pagination ? { ...e, pagination: { ...e.pagination, limit: 2 } } : e,
+      ),
+    };
+    const client = (vars = {}, def = small) =>
+      new ConnectorClient(def, instance({ accountId: "1234567-sb1", host: ns.base, ...keys, ...vars }));
+
+    it("signs every request (OAuth 1.0a, HMAC-SHA256, realm from the account id) and pages by offset until hasMore is false", async function () {
+      const pages = await collect(client().receive("list-customers"));
+      assert.deepEqual(
+        pages.map((p) => p.records.map((r) => r.id)),
+        [["1", "2"], ["3", "4"], ["5"]],
+      );
+      assert.deepEqual(
+        ns.log.map((e) => [e.query.offset, e.query.limit]),
+        [
+          ["0", "2"],
+          ["2", "2"],
+          ["4", "2"],
+        ],
+      );
+      assert.ok(pages[2].last);
+      const header = ns.log[0].headers.authorization;
+      assert.match(header, /^OAuth realm="1234567_SB1", /);
+      assert.match(header, /oauth_signature_method="HMAC-SHA256"/);
+      assert.ok(!header.includes("cs-test") && !header.includes("ts-test"), "secrets are never sent");
+      const one = await collect(client().receive("get-customer", { params: { id: "3" } }));
+      assert.equal(one[0].records[0].companyName, "Co 2");
+    });
+
+    it("refuses a wrong token secret as NetSuite does, without the secret in the error", async function () {
+      await assert.rejects(
+        collect(client({ tokenSecret: "ts-wrong-secret" }).receive("list-customers")),
+        (err) =>
+          /401/.test(err.message) &&
+          /INVALID_LOGIN|Invalid login/.test(err.message) &&
+          !err.message.includes("ts-wrong-secret"),
+      );
+    });
+
+    it("creates and updates customers, reads them back, and refuses an invalid one alone", async function () {
+      const r = await client().send("create-customer", [
+        { companyName: "Acme", email: "ap@acme.example" },
+        { email: "nobody@x.com" },
+      ]);
+      assert.equal(r.ok.length, 1);
+      assert.equal(r.ok[0].status, 204);
+      const id = r.ok[0].response.location.split("/").pop();
+      assert.match(r.ok[0].response.location, /\/record\/v1\/customer\/\d+$/);
+      assert.deepEqual(
+        r.failed.map((f) => [f.records[0].email, f.outcome, f.status]),
+        [["nobody@x.com", "refused", 400]],
+      );
+      assert.match(r.failed[0].error, /Please enter value\(s\) for: companyName/);
+      const u = await client().send("update-customer", [
+        { id, phone: "+44 1" },
+        { id: "999999", phone: "+44 2" },
+      ]);
+      assert.deepEqual(
+        u.failed.map((f) => [f.records[0].id, f.status]),
+        [["999999", 404]],
+      );
+      assert.equal(ns.log.find((e) => e.method === "PATCH").path, `/services/rest/record/v1/customer/${id}`);
+      const back = await collect(client().receive("get-customer", { params: { id } }));
+      assert.equal(back[0].records[0].phone, "+44 1");
+    });
+
+    it("creates a sales order asynchronously (Prefer: respond-async) and it exists once its job has run", async function () {
+      const r = await client().send("create-sales-order", [
+        { entity: { id: "1" }, item: { items: [{ item: { id: "310" }, quantity: 2 }] } },
+      ]);
+      assert.equal(r.ok[0].status, 202);
+      assert.equal(ns.log[0].headers.prefer, "respond-async");
+      assert.match(r.ok[0].response.location, /\/async\/v1\/job\/\d+$/);
+      assert.equal(ns.data.salesOrder.length, 0, "not made until the job runs");
+      const job = new URL(r.ok[0].response.location).pathname.split("/").pop();
+      const polled = new ConnectorClient(
+        {
+          ...small,
+          endpoints: [
+            {
+              id: "job",
+              name: "Job",
+              direction: "receive",
+              method: "GET",
+              path: "/async/v1/job/{{params.id}}",
+            },
+          ],
+        },
+        instance({ accountId: "1234567-sb1", host: ns.base, ...keys }),
+      );
+      const status = await collect(polled.receive("job", { params: { id: job } }));
+      assert.equal(status[0].records[0].progress, "succeeded");
+      assert.equal(ns.data.salesOrder.length, 1);
+    });
+
+    it("runs a SuiteQL query with Prefer: transient, every page", async function () {
+      const pages = await collect(
+        client().receive("suiteql", { params: { q: "SELECT id, companyName FROM customer ORDER BY id" } }),
+      );
+      const rows = pages.flatMap((p) => p.records);
+      assert.ok(rows.length >= 5);
+      assert.deepEqual(rows[0], { links: [], id: "1", companyname: "Co 0" });
+      assert.ok(ns.log.every((e) => e.headers.prefer === "transient" && e.method === "POST"));
+      assert.equal(JSON.parse(ns.log[0].body).q, "SELECT id, companyName FROM customer ORDER BY id");
+      assert.deepEqual(
+        ns.log.slice(0, 2).map((e) => e.query.offset),
+        ["0", "2"],
+      );
+    });
+
+    it("tries a page again after a 429 (concurrency limit) and a 5xx; a create after a 5xx is unknown", async function () {
+      this.timeout(20000);
+      ns.failNext(1, 429);
+      await collect(client().receive("list-inventory-items"));
+      assert.equal(ns.log.length, 2);
+      ns.failNext(1, 503);
+      const pages = await collect(client().receive("list-customers"));
+      assert.ok(pages.flatMap((p) => p.records).length >= 5);
+      ns.failNext(1, 429);
+      const after429 = await client().send("create-customer", [{ companyName: "After 429" }]);
+      assert.equal(after429.failed.length, 0);
+      ns.failNext(1, 500);
+      const after500 = await client().send("create-customer", [{ companyName: "After 500" }]);
+      assert.equal(after500.failed[0].outcome, "unknown");
+    });
+
+    it("calls the account's own host: 1234567-sb1.suitetalk.api.netsuite.com for a sandbox", async function () {
+      this.timeout(20000);
+      // A proxy on 127.0.0.1 sees where the request is headed; nothing leaves this machine.
+      const http = require("node:http");
+      const seen = [];
+      const proxy = http.createServer((req, res) => {
+        seen.push({ url: req.url, host: req.headers.host, auth: req.headers.authorization });
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end('{"title":"Unauthorized","status":401}');
+      });
+      proxy.on("connect", (req, socket) => {
+        seen.push({ url: req.url });
+        socket.destroy();
+      });
+      await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+      try {
+        const c = new ConnectorClient(prebuilt.netsuite, instance({ accountId: "1234567-sb1", ...keys }), {
+          proxy: { protocol: "http", host: "127.0.0.1", port: proxy.address().port },
+        });
+        await assert.rejects(collect(c.receive("list-customers", { attempts: 1, timeoutMs: 1000 })));
+        assert.ok(
+          seen.some((s) => /1234567-sb1\.suitetalk\.api\.netsuite\.com/.test(`${s.url} ${s.host}`)),
+          JSON.stringify(seen),
+        );
+        const signed = seen.find((s) => s.auth);
+        if (signed) assert.match(signed.auth, /realm="1234567_SB1"/);
+      } finally {
+        await new Promise((r) => proxy.close(r));
+      }
+      assert.throws(
+        () => new ConnectorClient(prebuilt.netsuite, instance({ accountId: "1234567" })),
+        /Consumer key.*Consumer secret.*Token id.*Token secret/,
       );
     });
   });

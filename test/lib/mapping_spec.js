@@ -489,6 +489,169 @@ describe("map: field pickers and auto-map", function () {
     );
   });
 
+  describe("by the shared field taxonomy", function () {
+    const { loadPrebuilt, validateDefinition } = lib("connectors/definition");
+    const prebuilt = Object.fromEntries(loadPrebuilt().map((d) => [d.id, d]));
+    const endpoint = (c, id) => prebuilt[c].endpoints.find((e) => e.id === id);
+    const taxonomy = require(path.join(root, "nodes", "connectors", "taxonomy.json")).tags;
+    const pairs = (rules) => rules.map((r) => [r.source, r.target]);
+    // TikTok Shop (Partner API 202309 order detail) and Klaviyo (a profile's attributes) are
+    // written by hand here, tagged as their connectors' samples are to be.
+    const tiktokOrder = {
+      id: "576461413038785752",
+      buyer_email: "v9m2hf@scs.tiktokw.us",
+      create_time: 1619611561,
+      status: "AWAITING_SHIPMENT",
+      payment: { currency: "GBP", total_amount: "21.00", sub_total: "20.00" },
+      recipient_address: {
+        name: "Jane Doe",
+        phone_number: "(+44)7700900000",
+        address_line1: "1 High Street",
+        address_line2: "Flat 2",
+        postal_code: "LS1 1AA",
+        region_code: "GB",
+      },
+      line_items: [{ seller_sku: "MUG-1", product_name: "Mug", sale_price: "10.00" }],
+    };
+    const tiktokTags = {
+      id: "order.id",
+      buyer_email: "customer.email",
+      create_time: "order.created_at",
+      status: "order.status",
+      "payment.currency": "order.currency",
+      "payment.total_amount": "order.total",
+      "payment.sub_total": "order.subtotal",
+      "recipient_address.name": "shipping_address.name",
+      "recipient_address.phone_number": "shipping_address.phone",
+      "recipient_address.address_line1": "shipping_address.line1",
+      "recipient_address.address_line2": "shipping_address.line2",
+      "recipient_address.postal_code": "shipping_address.postcode",
+      "recipient_address.region_code": "shipping_address.country_code",
+      "line_items[*].seller_sku": "line_item.sku",
+      "line_items[*].product_name": "line_item.name",
+      "line_items[*].sale_price": "line_item.unit_price",
+    };
+    const klaviyoProfile = {
+      email: "",
+      phone_number: "",
+      first_name: "",
+      last_name: "",
+      organization: "",
+      location: { address1: "", city: "", zip: "", country: "" },
+    };
+    const klaviyoTags = {
+      email: "customer.email",
+      phone_number: "customer.phone",
+      first_name: "customer.first_name",
+      last_name: "customer.last_name",
+      organization: "customer.company",
+      "location.address1": "address.line1",
+      "location.city": "address.city",
+      "location.zip": "address.postcode",
+      "location.country": "address.country_code",
+    };
+
+    it("tags every prebuilt endpoint's sample with standard tags only, on fields the sample has", function () {
+      for (const def of Object.values(prebuilt))
+        for (const e of def.endpoints) {
+          assert.ok(e.tags, `${def.id}/${e.id} has tags`);
+          if (e.sample !== undefined) {
+            const paths = samplePaths(e.sample);
+            for (const [field, tag] of Object.entries(e.tags)) {
+              assert.ok(tag in taxonomy, `${def.id}/${e.id}: ${tag}`);
+              assert.ok(paths.includes(field), `${def.id}/${e.id}: ${field}`);
+            }
+          }
+        }
+      assert.ok(Object.keys(endpoint("shopify", "list-customers").tags).length >= 5);
+    });
+
+    it("refuses a tag that is not standard, or a field the sample does not have", function () {
+      const def = (tags) => ({
+        id: "x",
+        name: "X",
+        version: "1.0.0",
+        baseUrl: "https://x.example",
+        auth: [{ type: "none" }],
+        endpoints: [
+          { id: "a", name: "A", direction: "receive", method: "GET", path: "/a", sample: { mail: "" }, tags },
+        ],
+      });
+      assert.throws(
+        () => validateDefinition(def({ mail: "customer.e_mail", nope: "customer.email" })),
+        (err) =>
+          err.problems.some((m) => /tags\["mail"\]: "customer.e_mail" is not a standard tag/.test(m)) &&
+          err.problems.some((m) => /tags\["nope"\]: the endpoint's sample has no field "nope"/.test(m)),
+      );
+      assert.doesNotThrow(() => validateDefinition(def({ mail: "customer.email" })));
+    });
+
+    it("maps a Shopify customer to a HubSpot contact by tag", function () {
+      const from = endpoint("shopify", "list-customers");
+      const to = endpoint("hubspot", "upsert-contacts");
+      const rules = autoMap(from.sample, to.sample, [], false, { source: from.tags, target: to.tags });
+      const contact = [
+        ["email", "properties.email"],
+        ["first_name", "properties.firstname"],
+        ["last_name", "properties.lastname"],
+        ["phone", "properties.phone"],
+        ["default_address.city", "properties.city"],
+        ["default_address.zip", "properties.zip"],
+        ["default_address.country_code", "properties.country"],
+      ];
+      // Upsert by email: the email is also the record's id.
+      assert.deepEqual(pairs(rules), [["email", "id"], ...contact]);
+      const create = endpoint("hubspot", "create-contacts");
+      assert.deepEqual(
+        pairs(autoMap(from.sample, create.sample, [], false, { source: from.tags, target: create.tags })),
+        contact,
+      );
+    });
+
+    it("maps a TikTok Shop order to a Shopify order by meaning, keeping the rules the user wrote", function () {
+      const to = endpoint("shopify", "create-order");
+      const mine = [{ source: "'sales@acme.test'", target: "email", transforms: [] }];
+      const rules = autoMap(tiktokOrder, to.sample, mine, false, { source: tiktokTags, target: to.tags });
+      assert.deepEqual(pairs(rules), [
+        ["'sales@acme.test'", "email"],
+        ["payment.currency", "currency"],
+        ["buyer_email", "customer.email"],
+        ["line_items[*].seller_sku", "line_items[*].sku"],
+        ["line_items[*].product_name", "line_items[*].title"],
+        ["line_items[*].sale_price", "line_items[*].price"],
+        ["recipient_address.name", "shipping_address.name"],
+        ["recipient_address.address_line1", "shipping_address.address1"],
+        ["recipient_address.address_line2", "shipping_address.address2"],
+        ["recipient_address.postal_code", "shipping_address.zip"],
+        ["recipient_address.region_code", "shipping_address.country_code"],
+        ["recipient_address.phone_number", "shipping_address.phone"],
+      ]);
+      assert.equal(rules[0], mine[0], "the user's rule is kept as it was");
+      // By name alone the shipping address would also fill the billing address and the
+      // customer's phone; tags say they mean something else.
+      const byName = pairs(autoMap(tiktokOrder, to.sample));
+      assert.ok(byName.some(([, t]) => t === "billing_address.zip"));
+      assert.ok(!pairs(rules).some(([, t]) => t.startsWith("billing_address") || t === "phone"));
+    });
+
+    it("maps a Shopify customer to a Klaviyo profile by tag", function () {
+      const from = endpoint("shopify", "graphql-list-customers");
+      const rules = autoMap(from.sample, klaviyoProfile, [], false, {
+        source: from.tags,
+        target: klaviyoTags,
+      });
+      assert.deepEqual(pairs(rules), [
+        ["email", "email"],
+        ["phone", "phone_number"],
+        ["firstName", "first_name"],
+        ["lastName", "last_name"],
+        ["defaultAddress.city", "location.city"],
+        ["defaultAddress.zip", "location.zip"],
+        ["defaultAddress.countryCodeV2", "location.country"],
+      ]);
+    });
+  });
+
   it("maps same-named top-level fields when there is no target sample", function () {
     assert.deepEqual(
       autoMap({ id: 1, email: "x", nested: { a: 1 } }, undefined).map((r) => r.target),

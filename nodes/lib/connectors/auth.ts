@@ -142,7 +142,11 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
         consumerSecret: ctx.render(method.consumerSecret),
         token: ctx.render(method.token),
         tokenSecret: ctx.render(method.tokenSecret),
-        realm: method.realm ? ctx.render(method.realm) : undefined,
+        realm: method.realm
+          ? method.realmStyle === "netsuite"
+            ? ctx.render(method.realm).trim().toUpperCase().replace(/-/g, "_")
+            : ctx.render(method.realm)
+          : undefined,
         method: method.signatureMethod ?? "HMAC-SHA256",
       };
       const clock = ctx.clock ?? systemClock;

@@ -248,7 +248,7 @@ export class ConnectorClient {
           const errors = split ? split(response.data, group) : [];
           if (errors.length === 0) {
             outcomes[at] = {
-              ok: { records: group, response: response.data, status: response.status },
+              ok: { records: group, response: answerOf(response), status: response.status },
               failed: [],
             };
             continue;
@@ -268,7 +268,9 @@ export class ConnectorClient {
           const bad = new Set(errors.map((e) => e.index));
           const ok = group.filter((_, i) => !bad.has(i));
           outcomes[at] = {
-            ok: ok.length ? { records: ok, response: response.data, status: response.status } : undefined,
+            ok: ok.length
+              ? { records: ok, response: answerOf(response), status: response.status }
+              : undefined,
             failed: errors.map((e) => ({
               records: [group[e.index]],
               error: this.show(
@@ -554,17 +556,31 @@ function withDefaults(record: unknown, defaults: Record<string, unknown>): unkno
 }
 
 /**
+/**
+ * What a send answered: its body, or, for an answer without one (NetSuite's 204 after a create,
+ * 202 for an asynchronous job), the Location header that names what was made.
+ */
+function answerOf(response: { data: unknown; headers: Record<string, unknown> }): unknown {
+  const empty = response.data === undefined || response.data === null || response.data === "";
+  const location = response.headers?.location;
+  return empty && typeof location === "string" ? { location } : response.data;
+}
+
+/**
  * A body template: strings rendered; a string that is exactly {{record}} places the record itself,
- * as data, and one that is exactly {{record.path}} places that value as data when it is an object
- * or a list (JSON:API bodies: "attributes": "{{record.attributes}}"); a single value is rendered.
+ * as data; exactly {{record.path}} places that value as data when it is an object or a list
+ * (JSON:API bodies: "attributes": "{{record.attributes}}"); exactly {{params.key}} places the
+ * parameter's checked value as data (an integer stays a number, a json parameter stays an
+ * object), and a field holding one is left out when the shape did not set it.
  */
 function renderBody(value: unknown, view: TemplateView, template: (t: string) => Template): unknown {
   if (typeof value === "string") {
-    if (/^\{\{\s*record\s*\}\}$/.test(value)) return (view as unknown as { record: unknown }).record;
-    const m = /^\{\{\s*record\.([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*\}\}$/.exec(value);
-    if (m) {
-      let v: unknown = (view as unknown as { record: unknown }).record;
-      for (const k of m[1].split(".")) {
+    const record = (view as unknown as { record: unknown }).record;
+    if (/^\{\{\s*record\s*\}\}$/.test(value)) return record;
+    const path = /^\{\{\s*record\.([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*\}\}$/.exec(value);
+    if (path) {
+      let v: unknown = record;
+      for (const k of path[1].split(".")) {
         if (!v || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, k)) {
           v = undefined;
           break;
@@ -573,22 +589,20 @@ function renderBody(value: unknown, view: TemplateView, template: (t: string) =>
       }
       if (v && typeof v === "object") return v;
     }
+    const param = /^\{\{\s*params\.([\w$-]+)\s*\}\}$/.exec(value);
+    if (param) {
+      const params = (view as unknown as { params?: Record<string, unknown> }).params ?? {};
+      const got = Object.prototype.hasOwnProperty.call(params, param[1]) ? params[param[1]] : undefined;
+      return got === undefined || got === null || got === "" ? undefined : got;
+    }
     return template(value)(view);
   }
   if (Array.isArray(value)) return value.map((v) => renderBody(v, view, template));
   if (value && typeof value === "object")
     return Object.fromEntries(
-      Object.entries(value).flatMap(([k, v]) => {
-        // A field that is exactly {{params.key}} carries the parameter's checked value as data
-        // (an integer stays a number) and is left out when the shape did not set it.
-        const p = typeof v === "string" ? /^\{\{\s*params\.([A-Za-z_$][\w$]*)\s*\}\}$/.exec(v) : null;
-        if (p) {
-          const params = (view as unknown as { params?: Record<string, unknown> }).params ?? {};
-          const got = Object.prototype.hasOwnProperty.call(params, p[1]) ? params[p[1]] : undefined;
-          return got === undefined || got === null || got === "" ? [] : [[k, got]];
-        }
-        return [[k, renderBody(v, view, template)]];
-      }),
+      Object.entries(value)
+        .map(([k, v]) => [k, renderBody(v, view, template)])
+        .filter(([, v]) => v !== undefined),
     );
   return value;
 }

@@ -8,6 +8,7 @@ import { compileTemplate } from "../templates";
 import { compileGetter } from "../paths";
 import { parameterProblems, type Parameter } from "./parameters";
 import { compileResults, type ResultsSpec } from "./results";
+import { tagProblems, type FieldTags } from "../mapping/taxonomy";
 
 /**
  * Connector definitions: one JSON document per system, checked against the JSON Schema in
@@ -64,6 +65,8 @@ export type AuthMethod =
       token: string;
       tokenSecret: string;
       realm?: string;
+      /** netsuite: the realm is the account id upper-cased with - as _ (1234567-sb1: 1234567_SB1). */
+      realmStyle?: "as-is" | "netsuite";
       signatureMethod?: "HMAC-SHA1" | "HMAC-SHA256";
     }
   | { type: "signed"; label?: string; hook: "tiktok-shop" | "woocommerce" }
@@ -104,6 +107,8 @@ export interface Endpoint {
   /** Send endpoints: where a 2xx answer reports per-record errors (see results.ts). */
   results?: ResultsSpec;
   sample?: unknown;
+  /** Standard tags (nodes/connectors/taxonomy.json) of the sample's fields, by path: what auto-map pairs on. */
+  tags?: FieldTags;
   schema?: object;
   format?: "json" | "xml" | "text";
   /** What a user should know (an import that found no pagination says so here). */
@@ -176,6 +181,7 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
         problems.push(`endpoints[${i}].pagination: ${(err as Error).message}`);
       }
     }
+    if (e.tags) problems.push(...tagProblems(e.tags, e.sample, `endpoints[${i}].tags`));
     if (e.direction === "send" && e.pagination && e.pagination.type !== "none")
       problems.push(`endpoints[${i}].pagination: a send endpoint does not page`);
     (e.parameters ?? []).forEach((p, j) =>
@@ -268,11 +274,11 @@ export function endpointOf(def: ConnectorDefinition, id: string): Endpoint {
   return found;
 }
 
-/** The prebuilt connectors shipped in nodes/connectors/ (every JSON file but the schema). */
+/** The prebuilt connectors shipped in nodes/connectors/ (every JSON file but the schema and the taxonomy). */
 export function loadPrebuilt(dir = path.join(__dirname, "..", "..", "connectors")): ConnectorDefinition[] {
   return fs
     .readdirSync(dir)
-    .filter((f) => f.endsWith(".json") && f !== "schema.json")
+    .filter((f) => f.endsWith(".json") && f !== "schema.json" && f !== "taxonomy.json")
     .sort()
     .map((f) => validateDefinition(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))));
 }

@@ -6,7 +6,7 @@ import { compileGetter, type Getter } from "../paths";
  * (`created_at_min=2026-01-01` where Shopify wants a date and time; `financial_status=Paid`
  * where it wants `paid`) fails with a message that says what to write instead.
  */
-export type ParameterType = "string" | "integer" | "number" | "boolean" | "date-time" | "date";
+export type ParameterType = "string" | "integer" | "number" | "boolean" | "date-time" | "date" | "json";
 
 export interface Parameter {
   key: string;
@@ -32,6 +32,7 @@ export const PARAMETER_TYPES: ParameterType[] = [
   "boolean",
   "date-time",
   "date",
+  "json",
 ];
 
 // RFC 3339 (ISO 8601's profile that APIs use): a date-time carries its offset.
@@ -52,13 +53,26 @@ function realDate(y: string, m: string, d: string): boolean {
  * message naming the parameter, what it needs and the value given (parameters are filters,
  * never secrets).
  */
-export function checkParameter(p: Parameter, value: unknown): string | number | boolean {
+export function checkParameter(p: Parameter, value: unknown): string | number | boolean | object {
   const name = `parameter "${p.label || p.key}"`;
   const shown = (v: unknown) =>
     typeof v === "string" ? `"${v.length > 60 ? `${v.slice(0, 57)}...` : v}"` : String(v);
   const fail = (what: string): never => {
     throw new Error(`${name} must be ${what}, not ${shown(value)}`);
   };
+  // json: a list or an object (or JSON text of one), placed as data in a body (HubSpot's filterGroups).
+  if (p.type === "json") {
+    let v = value;
+    if (typeof v === "string") {
+      try {
+        v = JSON.parse(v);
+      } catch {
+        v = undefined;
+      }
+    }
+    if (v === null || typeof v !== "object" || v instanceof Date) return fail("a list or an object (JSON)");
+    return v as object;
+  }
   if (value !== null && typeof value === "object" && !(value instanceof Date))
     fail("a single value (text, number, true/false or a date)");
   let out: string | number | boolean;

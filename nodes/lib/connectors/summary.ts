@@ -27,6 +27,7 @@ export function summariseConnector(c: ConnectorDefinition) {
       parameters: e.parameters ?? [],
       batch: e.batch,
       sample: e.sample,
+      tags: e.tags,
     })),
   };
 }

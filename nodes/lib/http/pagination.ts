@@ -19,10 +19,10 @@ export type Pagination =
       /** A response header with the number of pages (WooCommerce's X-WP-TotalPages): the last page is known, no empty page is fetched. */
       totalPagesHeader?: string;
     }
-  | { type: "offset"; offsetParam: string; limitParam: string; limit: number }
+  | { type: "offset"; offsetParam: string; limitParam: string; limit: number; hasMorePath?: string }
   | { type: "link" }
   | { type: "next_url"; path: string }
-  | { type: "cursor"; path: string; param: string }
+  | { type: "cursor"; path: string; param: string; in?: "query" | "body"; window?: SearchWindow }
   /**
    * Stripe's lists: the next page starts after the last record of this one
    * (`starting_after=<its id>`) while the answer's `has_more` is true.
@@ -30,6 +30,27 @@ export type Pagination =
   | { type: "starting_after"; param?: string; idPath?: string; hasMorePath?: string }
   | { type: "graphql"; endCursorPath: string; hasNextPath: string; variable: string }
   | { type: "next_path"; path: string };
+
+/**
+ * A search that returns at most `max` results however it is paged (HubSpot's CRM search:
+ * 10,000), sorted ascending by `filterProperty`: when the next page would pass the cap, the
+ * search starts again with `filterProperty` GTE the last record's value (`sortPath`), added to
+ * each of the body's `filterGroups`; records at that boundary already sent are skipped by id.
+ */
+export interface SearchWindow {
+  max: number;
+  sortPath: string;
+  filterProperty: string;
+  idPath?: string;
+}
+
+interface WindowState {
+  base: HttpRequest;
+  since?: string;
+  skip: Set<string>;
+  lastValue?: string;
+  lastIds: Set<string>;
+}
 
 export interface PageOptions {
   /** Where the records are in a response body (empty: the body itself). */
@@ -55,6 +76,8 @@ export interface ResumePoint {
    * cursor; starting_after: the id of the last record handed over).
    */
   value?: string | number;
+  /** A search window's lower bound (see SearchWindow). */
+  since?: string;
 }
 
 export interface Page {
@@ -131,8 +154,14 @@ export async function* paginate(
   const maxPages = opts.maxPages ?? 1000;
   const origin = new URL(first.url).origin;
   const seen = new Set<string>();
+  const win: WindowState | undefined =
+    p.type === "cursor" && p.window ? { base: first, skip: new Set(), lastIds: new Set() } : undefined;
+  if (win && opts.resume?.since) {
+    win.since = opts.resume.since;
+    win.base = withSince(first, (p as { window: SearchWindow }).window, opts.resume.since);
+  }
   let request: HttpRequest | undefined = opts.resume
-    ? resumeRequest(first, p, opts.resume, origin, seen)
+    ? resumeRequest(win?.base ?? first, p, opts.resume, origin, seen)
     : initial(first, p);
   let pending: Page | undefined;
   let number = opts.resume?.pages ?? 0;
@@ -149,11 +178,13 @@ export async function* paginate(
     try {
       response = await send(request);
       list = records(response.data, number);
-      next = nextRequest(request, response, list, p, origin, seen, first);
+      const raw = list;
+      if (win) list = trackWindow(win, (p as { window: SearchWindow }).window, raw);
+      next = nextRequest(request, response, raw, p, origin, seen, first, win);
     } catch (err) {
       // The page before is whole, and not the last: hand it over, so a resume starts at this one.
       if (pending) {
-        pending.resume = resumePointOf(request, p, pending.number);
+        pending.resume = resumePointOf(request, p, pending.number, win);
         yield pending;
       }
       throw err;
@@ -167,7 +198,7 @@ export async function* paginate(
         return;
       }
       // The page just fetched is where a pull that stops after `pending` goes on.
-      pending.resume = resumePointOf(request, p, pending.number);
+      pending.resume = resumePointOf(request, p, pending.number, win);
       yield pending;
     }
     pending = page;
@@ -177,14 +208,26 @@ export async function* paginate(
 }
 
 /** The marker of the request that fetches the next page, as a resume point after `pages` pages. */
-export function resumePointOf(next: HttpRequest, p: Pagination, pages: number): ResumePoint | undefined {
+export function resumePointOf(
+  next: HttpRequest,
+  p: Pagination,
+  pages: number,
+  win?: { since?: string },
+): ResumePoint | undefined {
   switch (p.type) {
     case "page":
       return { pages, value: Number(next.query?.[p.pageParam]) };
     case "offset":
       return { pages, value: Number(next.query?.[p.offsetParam]) };
-    case "cursor":
-      return { pages, value: String(next.query?.[p.param]) };
+    case "cursor": {
+      const at =
+        p.in === "body"
+          ? (next.body as Record<string, unknown> | undefined)?.[p.param]
+          : next.query?.[p.param];
+      // A window's first page has no cursor: it starts at its lower bound.
+      if (win) return { pages, value: at === undefined ? "" : String(at), since: win.since };
+      return { pages, value: String(at) };
+    }
     case "starting_after":
       return { pages, value: String(next.query?.[afterParam(p)]) };
     case "graphql": {
@@ -221,9 +264,10 @@ function resumeRequest(
       return { ...start, query: { ...start.query, [param]: value } };
     }
     case "cursor":
+      if (p.window && at.value === "") return first;
       if (typeof at.value !== "string" || at.value === "") throw bad("has no cursor");
-      remember(seen, at.value);
-      return { ...first, query: { ...first.query, [p.param]: at.value } };
+      remember(seen, p.window ? `${at.since ?? ""}|${at.value}` : at.value);
+      return withCursor(first, p, at.value);
     case "starting_after":
       if (typeof at.value !== "string" || at.value === "") throw bad("has no record id to start after");
       remember(seen, at.value);
@@ -290,6 +334,7 @@ function nextRequest(
   origin: string,
   seen: Set<string>,
   first: HttpRequest,
+  win?: WindowState,
 ): HttpRequest | undefined {
   const data = response.data;
   switch (p.type) {
@@ -305,7 +350,10 @@ function nextRequest(
       return { ...current, query: { ...current.query, [p.pageParam]: page } };
     }
     case "offset": {
-      if (list.length === 0 || list.length < p.limit) return undefined;
+      if (p.hasMorePath) {
+        // The API says whether there is more (NetSuite's hasMore): a short page is not the end.
+        if (compileGetter(p.hasMorePath)(data) !== true || list.length === 0) return undefined;
+      } else if (list.length === 0 || list.length < p.limit) return undefined;
       const offset = Number(current.query?.[p.offsetParam] ?? 0) + list.length;
       return { ...current, query: { ...current.query, [p.offsetParam]: offset } };
     }
@@ -328,8 +376,28 @@ function nextRequest(
     case "cursor": {
       const cursor = compileGetter(p.path)(data);
       if (cursor === undefined || cursor === null || cursor === "" || cursor === false) return undefined;
+      if (p.window && win) {
+        const size = Number((win.base.body as { limit?: unknown } | undefined)?.limit ?? list.length);
+        if (Number(cursor) + size > p.window.max) {
+          // The next page would pass the search's cap: search again from the last value seen.
+          if (win.lastValue === undefined || win.lastValue === "")
+            throw new PaginationError(
+              `the search stops at ${p.window.max} results and its records have no "${p.window.sortPath}" to search on from`,
+            );
+          if (win.lastValue === win.since)
+            throw new PaginationError(
+              `more than ${p.window.max} records have the same ${p.window.filterProperty} (${win.lastValue}): the search cannot page past them`,
+            );
+          win.since = win.lastValue;
+          win.skip = new Set(win.lastIds);
+          win.base = withSince(first, p.window, win.since);
+          return win.base;
+        }
+        remember(seen, `${win.since ?? ""}|${String(cursor)}`);
+        return withCursor(win.base, p, String(cursor));
+      }
       remember(seen, String(cursor));
-      return { ...first, query: { ...first.query, [p.param]: String(cursor) } };
+      return withCursor(first, p, String(cursor));
     }
     case "starting_after": {
       const hasMore = compileGetter(p.hasMorePath ?? "has_more")(data);
@@ -356,6 +424,49 @@ function nextRequest(
     default:
       return undefined;
   }
+}
+
+function withCursor(
+  base: HttpRequest,
+  p: { param: string; in?: "query" | "body" },
+  cursor: string,
+): HttpRequest {
+  if (p.in === "body")
+    return { ...base, body: { ...((base.body as Record<string, unknown>) ?? {}), [p.param]: cursor } };
+  return { ...base, query: { ...base.query, [p.param]: cursor } };
+}
+
+/** The first request with `filterProperty >= since` added to each filter group (HubSpot's search body). */
+function withSince(first: HttpRequest, w: SearchWindow, since: string): HttpRequest {
+  const body = { ...((first.body as Record<string, unknown>) ?? {}) };
+  const ms = Date.parse(since);
+  const filter = {
+    propertyName: w.filterProperty,
+    operator: "GTE",
+    value: /^\d+$/.test(since) || Number.isNaN(ms) ? since : String(ms),
+  };
+  const groups = Array.isArray(body.filterGroups) && body.filterGroups.length ? body.filterGroups : [{}];
+  body.filterGroups = (groups as Array<{ filters?: unknown[] }>).map((g) => ({
+    ...g,
+    filters: [...(Array.isArray(g.filters) ? g.filters : []), filter],
+  }));
+  return { ...first, body };
+}
+
+/** Drops records sent before a window restart; remembers the last sort value and its records' ids. */
+function trackWindow(win: WindowState, w: SearchWindow, raw: unknown[]): unknown[] {
+  const sortOf = compileGetter(w.sortPath);
+  const idOf = compileGetter(w.idPath ?? "id");
+  for (const r of raw) {
+    const v = sortOf(r);
+    const value = v === undefined || v === null ? "" : String(v);
+    if (value !== win.lastValue) {
+      win.lastValue = value;
+      win.lastIds = new Set();
+    }
+    win.lastIds.add(String(idOf(r)));
+  }
+  return win.skip.size ? raw.filter((r) => !win.skip.has(String(idOf(r)))) : raw;
 }
 
 /** A next URL keeps the auth of the first only on the same origin; elsewhere it would leak. */

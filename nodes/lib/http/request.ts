@@ -259,7 +259,10 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
         };
       }
       if (status >= 500) mayHaveLanded = true;
-      const excerpt = maskSecrets(String(response.data ?? "").slice(0, 300), secrets)
+      const excerpt = maskSecrets(
+        problemDetails(response.data) ?? String(response.data ?? "").slice(0, 300),
+        secrets,
+      )
         .replace(/\s+/g, " ")
         .trim();
       lastError = new HttpError(
@@ -527,4 +530,35 @@ function flatHeaders(headers: AxiosResponse["headers"]): Record<string, string> 
   for (const [k, v] of Object.entries(headers ?? {}))
     setKey(out, k.toLowerCase(), Array.isArray(v) ? v.join(", ") : String(v));
   return out;
+}
+
+/**
+ * The messages of an Oracle-style problem-details answer (NetSuite: RFC 9457 with
+ * `o:errorDetails[].detail` and `o:errorCode`), which a plain excerpt would cut before them.
+ */
+function problemDetails(data: unknown): string | undefined {
+  let body = data;
+  if (typeof body === "string") {
+    if (!body.includes("o:errorDetails")) return undefined;
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  const details = (body as { "o:errorDetails"?: unknown } | null)?.["o:errorDetails"];
+  if (!Array.isArray(details) || details.length === 0) return undefined;
+  return details
+    .map((d: { detail?: unknown; "o:errorCode"?: unknown; "o:errorPath"?: unknown }) =>
+      [
+        String(d?.detail ?? ""),
+        d?.["o:errorCode"]
+          ? `(${String(d["o:errorCode"])}${d["o:errorPath"] ? ` at ${String(d["o:errorPath"])}` : ""})`
+          : "",
+      ]
+        .filter(Boolean)
+        .join(" "),
+    )
+    .join("; ")
+    .slice(0, 300);
 }

@@ -80,16 +80,26 @@ const lastKey = (path: string) => {
 const groupOf = new Map<string, number>();
 SYNONYMS.forEach((names, i) => names.forEach((n) => groupOf.set(n, i)));
 
+/** Standard field tags of each side's sample (see taxonomy.ts), by path: `{ "email": "customer.email" }`. */
+export interface AutoMapTags {
+  source?: Record<string, string>;
+  target?: Record<string, string>;
+}
+
 /**
  * Proposes a rule for each target field (or, with no target sample, each top-level source
- * field) whose name matches a source field, exactly or as a synonym. Fields the existing
- * rules already write are left alone unless `replace` is set.
+ * field): first a source field with the same standard tag (the shared taxonomy: connectors tag
+ * their samples, so `buyer_email` pairs with `email` and `recipient_address.postal_code` with
+ * `shipping_address.zip`), else one whose name matches, exactly or as a synonym. Fields the
+ * existing rules already write are left alone unless `replace` is set, and a tagged source or
+ * target field is never paired with a field of another tag by name.
  */
 export function autoMap(
   sourceSample: unknown,
   targetSample: unknown,
   existing: MapRule[] = [],
   replace = false,
+  tags: AutoMapTags = {},
 ): MapRule[] {
   const sources = samplePaths(sourceSample).filter((p) => !p.endsWith("]") || p.includes("[*]."));
   const leafSources = sources.filter(
@@ -106,8 +116,20 @@ export function autoMap(
         );
   const taken = new Set(replace ? [] : existing.map((r) => (r.target ?? "").trim()));
   const proposed: MapRule[] = [];
+  const sourceTag = tagsByPath(tags.source);
+  const targetTag = tagsByPath(tags.target);
   for (const target of targets) {
     if (taken.has(target)) continue;
+    const tag = targetTag(target);
+    if (tag) {
+      const byTag = leafSources
+        .filter((source) => sourceTag(source) === tag && starsFit(source, target))
+        .sort((a, b) => depth(a) - depth(b));
+      if (byTag.length > 0) {
+        proposed.push({ source: byTag[0], target, transforms: [] });
+        continue;
+      }
+    }
     const want = normal(lastKey(target));
     const wantGroup = groupOf.get(want);
     // Exact names first, then synonyms; shallower source paths win ties.
@@ -118,6 +140,8 @@ export function autoMap(
         return { source, score };
       })
       .filter((c) => c.score > 0 && starsFit(c.source, target))
+      // Both tagged, with different tags: they mean different things, whatever their names.
+      .filter((c) => !tag || !sourceTag(c.source) || sourceTag(c.source) === tag)
       .sort((a, b) => b.score - a.score || depth(a.source) - depth(b.source));
     if (candidates.length > 0) proposed.push({ source: candidates[0].source, target, transforms: [] });
   }
@@ -128,3 +152,11 @@ const depth = (path: string) => path.split(/\.|\[/).length;
 const stars = (path: string) => (path.match(/\[\*\]/g) ?? []).length;
 /** A target through [*] needs a source with at least as many. */
 const starsFit = (source: string, target: string) => stars(target) <= stars(source);
+
+/** A path's tag; `a.b[0].c` and `a.b[*].c` are the same field. */
+function tagsByPath(tags: Record<string, string> | undefined): (path: string) => string | undefined {
+  if (!tags) return () => undefined;
+  const norm = (p: string) => p.replace(/\[\d+\]/g, "[*]").replace(/^\[\*\]\.?/, "");
+  const byPath = new Map(Object.entries(tags).map(([p, t]) => [norm(p), t]));
+  return (path) => byPath.get(norm(path));
+}
