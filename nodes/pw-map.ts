@@ -16,8 +16,8 @@ import { attempt, noPayload, refuseMessages, shapeLabel, startClean } from "./sh
 import { templateView } from "./template-view";
 import { installAdminErrors } from "./admin-errors";
 import { findNode } from "./contracts";
+import { answerLastSample, forgetSample, keepSample } from "./samples";
 import { checkPermission, DEPLOY } from "./admin-permissions";
-import { redact } from "./lib/redact";
 import type { LookupTable } from "./lib/mapping/transforms";
 
 interface MapDef extends NodeDef, MapOptions {
@@ -35,9 +35,6 @@ function runsCode(rules: unknown): boolean {
     )
   );
 }
-
-/** The largest sample the "use last payload" button hands to the editor. */
-const SAMPLE_CAP_BYTES = 256 * 1024;
 
 export = function (RED: NodeAPI) {
   // settings.js patchworks.map.maxExpressionMs: the most an expression transform may ask for.
@@ -73,8 +70,6 @@ export = function (RED: NodeAPI) {
   addCheck("mapping", (value) =>
     mappingProblems(value, { ...deps, table: (id) => deps.table(id) ?? notYetDeployed(id) }),
   );
-  /** The first record each map shape last received, for the editor's field pickers. */
-  const lastSamples = new Map<string, unknown>();
 
   function PwMap(this: Node, def: MapDef) {
     RED.nodes.createNode(this, def);
@@ -96,7 +91,7 @@ export = function (RED: NodeAPI) {
         done(noPayload(label));
         return;
       }
-      lastSamples.set(node.id, Array.isArray(payload) ? payload[0] : payload);
+      keepSample(node.id, payload);
       const input = def.wrapInput && !Array.isArray(payload) ? [payload] : payload;
       const mapped = attempt(node, label, "pw-map.status.failed", done, () =>
         mapping.map(input, { now: Date.now(), view: () => templateView(RED, node, msg) }),
@@ -108,7 +103,7 @@ export = function (RED: NodeAPI) {
       done();
     });
     node.on("close", (removed: boolean, done: () => void) => {
-      if (removed) lastSamples.delete(node.id);
+      if (removed) forgetSample(node.id);
       done();
     });
   }
@@ -175,25 +170,9 @@ export = function (RED: NodeAPI) {
     });
   });
 
+  // The first record the shape last received, for the dialog's field pickers (shared with filter and route).
   RED.httpAdmin.get("/pw/map/:id/last-payload", read, (req: Request, res: Response) => {
-    if (!lastSamples.has(req.params.id)) {
-      res.status(404).json({
-        error: "no_payload",
-        message:
-          "This map shape has not received a message since it was deployed: run the flow once, then try again.",
-      });
-      return;
-    }
-    // Samples end up in flow files: mask whatever looks like a secret before the editor sees it.
-    const text = JSON.stringify(redact(lastSamples.get(req.params.id))) ?? "null";
-    if (Buffer.byteLength(text) > SAMPLE_CAP_BYTES) {
-      res.status(413).json({
-        error: "too_large",
-        message: `The last record is over ${SAMPLE_CAP_BYTES / 1024} KB; paste a smaller sample instead.`,
-      });
-      return;
-    }
-    res.type("application/json").send(`{"sample":${text}}`);
+    answerLastSample(res, String(req.params.id));
   });
   installAdminErrors(RED);
 };
