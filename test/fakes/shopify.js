@@ -1,6 +1,7 @@
 // A fake of Shopify's Admin API as documented: X-Shopify-Access-Token on every call.
 // REST: Link-header paging with page_info (limit at most 250), a leaky bucket of 40 draining
-// 2 a second that answers 429 with Retry-After when full, orders created with POST /orders.json.
+// 2 a second that answers 429 with Retry-After when full, orders created with POST /orders.json,
+// customers listed with GET /customers.json (updated_at_min, the REST form: updated_at).
 // GraphQL (POST /admin/api/<version>/graphql.json): cost-based throttling as Shopify
 // documents it (shopify.dev/docs/api/usage/limits, .../admin-graphql rate limits): a bucket of
 // points per app and store (maximumAvailable) refilled at restoreRate a second; a query's
@@ -40,6 +41,7 @@ async function startShopify({
   const inventory = [];
   const fulfillments = [];
   const versions = [];
+  const customerQueries = [];
   // GraphQL cost bucket.
   let available = points;
   let refilled = Date.now();
@@ -101,6 +103,27 @@ async function startShopify({
       if (start + limit < list.length)
         headers.link = `<${server.base}/admin/api/${m[1]}/orders.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
       return { headers, body: { orders: page } };
+    }
+    if (req.method === "GET" && route === "/customers.json") {
+      // updated_at_min compares as an instant (Shopify takes any offset); each query is kept
+      // with the ids it answered.
+      const asked = { query: { ...req.query }, ids: [] };
+      customerQueries.push(asked);
+      const limit = Number(req.query.limit ?? 50);
+      if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
+      const since = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
+      if (since !== undefined && Number.isNaN(since))
+        return { status: 400, body: { errors: { updated_at_min: "is not a valid date" } } };
+      const start = req.query.page_info
+        ? Number(Buffer.from(req.query.page_info, "base64url").toString())
+        : 0;
+      const list = customers.filter((c) => since === undefined || Date.parse(c.updated_at) >= since);
+      const page = list.slice(start, start + limit);
+      asked.ids = page.map((c) => c.id);
+      const headers = { ...limitHeader };
+      if (start + limit < list.length)
+        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+      return { headers, body: { customers: page } };
     }
     if (req.method === "POST" && route === "/orders.json") {
       const body = JSON.parse(req.body || "{}");
@@ -348,6 +371,7 @@ async function startShopify({
     fulfillments,
     fulfillmentOrders,
     versions,
+    customerQueries,
     gql,
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {
