@@ -14,6 +14,7 @@ const path = require("node:path");
 const { spawn } = require("node:child_process");
 const { waitUntil } = require("../test/support/wait");
 const { FINAL, allRuns, counts, report } = require("./soak-lib");
+const { crashFlow } = require("../test/support/crash-flow");
 
 const WEBHOOKS = Number(process.env.SOAK_WEBHOOKS || 2000);
 const PARALLEL = Number(process.env.SOAK_PARALLEL || 50);
@@ -21,51 +22,7 @@ const KILL_AT = Number(process.env.SOAK_KILL_AT || 1000);
 const RETRY_CAP_MS = Number(process.env.SOAK_RETRY_CAP_MS || 500);
 const child = path.join(__dirname, "..", "test", "support", "child-runtime.js");
 
-const flows = [
-  { id: "c", type: "tab", label: "Crash" },
-  {
-    id: "hook",
-    type: "pw-trigger",
-    z: "c",
-    name: "orders in",
-    schedules: [],
-    webhook: true,
-    path: "/burst",
-    methods: "POST",
-    replyBody: '{"run":"{{run.id}}"}',
-    x: 100,
-    y: 100,
-    wires: [["mark"]],
-  },
-  {
-    id: "mark",
-    type: "function",
-    z: "c",
-    func: "global.get('sink')(msg.pw.run.id); return msg;",
-    outputs: 1,
-    x: 300,
-    y: 100,
-    wires: [["wait"]],
-  },
-  {
-    id: "wait",
-    type: "delay",
-    z: "c",
-    pauseType: "delay",
-    timeout: "50",
-    timeoutUnits: "milliseconds",
-    rate: "1",
-    nbRateUnits: "1",
-    rateUnits: "second",
-    randomFirst: "1",
-    randomLast: "5",
-    randomUnits: "seconds",
-    drop: false,
-    x: 500,
-    y: 100,
-    wires: [[]],
-  },
-];
+const flows = crashFlow(50);
 
 async function start(userDir) {
   const red = spawn(process.execPath, [child, userDir, "{}"], { stdio: ["ignore", "pipe", "pipe"] });

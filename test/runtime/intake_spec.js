@@ -7,55 +7,11 @@ const os = require("node:os");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 const { waitUntil } = require("../support/wait");
+const { crashFlow } = require("../support/crash-flow");
 
 const child = path.join(__dirname, "..", "support", "child-runtime.js");
 const settings = { patchworks: { runs: { maxConcurrent: 5, settleMs: 20 } } };
-const flows = [
-  { id: "c", type: "tab", label: "Crash" },
-  {
-    id: "hook",
-    type: "pw-trigger",
-    z: "c",
-    name: "orders in",
-    schedules: [],
-    webhook: true,
-    path: "/burst",
-    methods: "POST",
-    replyBody: '{"run":"{{run.id}}"}',
-    x: 100,
-    y: 100,
-    wires: [["mark"]],
-  },
-  // What ran is written down at once, so a kill right after leaves it on record.
-  {
-    id: "mark",
-    type: "function",
-    z: "c",
-    func: "global.get('sink')(msg.pw.run.id); return msg;",
-    outputs: 1,
-    x: 300,
-    y: 100,
-    wires: [["wait"]],
-  },
-  {
-    id: "wait",
-    type: "delay",
-    z: "c",
-    pauseType: "delay",
-    timeout: "20",
-    timeoutUnits: "milliseconds",
-    rate: "1",
-    nbRateUnits: "1",
-    rateUnits: "second",
-    randomFirst: "1",
-    randomLast: "5",
-    randomUnits: "seconds",
-    drop: false,
-    x: 500,
-    y: 100,
-    wires: [[]],
-  },
-];
+const flows = crashFlow(20);
 
 describe("durable intake (a runtime killed or stopped during a burst)", function () {
   this.timeout(60000);
