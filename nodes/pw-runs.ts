@@ -32,6 +32,8 @@ interface RunSettings {
   inactivityTimeoutSec?: number;
   /** How long after its end a late message may still reopen a run (default 600). */
   lateWindowSec?: number;
+  /** At most this many ended runs are kept for late messages (default 10,000). */
+  lateRunsKept?: number;
   inputCapBytes?: number;
   /** Runs going at once across all flows; more wait in the queue. */
   maxConcurrent?: number;
@@ -103,6 +105,7 @@ export = function (RED: NodeAPI) {
     inactivityMs:
       settings.inactivityTimeoutSec === undefined ? undefined : settings.inactivityTimeoutSec * 1000,
     lateWindowMs: settings.lateWindowSec === undefined ? undefined : settings.lateWindowSec * 1000,
+    lateRunsKept: settings.lateRunsKept,
     inputCapBytes: settings.inputCapBytes,
     onEnd: (record) => service.ended(record),
     onIdle: (runId) => service.idle(runId),

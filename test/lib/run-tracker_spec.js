@@ -379,6 +379,31 @@ describe("run tracker: late messages and timeouts", function () {
     assert.equal(tracker.get(pw.run.id), undefined);
   });
 
+  it("remembers ended runs for late messages only within the window and up to the count", function () {
+    const clock = fakeClock(1_000_000);
+    const tracker = new RunTracker(
+      { save: () => {} },
+      { clock, settleMs: 100, inactivityMs: 60_000, lateWindowMs: 1000, lateRunsKept: 2 },
+    );
+    const end = () => {
+      const pw = startRun({ flow: "f", trigger: "t" });
+      tracker.begin(pw, {});
+      clock.advance(100);
+      return pw;
+    };
+    const late = (pw) => {
+      const m = { payload: 1, pw };
+      tracker.onSend(node("hold"), m);
+      return tracker.preDeliver(node("out"), m) && tracker.get(pw.run.id) !== undefined;
+    };
+    const [a, b, c] = [end(), end(), end()];
+    assert.equal(late(a), false, "beyond the count: the oldest went first");
+    assert.equal(late(c), true, "kept");
+    clock.advance(2000);
+    end();
+    assert.equal(late(b), false, "past the window: let go as a newer run ended");
+  });
+
   it("holds back the messages of a run that timed out, as of a stopped run", function () {
     const { clock, tracker, pw, msg, record } = setup();
     const m = msg();

@@ -85,6 +85,8 @@ export interface TrackerOptions {
   inactivityMs?: number;
   /** How long after its end a late message may still reopen a run. */
   lateWindowMs?: number;
+  /** At most this many ended runs are remembered for late messages (the oldest go first). */
+  lateRunsKept?: number;
   /** Cap on the JSON size of the trigger payload kept with the run. */
   inputCapBytes?: number;
   clock?: Clock;
@@ -111,8 +113,8 @@ export const DEFAULT_SETTLE_MS = 100;
 export const DEFAULT_INACTIVITY_MS = 10 * 60 * 1000;
 export const DEFAULT_LATE_WINDOW_MS = 10 * 60 * 1000;
 export const DEFAULT_INPUT_CAP_BYTES = 1024 * 1024;
-/** Ended runs remembered for late messages; beyond this the oldest are forgotten first. */
-const LATE_RUNS_KEPT = 10_000;
+/** Ended runs remembered for late messages (each keeps its step table); beyond, the oldest go first. */
+export const DEFAULT_LATE_RUNS_KEPT = 10_000;
 /** Stopped and timed-out runs remembered, so that their late messages are held back. */
 const STOPPED_RUNS_KEPT = 10_000;
 
@@ -163,6 +165,7 @@ export class RunTracker {
   private readonly settleMs: number;
   private readonly inactivityMs: number;
   private readonly lateWindowMs: number;
+  private readonly lateRunsKept: number;
   private readonly inputCapBytes: number;
   private readonly clock: Clock;
   private readonly now: () => number;
@@ -185,6 +188,7 @@ export class RunTracker {
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     this.inactivityMs = opts.inactivityMs ?? DEFAULT_INACTIVITY_MS;
     this.lateWindowMs = opts.lateWindowMs ?? DEFAULT_LATE_WINDOW_MS;
+    this.lateRunsKept = opts.lateRunsKept ?? DEFAULT_LATE_RUNS_KEPT;
     this.inputCapBytes = opts.inputCapBytes ?? DEFAULT_INPUT_CAP_BYTES;
     this.clock = opts.clock ?? systemClock;
     // The hooks read the time for every message: straight from Date.now unless a test's clock is in charge.
@@ -731,8 +735,7 @@ export class RunTracker {
       run.abort?.abort(new Error(reason ?? `run ${id} ended`));
     } else if (!forced) {
       // A node may still hold one of its messages to send later: remember it for a while.
-      this.ended.set(id, run);
-      if (this.ended.size > LATE_RUNS_KEPT) this.ended.delete(first(this.ended.keys()));
+      this.rememberEnded(id, run, record.endedAt);
       run.abort?.abort(new Error(`run ${id} ended`));
       run.abort = undefined;
     } else {
@@ -746,6 +749,19 @@ export class RunTracker {
   }
 
   /** A payload a step received (or, with `sent`, sent out), kept for the run's payloads view. */
+  /**
+   * Keeps an ended run for late messages, and lets go of those past the late window or beyond
+   * the count: they ended in this order, so the oldest are first.
+   */
+  private rememberEnded(id: string, run: LiveRun, now: number): void {
+    this.ended.set(id, run);
+    for (const [oldId, old] of this.ended) {
+      const fresh = now - (old.record.endedAt ?? now) <= this.lateWindowMs;
+      if (fresh && this.ended.size <= this.lateRunsKept) break;
+      this.ended.delete(oldId);
+    }
+  }
+
   private snapshot(run: LiveRun, node: StepNode, payload: unknown, error: boolean, sent?: boolean): void {
     const list = ((run.snapshots ??= {})[node.id] ??= []);
     // The first few received and the first few sent, and one at an error.
