@@ -1,4 +1,5 @@
 import { compileTemplate, toText, type TemplateView } from "./templates";
+import { maskHeld } from "./redact";
 
 /**
  * The notify shape's engine: a message from a template at a level, and what each channel
@@ -221,13 +222,17 @@ export function forRunLog(
   channels: NotificationRecord["channels"],
   at: number,
 ): NotificationRecord {
+  // The run log is read by users who may not see the instances' secrets: a template that
+  // rendered one (an API echoing a token back) keeps it out of there.
+  const masked: NotificationRecord["channels"] = {};
+  for (const [channel, c] of Object.entries(channels)) masked[channel] = { ...c, detail: maskHeld(c.detail) };
   const record: NotificationRecord = {
     node: node.id,
     level: n.level,
-    subject: cut(n.subject, 200),
-    text: cut(n.text, RUN_LOG_TEXT_CHARS),
+    subject: maskHeld(cut(n.subject, 200)),
+    text: maskHeld(cut(n.text, RUN_LOG_TEXT_CHARS)),
     at,
-    channels,
+    channels: masked,
   };
   if (node.name) record.name = node.name;
   return record;

@@ -44,6 +44,11 @@ export function releaseSecrets(owner: string): void {
   heldValues = [...new Set([...held.values()].flat())];
 }
 
+/** A text with every secret value the runtime holds masked (notifications kept in the run log). */
+export function maskHeld(text: string): string {
+  return heldValues.length > 0 ? maskSecrets(text, heldValues) : text;
+}
+
 /** Whether a text contains a secret value the runtime holds. */
 export function holdsSecret(text: string): boolean {
   for (const s of heldValues) if (text.includes(s)) return true;

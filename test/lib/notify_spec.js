@@ -197,3 +197,28 @@ describe("notify: email", function () {
     }
   });
 });
+
+describe("notifications in the run log", function () {
+  const { forRunLog } = lib("notify");
+  const { holdSecrets, releaseSecrets } = lib("redact");
+
+  it("masks a secret value an instance holds wherever the rendered notification carries it", function () {
+    holdSecrets("inst-notify", ["pat-na1-0123456789"]);
+    try {
+      const record = forRunLog(
+        {
+          level: "warning",
+          subject: "token pat-na1-0123456789",
+          text: "API said: bad token pat-na1-0123456789",
+        },
+        { id: "n1" },
+        { webhook: { ok: false, detail: "answered 401: pat-na1-0123456789 is not valid" } },
+        0,
+      );
+      assert.ok(!JSON.stringify(record).includes("pat-na1-0123456789"), JSON.stringify(record));
+      assert.equal(record.text, "API said: bad token ***");
+    } finally {
+      releaseSecrets("inst-notify");
+    }
+  });
+});
