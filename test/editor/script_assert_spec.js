@@ -73,6 +73,10 @@ describe("script and assert in the editor (Chromium)", function () {
     await typeCode("#pw-saved-script-code", "return payload.map(o => ({ ...o, tag: 'v1' }));");
     await page.click("#node-config-dialog-ok");
     await page.waitForSelector("#node-config-input-name", { state: "detached" });
+    await waitUntil(
+      async () => Boolean(await page.inputValue("#node-input-script")),
+      "the new script chosen",
+    );
     // Edit it again: a changed script becomes version 2, with a note.
     await page.click("#node-input-btn-script-edit");
     await page.waitForSelector("#node-config-input-name", { state: "visible" });
@@ -82,6 +86,11 @@ describe("script and assert in the editor (Chromium)", function () {
     await page.fill("#pw-saved-script-note", "tag v2");
     await page.click("#node-config-dialog-ok");
     await page.waitForSelector("#node-config-input-name", { state: "detached" });
+    // Node-RED refills the config select in the tray's close callback, after the dialog is gone.
+    await waitUntil(
+      async () => (await page.locator("#node-input-version option").count()) === 3,
+      "the pin to list version 2",
+    );
     const options = await page.locator("#node-input-version option").allTextContents();
     assert.equal(options.length, 3);
     assert.match(options[0], /latest/);
