@@ -3,7 +3,7 @@
 const assert = require("node:assert/strict");
 const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
-const { startShopify } = require("../fakes/shopify");
+const { startShopify } = require("../../demo/fakes/shopify");
 
 describe("instance and connection dialogs (Chromium)", function () {
   this.timeout(120000);

@@ -7,12 +7,13 @@ const path = require("path");
 const { openEditor, screenshotOnFailure } = require("../support/editor");
 const { waitUntil } = require("../support/wait");
 
-const FOLDER = "Getting started";
-const EXAMPLES = fs
-  .readdirSync(path.join(__dirname, "..", "..", "blueprints", FOLDER))
-  .filter((f) => f.endsWith(".json"))
-  .map((f) => f.replace(/\.json$/, ""))
-  .sort();
+// Small examples of the shapes, and blueprints that do whole jobs, each in its folder.
+const FOLDERS = ["Getting started", "Blueprints"];
+const FOLDER_OF = {};
+for (const folder of FOLDERS)
+  for (const f of fs.readdirSync(path.join(__dirname, "..", "..", "blueprints", folder)))
+    if (f.endsWith(".json")) FOLDER_OF[f.replace(/\.json$/, "")] = folder;
+const EXAMPLES = Object.keys(FOLDER_OF).sort();
 
 /**
  * How each example is run and what it must give: which triggers' buttons to press, the request
@@ -48,9 +49,9 @@ describe("the examples in the editor (Chromium)", function () {
     await page.click("#menu-item-import");
     await page.click("#red-ui-clipboard-dialog-import-tab-examples, .red-ui-tab:has-text('Examples')");
     const tree = page.locator(".ui-dialog .red-ui-treeList-label");
-    if (!(await tree.filter({ hasText: FOLDER }).isVisible()))
-      await tree.filter({ hasText: "node-red-contrib-patchworks" }).click();
-    if (!(await tree.filter({ hasText: name }).isVisible())) await tree.filter({ hasText: FOLDER }).click();
+    const folder = tree.filter({ hasText: FOLDER_OF[name] });
+    if (!(await folder.isVisible())) await tree.filter({ hasText: "node-red-contrib-patchworks" }).click();
+    if (!(await tree.filter({ hasText: name }).isVisible())) await folder.click();
     await tree.filter({ hasText: name }).click();
     await page.click("#red-ui-clipboard-dialog-ok");
     await page.waitForSelector("#red-ui-clipboard-dialog-ok", { state: "hidden" });

@@ -6,9 +6,9 @@ const assert = require("node:assert/strict");
 const { OAuth2Server } = require("oauth2-mock-server");
 const { lib } = require("../support/dist");
 const { startServer } = require("../support/http-server");
-const { startShopify } = require("../fakes/shopify");
-const { startHubSpot } = require("../fakes/hubspot");
-const { startNetSuite } = require("../fakes/netsuite");
+const { startShopify } = require("../../demo/fakes/shopify");
+const { startHubSpot } = require("../../demo/fakes/hubspot");
+const { startNetSuite } = require("../../demo/fakes/netsuite");
 const { validateDefinition, loadPrebuilt, DefinitionError } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
 

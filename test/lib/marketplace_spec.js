@@ -1,12 +1,12 @@
 // The marketplace's prebuilt Klaviyo, WooCommerce and TikTok Shop connectors, each against a
-// fake of its vendor's documented contract (test/fakes/): every endpoint pulled to its last
+// fake of its vendor's documented contract (demo/fakes/): every endpoint pulled to its last
 // page or sent, read back from the fake's state, a per-record failure, a 429 with the vendor's
 // headers and a 5xx; no secret in errors or request records.
 const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
-const { startKlaviyo } = require("../fakes/klaviyo");
-const { startWooCommerce, wcSignature } = require("../fakes/woocommerce");
-const { startTikTokShop } = require("../fakes/tiktok-shop");
+const { startKlaviyo } = require("../../demo/fakes/klaviyo");
+const { startWooCommerce, wcSignature } = require("../../demo/fakes/woocommerce");
+const { startTikTokShop } = require("../../demo/fakes/tiktok-shop");
 const { loadPrebuilt } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");
 const { woocommerceSign } = lib("connectors/signing");

@@ -2,7 +2,7 @@
 // HMAC-SHA256, and TikTok Shop's signature checked by a fake that recomputes it.
 const assert = require("node:assert/strict");
 const { lib } = require("../support/dist");
-const { startTikTokShop } = require("../fakes/tiktok-shop");
+const { startTikTokShop } = require("../../demo/fakes/tiktok-shop");
 const { oauth1Header, rfc3986 } = lib("connectors/signing");
 const { validateDefinition } = lib("connectors/definition");
 const { ConnectorClient } = lib("connectors/client");

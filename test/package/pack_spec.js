@@ -145,7 +145,7 @@ describe("npm package", function () {
     );
     await assertPackageLoaded(base);
     const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-patchworks`)).json();
-    assert.deepEqual(examples, ["Getting started"]);
+    assert.deepEqual(examples, ["Blueprints", "Getting started"]);
     const icons = await (await fetch(`${base}/icons`)).json();
     assert.ok(icons["node-red-contrib-patchworks"].includes("pw-trigger.svg"));
     assert.doesNotMatch(output, /\[error\]/);

@@ -9,8 +9,8 @@ const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
-const { startShopify } = require("../fakes/shopify");
-const { startHubSpot } = require("../fakes/hubspot");
+const { startShopify } = require("../../demo/fakes/shopify");
+const { startHubSpot } = require("../../demo/fakes/hubspot");
 
 const NAME = "Shopify customers into HubSpot contacts";
 const TOKEN = "shpat_blueprint_secret";
@@ -71,7 +71,7 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     const example = (
       await rt.api(
         "GET",
-        `/library/examples/flows/node-red-contrib-patchworks/Getting%20started/${encodeURIComponent(NAME)}`,
+        `/library/examples/flows/node-red-contrib-patchworks/Blueprints/${encodeURIComponent(NAME)}`,
       )
     ).json;
     assert.ok(Array.isArray(example), "the blueprint is among the examples");

@@ -4,8 +4,8 @@
 const assert = require("node:assert/strict");
 const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
-const { startShopify } = require("../fakes/shopify");
-const { startHubSpot } = require("../fakes/hubspot");
+const { startShopify } = require("../../demo/fakes/shopify");
+const { startHubSpot } = require("../../demo/fakes/hubspot");
 
 describe("instances and connection shapes (runtime)", function () {
   let rt;

@@ -7,7 +7,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 const { waitUntil } = require("../support/wait");
-const { startShopify } = require("../fakes/shopify");
+const { startShopify } = require("../../demo/fakes/shopify");
 
 const child = path.join(__dirname, "..", "support", "child-runtime.js");
 const settings = {

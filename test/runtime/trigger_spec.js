@@ -47,7 +47,7 @@ describe("package in a real runtime", function () {
     const catalog = (await rt.api("GET", `/nodes/${MODULE}/pw-trigger/messages?lng=en-US`)).json;
     assert.equal(catalog["pw-trigger"].auth.shopify, "Shopify signature (X-Shopify-Hmac-Sha256)");
     const examples = (await rt.api("GET", `/library/examples/flows/${MODULE}`)).json;
-    assert.deepEqual(examples, ["Getting started"]);
+    assert.deepEqual(examples, ["Blueprints", "Getting started"]);
     const inFolder = (await rt.api("GET", `/library/examples/flows/${MODULE}/Getting%20started`)).json;
     assert.ok(inFolder.some((e) => e.fn === "Schedule, payload and variables"));
   });

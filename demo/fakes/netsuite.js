@@ -16,7 +16,7 @@
 // - `failNext(n, status)`: the next n requests answer 429 CONCURRENCY_LIMIT_EXCEEDED (NetSuite's
 //   concurrency governance; it sends no Retry-After) or a 5xx.
 const crypto = require("node:crypto");
-const { startServer } = require("../support/http-server");
+const { startServer } = require("./http-server");
 
 const rfc3986 = (v) =>
   encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

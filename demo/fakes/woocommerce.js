@@ -16,7 +16,7 @@
 // was sent reads back. Hosts rate-limit WooCommerce (core does not): `limit` requests a second
 // answer 429 with Retry-After. `failNext(n, status)` makes the next n requests fail.
 const crypto = require("node:crypto");
-const { startServer } = require("../support/http-server");
+const { startServer } = require("./http-server");
 
 const wcEncode = (v) =>
   encodeURIComponent(v)

@@ -12,7 +12,7 @@
 // 250. Every answer carries extensions.cost with throttleStatus. userErrors are per input.
 // Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
 // supported one, named in X-Shopify-API-Version.
-const { startServer } = require("../support/http-server");
+const { startServer } = require("./http-server");
 
 const SUPPORTED = ["2026-01", "2026-04", "2026-07", "2026-10"];
 

@@ -2,7 +2,7 @@
 // in the query, x-tts-access-token in a header; sign recomputed here from the documented
 // recipe and compared, a stale timestamp refused.
 const crypto = require("node:crypto");
-const { startServer } = require("../support/http-server");
+const { startServer } = require("./http-server");
 
 function expectedSign(path, query, body, appSecret) {
   const params = Object.keys(query)

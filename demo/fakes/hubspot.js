@@ -17,7 +17,7 @@
 //   /crm/v4/objects/{from}/{id}/associations/{to} lists them.
 // - Rate limit: `failNext(n, status)` answers the next n requests with 429 (HubSpot's body and
 //   X-HubSpot-RateLimit-* headers) or a 5xx.
-const { startServer } = require("../support/http-server");
+const { startServer } = require("./http-server");
 
 const REQUIRED = { contacts: "email", companies: "name", deals: "dealname" };
 const DEFAULT_TYPE = {

@@ -15,7 +15,7 @@
 // answers carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset. `failNext(n, status)`
 // makes the next n requests answer that status (retry tests).
 const crypto = require("node:crypto");
-const { startServer } = require("../support/http-server");
+const { startServer } = require("./http-server");
 
 const JSONAPI = "application/vnd.api+json";
 
