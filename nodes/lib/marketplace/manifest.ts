@@ -129,6 +129,7 @@ export function readBlueprintFlow(blueprintsDir: string, relative: string): Flow
       e.code === "ENOENT"
         ? `the flow file "${relative}" does not exist`
         : `the flow file "${relative}" is not JSON: ${e.message}`,
+      { cause: err },
     );
   }
   if (
