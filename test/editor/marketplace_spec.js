@@ -85,9 +85,11 @@ describe("Marketplace sidebar and install wizard (Chromium)", function () {
     assert.match(await card.locator(".pw-mkt-card-title").textContent(), new RegExp(NAME));
     assert.equal(await card.locator(".pw-mkt-needs").textContent(), "Shopify, HubSpot");
     assert.match(await card.locator(".pw-mkt-calls").textContent(), /Shopify.*customer pages/);
-    assert.ok(
-      await card.locator("img.pw-mkt-icon").evaluate((img) => img.complete && img.naturalWidth > 0),
-      "the marketplace icon loads",
+    // The icon loads (an image still loading is waited for, a broken one fails).
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("img.pw-mkt-icon")].every((i) => i.complete && i.naturalWidth > 0),
+      null,
+      { timeout: 5000 },
     );
     const manifests = fs
       .readdirSync(path.join(root, "nodes", "marketplace"))
