@@ -11,7 +11,7 @@
 // `soap` is a devDependency: require this file only where it is installed (tests, the demo
 // from a checkout).
 //
-// Switches: `failNext(n, kind)` (kind "fault": a SOAP fault with 500; "http": a plain 503;
+// Switches: `failNext(n, kind, after)` (kind "fault": a SOAP fault with 500; "http": a plain 503;
 // "slow": answers after `slowMs`), `expireSessions()`, `seed(template, rows)`, `rows(template)`.
 const http = require("node:http");
 const fs = require("node:fs");
@@ -74,7 +74,8 @@ function matcher(clause) {
   const tests = String(clause)
     .split(/\s+AND\s+/i)
     .map((part) => {
-      const p = part.trim().replace(/^\(+|\)+$/g, "");
+      let p = part.trim();
+      while (p.startsWith("(") && p.endsWith(")")) p = p.slice(1, -1).trim();
       let m = /^\[([^\]]+)\]\.Equals\("(.*)"\)$/i.exec(p);
       if (m) return (r) => String(r[m[1]] ?? "") === m[2];
       m = /^\[([^\]]+)\]\s*(>=|<=|>|<|=)\s*"(.*)"$/.exec(p);
@@ -113,7 +114,8 @@ async function startPeoplevox({
   const calls = [];
   const deliveries = [];
   let nextSubscription = 1;
-  let failures = [];
+  let failures = []; // one entry per coming POST: null (answer), "fault", "slow" or "http"
+  let current; // the failure the SOAP operation of this request is to show
 
   const table = (name) => {
     if (!tables.has(name)) tables.set(name, new Map());
@@ -139,12 +141,15 @@ async function startPeoplevox({
     return true;
   };
   const failure = async () => {
-    const kind = failures.shift();
+    const kind = current;
+    current = undefined;
     if (kind === "fault")
+      // As .NET services answer a fault: HTTP 500.
       throw {
         Fault: {
           faultcode: "soap:Server",
           faultstring: "Server was unable to process request. Service busy",
+          statusCode: 500,
         },
       };
     if (kind === "slow") await new Promise((r) => setTimeout(r, slowMs));
@@ -243,19 +248,22 @@ async function startPeoplevox({
   };
 
   const server = http.createServer();
-  soap.listen(server, SERVICE_PATH, { IntegrationServiceV4: { IntegrationServiceV4Soap: operations } }, WSDL);
-  // Plain HTTP failures come before the SOAP layer, as a load balancer's 503 would.
-  const soapListeners = server.listeners("request");
-  server.removeAllListeners("request");
-  server.on("request", (req, res) => {
-    if (failures[0] === "http" && req.method === "POST") {
-      failures.shift();
-      res.writeHead(503, { "content-type": "text/html" });
-      res.end("<html><body>503 Service Unavailable</body></html>");
-      return;
-    }
-    for (const l of soapListeners) l.call(server, req, res);
-  });
+  const soapServer = soap.listen(
+    server,
+    SERVICE_PATH,
+    { IntegrationServiceV4: { IntegrationServiceV4Soap: operations } },
+    WSDL,
+  );
+  // Each POST takes its switch here, before the SOAP layer; a plain 503 answers here, as a
+  // load balancer's would.
+  soapServer.authorizeConnection = (req, res) => {
+    current = req.method === "POST" ? (failures.shift() ?? undefined) : undefined;
+    if (current !== "http") return true;
+    current = undefined;
+    res.writeHead(503, { "content-type": "text/html" });
+    res.end("<html><body>503 Service Unavailable</body></html>");
+    return false;
+  };
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${server.address().port}`;
 
@@ -278,8 +286,9 @@ async function startPeoplevox({
     rows(template) {
       return [...table(template).values()];
     },
-    failNext(n, kind = "fault") {
-      failures = Array(n).fill(kind);
+    /** The next n requests fail as `kind`, after `after` requests that answer. */
+    failNext(n, kind = "fault", after = 0) {
+      failures = [...Array(after).fill(null), ...Array(n).fill(kind)];
     },
     expireSessions() {
       for (const id of sessions.keys()) sessions.set(id, 0);

@@ -16,7 +16,7 @@ import {
   type SendOptions,
 } from "../http/request";
 import type { RequestRecord } from "../records";
-import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
+import { compileTemplate, lookupObject, type Escaping, type Template, type TemplateView } from "../templates";
 import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Authenticator } from "./auth";
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
 import { setKey } from "../keys";
@@ -127,12 +127,17 @@ export class ConnectorClient {
     this.secretValues = (def.variables ?? [])
       .filter((v) => v.secret)
       .map((v) => String(instance.vars[v.key] ?? ""))
-      .filter((s) => s.length >= 4);
+      .filter((s) => s.length >= 4)
+      .flatMap((s) => [s, Buffer.from(s).toString("base64")]);
     const vars = {
       ...Object.fromEntries((def.variables ?? []).map((v) => [v.key, v.default])),
       ...instance.vars,
     };
-    const varView = { vars } as unknown as TemplateView;
+    // Auth templates may need a variable base64-encoded ({{base64.password}}: Peoplevox's Authenticate).
+    const base64 = lookupObject((k) =>
+      vars[k] === undefined || vars[k] === null ? undefined : Buffer.from(String(vars[k])).toString("base64"),
+    );
+    const varView = { vars, base64 } as unknown as TemplateView;
     this.baseUrl = this.template(def.baseUrl)(varView);
     try {
       new URL(this.baseUrl);

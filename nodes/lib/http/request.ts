@@ -110,6 +110,8 @@ const xmlParser = new XMLParser({
   attributeNamePrefix: "@",
   parseTagValue: true,
   removeNSPrefix: true,
+  // Character references (&#xD;&#xA;, as .NET services write line breaks in text) are text too.
+  htmlEntities: true,
 });
 const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@" });
 
