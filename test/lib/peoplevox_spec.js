@@ -234,3 +234,79 @@ describe("Peoplevox connector (SOAP)", function () {
     );
   });
 });
+
+describe("engine settings the Peoplevox connector brought (generic)", function () {
+  const { startServer } = require("../support/http-server");
+  const { csvRecords, recordsCsv } = lib("csv");
+
+  it("pages by a page number in a JSON body, stops at totalPath, and resumes at a page", async function () {
+    const rows = Array.from({ length: 7 }, (_, i) => ({ n: i + 1 }));
+    const api = await startServer((req) => {
+      const b = JSON.parse(req.body);
+      return { body: { total: rows.length, items: rows.slice((b.page - 1) * b.size, b.page * b.size) } };
+    });
+    try {
+      const def = validateDefinition({
+        id: "paged-body",
+        name: "Paged body",
+        version: "1.0.0",
+        baseUrl: api.base,
+        auth: [{ type: "none" }],
+        endpoints: [
+          {
+            id: "search",
+            name: "Search",
+            direction: "receive",
+            method: "POST",
+            path: "/search",
+            body: { q: "all" },
+            records: "items",
+            pagination: {
+              type: "page",
+              in: "body",
+              pageParam: "page",
+              sizeParam: "size",
+              pageSize: 3,
+              totalPath: "total",
+            },
+          },
+        ],
+      });
+      const c = new ConnectorClient(def, { id: `paged-${++count}`, vars: {} });
+      const pages = await collect(c.receive("search"));
+      assert.deepEqual(
+        pages.map((p) => p.records.map((r) => r.n)),
+        [[1, 2, 3], [4, 5, 6], [7]],
+      );
+      assert.deepEqual(
+        api.log.map((e) => JSON.parse(e.body)),
+        [
+          { q: "all", page: 1, size: 3 },
+          { q: "all", page: 2, size: 3 },
+          { q: "all", page: 3, size: 3 },
+        ],
+      );
+      assert.deepEqual(pages[0].resume, { pages: 1, value: 2 });
+      const resumed = await collect(c.receive("search", { resume: pages[0].resume }));
+      assert.deepEqual(
+        resumed.map((p) => [p.number, p.records.length]),
+        [
+          [2, 3],
+          [3, 1],
+        ],
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("reads CSV with a header row as records and writes records as CSV, quoting what needs it", function () {
+    assert.deepEqual(csvRecords('a,b\r\n1,"x, ""y"""\r\n2\r\n'), [
+      { a: "1", b: 'x, "y"' },
+      { a: "2", b: "" },
+    ]);
+    assert.deepEqual(csvRecords(""), []);
+    assert.equal(recordsCsv([{ a: 1, b: "x,y" }, { c: { d: 1 } }]), 'a,b,c\r\n1,"x,y",\r\n,,"{""d"":1}"\r\n');
+    assert.equal(recordsCsv([{ a: 1, b: 2 }], ["b", "a"]), "b,a\r\n2,1\r\n");
+  });
+});
