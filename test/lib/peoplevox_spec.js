@@ -76,6 +76,19 @@ describe("Peoplevox connector (SOAP)", function () {
     );
   });
 
+  it("reads only the first page for a connection test", async function () {
+    pvx.seed("Item types", items(600));
+    const pages = await collect(client().receive("list-item-types", { firstPageOnly: true }));
+    assert.deepEqual(
+      pages.map((p) => p.records.length),
+      [500],
+    );
+    assert.deepEqual(
+      pvx.calls.filter((c) => c[0] === "GetData").map((c) => c[2]),
+      [1],
+    );
+  });
+
   it("passes a search clause and a template name XML-escaped", async function () {
     pvx.seed("Item types", items(3));
     const pages = await collect(

@@ -192,7 +192,11 @@ export class ConnectorClient {
     const endpoint = this.endpoint(endpointId);
     if (endpoint.direction !== "receive")
       throw new Error(`"${endpoint.name}" is a send endpoint: use it to send records`);
-    const request = this.request(endpoint, opts, undefined);
+    let request = this.request(endpoint, opts, undefined);
+    const paging = endpoint.pagination;
+    // A first page alone (a connection test) still needs its number where the body says so.
+    if (opts.firstPageOnly && paging?.type === "page" && typeof request.body === "string")
+      request = { ...request, body: request.body.split(PAGE_MARKER).join(String(paging.startPage ?? 1)) };
     const base: SendOptions = {
       ...this.base(opts, PAGE_ATTEMPTS),
       backoffMs: PAGE_BACKOFF_MS,
