@@ -12,6 +12,12 @@
 // 250. Every answer carries extensions.cost with throttleStatus. userErrors are per input.
 // Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
 // supported one, named in X-Shopify-API-Version.
+// REST products (`restProducts`: GET /products.json, updated_at_min, Link paging), one order
+// (GET /orders/{id}.json), an order's fulfillment orders (GET
+// /orders/{id}/fulfillment_orders.json, from `fulfillmentOrders` with an `orderId`), refunds
+// (POST /orders/{id}/refunds.json: refund_line_items of the order's line items, at most the
+// quantity not yet refunded, else 422). `failNext(n, status)`: the next n REST calls answer
+// status (default 503).
 const { startServer } = require("./http-server");
 
 const SUPPORTED = ["2026-01", "2026-04", "2026-07", "2026-10"];
@@ -32,6 +38,7 @@ async function startShopify({
   products = [],
   variants = [],
   fulfillmentOrders = [],
+  restProducts = [],
   bucket = 40,
   leakPerSecond = 2,
   points = 2000,
@@ -40,6 +47,8 @@ async function startShopify({
   const created = [];
   const inventory = [];
   const fulfillments = [];
+  const refunds = [];
+  let failures = [];
   const versions = [];
   const customerQueries = [];
   // GraphQL cost bucket.
@@ -85,6 +94,10 @@ async function startShopify({
     if (req.method === "POST" && route === "/graphql.json")
       return graphql(JSON.parse(req.body || "{}"), version);
     level += 1;
+    if (failures.length) {
+      const status = failures.shift();
+      return { status, body: { errors: "Internal Server Error" } };
+    }
     const limitHeader = {
       "x-shopify-shop-api-call-limit": `${Math.ceil(level)}/${bucket}`,
       "x-shopify-api-version": version,
@@ -95,8 +108,11 @@ async function startShopify({
       const start = req.query.page_info
         ? Number(Buffer.from(req.query.page_info, "base64url").toString())
         : 0;
+      const updatedMin = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
       const list = orders.filter(
-        (o) => !req.query.created_at_min || o.created_at >= req.query.created_at_min,
+        (o) =>
+          (!req.query.created_at_min || o.created_at >= req.query.created_at_min) &&
+          (updatedMin === undefined || Date.parse(o.updated_at ?? o.created_at) >= updatedMin),
       );
       const page = list.slice(start, start + limit);
       const headers = { ...limitHeader };
@@ -124,6 +140,72 @@ async function startShopify({
       if (start + limit < list.length)
         headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
       return { headers, body: { customers: page } };
+    }
+    if (req.method === "GET" && route === "/products.json") {
+      const limit = Number(req.query.limit ?? 50);
+      if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
+      const since = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
+      const start = req.query.page_info
+        ? Number(Buffer.from(req.query.page_info, "base64url").toString())
+        : 0;
+      const list = restProducts.filter((p) => since === undefined || Date.parse(p.updated_at) >= since);
+      const page = list.slice(start, start + limit);
+      const headers = { ...limitHeader };
+      if (start + limit < list.length)
+        headers.link = `<${server.base}/admin/api/${m[1]}/products.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+      return { headers, body: { products: page } };
+    }
+    const one = /^\/orders\/(\d+)(\.json|\/fulfillment_orders\.json|\/refunds\.json)$/.exec(route);
+    if (one) {
+      const order = orders.find((o) => String(o.id) === one[1]);
+      if (!order) return { status: 404, headers: limitHeader, body: { errors: "Not Found" } };
+      if (req.method === "GET" && one[2] === ".json") return { headers: limitHeader, body: { order } };
+      if (req.method === "GET" && one[2] === "/fulfillment_orders.json")
+        return {
+          headers: limitHeader,
+          body: {
+            fulfillment_orders: fulfillmentOrders
+              .filter((f) => String(f.orderId) === one[1])
+              .map((f) => ({
+                id: Number(String(f.id).split("/").pop()),
+                order_id: order.id,
+                status: String(f.status).toLowerCase(),
+              })),
+          },
+        };
+      if (req.method === "POST" && one[2] === "/refunds.json") {
+        const body = JSON.parse(req.body || "{}");
+        const lines = body.refund?.refund_line_items;
+        if (!Array.isArray(lines) || lines.length === 0)
+          return {
+            status: 422,
+            headers: limitHeader,
+            body: { errors: { refund_line_items: ["can't be blank"] } },
+          };
+        for (const l of lines) {
+          const item = (order.line_items ?? []).find((li) => li.id === Number(l.line_item_id));
+          const done = refunds
+            .filter((r) => r.order_id === order.id)
+            .flatMap((r) => r.refund_line_items)
+            .filter((r) => Number(r.line_item_id) === Number(l.line_item_id))
+            .reduce((n, r) => n + Number(r.quantity), 0);
+          if (!item)
+            return {
+              status: 422,
+              headers: limitHeader,
+              body: { errors: { line_item_id: [`${l.line_item_id} is not a line item of the order`] } },
+            };
+          if (done + Number(l.quantity) > item.quantity)
+            return {
+              status: 422,
+              headers: limitHeader,
+              body: { errors: { quantity: ["cannot refund more items than were purchased"] } },
+            };
+        }
+        const refund = { id: 509562969 + refunds.length, order_id: order.id, ...body.refund };
+        refunds.push(refund);
+        return { status: 201, headers: limitHeader, body: { refund } };
+      }
     }
     if (req.method === "POST" && route === "/orders.json") {
       const body = JSON.parse(req.body || "{}");
@@ -370,7 +452,12 @@ async function startShopify({
     inventory,
     fulfillments,
     fulfillmentOrders,
+    refunds,
     versions,
+    /** The next n REST calls answer `status` (a 5xx, or 429) before any work. */
+    failNext(n, status = 503) {
+      failures = Array(n).fill(status);
+    },
     customerQueries,
     gql,
     /** Another app (or shape) spends points: the bucket runs low. */

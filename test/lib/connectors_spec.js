@@ -28,6 +28,7 @@ describe("connectors", function () {
         "hubspot",
         "klaviyo",
         "netsuite",
+        "peoplevox",
         "shopify",
         "tiktok-shop",
         "woocommerce",

@@ -86,7 +86,17 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
             bodyFormat: login.bodyFormat ?? "json",
             responseFormat: xml ? "xml" : "json",
           });
-          const token = compileGetter(method.tokenPath)(response.data);
+          let token = compileGetter(method.tokenPath)(response.data);
+          if (typeof token === "number") token = String(token);
+          if (typeof token === "string" && method.tokenPattern) {
+            // The token is part of a value (Peoplevox's Detail: "<client id>,<session id>").
+            const m = new RegExp(method.tokenPattern).exec(token);
+            if (!m || !m[1])
+              throw new Error(
+                `the login answered "${token.slice(0, 100)}" at "${method.tokenPath}", which does not match the token pattern`,
+              );
+            token = m[1];
+          }
           if (typeof token !== "string" || token === "")
             throw new Error(`the login answered without a token at "${method.tokenPath}"`);
           const seconds = method.expiresInPath

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Agent as HttpsAgent } from "node:https";
-import { paginate, type Page, type ResumePoint } from "../http/pagination";
+import { PAGE_MARKER, paginate, type Page, type ResumePoint } from "../http/pagination";
+import { recordsCsv } from "../csv";
+import { compileAnswerCheck, type AnswerCheck } from "./answer-errors";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
 import { compileCostLimit, costBucketFor, type CostBucket, type CostReader } from "../http/cost-limit";
 import { delay } from "../delay";
@@ -14,7 +16,7 @@ import {
   type SendOptions,
 } from "../http/request";
 import type { RequestRecord } from "../records";
-import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
+import { compileTemplate, lookupObject, type Escaping, type Template, type TemplateView } from "../templates";
 import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Authenticator } from "./auth";
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
 import { setKey } from "../keys";
@@ -125,12 +127,17 @@ export class ConnectorClient {
     this.secretValues = (def.variables ?? [])
       .filter((v) => v.secret)
       .map((v) => String(instance.vars[v.key] ?? ""))
-      .filter((s) => s.length >= 4);
+      .filter((s) => s.length >= 4)
+      .flatMap((s) => [s, Buffer.from(s).toString("base64")]);
     const vars = {
       ...Object.fromEntries((def.variables ?? []).map((v) => [v.key, v.default])),
       ...instance.vars,
     };
-    const varView = { vars } as unknown as TemplateView;
+    // Auth templates may need a variable base64-encoded ({{base64.password}}: Peoplevox's Authenticate).
+    const base64 = lookupObject((k) =>
+      vars[k] === undefined || vars[k] === null ? undefined : Buffer.from(String(vars[k])).toString("base64"),
+    );
+    const varView = { vars, base64 } as unknown as TemplateView;
     this.baseUrl = this.template(def.baseUrl)(varView);
     try {
       new URL(this.baseUrl);
@@ -147,18 +154,34 @@ export class ConnectorClient {
       this.costReader = compileCostLimit(def.costLimit);
       this.costBucket = costBucketFor(instance.id);
     }
+    if (def.answerError) this.answerCheck = compileAnswerCheck(def.answerError);
     this.auth = createAuthenticator(method, {
       render: (t, escaping) => this.template(t, escaping ?? "none")(varView),
       vars,
       tokens: extra.tokens,
       baseUrl: this.baseUrl,
-      send: (request) =>
-        sendRequest(request, { ...this.base({}), prepare: undefined, onUnauthorized: undefined }),
+      send: async (request) => {
+        const response = await sendRequest(request, {
+          ...this.base({}),
+          prepare: undefined,
+          onUnauthorized: undefined,
+        });
+        // A login the API refused in a 200 answer (a wrong password) fails with its reason.
+        const failure = this.answerCheck?.(response.data);
+        if (failure)
+          throw new Error(
+            this.show(
+              `${request.method} ${response.url} answered ${response.status} with an error: ${failure.message}`,
+            ),
+          );
+        return response;
+      },
     });
     this.vars = vars;
   }
 
   private readonly vars: Record<string, unknown>;
+  private readonly answerCheck?: AnswerCheck;
 
   endpoint(id: string): Endpoint {
     return endpointOf(this.def, id);
@@ -169,11 +192,17 @@ export class ConnectorClient {
     const endpoint = this.endpoint(endpointId);
     if (endpoint.direction !== "receive")
       throw new Error(`"${endpoint.name}" is a send endpoint: use it to send records`);
-    const request = this.request(endpoint, opts, undefined);
+    let request = this.request(endpoint, opts, undefined);
+    const paging = endpoint.pagination;
+    // A first page alone (a connection test) still needs its number where the body says so.
+    if (opts.firstPageOnly && paging?.type === "page" && typeof request.body === "string")
+      request = { ...request, body: request.body.split(PAGE_MARKER).join(String(paging.startPage ?? 1)) };
     const base: SendOptions = {
       ...this.base(opts, PAGE_ATTEMPTS),
       backoffMs: PAGE_BACKOFF_MS,
       maxBackoffMs: PAGE_MAX_BACKOFF_MS,
+      // A page is a read whatever its method (a SOAP or search POST): safe to try again after a 5xx.
+      safe: true,
     };
     const send = (r: HttpRequest) => this.call(endpoint, r, base);
     const pagination = opts.firstPageOnly
@@ -181,6 +210,7 @@ export class ConnectorClient {
       : (endpoint.pagination ?? { type: "none" as const });
     yield* paginate(request, pagination, send, {
       recordsPath: endpoint.records,
+      recordsFormat: endpoint.recordsFormat,
       maxPages: opts.maxPages ?? endpoint.pagination?.maxPages,
       resume: opts.firstPageOnly ? undefined : opts.resume,
     });
@@ -326,6 +356,7 @@ export class ConnectorClient {
    */
   private async call(endpoint: Endpoint, request: HttpRequest, options: SendOptions): Promise<HttpResponse> {
     const attempts = Math.max(1, options.attempts ?? SEND_ATTEMPTS);
+    let relogged = false;
     for (let tries = 1; ; tries++) {
       let release = () => {};
       if (this.costBucket) {
@@ -369,6 +400,28 @@ export class ConnectorClient {
             );
           continue;
         }
+      }
+      const failure = this.answerCheck?.(response.data);
+      if (failure) {
+        // The session expired although the status says 200: log in again once, as after a 401.
+        if (failure.sessionExpired && !relogged) {
+          relogged = true;
+          if (await this.auth.renew()) {
+            tries--;
+            continue;
+          }
+        }
+        throw new HttpError(
+          this.show(
+            `${request.method} ${response.url} answered ${response.status} with an error: ${failure.message}`,
+          ),
+          request.method,
+          response.url,
+          response.status,
+          undefined,
+          tries,
+          "refused",
+        );
       }
       const data = response.data as { data?: unknown; errors?: unknown } | undefined;
       const graphql = typeof (request.body as { query?: unknown } | undefined)?.query === "string";
@@ -448,6 +501,13 @@ export class ConnectorClient {
       params,
       record,
       auth: { token: TOKEN_MARKER },
+      // Page paging in the body: each page's request puts its number where the marker is.
+      ...(endpoint.pagination?.type === "page" && endpoint.pagination.in === "body"
+        ? { page: { number: PAGE_MARKER, size: endpoint.pagination.pageSize } }
+        : {}),
+      ...(endpoint.csv && record !== undefined
+        ? { csv: recordsCsv(Array.isArray(record) ? record : [record], endpoint.csv.columns) }
+        : {}),
     } as unknown as TemplateView;
     const query: Record<string, unknown> = {};
     const headers: Record<string, string> = {};

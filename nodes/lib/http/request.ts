@@ -21,6 +21,8 @@ export interface HttpRequest {
   body?: unknown;
   bodyFormat?: "json" | "form" | "xml" | "text";
   responseFormat?: "json" | "xml" | "text";
+  /** The page number this request fetches (page paging); not sent. */
+  page?: number;
 }
 
 export interface SendOptions {
@@ -58,6 +60,8 @@ export interface SendOptions {
   redirects?: RedirectPolicy;
   /** Changes each attempt just before it is sent (auth headers, request signing). */
   prepare?: (request: HttpRequest) => HttpRequest | Promise<HttpRequest>;
+  /** The request only reads (a page of a pull, even by POST): 5xx and lost connections are retried. */
+  safe?: boolean;
   /** A 401 that may be cured (a session or OAuth token to renew): true to try once more. */
   onUnauthorized?: () => Promise<boolean>;
   random?: () => number;
@@ -106,6 +110,8 @@ const xmlParser = new XMLParser({
   attributeNamePrefix: "@",
   parseTagValue: true,
   removeNSPrefix: true,
+  // Character references (&#xD;&#xA;, as .NET services write line breaks in text) are text too.
+  htmlEntities: true,
 });
 const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@" });
 
@@ -329,7 +335,7 @@ export function retryable(
   code: string | undefined,
   opts: SendOptions,
 ): boolean {
-  const safe = IDEMPOTENT.has(method) || (!!opts.idempotencyHeader && !!opts.idempotencyKey);
+  const safe = !!opts.safe || IDEMPOTENT.has(method) || (!!opts.idempotencyHeader && !!opts.idempotencyKey);
   if (status === undefined) return safe || NOT_SENT.has(code ?? "");
   if (status === 429) return true;
   if (status >= 500) return safe;
