@@ -147,8 +147,14 @@ describe("connectors", function () {
       assert.equal(checkParameter(unix, "2026-12-01T13:00:00.999Z"), 1796130000);
       assert.equal(checkParameter(unix, "2026-12-01T14:00:00+01:00"), 1796130000);
       assert.equal(checkParameter(unix, new Date("2026-12-01T13:00:00Z")), 1796130000);
-      assert.throws(() => checkParameter(unix, "2026-12-01"), /must be a whole number of seconds since 1970 or a date/);
-      assert.throws(() => checkParameter(p({ type: "integer" }), "2026-12-01T13:00:00Z"), /must be a whole number/);
+      assert.throws(
+        () => checkParameter(unix, "2026-12-01"),
+        /must be a whole number of seconds since 1970 or a date/,
+      );
+      assert.throws(
+        () => checkParameter(p({ type: "integer" }), "2026-12-01T13:00:00Z"),
+        /must be a whole number/,
+      );
       assert.throws(
         () => checkParameter(p({ type: "integer", enum: [10, 50] }), "20"),
         /must be one of 10, 50/,

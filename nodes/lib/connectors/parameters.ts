@@ -86,7 +86,9 @@ export function checkParameter(p: Parameter, value: unknown): string | number | 
       if (p.format === "unix-time" && !/^\s*-?\d+\s*$/.test(String(value))) {
         const at = value instanceof Date ? value.getTime() : unixTimeOf(String(value).trim());
         if (!Number.isFinite(at))
-          fail("a whole number of seconds since 1970 or a date and time with its offset (e.g. 2026-01-01T00:00:00Z)");
+          fail(
+            "a whole number of seconds since 1970 or a date and time with its offset (e.g. 2026-01-01T00:00:00Z)",
+          );
         out = Math.floor(at / 1000);
         break;
       }

@@ -42,6 +42,11 @@ export interface SendOptions {
   idempotencyHeader?: string;
   /** The key for this one logical request (a batch is one), e.g. rendered from a connector's template. */
   idempotencyKey?: string;
+  /**
+   * The request only reads, whatever its method (a page of a pull: TikTok Shop's orders search
+   * and GraphQL queries are POSTs), so it is retried after a 5xx or a lost connection as a GET is.
+   */
+  readOnly?: boolean;
   signal?: AbortSignal;
   limiter?: RateLimiter;
   /** Values never to show (tokens, keys): replaced by *** in recorded URLs and errors. */
@@ -320,8 +325,9 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
 /**
  * Network errors, 429 and 5xx are retried; other 4xx are not. POST and PATCH could create a
  * second order, so they are retried only when the request never left, on 429 (refused before
- * any work), or when they carry an idempotency key the API dedupes on (a declared header
- * alone is not enough: without the key the API cannot tell a retry from a new order).
+ * any work), when they carry an idempotency key the API dedupes on (a declared header alone is
+ * not enough: without the key the API cannot tell a retry from a new order), or when the
+ * caller says the request only reads (a search by POST).
  */
 export function retryable(
   method: string,
@@ -329,7 +335,8 @@ export function retryable(
   code: string | undefined,
   opts: SendOptions,
 ): boolean {
-  const safe = IDEMPOTENT.has(method) || (!!opts.idempotencyHeader && !!opts.idempotencyKey);
+  const safe =
+    IDEMPOTENT.has(method) || !!opts.readOnly || (!!opts.idempotencyHeader && !!opts.idempotencyKey);
   if (status === undefined) return safe || NOT_SENT.has(code ?? "");
   if (status === 429) return true;
   if (status >= 500) return safe;
