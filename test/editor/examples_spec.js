@@ -28,6 +28,8 @@ const HOW = {
   // Without the Shopify token the pull fails; the webhook trigger (no secret yet) is not pressed.
   "Shopify customers into HubSpot contacts": { press: ["Hourly"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
+  // Without the TikTok Shop secrets the search fails; the fulfilment webhook (no secret yet) is not posted.
+  "TikTok Shop orders into Shopify": { press: ["Every 15 minutes"], expect: "failed" },
 };
 
 describe("the examples in the editor (Chromium)", function () {
