@@ -165,6 +165,9 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     await tt?.close();
   });
 
+  function carriers() {
+    return flow.find((n) => n.type === "pw-lookup-table" && /carrier/.test(n.name));
+  }
   function skus() {
     return flow.find((n) => n.type === "pw-lookup-table" && /SKU/.test(n.name));
   }
@@ -404,6 +407,11 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
       { package_id: "1152321127278713123", tracking_number: "1Z001985YW99744790", shipping_provider_id: UPS },
     ]);
 
+    // Shopify delivers webhooks at least once: the same fulfilment again ships nothing twice.
+    assert.equal((await post(fulfilment)).status, 200);
+    assert.equal((await hookRun()).status, "succeeded");
+    assert.equal(tt.shipped.length, 1, "not shipped a second time");
+
     // An order that did not come from TikTok Shop: nothing to ship, nothing asked of TikTok.
     assert.equal((await post({ ...fulfilment, id: 2, order_id: 99999999 })).status, 200);
     assert.equal((await hookRun()).status, "succeeded");
@@ -425,5 +433,15 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     const notes = refused.notifications ?? [];
     assert.equal(notes.length, 1, JSON.stringify(notes));
     assert.match(notes[0].text, /carrier "Pigeon Post".*shipping_provider_id are required/);
+    // Not remembered as sent: once the carrier is in the table, the same fulfilment goes through.
+    carriers().rows.push(["Pigeon Post", "7000000000000000001"]);
+    await rt.deploy(flow);
+    assert.equal((await post(unknownCarrier)).status, 200);
+    assert.equal((await hookRun()).status, "succeeded");
+    assert.deepEqual(tt.shipped.at(-1), {
+      package_id: orders[1].packages[0].id,
+      tracking_number: "PP1",
+      shipping_provider_id: "7000000000000000001",
+    });
   });
 });
