@@ -362,13 +362,13 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
   it("sends a Shopify fulfilment back to TikTok as the order's package shipped with tracking", async function () {
     const hooks = flow.find((n) => n.type === "pw-trigger" && n.webhook);
     const sign = (b) => crypto.createHmac("sha256", HOOK_SECRET).update(b).digest("base64");
-    const post = (payload, signature) => {
+    const post = (payload, signature, topic = "fulfillments/create") => {
       const body = JSON.stringify(payload);
       return fetch(rt.hooks + hooks.path, {
         method: "POST",
         headers: {
           "content-type": "application/json",
-          "x-shopify-topic": "fulfillments/create",
+          "x-shopify-topic": topic,
           "x-shopify-hmac-sha256": signature ?? sign(body),
         },
         body,
@@ -433,10 +433,11 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     const notes = refused.notifications ?? [];
     assert.equal(notes.length, 1, JSON.stringify(notes));
     assert.match(notes[0].text, /carrier "Pigeon Post".*shipping_provider_id are required/);
-    // Not remembered as sent: once the carrier is in the table, the same fulfilment goes through.
+    // Not remembered as sent: once the carrier is in the table, the fulfilment sent again (the
+    // merchant re-saves its tracking: fulfillments/update) goes through.
     carriers().rows.push(["Pigeon Post", "7000000000000000001"]);
     await rt.deploy(flow);
-    assert.equal((await post(unknownCarrier)).status, 200);
+    assert.equal((await post(unknownCarrier, undefined, "fulfillments/update")).status, 200);
     assert.equal((await hookRun()).status, "succeeded");
     assert.deepEqual(tt.shipped.at(-1), {
       package_id: orders[1].packages[0].id,
