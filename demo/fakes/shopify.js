@@ -316,6 +316,25 @@ async function startShopify({
     if (/\bproductVariants\(/.test(query)) return connection("productVariants", variants);
     if (/\borderCreate\(/.test(query)) {
       const order = variables.order ?? {};
+      // An ID that is no global id fails the whole request as a variable error (GraphQL's
+      // input coercion), as a TikTok SKU left where a variant id belongs would.
+      const badId = (order.lineItems ?? []).findIndex(
+        (l) =>
+          l &&
+          l.variantId !== undefined &&
+          !/^gid:\/\/shopify\/ProductVariant\/\d+$/.test(String(l.variantId)),
+      );
+      if (badId >= 0)
+        return {
+          data: undefined,
+          actual: 0,
+          errors: [
+            {
+              message: `Variable $order of type OrderCreateOrderInput! was provided invalid value for lineItems.${badId}.variantId (Invalid global id '${order.lineItems[badId].variantId}')`,
+              extensions: { code: "INVALID_VARIABLE" },
+            },
+          ],
+        };
       const userErrors = [];
       if (!Array.isArray(order.lineItems) || order.lineItems.length === 0)
         userErrors.push({
@@ -329,10 +348,12 @@ async function startShopify({
         ...order,
       };
       created.push(made);
-      return {
-        data: { orderCreate: { order: { id: made.id, name: made.name, email: made.email }, userErrors } },
-        actual: 10,
-      };
+      const answer = { id: made.id, name: made.name, email: made.email };
+      // Fields the prebuilt mutation selects beyond these, when the query asks for them.
+      if (/\bdisplayFinancialStatus\b/.test(query))
+        answer.displayFinancialStatus = String(made.financialStatus ?? "PENDING").toUpperCase();
+      if (/\bsourceIdentifier\b/.test(query)) answer.sourceIdentifier = made.sourceIdentifier ?? null;
+      return { data: { orderCreate: { order: answer, userErrors } }, actual: 10 };
     }
     if (/\bfulfillmentCreate\(/.test(query)) {
       // FulfillmentInput as documented: lineItemsByFulfillmentOrder (required, each with a

@@ -22,7 +22,9 @@ function expectedSign(path, query, body, appSecret) {
 // update (POST /product/202309/products/{id}/inventory/update) and package ship (POST
 // /fulfillment/202309/packages/{id}/ship), each needing shop_cipher; state kept so an inventory
 // or a shipment reads back; a refused record answers 400 with TikTok's code and message;
-// `failNext(n, status)` and `limit` (requests a second, then 429) for retry tests.
+// `failNext(n, status, after)` (the n requests after the next `after` ones answer `status`, or
+// each status of a list in turn) and `limit` (requests a second, then 429) for retry tests;
+// every orders search is kept in `searches` with its body and the ids it answered.
 async function startTikTokShop({
   appKey,
   appSecret,
@@ -32,8 +34,9 @@ async function startTikTokShop({
   shopCipher,
   limit = 1000,
 }) {
-  const fail = { count: 0, status: 500 };
+  const fail = { count: 0, status: 500, after: 0, failed: 0 };
   const shipped = [];
+  const searches = [];
   let second = 0;
   let inSecond = 0;
   const ok = (data) => ({ body: { code: 0, message: "Success", request_id: "req", data } });
@@ -62,9 +65,16 @@ async function startTikTokShop({
       inSecond = 0;
     }
     if (++inSecond > limit) return { status: 429, body: { code: 36009004, message: "Too many requests" } };
-    if (fail.count > 0) {
+    if (fail.count > 0 && fail.after > 0) fail.after -= 1;
+    else if (fail.count > 0) {
       fail.count -= 1;
-      return { status: fail.status, body: { code: 36009001, message: "Internal error" } };
+      // A list of statuses answers them in turn (429, then 500, …).
+      const status = Array.isArray(fail.status)
+        ? fail.status[fail.failed++ % fail.status.length]
+        : fail.status;
+      return status === 429
+        ? { status: 429, body: { code: 36009004, message: "Too many requests" } }
+        : { status, body: { code: 36009001, message: "Internal error" } };
     }
     if (shopCipher && req.query.shop_cipher !== shopCipher)
       return { status: 400, body: { code: 106011, message: "shop_cipher is invalid" } };
@@ -75,7 +85,13 @@ async function startTikTokShop({
           (body.create_time_ge === undefined || o.create_time >= body.create_time_ge) &&
           (body.update_time_ge === undefined || o.update_time >= body.update_time_ge),
       );
-      return page(list, req, "orders");
+      const answer = page(list, req, "orders");
+      searches.push({
+        body,
+        pageToken: req.query.page_token,
+        ids: (answer.body.data?.orders ?? []).map((o) => o.id),
+      });
+      return answer;
     }
     if (req.method === "GET" && req.path === "/order/202309/orders") {
       const ids = String(req.query.ids ?? "")
@@ -115,9 +131,12 @@ async function startTikTokShop({
     ...server,
     shipped,
     products,
-    failNext(count, status = 500) {
+    searches,
+    failNext(count, status = 500, after = 0) {
       fail.count = count;
       fail.status = status;
+      fail.after = after;
+      fail.failed = 0;
     },
   };
 }

@@ -30,6 +30,8 @@ const HOW = {
   // Without the Shopify token the product pull fails; webhook triggers (no token yet) are not pressed.
   "Shopify & Descartes Peoplevox": { press: ["Hourly products"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
+  // Without the TikTok Shop secrets the search fails; the fulfilment webhook (no secret yet) is not posted.
+  "TikTok Shop orders into Shopify": { press: ["Every 15 minutes"], expect: "failed" },
 };
 
 describe("the examples in the editor (Chromium)", function () {

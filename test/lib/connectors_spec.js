@@ -142,6 +142,20 @@ describe("connectors", function () {
       assert.throws(() => checkParameter(p({ format: "email" }), "bob"), /must be an email address/);
       assert.throws(() => checkParameter(p({}), { a: 1 }), /must be a single value/);
       assert.equal(checkParameter(p({ type: "integer", enum: [10, 50] }), "50"), 50);
+      // unix-time: seconds, or a date and time (a watermark kept as ISO 8601) turned into them.
+      const unix = p({ type: "integer", format: "unix-time" });
+      assert.equal(checkParameter(unix, "1798000000"), 1798000000);
+      assert.equal(checkParameter(unix, "2026-12-01T13:00:00.999Z"), 1796130000);
+      assert.equal(checkParameter(unix, "2026-12-01T14:00:00+01:00"), 1796130000);
+      assert.equal(checkParameter(unix, new Date("2026-12-01T13:00:00Z")), 1796130000);
+      assert.throws(
+        () => checkParameter(unix, "2026-12-01"),
+        /must be a whole number of seconds since 1970 or a date/,
+      );
+      assert.throws(
+        () => checkParameter(p({ type: "integer" }), "2026-12-01T13:00:00Z"),
+        /must be a whole number/,
+      );
       assert.throws(
         () => checkParameter(p({ type: "integer", enum: [10, 50] }), "20"),
         /must be one of 10, 50/,

@@ -24,8 +24,9 @@ import { compileResults, traced, type ResultsSplitter } from "./results";
 import { checkParameter, pathPlaceholders } from "./parameters";
 
 /**
- * Tries per page of a pull, and the backoff between them. A page is a GET, safe to repeat,
- * and one page that gives up fails the whole pull: with 30% of requests failing for a while,
+ * Tries per page of a pull, and the backoff between them. A page only reads (a GET, or a
+ * search or GraphQL query sent by POST), so it is safe to repeat, and one page that gives up
+ * fails the whole pull: with 30% of requests failing for a while,
  * 3 tries lose a page in 2.7% of cases (a pull of 80 pages then fails 9 times in 10), 8 tries
  * in 0.007% (it succeeds 995 times in 1000, and a Retry resumes the rest). Waits of 0.5, 1,
  * 2, 4 then 8 s (with jitter) ride out a short outage in about 30 s, no more.

@@ -326,8 +326,9 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
 /**
  * Network errors, 429 and 5xx are retried; other 4xx are not. POST and PATCH could create a
  * second order, so they are retried only when the request never left, on 429 (refused before
- * any work), or when they carry an idempotency key the API dedupes on (a declared header
- * alone is not enough: without the key the API cannot tell a retry from a new order).
+ * any work), when they carry an idempotency key the API dedupes on (a declared header alone is
+ * not enough: without the key the API cannot tell a retry from a new order), or when the
+ * caller says the request only reads (a search by POST).
  */
 export function retryable(
   method: string,
