@@ -118,14 +118,12 @@ export = function (RED: NodeAPI) {
     } catch (err) {
       node.problem = (err as Error).message;
       refuseMessages(node, label, "pw-service.status.bad-config", err);
-      node.fireManually =
-        node.retryRun =
-        node.startChild =
-          () => {
-            throw new Error(
-              `${label} is not configured correctly: ${node.problem}. Open the service and fix it.`,
-            );
-          };
+      const refused = () =>
+        new Error(`${label} is not configured correctly: ${node.problem}. Open the service and fix it.`);
+      node.fireManually = node.retryRun = () => Promise.reject(refused());
+      node.startChild = () => {
+        throw refused();
+      };
       return;
     }
 
