@@ -87,27 +87,37 @@ export = function (RED: NodeAPI) {
     const label = shapeLabel("service", def, serviceLabel(def));
     let compiled: CompiledService;
     let mapping: Mapping;
-    let source: ConnectorClient;
-    let target: ConnectorClient;
+    let source: ConnectorClient | undefined;
+    let target: ConnectorClient | undefined;
+    /**
+     * An instance that exists but cannot be used (its secrets not entered yet) is the
+     * account's problem, not the service's: runs still start on the schedule and fail with
+     * the reason, so the Runs sidebar and the alert show it rather than nothing happening.
+     */
+    const unusable: string[] = [];
     const templates = new Map<string, ReturnType<typeof compileTemplate>>();
     try {
       compiled = compileService(def);
       source = clientOf(def.source, "source");
       target = clientOf(def.target, "target");
-      const from = source.endpoint(def.sourceEndpoint);
-      if (from.direction !== "receive")
-        throw new Error(`the source endpoint "${from.name}" sends records: choose one that lists them`);
-      const to = target.endpoint(def.targetEndpoint);
-      if (to.direction !== "send")
-        throw new Error(`the target endpoint "${to.name}" lists records: choose one that sends them`);
-      if (def.since && def.since !== "all") {
-        const known = (from.parameters ?? []).map((p) => p.key);
-        if (!known.includes(String(def.sinceParam)))
-          throw new Error(
-            `"${from.name}" has no parameter "${String(def.sinceParam)}" to pull only what changed${known.length ? `: choose one of ${known.join(", ")}` : "; choose all records"}`,
-          );
+      if (source) {
+        const from = source.endpoint(def.sourceEndpoint);
+        if (from.direction !== "receive")
+          throw new Error(`the source endpoint "${from.name}" sends records: choose one that lists them`);
+        if (def.since && def.since !== "all") {
+          const known = (from.parameters ?? []).map((p) => p.key);
+          if (!known.includes(String(def.sinceParam)))
+            throw new Error(
+              `"${from.name}" has no parameter "${String(def.sinceParam)}" to pull only what changed${known.length ? `: choose one of ${known.join(", ")}` : "; choose all records"}`,
+            );
+        }
+        withPageSize(from, { method: "GET", url: "", query: {} }, compiled.pageSize);
       }
-      withPageSize(from, { method: "GET", url: "", query: {} }, compiled.pageSize);
+      if (target) {
+        const to = target.endpoint(def.targetEndpoint);
+        if (to.direction !== "send")
+          throw new Error(`the target endpoint "${to.name}" lists records: choose one that sends them`);
+      }
       for (const p of def.params ?? [])
         if (p.valueType === "template") templates.set(p.key, compileTemplate(p.value ?? ""));
       try {
@@ -126,12 +136,14 @@ export = function (RED: NodeAPI) {
       };
       return;
     }
+    if (unusable.length) node.error(`${label}: ${unusable.join("; ")}; its runs fail until then`);
 
-    function clientOf(id: string, what: string): ConnectorClient {
+    /** The instance's client; undefined (and the reason kept) when the instance cannot be used yet. */
+    function clientOf(id: string, what: string): ConnectorClient | undefined {
       const instance = findNode(RED, id, "pw-instance");
       if (!instance) throw new Error(`choose the ${what} instance (the account to connect with)`);
       if (!instance.client)
-        throw new Error(
+        unusable.push(
           `its ${what} instance "${instance.name || instance.id}" cannot be used: ${instance.problem ?? "see its settings"}`,
         );
       return instance.client;
@@ -244,6 +256,12 @@ export = function (RED: NodeAPI) {
     }
 
     async function run(msg: NodeMessage, send: (m: Array<NodeMessage | null>) => void): Promise<void> {
+      if (!source || !target) {
+        node.status({ fill: "red", shape: "ring", text: "pw-service.status.instance" });
+        throw new Error(
+          `${label}: ${unusable.join("; ")}. Open the instance, enter what it needs and deploy`,
+        );
+      }
       const pw = readPw(msg);
       const runId = runIdOf(msg);
       const tracker = shapeRuns();
@@ -403,6 +421,7 @@ export = function (RED: NodeAPI) {
       scheduler.start();
       idleStatus();
     } else node.status({ fill: "grey", shape: "ring", text: "pw-service.status.manual" });
+    if (unusable.length) node.status({ fill: "red", shape: "ring", text: "pw-service.status.instance" });
 
     node.on("close", (removed: boolean, done: () => void) => {
       scheduler?.stop();

@@ -28,6 +28,8 @@ const HOW = {
   // Without the Shopify token the pull fails; the webhook trigger (no secret yet) is not pressed.
   "Shopify customers into HubSpot contacts": { press: ["Hourly"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
+  // A service shape: without the instances' tokens its runs fail with the reason.
+  "Sync customers with a service": { press: ["Shopify customers → HubSpot"], expect: "failed" },
 };
 
 describe("the examples in the editor (Chromium)", function () {
@@ -99,7 +101,10 @@ describe("the examples in the editor (Chromium)", function () {
     const known = new Set((await runs()).map((r) => r.id));
     for (const label of how.press) {
       const id = await page.evaluate(
-        ({ z, label }) => RED.nodes.filterNodes({ z, type: "pw-trigger" }).find((n) => n.name === label).id,
+        ({ z, label }) =>
+          RED.nodes
+            .filterNodes({ z })
+            .find((n) => (n.type === "pw-trigger" || n.type === "pw-service") && n.name === label).id,
         { z: tab, label },
       );
       await page.locator(`g.red-ui-flow-node-group[id='${id}'] .red-ui-flow-node-button`).click();
