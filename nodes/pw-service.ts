@@ -159,7 +159,12 @@ export = function (RED: NodeAPI) {
     const launcher: TriggerLauncher = { snapshots, launch };
     triggerRuns()?.registerTrigger(node.id, launcher);
     // The steps of a run inside this one shape: how the Runs sidebar shows pull, map and send.
-    const step = (part: string): NodeRef => ({ id: `${node.id}:${part}`, type: "pw-service", name: part });
+    const shown = (def.name ?? "").trim() || serviceLabel(def);
+    const step = (part: string): NodeRef => ({
+      id: `${node.id}:${part}`,
+      type: "pw-service",
+      name: `${shown}: ${part}`,
+    });
     const steps = { pull: step("pull"), map: step("map"), send: step("send") };
     let scheduler: Scheduler | undefined;
 

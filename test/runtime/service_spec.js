@@ -260,6 +260,20 @@ describe("pw-service (runtime, Shopify customers to HubSpot contacts)", function
     assert.equal(shop.customerQueries.at(-1).query.updated_at_min, before);
   });
 
+  it("retries a run from the Runs sidebar's Retry as a new run of the service", async function () {
+    const failed = (await rt.api("GET", "/pw/runs")).json.runs.find(
+      (r) => r.trigger === SERVICE && r.status === "completed with failures",
+    );
+    const res = await rt.api("POST", `/pw/runs/${failed.id}/retry`, {});
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.json.run.retryOf, failed.id);
+    assert.equal(res.json.run.via, "retry");
+    const retried = await ended(res.json.run.id);
+    assert.equal(retried.trigger, SERVICE);
+    assert.ok(retried.steps[`${SERVICE}:pull`], "it pulled again");
+    assert.equal(retried.steps[`${SERVICE}:pull`].name, "customers to contacts: pull");
+  });
+
   it("refuses bad settings at deploy with an error that says what to fix", async function () {
     const bad = flow();
     Object.assign(
