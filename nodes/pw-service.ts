@@ -13,7 +13,7 @@ import { addCheck, type CheckProblem } from "./lib/editor-checks";
 import { MANUAL_RANK, priorityRank } from "./lib/runs/queue";
 import type { TriggerLauncher } from "./lib/runs/service";
 import type { SnapshotMode } from "./lib/runs/snapshots";
-import type { RunRecord } from "./lib/runs/record";
+import type { RunRecord, RunStatus } from "./lib/runs/record";
 import type { RequestRecord } from "./lib/records";
 import { findNode, shapeRuns, triggerRuns, type NodeRef, type TriggerNode } from "./contracts";
 import { refuseMessages, sendOn, shapeLabel, showStopped, startClean } from "./shape";
@@ -62,7 +62,11 @@ interface Failure {
   outcome: "refused" | "unknown";
 }
 
-const ENDED_BADLY = new Set(["failed", "timed out", "completed with failures"]);
+const ENDED_BADLY: ReadonlySet<RunStatus> = new Set<RunStatus>([
+  "failed",
+  "timed out",
+  "completed with failures",
+]);
 
 export = function (RED: NodeAPI) {
   const userDir =
