@@ -96,7 +96,15 @@ describe("service shape in the editor (Chromium)", function () {
       os.map((o) => o.value),
     );
     assert.ok(!sourceEndpoints.includes("create-order"), "only endpoints that list records");
+    // The endpoint's own parameters, with the connection shape's editor: list orders has a status.
+    await page.selectOption("#node-input-sourceEndpoint", "list-orders");
+    await page.waitForFunction(() =>
+      /Financial status/.test(document.querySelector("#pw-service-params").textContent),
+    );
     await page.selectOption("#node-input-sourceEndpoint", "list-customers");
+    await page.waitForFunction(() =>
+      /Updated at or after/.test(document.querySelector("#pw-service-params").textContent),
+    );
     await page.selectOption("#node-input-since", "last-success");
     assert.equal(await page.inputValue("#node-input-sinceParam"), "updated_at_min");
 
@@ -189,6 +197,7 @@ describe("service shape in the editor (Chromium)", function () {
         targetEndpoint: n.targetEndpoint,
         attempts: n.attempts,
         outputs: n.outputs,
+        params: n.params,
       };
     }, id);
     assert.deepEqual(saved, {
@@ -210,6 +219,7 @@ describe("service shape in the editor (Chromium)", function () {
       targetEndpoint: "upsert-contacts",
       attempts: "4",
       outputs: 2,
+      params: [],
     });
   });
 
