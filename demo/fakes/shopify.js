@@ -1,7 +1,8 @@
 // A fake of Shopify's Admin API as documented: X-Shopify-Access-Token on every call.
 // REST: Link-header paging with page_info (limit at most 250), a leaky bucket of 40 draining
 // 2 a second that answers 429 with Retry-After when full, orders created with POST /orders.json,
-// customers listed with GET /customers.json (updated_at_min, the REST form: updated_at).
+// customers listed with GET /customers.json (updated_at_min, the REST form: updated_at);
+// `failNext(n, status, after)` answers requests with a 429 or a 5xx on demand.
 // GraphQL (POST /admin/api/<version>/graphql.json): cost-based throttling as Shopify
 // documents it (shopify.dev/docs/api/usage/limits, .../admin-graphql rate limits): a bucket of
 // points per app and store (maximumAvailable) refilled at restoreRate a second; a query's
@@ -68,7 +69,18 @@ async function startShopify({
   });
   let level = 0;
   let last = Date.now();
+  // failNext: statuses for the next requests (undefined: that one passes).
+  let failures = [];
   const server = await startServer((req) => {
+    const failing = failures.length ? failures.shift() : undefined;
+    if (failing)
+      return failing === 429
+        ? {
+            status: 429,
+            headers: { "retry-after": "1.0" },
+            body: { errors: "Exceeded 2 calls per second for api client." },
+          }
+        : { status: failing, body: { errors: "Internal Server Error" } };
     const now = Date.now();
     level = Math.max(0, level - ((now - last) / 1000) * leakPerSecond);
     last = now;
@@ -127,18 +139,21 @@ async function startShopify({
       customerQueries.push(asked);
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
-      const since = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
+      // As Shopify does, page_info carries the first page's filters: a next link has only limit and page_info.
+      const [offset, sinceText] = req.query.page_info
+        ? Buffer.from(req.query.page_info, "base64url").toString().split("|")
+        : ["0", req.query.updated_at_min];
+      const since = sinceText ? Date.parse(sinceText) : undefined;
       if (since !== undefined && Number.isNaN(since))
         return { status: 400, body: { errors: { updated_at_min: "is not a valid date" } } };
-      const start = req.query.page_info
-        ? Number(Buffer.from(req.query.page_info, "base64url").toString())
-        : 0;
+      const start = Number(offset);
       const list = customers.filter((c) => since === undefined || Date.parse(c.updated_at) >= since);
       const page = list.slice(start, start + limit);
       asked.ids = page.map((c) => c.id);
       const headers = { ...limitHeader };
+      const info = (at) => Buffer.from(sinceText ? `${at}|${sinceText}` : String(at)).toString("base64url");
       if (start + limit < list.length)
-        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${info(start + limit)}>; rel="next"`;
       return { headers, body: { customers: page } };
     }
     if (req.method === "GET" && route === "/products.json") {
@@ -480,6 +495,9 @@ async function startShopify({
       failures = Array(n).fill(status);
     },
     customerQueries,
+    /** The next n requests (after `after` that pass) are answered `status` (429 with Retry-After, or a 5xx). */
+    failNext: (n, status = 429, after = 0) =>
+      (failures = [...Array(after).fill(undefined), ...Array(n).fill(status)]),
     gql,
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {

@@ -32,6 +32,8 @@ const HOW = {
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
   // Without the TikTok Shop secrets the search fails; the fulfilment webhook (no secret yet) is not posted.
   "TikTok Shop orders into Shopify": { press: ["Every 15 minutes"], expect: "failed" },
+  // A service shape: without the instances' tokens its runs fail with the reason.
+  "Sync customers with a service": { press: ["Shopify customers → HubSpot"], expect: "failed" },
 };
 
 describe("the examples in the editor (Chromium)", function () {
@@ -103,7 +105,10 @@ describe("the examples in the editor (Chromium)", function () {
     const known = new Set((await runs()).map((r) => r.id));
     for (const label of how.press) {
       const id = await page.evaluate(
-        ({ z, label }) => RED.nodes.filterNodes({ z, type: "pw-trigger" }).find((n) => n.name === label).id,
+        ({ z, label }) =>
+          RED.nodes
+            .filterNodes({ z })
+            .find((n) => (n.type === "pw-trigger" || n.type === "pw-service") && n.name === label).id,
         { z: tab, label },
       );
       await page.locator(`g.red-ui-flow-node-group[id='${id}'] .red-ui-flow-node-button`).click();

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Agent as HttpsAgent } from "node:https";
-import { PAGE_MARKER, paginate, type Page, type ResumePoint } from "../http/pagination";
+import { PAGE_MARKER, paginate, type Page, type Pagination, type ResumePoint } from "../http/pagination";
 import { recordsCsv } from "../csv";
 import { compileAnswerCheck, type AnswerCheck } from "./answer-errors";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
@@ -69,6 +69,8 @@ export interface CallOptions {
   firstPageOnly?: boolean;
   /** Receive: go on from this point of an earlier pull (a checkpoint) instead of the first page. */
   resume?: ResumePoint;
+  /** Receive: records per page instead of the endpoint's own (see withPageSize). */
+  pageSize?: number;
 }
 
 /**
@@ -105,6 +107,34 @@ export function missingVariables(
   });
   if (missing.length === 0) return undefined;
   return `the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`;
+}
+
+/** The query parameters that set a page's size when the pagination names none: the usual names. */
+const PAGE_SIZE_KEYS = ["limit", "per_page", "page_size", "pageSize", "perPage", "count"];
+
+/**
+ * A pull's first request and pagination with `size` records a page: the pagination's own size
+ * parameter (page, offset) or the endpoint's fixed query value of a usual name (Shopify's
+ * `limit=250`). Throws when the endpoint has no page size to set.
+ */
+export function withPageSize(
+  endpoint: Endpoint,
+  request: HttpRequest,
+  size: number | undefined,
+): { request: HttpRequest; pagination: Pagination } {
+  const pagination: Pagination = endpoint.pagination ?? { type: "none" };
+  if (size === undefined) return { request, pagination };
+  if (!Number.isInteger(size) || size < 1)
+    throw new RequestShapeError(`the page size must be a whole number of 1 or more, not ${String(size)}`);
+  if (pagination.type === "page" && pagination.sizeParam)
+    return { request, pagination: { ...pagination, pageSize: size } };
+  if (pagination.type === "offset") return { request, pagination: { ...pagination, limit: size } };
+  const key = PAGE_SIZE_KEYS.find((k) => Object.hasOwn(endpoint.query ?? {}, k));
+  if (!key)
+    throw new RequestShapeError(
+      `"${endpoint.name}" has no page size that can be set (no ${PAGE_SIZE_KEYS.join("/")} query parameter and a pagination without a size); leave the page size blank`,
+    );
+  return { request: { ...request, query: { ...request.query, [key]: size } }, pagination };
 }
 
 export class ConnectorClient {
@@ -193,7 +223,8 @@ export class ConnectorClient {
     const endpoint = this.endpoint(endpointId);
     if (endpoint.direction !== "receive")
       throw new Error(`"${endpoint.name}" is a send endpoint: use it to send records`);
-    let request = this.request(endpoint, opts, undefined);
+    const sized = withPageSize(endpoint, this.request(endpoint, opts, undefined), opts.pageSize);
+    let request = sized.request;
     const paging = endpoint.pagination;
     // A first page alone (a connection test) still needs its number where the body says so.
     if (opts.firstPageOnly && paging?.type === "page" && typeof request.body === "string")
@@ -206,9 +237,7 @@ export class ConnectorClient {
       safe: true,
     };
     const send = (r: HttpRequest) => this.call(endpoint, r, base);
-    const pagination = opts.firstPageOnly
-      ? { type: "none" as const }
-      : (endpoint.pagination ?? { type: "none" as const });
+    const pagination = opts.firstPageOnly ? { type: "none" as const } : sized.pagination;
     yield* paginate(request, pagination, send, {
       recordsPath: endpoint.records,
       recordsFormat: endpoint.recordsFormat,
@@ -223,7 +252,8 @@ export class ConnectorClient {
    * the checkpoint the failed pull left; a pull whose filters changed starts afresh.
    */
   pullKey(endpointId: string, opts: CallOptions = {}): string {
-    const r = this.request(this.endpoint(endpointId), opts, undefined);
+    const endpoint = this.endpoint(endpointId);
+    const r = withPageSize(endpoint, this.request(endpoint, opts, undefined), opts.pageSize).request;
     return createHash("sha256")
       .update(JSON.stringify([r.method, r.url, r.query, r.body]))
       .digest("base64url")
