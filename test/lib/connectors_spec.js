@@ -34,6 +34,19 @@ describe("connectors", function () {
       ]);
     });
 
+    it("gives every variable and secret of every prebuilt connector help for the instance dialog", function () {
+      // The pw-instance dialog lists this help under the fields: where the value is found in
+      // the vendor's admin, so nobody has to guess what a "shop cipher" or "token id" is.
+      const missing = Object.values(prebuilt).flatMap((d) =>
+        (d.variables ?? [])
+          .filter((v) => typeof v.help !== "string" || v.help.trim().length < 20)
+          .map((v) => `${d.id}.${v.key}`),
+      );
+      assert.deepEqual(missing, []);
+      const secrets = Object.values(prebuilt).flatMap((d) => (d.variables ?? []).filter((v) => v.secret));
+      assert.ok(secrets.length >= 10, "the secret slots are variables too, and were checked above");
+    });
+
     it("names every field that is wrong", function () {
       assert.throws(
         () =>
