@@ -64,6 +64,8 @@ async function startTikTokShop({
     if (++inSecond > limit) return { status: 429, body: { code: 36009004, message: "Too many requests" } };
     if (fail.count > 0) {
       fail.count -= 1;
+      if (fail.status === 429)
+        return { status: 429, body: { code: 36009004, message: "Too many requests", request_id: "req" } };
       return { status: fail.status, body: { code: 36009001, message: "Internal error" } };
     }
     if (shopCipher && req.query.shop_cipher !== shopCipher)

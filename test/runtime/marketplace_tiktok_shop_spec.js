@@ -1,0 +1,178 @@
+// TikTok Shop's prebuilt connector end to end: every endpoint through a pw-connection shape in a
+// real runtime, on an instance whose app secret and access token go through the admin API as
+// the editor sends them, against demo/fakes/tiktok-shop.js (which checks TikTok's signature on
+// every request). Each endpoint first meets a 429 that the shape waits out.
+const assert = require("node:assert/strict");
+const { startRuntime } = require("../support/runtime");
+const { prebuilt, harness } = require("../support/marketplace");
+const { startTikTokShop } = require("../../demo/fakes/tiktok-shop");
+
+const APP_SECRET = "tts-app-secret-e2e";
+const TOKEN = "TTP_access_token_e2e";
+const orders = Array.from({ length: 130 }, (_, i) => ({
+  id: `5764614130387857${String(i).padStart(3, "0")}`,
+  status: i % 2 ? "AWAITING_SHIPMENT" : "DELIVERED",
+  create_time: 1798000000 + i,
+  update_time: 1798000300 + i,
+}));
+const products = Array.from({ length: 105 }, (_, i) => ({
+  id: `1729592969712207${String(i).padStart(3, "0")}`,
+  title: `Tee ${i}`,
+  skus: [{ id: `sku-${i}`, inventory: [{ warehouse_id: "w1", quantity: 1 }] }],
+}));
+
+// Per endpoint: what the shape is given and what must come out of it, and of the fake.
+const CASES = {
+  "search-orders": {
+    params: { create_time_ge: 1798000010 },
+    check: ({ records, pages }) => {
+      assert.equal(records.length, 120, "every order created at or after the filter, from every page");
+      assert.deepEqual(
+        pages.map((p) => [p.payload.length, p.page.last]),
+        [
+          [100, false],
+          [20, true],
+        ],
+      );
+    },
+  },
+  "get-orders": {
+    params: { ids: `${orders[3].id},${orders[4].id}` },
+    check: ({ records }) =>
+      assert.deepEqual(
+        records.map((o) => o.id),
+        [orders[3].id, orders[4].id],
+      ),
+  },
+  "search-products": {
+    check: ({ records, pages }) => {
+      assert.deepEqual(
+        records.map((p) => p.id),
+        products.map((p) => p.id),
+      );
+      assert.equal(pages.at(-1).page.last, true);
+    },
+  },
+  "update-inventory": {
+    payload: [
+      {
+        product_id: products[0].id,
+        skus: [{ id: "sku-0", inventory: [{ warehouse_id: "w1", quantity: 7 }] }],
+      },
+      { product_id: "404", skus: [{ id: "sku-x", inventory: [] }] },
+    ],
+    check: ({ records, failed, fake }) => {
+      assert.equal(records.length, 1);
+      assert.equal(fake.products[0].skus[0].inventory[0].quantity, 7, "the stock reads back");
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].record.product_id, "404");
+      assert.match(failed[0].error, /answered 400: .*product does not exist/);
+      assert.equal(failed[0].outcome, "refused");
+    },
+    status: "completed with failures",
+  },
+  "ship-package": {
+    payload: [
+      {
+        package_id: "1152321127278713123",
+        tracking_number: "1Z999",
+        shipping_provider_id: "6617675021119438849",
+      },
+      { package_id: "1152321127278713124", tracking_number: "", shipping_provider_id: "" },
+    ],
+    check: ({ records, failed, fake }) => {
+      assert.equal(records.length, 1);
+      assert.deepEqual(fake.shipped.at(-1), {
+        package_id: "1152321127278713123",
+        tracking_number: "1Z999",
+        shipping_provider_id: "6617675021119438849",
+      });
+      assert.match(failed[0].error, /tracking_number and shipping_provider_id are required/);
+      assert.equal(failed[0].status, 400);
+    },
+    status: "completed with failures",
+  },
+};
+
+describe("TikTok Shop connector end to end (runtime, pw-connection)", function () {
+  this.timeout(120000);
+  let rt;
+  let fake;
+  let call;
+  const seen = [];
+  before(async () => {
+    fake = await startTikTokShop({
+      appKey: "6d3rk2",
+      appSecret: APP_SECRET,
+      accessToken: TOKEN,
+      orders,
+      products,
+      shopCipher: "ROW_cipher",
+    });
+    rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 40 } } });
+    ({ call } = harness(rt, seen));
+  });
+  after(async () => {
+    await rt?.stop();
+    await fake?.close();
+  });
+  const instance = () => ({
+    connector: "tiktok-shop",
+    vars: { appKey: "6d3rk2", shopCipher: "ROW_cipher", baseUrl: fake.base },
+    secretSlots: { appSecret: 0, accessToken: 1 },
+    credentials: { secret_0: APP_SECRET, secret_1: TOKEN },
+  });
+
+  it("has a case for every endpoint the connector defines", function () {
+    assert.deepEqual(Object.keys(CASES).sort(), prebuilt["tiktok-shop"].endpoints.map((e) => e.id).sort());
+  });
+
+  for (const [endpoint, c] of Object.entries(CASES))
+    it(`${endpoint}: waits out a 429, then ${c.payload ? "sends, reading back from the fake" : "pulls every page"}`, async function () {
+      fake.failNext(1, 429);
+      const out = await call(instance(), endpoint, c);
+      assert.equal(out.run.status, c.status ?? "succeeded", JSON.stringify(out.run.errors));
+      assert.equal(out.requests[0].attempts, 2, "the first try met the rate limit, the second went through");
+      c.check({ ...out, fake });
+      for (const text of [JSON.stringify(out.run), JSON.stringify(rt.logs)])
+        assert.ok(!text.includes(APP_SECRET) && !text.includes(TOKEN), "no secret in the run log or logs");
+    });
+
+  it("fails a search on a 5xx without repeating the POST, and retries a GET that met one", async function () {
+    fake.failNext(1, 503);
+    const search = await call(instance(), "search-products");
+    assert.equal(search.run.status, "failed");
+    assert.match(search.run.errors[0].message, /answered 503/);
+    assert.deepEqual(
+      search.requests.map((r) => [r.status, r.attempts]),
+      [[503, 1]],
+      "a POST is not repeated after a 5xx",
+    );
+    fake.failNext(1, 500);
+    const get = await call(instance(), "get-orders", { params: { ids: orders[0].id } });
+    assert.equal(get.run.status, "succeeded");
+    assert.deepEqual(
+      get.requests.map((r) => [r.status, r.attempts]),
+      [[200, 2]],
+    );
+    assert.equal(get.records[0].id, orders[0].id);
+  });
+
+  it("reports a send that met a 5xx as of unknown outcome on the failure output", async function () {
+    fake.failNext(1, 502);
+    const out = await call(instance(), "ship-package", {
+      payload: [{ package_id: "p-5xx", tracking_number: "T1", shipping_provider_id: "S1" }],
+    });
+    assert.equal(out.failed.length, 1);
+    assert.equal(out.failed[0].outcome, "unknown");
+    assert.equal(out.failed[0].status, 502);
+    assert.equal(out.run.status, "completed with failures");
+  });
+
+  it("lists the run in the run log with its status", async function () {
+    const out = await call(instance(), "get-orders", { params: { ids: orders[1].id } });
+    const runs = (await rt.api("GET", "/pw/runs")).json.runs;
+    const listed = runs.find((r) => r.id === out.run.id);
+    assert.equal(listed.status, "succeeded");
+  });
+});
