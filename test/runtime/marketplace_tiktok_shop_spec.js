@@ -3,8 +3,7 @@
 // the editor sends them, against demo/fakes/tiktok-shop.js (which checks TikTok's signature on
 // every request). Each endpoint first meets a 429 that the shape waits out.
 const assert = require("node:assert/strict");
-const { startRuntime } = require("../support/runtime");
-const { prebuilt, harness } = require("../support/marketplace");
+const { endToEnd } = require("../support/marketplace");
 const { startTikTokShop } = require("../../demo/fakes/tiktok-shop");
 
 const APP_SECRET = "tts-app-secret-e2e";
@@ -94,85 +93,59 @@ const CASES = {
   },
 };
 
-describe("TikTok Shop connector end to end (runtime, pw-connection)", function () {
-  this.timeout(120000);
-  let rt;
-  let fake;
-  let call;
-  const seen = [];
-  before(async () => {
-    fake = await startTikTokShop({
+const instance = (fake) => ({
+  connector: "tiktok-shop",
+  vars: { appKey: "6d3rk2", shopCipher: "ROW_cipher", baseUrl: fake.base },
+  secretSlots: { appSecret: 0, accessToken: 1 },
+  credentials: { secret_0: APP_SECRET, secret_1: TOKEN },
+});
+
+endToEnd({
+  title: "TikTok Shop",
+  connector: "tiktok-shop",
+  start: () =>
+    startTikTokShop({
       appKey: "6d3rk2",
       appSecret: APP_SECRET,
       accessToken: TOKEN,
       orders,
       products,
       shopCipher: "ROW_cipher",
-    });
-    rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 40 } } });
-    ({ call } = harness(rt, seen));
-  });
-  after(async () => {
-    await rt?.stop();
-    await fake?.close();
-  });
-  const instance = () => ({
-    connector: "tiktok-shop",
-    vars: { appKey: "6d3rk2", shopCipher: "ROW_cipher", baseUrl: fake.base },
-    secretSlots: { appSecret: 0, accessToken: 1 },
-    credentials: { secret_0: APP_SECRET, secret_1: TOKEN },
-  });
-
-  it("has a case for every endpoint the connector defines", function () {
-    assert.deepEqual(Object.keys(CASES).sort(), prebuilt["tiktok-shop"].endpoints.map((e) => e.id).sort());
-  });
-
-  for (const [endpoint, c] of Object.entries(CASES))
-    it(`${endpoint}: waits out a 429, then ${c.payload ? "sends, reading back from the fake" : "pulls every page"}`, async function () {
-      fake.failNext(1, 429);
-      const out = await call(instance(), endpoint, c);
-      assert.equal(out.run.status, c.status ?? "succeeded", JSON.stringify(out.run.errors));
-      assert.equal(out.requests[0].attempts, 2, "the first try met the rate limit, the second went through");
-      c.check({ ...out, fake });
-      for (const text of [JSON.stringify(out.run), JSON.stringify(rt.logs)])
-        assert.ok(!text.includes(APP_SECRET) && !text.includes(TOKEN), "no secret in the run log or logs");
+    }),
+  instance,
+  cases: CASES,
+  tooMany: (fake) => fake.failNext(1, 429),
+  secrets: [APP_SECRET, TOKEN],
+  more(ctx) {
+    it("fails a search on a 5xx without repeating the POST, and retries a GET that met one", async function () {
+      ctx.fake.failNext(1, 503);
+      const search = await ctx.call("search-products");
+      assert.equal(search.run.status, "failed");
+      assert.match(search.run.errors[0].message, /answered 503/);
+      assert.deepEqual(
+        search.requests.map((r) => [r.status, r.attempts]),
+        [[503, 1]],
+        "a POST is not repeated after a 5xx",
+      );
+      ctx.fake.failNext(1, 500);
+      const get = await ctx.call("get-orders", { params: { ids: orders[0].id } });
+      assert.equal(get.run.status, "succeeded");
+      assert.deepEqual(
+        get.requests.map((r) => [r.status, r.attempts]),
+        [[200, 2]],
+      );
+      assert.equal(get.records[0].id, orders[0].id);
     });
 
-  it("fails a search on a 5xx without repeating the POST, and retries a GET that met one", async function () {
-    fake.failNext(1, 503);
-    const search = await call(instance(), "search-products");
-    assert.equal(search.run.status, "failed");
-    assert.match(search.run.errors[0].message, /answered 503/);
-    assert.deepEqual(
-      search.requests.map((r) => [r.status, r.attempts]),
-      [[503, 1]],
-      "a POST is not repeated after a 5xx",
-    );
-    fake.failNext(1, 500);
-    const get = await call(instance(), "get-orders", { params: { ids: orders[0].id } });
-    assert.equal(get.run.status, "succeeded");
-    assert.deepEqual(
-      get.requests.map((r) => [r.status, r.attempts]),
-      [[200, 2]],
-    );
-    assert.equal(get.records[0].id, orders[0].id);
-  });
-
-  it("reports a send that met a 5xx as of unknown outcome on the failure output", async function () {
-    fake.failNext(1, 502);
-    const out = await call(instance(), "ship-package", {
-      payload: [{ package_id: "p-5xx", tracking_number: "T1", shipping_provider_id: "S1" }],
+    it("reports a send that met a 5xx as of unknown outcome on the failure output", async function () {
+      ctx.fake.failNext(1, 502);
+      const out = await ctx.call("ship-package", {
+        payload: [{ package_id: "p-5xx", tracking_number: "T1", shipping_provider_id: "S1" }],
+      });
+      assert.equal(out.failed.length, 1);
+      assert.equal(out.failed[0].outcome, "unknown");
+      assert.equal(out.failed[0].status, 502);
+      assert.equal(out.run.status, "completed with failures");
     });
-    assert.equal(out.failed.length, 1);
-    assert.equal(out.failed[0].outcome, "unknown");
-    assert.equal(out.failed[0].status, 502);
-    assert.equal(out.run.status, "completed with failures");
-  });
-
-  it("lists the run in the run log with its status", async function () {
-    const out = await call(instance(), "get-orders", { params: { ids: orders[1].id } });
-    const runs = (await rt.api("GET", "/pw/runs")).json.runs;
-    const listed = runs.find((r) => r.id === out.run.id);
-    assert.equal(listed.status, "succeeded");
-  });
+  },
 });

@@ -89,3 +89,69 @@ function harness(rt, seen) {
 }
 
 module.exports = { prebuilt, allEndpoints, harness };
+
+/**
+ * The end-to-end suite of one prebuilt connector: a case per endpoint (each meeting a 429 the
+ * shape waits out first, then pulling every page or sending and reading back from the fake),
+ * a check that the cases cover the definition's endpoints, and `more(ctx)` for the connector's
+ * own 5xx and failure tests. `ctx` holds { rt, fake, call(endpoint, opts) }.
+ */
+function endToEnd({ title, connector, start, instance, cases, tooMany, secrets, more }) {
+  const assert = require("node:assert/strict");
+  const { startRuntime } = require("./runtime");
+  describe(`${title} connector end to end (runtime, pw-connection)`, function () {
+    this.timeout(120000);
+    const seen = [];
+    const ctx = {};
+    before(async () => {
+      ctx.fake = await start();
+      ctx.rt = await startRuntime({
+        functionGlobalContext: { seen },
+        patchworks: { runs: { settleMs: 40 } },
+      });
+      const { call } = harness(ctx.rt, seen);
+      ctx.call = (endpoint, opts) => call(instance(ctx.fake), endpoint, opts);
+    });
+    after(async () => {
+      await ctx.rt?.stop();
+      await ctx.fake?.close();
+    });
+
+    it("has a case for every endpoint the connector defines", function () {
+      assert.deepEqual(Object.keys(cases).sort(), prebuilt[connector].endpoints.map((e) => e.id).sort());
+    });
+
+    for (const [endpoint, c] of Object.entries(cases)) {
+      const direction = prebuilt[connector].endpoints.find((e) => e.id === endpoint)?.direction;
+      it(`${endpoint}: waits out a 429, then ${direction === "send" ? "sends, reading back from the fake" : "pulls every page"}`, async function () {
+        const fake = ctx.fake;
+        if (c.before) await c.before(fake);
+        if (tooMany && c.tooMany !== false) tooMany(fake);
+        const opts = typeof c.opts === "function" ? c.opts(fake) : c;
+        const out = await ctx.call(endpoint, opts);
+        assert.equal(out.run.status, c.status ?? "succeeded", JSON.stringify(out.run.errors));
+        if (tooMany && c.tooMany !== false)
+          assert.equal(
+            out.requests[0].attempts,
+            2,
+            "the first try met the rate limit, the second went through",
+          );
+        if (direction === "receive" && out.pages.length)
+          assert.equal(out.pages.at(-1).page.last, true, "pulled to the last page");
+        await c.check({ ...out, fake });
+        for (const text of [JSON.stringify(out.run), JSON.stringify(ctx.rt.logs)])
+          for (const secret of secrets) assert.ok(!text.includes(secret), "no secret in the run log or logs");
+      });
+    }
+
+    it("lists its runs in the run log with their status", async function () {
+      const runs = (await ctx.rt.api("GET", "/pw/runs")).json.runs;
+      assert.ok(runs.length >= Object.keys(cases).length);
+      assert.ok(runs.every((r) => ["succeeded", "completed with failures", "failed"].includes(r.status)));
+    });
+
+    if (more) more(ctx);
+  });
+}
+
+module.exports.endToEnd = endToEnd;
