@@ -10,6 +10,12 @@
 // error and actualQueryCost null; after it runs the difference to its actual cost is
 // refunded. A query may cost at most 1,000 points (MAX_COST_EXCEEDED); input arrays at most
 // 250. Every answer carries extensions.cost with throttleStatus. userErrors are per input.
+// REST also: PUT /orders/{id}.json (404 for an unknown order), GET /products.json and GET
+// /inventory_levels.json (Link paging; inventory levels need location_ids or inventory_item_ids,
+// else 422), POST /inventory_levels/set.json (422 for an item the store does not know); GraphQL
+// also: location(id) { inventoryLevels } (null for an unknown location). `failNext(n, status)`
+// answers the next n requests (REST or GraphQL) with a 429 as the REST bucket does (Retry-After)
+// or a 5xx.
 // Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
 // supported one, named in X-Shopify-API-Version.
 const { startServer } = require("./http-server");
@@ -32,12 +38,16 @@ async function startShopify({
   products = [],
   variants = [],
   fulfillmentOrders = [],
+  restProducts = [],
+  inventoryLevels = [],
   bucket = 40,
   leakPerSecond = 2,
   points = 2000,
   restoreRate = 100,
 } = {}) {
   const created = [];
+  let failures = [];
+  let drains = 0;
   const inventory = [];
   const fulfillments = [];
   const versions = [];
@@ -77,6 +87,19 @@ async function startShopify({
             "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
         },
       };
+    if (failures.length) {
+      const status = failures.shift();
+      return status === 429
+        ? {
+            status: 429,
+            headers: { "retry-after": "1.0" },
+            body: {
+              errors:
+                "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
+            },
+          }
+        : { status, body: { errors: "Internal Server Error" } };
+    }
     const m = /^\/admin\/api\/(\d{4}-\d{2})(\/.*)$/.exec(req.path);
     if (!m) return { status: 404, body: { errors: "Not Found" } };
     const version = SUPPORTED.includes(m[1]) ? m[1] : SUPPORTED[0];
@@ -125,6 +148,74 @@ async function startShopify({
         headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
       return { headers, body: { customers: page } };
     }
+    // Shopify's page_info cursor carries the filters of the first request: a next-page URL holds
+    // only limit and page_info.
+    const cursor = req.query.page_info
+      ? JSON.parse(Buffer.from(req.query.page_info, "base64url").toString())
+      : { start: 0, filters: req.query };
+    const linked = (name, list) => {
+      const limit = Number(req.query.limit ?? 50);
+      if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
+      const start = cursor.start;
+      const headers = { ...limitHeader };
+      if (start + limit < list.length) {
+        const next = Buffer.from(JSON.stringify({ start: start + limit, filters: cursor.filters })).toString(
+          "base64url",
+        );
+        headers.link = `<${server.base}/admin/api/${m[1]}/${name}.json?limit=${limit}&page_info=${next}>; rel="next"`;
+      }
+      return { headers, body: { [name]: list.slice(start, start + limit) } };
+    };
+    if (req.method === "GET" && route === "/products.json")
+      return linked(
+        "products",
+        restProducts.filter(
+          (p) => !cursor.filters.status || (p.status ?? "active") === cursor.filters.status,
+        ),
+      );
+    if (req.method === "GET" && route === "/inventory_levels.json") {
+      const ids = (k) => (cursor.filters[k] ? String(cursor.filters[k]).split(",").map(Number) : undefined);
+      const locations = ids("location_ids");
+      const items = ids("inventory_item_ids");
+      if (!locations && !items)
+        return {
+          status: 422,
+          body: { errors: { base: ["must include inventory_item_ids or location_ids"] } },
+        };
+      return linked(
+        "inventory_levels",
+        inventoryLevels.filter(
+          (l) =>
+            (!locations || locations.includes(l.location_id)) &&
+            (!items || items.includes(l.inventory_item_id)),
+        ),
+      );
+    }
+    if (req.method === "POST" && route === "/inventory_levels/set.json") {
+      const body = JSON.parse(req.body || "{}");
+      const known = inventoryLevels.find((l) => l.inventory_item_id === body.inventory_item_id);
+      if (!known)
+        return { status: 422, body: { errors: ["Inventory item does not have inventory tracking enabled"] } };
+      let level = inventoryLevels.find(
+        (l) => l.inventory_item_id === body.inventory_item_id && l.location_id === body.location_id,
+      );
+      if (!level)
+        inventoryLevels.push(
+          (level = { inventory_item_id: body.inventory_item_id, location_id: body.location_id }),
+        );
+      Object.assign(level, { available: body.available, updated_at: new Date().toISOString() });
+      return { headers: limitHeader, body: { inventory_level: level } };
+    }
+    const put = /^\/orders\/(\d+)\.json$/.exec(route);
+    if (req.method === "PUT" && put) {
+      const order = [...orders, ...created].find((o) => String(o.id) === put[1]);
+      if (!order) return { status: 404, body: { errors: "Not Found" } };
+      const body = JSON.parse(req.body || "{}");
+      if (!body.order)
+        return { status: 400, body: { errors: { order: "Required parameter missing or invalid" } } };
+      Object.assign(order, body.order, { id: order.id });
+      return { headers: limitHeader, body: { order } };
+    }
     if (req.method === "POST" && route === "/orders.json") {
       const body = JSON.parse(req.body || "{}");
       if (!body.order || !Array.isArray(body.order.line_items) || body.order.line_items.length === 0)
@@ -158,6 +249,11 @@ async function startShopify({
           extensions: { cost: cost(null) },
         },
       };
+    if (drains > 0) {
+      drains -= 1;
+      pointsNow();
+      available = 0;
+    }
     if (pointsNow() < requested) {
       gql.throttled++;
       return {
@@ -232,6 +328,23 @@ async function startShopify({
       return out;
     }
     if (/\bproductVariants\(/.test(query)) return connection("productVariants", variants);
+    if (/\blocation\(/.test(query)) {
+      const id = Number(/^gid:\/\/shopify\/Location\/(\d+)$/.exec(variables.location ?? "")?.[1]);
+      const here = inventoryLevels.filter((l) => l.location_id === id);
+      if (!here.length) return { data: { location: null }, actual: 1 };
+      const nodes = here.map((l) => ({
+        id: `gid://shopify/InventoryLevel/${l.location_id}?inventory_item_id=${l.inventory_item_id}`,
+        updatedAt: l.updated_at,
+        item: { id: `gid://shopify/InventoryItem/${l.inventory_item_id}`, sku: l.sku ?? null },
+        quantities: [
+          { name: "available", quantity: l.available },
+          { name: "on_hand", quantity: l.available },
+          { name: "committed", quantity: 0 },
+        ],
+      }));
+      const conn = page(nodes, variables);
+      return { data: { location: { inventoryLevels: conn } }, actual: 2 + conn.nodes.length };
+    }
     if (/\borderCreate\(/.test(query)) {
       const order = variables.order ?? {};
       const userErrors = [];
@@ -373,6 +486,12 @@ async function startShopify({
     versions,
     customerQueries,
     gql,
+    orders,
+    restProducts,
+    inventoryLevels,
+    failNext: (n, status = 429) => (failures = Array(n).fill(status)),
+    /** Another app empties the bucket just before each of the next n GraphQL queries. */
+    drainBeforeNext: (n = 1) => (drains = n),
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {
       pointsNow();

@@ -47,6 +47,19 @@ describe("connectors", function () {
       assert.ok(secrets.length >= 10, "the secret slots are variables too, and were checked above");
     });
 
+    it("has an end-to-end spec through the connection shape for every prebuilt connector", function () {
+      // Each of those specs checks it has a case for every endpoint its definition lists, so
+      // a new connector or a new endpoint without an end-to-end test fails one or the other.
+      const fs = require("node:fs");
+      const path = require("node:path");
+      for (const id of Object.keys(prebuilt)) {
+        const file = path.join(__dirname, "..", "runtime", `marketplace_${id.replace(/-/g, "_")}_spec.js`);
+        assert.ok(fs.existsSync(file), `${path.relative(process.cwd(), file)} exists`);
+        const text = fs.readFileSync(file, "utf8");
+        assert.ok(text.includes(`connector: "${id}"`) && text.includes("endToEnd("), `${id}: uses endToEnd`);
+      }
+    });
+
     it("names every field that is wrong", function () {
       assert.throws(
         () =>
