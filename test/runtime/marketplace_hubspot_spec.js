@@ -97,15 +97,14 @@ for (const [from, to] of [
 CASES["list-associations"] = {
   params: { fromType: "contacts", id: "7", toType: "companies" },
   before: (fake) => {
-    for (let i = 1; i <= 120; i++)
-      for (const _ of [1, 2, 3, 4, 5])
-        fake.associations.push({
-          from: "contacts",
-          fromId: "7",
-          to: "companies",
-          toId: String(i),
-          typeId: 279,
-        });
+    for (let i = 1; i <= 600; i++)
+      fake.associations.push({
+        from: "contacts",
+        fromId: "7",
+        to: "companies",
+        toId: String(i),
+        typeId: 279,
+      });
   },
   check: ({ records, pages }) => {
     assert.deepEqual(

@@ -3,7 +3,10 @@
 // the editor sends them, against demo/fakes/tiktok-shop.js (which checks TikTok's signature on
 // every request). Each endpoint first meets a 429 that the shape waits out.
 const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
 const { endToEnd } = require("../support/marketplace");
+const { lib } = require("../support/dist");
 const { startTikTokShop } = require("../../demo/fakes/tiktok-shop");
 
 const APP_SECRET = "tts-app-secret-e2e";
@@ -135,6 +138,76 @@ endToEnd({
         [[200, 2]],
       );
       assert.equal(get.records[0].id, orders[0].id);
+    });
+
+    describe("access token refresh", function () {
+      const REFRESH = "TTP_refresh_token_e2e";
+      const withRefresh = (refreshToken = REFRESH) => ({
+        ...instance(ctx.fake),
+        id: "inst",
+        vars: {
+          appKey: "6d3rk2",
+          shopCipher: "ROW_cipher",
+          baseUrl: ctx.fake.base,
+          authBaseUrl: ctx.fake.base,
+        },
+        secretSlots: { appSecret: 0, accessToken: 1, refreshToken: 2 },
+        credentials: { secret_0: APP_SECRET, secret_1: TOKEN, secret_2: refreshToken },
+      });
+      const stored = () => {
+        const { TokenStore } = lib("connectors/token-store");
+        const file = path.join(ctx.rt.userDir, "patchworks", "tokens.json");
+        return {
+          text: fs.readFileSync(file, "utf8"),
+          tokens: new TokenStore(file, "test-secret-for-runtime").get("inst"),
+        };
+      };
+
+      it("refreshes an expired access token once, keeps the new tokens encrypted in the token store, and logs none", async function () {
+        ctx.fake.tokens.refresh = REFRESH;
+        ctx.fake.expireAccessToken();
+        const before = ctx.fake.refreshes.length;
+        const out = await ctx.callWith(withRefresh(), "search-products");
+        assert.equal(out.run.status, "succeeded", JSON.stringify(out.run.errors));
+        assert.equal(out.records.length, products.length);
+        assert.equal(ctx.fake.refreshes.length, before + 1, "one refresh for every page");
+        // TikTok's documented call, on the instance's auth address.
+        const call = ctx.fake.log.find((e) => e.path === "/api/v2/token/refresh");
+        assert.deepEqual(
+          { ...call.query },
+          { app_key: "6d3rk2", app_secret: APP_SECRET, refresh_token: REFRESH, grant_type: "refresh_token" },
+        );
+        const { text, tokens } = stored();
+        assert.equal(tokens.accessToken, ctx.fake.tokens.access);
+        assert.equal(tokens.refreshToken, ctx.fake.tokens.refresh, "the rotated refresh token is kept");
+        assert.ok(
+          Math.abs(tokens.expiresAt - ctx.fake.tokens.expiresAt) < 1000,
+          "access_token_expire_in is a Unix time",
+        );
+        for (const secret of [ctx.fake.tokens.access, ctx.fake.tokens.refresh, REFRESH, APP_SECRET]) {
+          assert.ok(!text.includes(secret), "the token file is encrypted");
+          for (const where of [JSON.stringify(out.run), JSON.stringify(ctx.rt.logs)])
+            assert.ok(!where.includes(secret), "no token or secret in the run log or the logs");
+        }
+        // Redeployed, the instance goes on with the saved token: no second refresh.
+        const again = await ctx.callWith(withRefresh(), "get-orders", { params: { ids: orders[2].id } });
+        assert.equal(again.run.status, "succeeded");
+        assert.equal(ctx.fake.refreshes.length, before + 1);
+        assert.equal(ctx.fake.log.at(-1).headers["x-tts-access-token"], ctx.fake.tokens.access);
+      });
+
+      it("fails the run naming TikTok's answer when the refresh token is refused, without showing it", async function () {
+        ctx.fake.expireAccessToken();
+        const out = await ctx.callWith(withRefresh("TTP_refresh_revoked"), "get-orders", {
+          params: { ids: orders[0].id },
+        });
+        assert.equal(out.run.status, "failed");
+        assert.match(
+          out.run.errors[0].message,
+          /could not refresh the TikTok Shop access token: TikTok Shop's token refresh answered code 36004006: refresh_token is invalid or expired\. Authorize the shop again/,
+        );
+        assert.ok(!JSON.stringify(out.run).includes("TTP_refresh_revoked"));
+      });
     });
 
     it("reports a send that met a 5xx as of unknown outcome on the failure output", async function () {

@@ -78,13 +78,11 @@ const CASES = {
     },
   },
   "batch-create-orders": {
-    opts: (fake) => ({
-      payload: [
-        { status: "pending", customer_note: "batch one" },
-        { line_items: [{ product_id: 999999 }] },
-        { status: "pending", customer_note: "batch three" },
-      ],
-    }),
+    payload: [
+      { status: "pending", customer_note: "batch one" },
+      { line_items: [{ product_id: 999999 }] },
+      { status: "pending", customer_note: "batch three" },
+    ],
     status: withFailures,
     check: ({ fake, failed }) => {
       assert.deepEqual(

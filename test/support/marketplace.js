@@ -96,7 +96,7 @@ module.exports = { prebuilt, allEndpoints, harness };
  * The end-to-end suite of one prebuilt connector: a case per endpoint (each meeting a 429 the
  * shape waits out first, then pulling every page or sending and reading back from the fake),
  * a check that the cases cover the definition's endpoints, and `more(ctx)` for the connector's
- * own 5xx and failure tests. `ctx` holds { rt, fake, call(endpoint, opts) }.
+ * own 5xx and failure tests. `ctx` holds { rt, fake, call(endpoint, opts), callWith(instance, endpoint, opts) }.
  */
 function endToEnd({ title, connector, start, instance, cases, tooMany, secrets, more }) {
   const assert = require("node:assert/strict");
@@ -113,6 +113,7 @@ function endToEnd({ title, connector, start, instance, cases, tooMany, secrets, 
       });
       const { call } = harness(ctx.rt, seen);
       ctx.call = (endpoint, opts) => call(instance(ctx.fake), endpoint, opts);
+      ctx.callWith = (inst, endpoint, opts) => call(inst, endpoint, opts);
     });
     after(async () => {
       await ctx.rt?.stop();
