@@ -597,6 +597,29 @@ describe("marketplace connectors", function () {
         t.log.map((e) => e.path),
         ["/order/202309/orders"],
       );
+      // New tokens pasted into the instance supersede the ones refreshed from the old.
+      const pasted = new ConnectorClient(
+        prebuilt["tiktok-shop"],
+        instance(
+          {
+            ...keys,
+            accessToken: "TTP_pasted_new",
+            refreshToken: "rt-new",
+            shopCipher: "GCP_cipher",
+            baseUrl: t.base,
+            authBaseUrl: t.base,
+          },
+          { id: "tts-refresh" },
+        ),
+        { tokens: store },
+      );
+      t.log.length = 0;
+      await assert.rejects(
+        collect(pasted.receive("get-orders", { params: { ids: "570" } })),
+        /could not refresh the TikTok Shop access token: .*code 36004006/,
+      );
+      assert.equal(t.log[0].headers["x-tts-access-token"], "TTP_pasted_new");
+      assert.equal(t.log[1].query.refresh_token, "rt-new", "the pasted refresh token, not the saved one");
     });
   });
 });
