@@ -620,6 +620,26 @@ describe("marketplace connectors", function () {
       );
       assert.equal(t.log[0].headers["x-tts-access-token"], "TTP_pasted_new");
       assert.equal(t.log[1].query.refresh_token, "rt-new", "the pasted refresh token, not the saved one");
+      // A refused signature (TikTok's 106xxx codes) is not an expired token: no refresh, the 401 says why.
+      const badSecret = new ConnectorClient(
+        prebuilt["tiktok-shop"],
+        instance({
+          ...keys,
+          appSecret: "wrong-secret-9",
+          refreshToken: "rt-1",
+          shopCipher: "GCP_cipher",
+          baseUrl: t.base,
+          authBaseUrl: t.base,
+        }),
+        { tokens: store },
+      );
+      const refreshes = t.refreshes.length;
+      await assert.rejects(
+        collect(badSecret.receive("get-orders", { params: { ids: "570" } })),
+        (err) =>
+          /answered 401: .*signature is invalid/.test(err.message) && !err.message.includes("wrong-secret-9"),
+      );
+      assert.equal(t.refreshes.length, refreshes);
     });
   });
 });

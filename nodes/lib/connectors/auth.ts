@@ -16,7 +16,7 @@ export interface Authenticator {
   /** Adds credentials to a request about to be sent. */
   prepare(request: HttpRequest): Promise<HttpRequest>;
   /** After a 401: drops a run-time token so the next prepare fetches a new one. True if that may help. */
-  renew(): Promise<boolean>;
+  renew(response?: HttpResponse): Promise<boolean>;
   /** Values to keep out of logs and errors (the last few tokens fetched included). */
   secrets(): string[];
 }
@@ -363,6 +363,20 @@ export function authorizeUrl(
  */
 const RECENT_REFRESH_MS = 5_000;
 
+/** A TikTok Shop answer whose code (106xxx) says the signing was refused, not the token. */
+function signingRefused(body: unknown): boolean {
+  let data = body;
+  if (typeof body === "string") {
+    try {
+      data = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  const code = Number((data as { code?: unknown } | null)?.code);
+  return code >= 106000 && code < 107000;
+}
+
 function tiktokShopRefreshing(ctx: AuthContext): Authenticator {
   const hook = SIGNING_HOOKS["tiktok-shop"];
   const clock = ctx.clock ?? systemClock;
@@ -452,7 +466,10 @@ function tiktokShopRefreshing(ctx: AuthContext): Authenticator {
       const accessToken = await current();
       return hook(r, { vars: { ...ctx.vars, accessToken }, now: clock.now() });
     },
-    renew: async () => {
+    renew: async (response) => {
+      // TikTok's 106xxx codes refuse the request's signing (app key, sign, timestamp): a new
+      // token would not help, and the 401 says what to fix.
+      if (signingRefused(response?.data)) return false;
       // Requests sent together with the old token meet their 401s one after another: one
       // refresh answers them all.
       if (!refreshing && clock.now() - refreshedAt < RECENT_REFRESH_MS) return true;
