@@ -133,6 +133,7 @@ endToEnd({
   }),
   cases: CASES,
   tooMany: (fake) => fake.failNext(1, 429),
+  retryAfterMs: 1000,
   secrets: [TOKEN],
   more(ctx) {
     it("retries a list that met a 5xx, and reports a batch create that met one as of unknown outcome", async function () {

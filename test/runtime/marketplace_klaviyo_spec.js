@@ -97,6 +97,7 @@ endToEnd({
   }),
   cases: CASES,
   tooMany: (fake) => fake.failNext(1, 429),
+  retryAfterMs: 1000,
   secrets: [KEY],
   more(ctx) {
     it("refuses a whole subscription job that holds a profile without an identifier, naming it", async function () {

@@ -216,6 +216,7 @@ endToEnd({
   }),
   cases: CASES,
   tooMany: (fake) => fake.failNext(1, 429),
+  retryAfterMs: 1000,
   secrets: [TOKEN],
   more(ctx) {
     it("refuses a whole inventory set when one quantity is wrong (Shopify applies none), naming the record", async function () {

@@ -212,6 +212,7 @@ endToEnd({
   }),
   cases: CASES,
   tooMany: (fake) => fake.failNext(1, 429),
+  retryAfterMs: 1000,
   secrets: [CS],
   more(ctx) {
     it("retries a list that met a 5xx and ends with every record", async function () {

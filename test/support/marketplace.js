@@ -94,11 +94,12 @@ module.exports = { prebuilt, allEndpoints, harness };
 
 /**
  * The end-to-end suite of one prebuilt connector: a case per endpoint (each meeting a 429 the
- * shape waits out first, then pulling every page or sending and reading back from the fake),
+ * shape waits out first, at least `retryAfterMs` when the vendor sends Retry-After, then pulling
+ * every page or sending and reading back from the fake),
  * a check that the cases cover the definition's endpoints, and `more(ctx)` for the connector's
  * own 5xx and failure tests. `ctx` holds { rt, fake, call(endpoint, opts), callWith(instance, endpoint, opts) }.
  */
-function endToEnd({ title, connector, start, instance, cases, tooMany, secrets, more }) {
+function endToEnd({ title, connector, start, instance, cases, tooMany, retryAfterMs = 0, secrets, more }) {
   const assert = require("node:assert/strict");
   const { startRuntime } = require("./runtime");
   describe(`${title} connector end to end (runtime, pw-connection)`, function () {
@@ -152,16 +153,27 @@ function endToEnd({ title, connector, start, instance, cases, tooMany, secrets, 
         const limited = c.tooMany ?? tooMany;
         const opts = typeof c.opts === "function" ? c.opts(fake) : c;
         // Set just before the run starts, after the deploy.
-        const out = await ctx.call(endpoint, { ...opts, beforeRun: limited && (() => limited(fake)) });
+        let from = 0;
+        const beforeRun =
+          limited &&
+          (() => {
+            from = fake.log.length;
+            return limited(fake);
+          });
+        const out = await ctx.call(endpoint, { ...opts, beforeRun });
         assert.equal(out.run.status, c.status ?? "succeeded", JSON.stringify(out.run.errors));
         ran.push({ id: out.run.id, endpoint, status: out.run.status, failed: out.failed.length });
         if (typeof out.waited === "function") out.waited(out);
-        else if (limited)
+        else if (limited) {
           assert.equal(
             out.requests[0].attempts,
             2,
             "the first try met the rate limit, the second went through",
           );
+          // As long as the vendor's Retry-After asked (a little less: timers and clocks round).
+          const [first, second] = fake.log.slice(from);
+          assert.ok(second.at - first.at >= retryAfterMs - 50, `waited ${second.at - first.at} ms`);
+        }
         if (direction === "receive" && out.pages.length)
           assert.equal(out.pages.at(-1).page.last, true, "pulled to the last page");
         await c.check({ ...out, fake });
