@@ -35,6 +35,32 @@ describe("connectors", function () {
       ]);
     });
 
+    it("gives every variable and secret of every prebuilt connector help for the instance dialog", function () {
+      // The pw-instance dialog lists this help under the fields: where the value is found in
+      // the vendor's admin, so nobody has to guess what a "shop cipher" or "token id" is.
+      const missing = Object.values(prebuilt).flatMap((d) =>
+        (d.variables ?? [])
+          .filter((v) => typeof v.help !== "string" || v.help.trim().length < 20)
+          .map((v) => `${d.id}.${v.key}`),
+      );
+      assert.deepEqual(missing, []);
+      const secrets = Object.values(prebuilt).flatMap((d) => (d.variables ?? []).filter((v) => v.secret));
+      assert.ok(secrets.length >= 10, "the secret slots are variables too, and were checked above");
+    });
+
+    it("has an end-to-end spec through the connection shape for every prebuilt connector", function () {
+      // Each of those specs checks it has a case for every endpoint its definition lists, so
+      // a new connector or a new endpoint without an end-to-end test fails one or the other.
+      const fs = require("node:fs");
+      const path = require("node:path");
+      for (const id of Object.keys(prebuilt)) {
+        const file = path.join(__dirname, "..", "runtime", `marketplace_${id.replace(/-/g, "_")}_spec.js`);
+        assert.ok(fs.existsSync(file), `${path.relative(process.cwd(), file)} exists`);
+        const text = fs.readFileSync(file, "utf8");
+        assert.ok(text.includes(`connector: "${id}"`) && text.includes("endToEnd("), `${id}: uses endToEnd`);
+      }
+    });
+
     it("names every field that is wrong", function () {
       assert.throws(
         () =>

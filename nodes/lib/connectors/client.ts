@@ -515,7 +515,7 @@ export class ConnectorClient {
       record: opts.record,
       secrets: this.secrets(),
       prepare: (r) => this.auth.prepare(r),
-      onUnauthorized: () => this.auth.renew(),
+      onUnauthorized: (response) => this.auth.renew(response),
       resetHeader: this.def.retry?.resetHeader,
       idempotencyHeader: this.def.retry?.idempotencyHeader,
       redirects: this.def.redirects,

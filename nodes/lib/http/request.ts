@@ -63,7 +63,8 @@ export interface SendOptions {
   /** The request only reads (a page of a pull, even by POST): 5xx and lost connections are retried. */
   safe?: boolean;
   /** A 401 that may be cured (a session or OAuth token to renew): true to try once more. */
-  onUnauthorized?: () => Promise<boolean>;
+  /** Told the 401 answer (its body as text), so an auth method can tell an expired token from a refused signature. */
+  onUnauthorized?: (response: HttpResponse) => Promise<boolean>;
   random?: () => number;
 }
 
@@ -281,7 +282,9 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
       );
       if (status === 401 && opts.onUnauthorized && !triedAuth) {
         triedAuth = true;
-        if (await opts.onUnauthorized()) {
+        // The body as received (text): the auth method reads what it needs of it.
+        const answer = { status, headers: flatHeaders(response.headers), data: response.data, url: shown() };
+        if (await opts.onUnauthorized(answer)) {
           attempt--; // a renewed login is not a retry of the request
           continue;
         }
