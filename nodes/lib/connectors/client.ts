@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Agent as HttpsAgent } from "node:https";
 import { paginate, type Page, type ResumePoint } from "../http/pagination";
-import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
+import { limiterFor, type Limit, type Limiter } from "../http/rate-limit";
 import { compileCostLimit, costBucketFor, type CostBucket, type CostReader } from "../http/cost-limit";
 import { delay } from "../delay";
 import { maskSecrets } from "../redact";
@@ -105,7 +105,7 @@ export function missingVariables(
 }
 
 export class ConnectorClient {
-  private readonly limiter: RateLimiter;
+  private readonly limiter: Limiter;
   private readonly auth: Authenticator;
   private readonly baseUrl: string;
   private readonly secretValues: string[];
