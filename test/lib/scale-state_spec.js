@@ -7,6 +7,7 @@ const path = require("node:path");
 const { execFileSync } = require("node:child_process");
 const { lib, root } = require("../support/dist");
 const { startRedis } = require("../support/redis");
+const { waitUntil } = require("../support/wait");
 
 const { connectRedis } = lib("scale/redis");
 const { readRedisTarget } = lib("scale/settings");
@@ -238,13 +239,15 @@ describe("scale-out shared state (Redis)", function () {
 
   describe("context store", function () {
     let store;
+    let ctxPrefix;
     const call = (fn, ...args) =>
       new Promise((resolve, reject) =>
         fn.call(store, ...args, (err, ...values) => (err ? reject(err) : resolve(values))),
       );
 
     before(async () => {
-      store = redisContextStore({ redis: redis.url, prefix: prefix() });
+      ctxPrefix = prefix();
+      store = redisContextStore({ redis: redis.url, prefix: ctxPrefix });
       await store.open();
     });
     after(() => store.close());
@@ -273,10 +276,34 @@ describe("scale-out shared state (Redis)", function () {
       assert.deepEqual(await call(store.keys, "flow1"), [[]]);
     });
 
-    it("refuses a key that would write a prototype, and asks for a callback", async function () {
+    it("refuses a key that would write a prototype", async function () {
       await assert.rejects(call(store.set, "flow1", "a.__proto__.polluted", 1), /__proto__/);
       assert.equal({}.polluted, undefined);
-      assert.throws(() => store.get("flow1", "a"), /callback/);
+      assert.throws(() => store.set("flow1", "constructor.prototype.x", 1), /constructor/);
+    });
+
+    it("answers reads without a callback from its copy, which other workers' writes reach", async function () {
+      const other = redisContextStore({ redis: redis.url, prefix: ctxPrefix });
+      await other.open();
+      try {
+        await call(store.set, "flowS", "greeting", "hello");
+        await call(store.set, "flowS", "order", { id: 1, lines: [] });
+        store.set("flowS", "order.lines[0]", "sku-1");
+        assert.deepEqual(store.get("flowS", "order"), { id: 1, lines: ["sku-1"] }, "its own write, at once");
+        await waitUntil(
+          () => other.get("flowS", "greeting") === "hello",
+          "the other worker to see the write",
+        );
+        await waitUntil(() => other.get("flowS", "order.lines[0]") === "sku-1", "the path written inside");
+        assert.deepEqual(other.keys("flowS").sort(), ["greeting", "order"]);
+        await store.delete("flowS");
+        await waitUntil(
+          () => other.get("flowS", "greeting") === undefined,
+          "the other worker to see the delete",
+        );
+      } finally {
+        await other.close();
+      }
     });
 
     it("cleans the scopes of nodes and flows no longer deployed, keeping global", async function () {
