@@ -59,6 +59,8 @@ async function startShopify({
   });
   let level = 0;
   let last = Date.now();
+  /** REST calls answered 429 because the leaky bucket was full. */
+  const rest = { throttled: 0 };
   const server = await startServer((req) => {
     const now = Date.now();
     level = Math.max(0, level - ((now - last) / 1000) * leakPerSecond);
@@ -68,7 +70,8 @@ async function startShopify({
         status: 401,
         body: { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" },
       };
-    if (level + 1 > bucket)
+    if (level + 1 > bucket) {
+      rest.throttled++;
       return {
         status: 429,
         headers: { "retry-after": "1.0" },
@@ -77,6 +80,7 @@ async function startShopify({
             "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
         },
       };
+    }
     const m = /^\/admin\/api\/(\d{4}-\d{2})(\/.*)$/.exec(req.path);
     if (!m) return { status: 404, body: { errors: "Not Found" } };
     const version = SUPPORTED.includes(m[1]) ? m[1] : SUPPORTED[0];
@@ -373,6 +377,7 @@ async function startShopify({
     versions,
     customerQueries,
     gql,
+    rest,
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {
       pointsNow();
