@@ -14,6 +14,7 @@ const { readRedisTarget } = lib("scale/settings");
 const { RedisRateLimiter } = lib("scale/rate-limit-redis");
 const { RedisPoolStore } = lib("scale/dedupe-redis");
 const { RedisTokenStore } = lib("scale/token-store-redis");
+const { RedisLock } = lib("scale/lock");
 const redisContextStore = lib("scale/context-redis");
 const { createAuthenticator } = lib("connectors/auth");
 const { RateLimitAborted } = lib("http/rate-limit");
@@ -234,6 +235,29 @@ describe("scale-out shared state (Redis)", function () {
       await assert.rejects(failing, /token endpoint down/);
       assert.equal((await taking).accessToken, "new");
       assert.equal(calls, 2);
+    });
+  });
+
+  describe("locks across workers", function () {
+    it("lets one worker at a time through a read-change-write, so three workers lose no increment", async function () {
+      const p = prefix();
+      const counter = `${p}:counter`;
+      const locks = [1, 2, 3].map((i) => ({
+        lock: new RedisLock(worker(`lk${i}`), p),
+        conn: worker(`lkc${i}`),
+      }));
+      await Promise.all(
+        locks.flatMap(({ lock, conn }) =>
+          Array.from({ length: 10 }, () =>
+            lock.run("entry", async () => {
+              const value = Number((await conn.get(counter)) ?? 0);
+              await sleep(2);
+              await conn.set(counter, String(value + 1));
+            }),
+          ),
+        ),
+      );
+      assert.equal(await worker("lk-read").get(counter), "30");
     });
   });
 

@@ -4,6 +4,7 @@ import { readScaleOut, type ScaleOutSettings } from "./settings";
 import { useLimiterFactory } from "../http/rate-limit";
 import type { PoolStore } from "../dedupe";
 import type { RedisTokenStore } from "./token-store-redis";
+import type { RedisLock } from "./lock";
 
 /**
  * Where shared state lives, chosen once from `patchworks.scaleOut` in settings.js: unset (the
@@ -17,6 +18,8 @@ export interface SharedState {
   redis: Redis;
   pools: PoolStore;
   tokens(secret: string, warn: (m: string) => void): RedisTokenStore;
+  /** Locks across workers (the cache shape's read-change-write of an entry). */
+  lock: RedisLock;
 }
 
 let chosen: { raw: unknown; state: SharedState | null } | undefined;
@@ -35,6 +38,7 @@ export function sharedState(raw: unknown, log: (m: string) => void = () => {}): 
   const { RedisRateLimiter } = require("./rate-limit-redis") as typeof import("./rate-limit-redis");
   const { RedisPoolStore } = require("./dedupe-redis") as typeof import("./dedupe-redis");
   const tokenModule = require("./token-store-redis") as typeof import("./token-store-redis");
+  const { RedisLock } = require("./lock") as typeof import("./lock");
   /* eslint-enable @typescript-eslint/no-require-imports */
   const redis = connectRedis(settings.redis, `pw-state-${settings.workerId}`);
   let down = false;
@@ -60,6 +64,7 @@ export function sharedState(raw: unknown, log: (m: string) => void = () => {}): 
     settings,
     redis,
     pools: new RedisPoolStore(redis, settings.prefix),
+    lock: new RedisLock(redis, settings.prefix),
     tokens: (secret, warn) =>
       (tokens ??= new tokenModule.RedisTokenStore(redis, settings.prefix, secret, { warn })),
   };
