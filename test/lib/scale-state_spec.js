@@ -18,6 +18,8 @@ const { RedisLock } = lib("scale/lock");
 const redisContextStore = lib("scale/context-redis");
 const { createAuthenticator } = lib("connectors/auth");
 const { RateLimitAborted } = lib("http/rate-limit");
+const { sendRequest } = lib("http/request");
+const { startServer } = require("../support/http-server");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,6 +98,39 @@ describe("scale-out shared state (Redis)", function () {
       const t0 = Date.now();
       await b.acquire();
       assert.ok(Date.now() - t0 >= 500, `worker b waited ${Date.now() - t0} ms`);
+    });
+
+    it("shares a 429's Retry-After that a request was answered with: another worker waits it out too", async function () {
+      const p = prefix();
+      const limits = [{ requests: 100, period: "second" }];
+      const a = new RedisRateLimiter(worker("ra1"), p, "inst", limits);
+      const b = new RedisRateLimiter(worker("ra2"), p, "inst", limits);
+      let told;
+      const told429 = new Promise((r) => (told = r));
+      const server = await startServer((req, log) => {
+        if (log.length === 1) {
+          setTimeout(told, 50);
+          return { status: 429, headers: { "retry-after": "1" }, body: { errors: "slow down" } };
+        }
+        return { status: 200, body: { ok: true } };
+      });
+      try {
+        const first = sendRequest({ method: "GET", url: `${server.base}/orders` }, { limiter: a });
+        await told429;
+        const probe = worker("ra-probe");
+        const left = await waitUntil(async () => {
+          const ms = await probe.pttl(`${p}:rl:{inst}:pause`);
+          return ms > 0 && ms;
+        }, "the pause to reach Redis");
+        assert.ok(left > 500 && left <= 1000, `the pause is the 1 s Retry-After (${left} ms left)`);
+        const t0 = Date.now();
+        await b.acquire();
+        const waited = Date.now() - t0;
+        assert.ok(waited >= left - 100, `worker b waited ${waited} ms of the ${left} ms left`);
+        assert.equal((await first).status, 200);
+      } finally {
+        await server.close();
+      }
     });
   });
 
