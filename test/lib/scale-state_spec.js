@@ -173,6 +173,15 @@ describe("scale-out shared state (Redis)", function () {
       assert.deepEqual(r.passed, [true, true]);
     });
 
+    it("checks a payload larger than one script call in slices, a key repeated across slices passing once", async function () {
+      const pool = await new RedisPoolStore(worker("dd-big"), prefix()).pool("big");
+      const keys = Array.from({ length: 4500 }, (_, i) => String(i % 4000));
+      const r = await pool.checkAndSet("", keys, "filter-and-track", 60);
+      assert.equal(r.tracked, 4000);
+      assert.equal(r.passed.filter(Boolean).length, 4000);
+      assert.deepEqual(r.passed.slice(4000), new Array(500).fill(false));
+    });
+
     it("lists, inspects, adds to and clears a pool as the admin routes do", async function () {
       const store = new RedisPoolStore(worker("dd-admin"), prefix());
       assert.equal(await store.existing("p1"), undefined);
@@ -365,13 +374,22 @@ describe("scale-out shared state (Redis)", function () {
       }
     });
 
-    it("cleans the scopes of nodes and flows no longer deployed, keeping global", async function () {
+    it("keeps every scope through Node-RED's clean unless told to clean (another worker may run newer flows)", async function () {
+      await call(store.set, "flowK", "v", 1);
+      await store.clean([]);
+      assert.deepEqual(await call(store.get, "flowK", "v"), [1]);
+    });
+
+    it("cleans the scopes of nodes and flows no longer deployed, keeping global, when told to", async function () {
+      const cleaning = redisContextStore({ redis: redis.url, prefix: ctxPrefix, cleanUnused: true });
+      await cleaning.open();
       await call(store.set, "global", "g", 1);
       await call(store.set, "flowA", "v", 1);
       await call(store.set, "flowB", "v", 1);
       await call(store.set, "node1:flowA", "v", 1);
       await call(store.set, "node2:flowB", "v", 1);
-      await store.clean(["flowA", "node1"]);
+      await cleaning.clean(["flowA", "node1"]);
+      await cleaning.close();
       assert.deepEqual(await call(store.get, "global", "g"), [1]);
       assert.deepEqual(await call(store.get, "flowA", "v"), [1]);
       assert.deepEqual(await call(store.get, "node1:flowA", "v"), [1]);

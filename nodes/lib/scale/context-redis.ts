@@ -36,6 +36,12 @@ type Callback = (err?: Error | null, ...values: unknown[]) => void;
 interface StoreConfig {
   redis?: unknown;
   prefix?: unknown;
+  /**
+   * Forget the variables of nodes and flows a deploy removed (Node-RED's clean). Off by default:
+   * every worker's deploy cleans against its own flows, so a worker with older flows (a rolling
+   * update, one started before its flows arrived) would wipe the variables of the others' new ones.
+   */
+  cleanUnused?: unknown;
 }
 
 /** A change another worker made: a variable's new JSON (null: deleted), or a whole scope dropped. */
@@ -268,8 +274,9 @@ class RedisContextStore {
     await this.publish({ s: scope });
   }
 
-  /** Forgets the scopes of nodes and flows no longer deployed (global stays). */
+  /** Forgets the scopes of nodes and flows no longer deployed (global stays), when the config says so. */
   async clean(activeNodes: string[]): Promise<void> {
+    if (this.config.cleanUnused !== true) return;
     const active = new Set(activeNodes);
     const scopes = new Set([...(await this.conn.smembers(this.scopesKey)), ...this.copy.keys()]);
     for (const scope of scopes)

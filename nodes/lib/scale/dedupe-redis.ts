@@ -66,6 +66,9 @@ type Scripted = Redis & {
   ): Promise<number[]>;
 };
 
+/** Keys per script call (a few milliseconds of Redis's time). */
+const SLICE = 2000;
+
 const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 24);
 
 export class RedisPoolStore implements PoolStore {
@@ -132,17 +135,23 @@ class RedisPool implements SharedPool {
         list.push(k);
       }
     });
-    if (list.length === 0) return { passed, tracked: 0 };
-    const out = await this.redis.pwDedupe(
-      this.setOf(entity),
-      this.entitiesKey,
-      mode,
-      ttlSec * 1000,
-      entity,
-      ...list,
-    );
-    for (let j = 0; j < present.length; j++) passed[present[j]] = Number(out[j + 1]) === 1;
-    return { passed, tracked: Number(out[0]) };
+    let tracked = 0;
+    // In slices: a script holds Redis while it runs. Each key's check-and-set stays atomic, and a
+    // key twice in one payload is seen by the later slice as tracked by the earlier one.
+    for (let from = 0; from < list.length; from += SLICE) {
+      const out = await this.redis.pwDedupe(
+        this.setOf(entity),
+        this.entitiesKey,
+        mode,
+        ttlSec * 1000,
+        entity,
+        ...list.slice(from, from + SLICE),
+      );
+      const n = Math.min(SLICE, list.length - from);
+      for (let j = 0; j < n; j++) passed[present[from + j]] = Number(out[j + 1]) === 1;
+      tracked += Number(out[0]);
+    }
+    return { passed, tracked };
   }
 
   async info(): Promise<PoolInfo> {
@@ -178,11 +187,7 @@ class RedisPool implements SharedPool {
   }
 
   async add(entity: string, keys: string[], ttlSec: number): Promise<number> {
-    let added = 0;
-    // In slices: one script call holds Redis while it runs.
-    for (let i = 0; i < keys.length; i += 1000)
-      added += (await this.checkAndSet(entity, keys.slice(i, i + 1000), "filter-and-track", ttlSec)).tracked;
-    return added;
+    return (await this.checkAndSet(entity, keys, "filter-and-track", ttlSec)).tracked;
   }
 
   async clear(): Promise<void> {
