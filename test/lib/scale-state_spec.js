@@ -15,6 +15,7 @@ const { RedisRateLimiter } = lib("scale/rate-limit-redis");
 const { RedisPoolStore } = lib("scale/dedupe-redis");
 const { RedisTokenStore } = lib("scale/token-store-redis");
 const { RedisLock } = lib("scale/lock");
+const { RedisCostBucket } = lib("scale/cost-limit-redis");
 const redisContextStore = lib("scale/context-redis");
 const { createAuthenticator } = lib("connectors/auth");
 const { RateLimitAborted } = lib("http/rate-limit");
@@ -131,6 +132,33 @@ describe("scale-out shared state (Redis)", function () {
       } finally {
         await server.close();
       }
+    });
+  });
+
+  describe("cost buckets (GraphQL points)", function () {
+    it("lets two workers reserve only what the bucket holds together, from the last reading either got", async function () {
+      const p = prefix();
+      const a = new RedisCostBucket(worker("cb1"), p, "shop");
+      const b = new RedisCostBucket(worker("cb2"), p, "shop");
+      // Before any reading there is nothing to go by: requests go.
+      (await a.acquire(10))();
+      // Worker a reads 100 points left of 1000, restoring 50 a second.
+      a.update({ available: 100, maximum: 1000, restoreRate: 50, throttled: false });
+      await sleep(20);
+      const releaseA = await a.acquire(80);
+      const t0 = Date.now();
+      // 80 reserved by a, ~100 in the bucket: b's 80 waits for about 60 points (1.2 s).
+      const releaseB = await b.acquire(80);
+      const waited = Date.now() - t0;
+      assert.ok(waited >= 1000, `worker b waited ${waited} ms`);
+      releaseA();
+      releaseB();
+      const stop = new AbortController();
+      b.update({ available: 0, maximum: 1000, restoreRate: 1, throttled: false });
+      await sleep(20);
+      const waiting = a.acquire(500, stop.signal);
+      stop.abort();
+      await assert.rejects(waiting, /stopped/);
     });
   });
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Agent as HttpsAgent } from "node:https";
 import { paginate, type Page, type ResumePoint } from "../http/pagination";
 import { limiterFor, type Limit, type Limiter } from "../http/rate-limit";
-import { compileCostLimit, costBucketFor, type CostBucket, type CostReader } from "../http/cost-limit";
+import { compileCostLimit, costBucketFor, type CostLimiter, type CostReader } from "../http/cost-limit";
 import { delay } from "../delay";
 import { maskSecrets } from "../redact";
 import {
@@ -314,7 +314,7 @@ export class ConnectorClient {
   }
 
   private readonly costReader?: CostReader;
-  private readonly costBucket?: CostBucket;
+  private readonly costBucket?: CostLimiter;
   /** What each endpoint's query asked for last time: what its next request is expected to cost. */
   private readonly costs = new Map<string, number>();
 

@@ -2,14 +2,15 @@ import os from "node:os";
 import type { Redis } from "ioredis";
 import { readScaleOut, type ScaleOutSettings } from "./settings";
 import { useLimiterFactory } from "../http/rate-limit";
+import { useCostFactory } from "../http/cost-limit";
 import type { PoolStore } from "../dedupe";
 import type { RedisTokenStore } from "./token-store-redis";
 import type { RedisLock } from "./lock";
 
 /**
  * Where shared state lives, chosen once from `patchworks.scaleOut` in settings.js: unset (the
- * default), every store is the embedded one; set, rate-limit buckets, de-dupe pools and OAuth
- * tokens are kept in Redis for all workers. The Redis modules (and ioredis) are loaded only in
+ * default), every store is the embedded one; set, rate-limit and cost buckets, de-dupe pools,
+ * OAuth tokens and cache locks are kept in Redis for all workers. The Redis modules (and ioredis) are loaded only in
  * the scale-out mode, so the embedded mode never loads them.
  */
 export interface SharedState {
@@ -30,6 +31,7 @@ export function sharedState(raw: unknown, log: (m: string) => void = () => {}): 
   const settings = readScaleOut(raw, `${os.hostname()}-${process.pid}`);
   if (!settings) {
     useLimiterFactory(undefined);
+    useCostFactory(undefined);
     chosen = { raw, state: null };
     return null;
   }
@@ -39,6 +41,7 @@ export function sharedState(raw: unknown, log: (m: string) => void = () => {}): 
   const { RedisPoolStore } = require("./dedupe-redis") as typeof import("./dedupe-redis");
   const tokenModule = require("./token-store-redis") as typeof import("./token-store-redis");
   const { RedisLock } = require("./lock") as typeof import("./lock");
+  const { RedisCostBucket } = require("./cost-limit-redis") as typeof import("./cost-limit-redis");
   /* eslint-enable @typescript-eslint/no-require-imports */
   const redis = connectRedis(settings.redis, `pw-state-${settings.workerId}`);
   let down = false;
@@ -59,6 +62,12 @@ export function sharedState(raw: unknown, log: (m: string) => void = () => {}): 
         log(`the rate-limit pause of instance ${instanceId} could not be shared: ${err.message}`),
       ),
   );
+  useCostFactory(
+    (instanceId) =>
+      new RedisCostBucket(redis, settings.prefix, instanceId, (err) =>
+        log(`the cost bucket of instance ${instanceId} could not be updated: ${err.message}`),
+      ),
+  );
   let tokens: RedisTokenStore | undefined;
   const state: SharedState = {
     settings,
@@ -77,5 +86,6 @@ export async function closeSharedState(): Promise<void> {
   const state = chosen?.state;
   chosen = undefined;
   useLimiterFactory(undefined);
+  useCostFactory(undefined);
   if (state) await state.redis.quit().catch(() => state.redis.disconnect());
 }
