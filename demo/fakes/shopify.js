@@ -75,6 +75,8 @@ async function startShopify({
   let last = Date.now();
   // failNext: statuses for the next requests, REST or GraphQL (undefined: that one passes).
   let failures = [];
+  /** REST calls answered 429 because the leaky bucket was full. */
+  const rest = { throttled: 0 };
   const server = await startServer((req) => {
     const failing = failures.length ? failures.shift() : undefined;
     if (failing)
@@ -93,7 +95,8 @@ async function startShopify({
         status: 401,
         body: { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" },
       };
-    if (level + 1 > bucket)
+    if (level + 1 > bucket) {
+      rest.throttled++;
       return {
         status: 429,
         headers: { "retry-after": "1.0" },
@@ -102,6 +105,7 @@ async function startShopify({
             "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
         },
       };
+    }
     const m = /^\/admin\/api\/(\d{4}-\d{2})(\/.*)$/.exec(req.path);
     if (!m) return { status: 404, body: { errors: "Not Found" } };
     const version = SUPPORTED.includes(m[1]) ? m[1] : SUPPORTED[0];
@@ -582,6 +586,7 @@ async function startShopify({
     inventoryLevels,
     /** Another app empties the bucket just before each of the next n GraphQL queries. */
     drainBeforeNext: (n = 1) => (drains = n),
+    rest,
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {
       pointsNow();
