@@ -10,6 +10,7 @@
 // error and actualQueryCost null; after it runs the difference to its actual cost is
 // refunded. A query may cost at most 1,000 points (MAX_COST_EXCEEDED); input arrays at most
 // 250. Every answer carries extensions.cost with throttleStatus. userErrors are per input.
+// failNext(count, status, { after }) answers a failure midway (a 5xx, or a 429 with Retry-After).
 // Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
 // supported one, named in X-Shopify-API-Version.
 const { startServer } = require("./http-server");
@@ -23,6 +24,21 @@ function queryCost(query, variables) {
     m[1].startsWith("$") ? Number(variables[m[1].slice(1)] ?? 0) : Number(m[1]),
   );
   return firsts.reduceRight((inner, n) => 2 + n * (1 + inner), 0) || 1;
+}
+
+/** A REST cursor: the next record's position and the filters of the first page's request. */
+function toPageInfo(start, filters) {
+  return Buffer.from(JSON.stringify({ start, filters })).toString("base64url");
+}
+function fromPageInfo(query) {
+  if (!query.page_info) {
+    const { limit, page_info, ...filters } = query;
+    return { start: 0, filters };
+  }
+  const text = Buffer.from(query.page_info, "base64url").toString();
+  if (/^\d+$/.test(text)) return { start: Number(text), filters: {} };
+  const { start, filters } = JSON.parse(text);
+  return { start, filters };
 }
 
 async function startShopify({
@@ -59,6 +75,8 @@ async function startShopify({
   });
   let level = 0;
   let last = Date.now();
+  // failNext: after `after` more requests, the next `count` answer `status` (a 429 with Retry-After).
+  const failing = { after: 0, count: 0, status: 500, retryAfter: "1.0", answered: [] };
   const server = await startServer((req) => {
     const now = Date.now();
     level = Math.max(0, level - ((now - last) / 1000) * leakPerSecond);
@@ -82,6 +100,24 @@ async function startShopify({
     const version = SUPPORTED.includes(m[1]) ? m[1] : SUPPORTED[0];
     versions.push(version);
     const route = m[2];
+    if (failing.after > 0) failing.after -= 1;
+    else if (failing.count > 0) {
+      const status = Array.isArray(failing.status)
+        ? failing.status[failing.answered.length % failing.status.length]
+        : failing.status;
+      failing.count -= 1;
+      failing.answered.push({ method: req.method, route, query: { ...req.query }, status });
+      return status === 429
+        ? {
+            status: 429,
+            headers: { "retry-after": failing.retryAfter },
+            body: {
+              errors:
+                "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
+            },
+          }
+        : { status, body: { errors: "Internal Server Error" } };
+    }
     if (req.method === "POST" && route === "/graphql.json")
       return graphql(JSON.parse(req.body || "{}"), version);
     level += 1;
@@ -111,18 +147,17 @@ async function startShopify({
       customerQueries.push(asked);
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
-      const since = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
+      // As Shopify's cursors do, page_info carries the first request's filters.
+      const { start, filters } = fromPageInfo(req.query);
+      const since = filters.updated_at_min ? Date.parse(filters.updated_at_min) : undefined;
       if (since !== undefined && Number.isNaN(since))
         return { status: 400, body: { errors: { updated_at_min: "is not a valid date" } } };
-      const start = req.query.page_info
-        ? Number(Buffer.from(req.query.page_info, "base64url").toString())
-        : 0;
       const list = customers.filter((c) => since === undefined || Date.parse(c.updated_at) >= since);
       const page = list.slice(start, start + limit);
       asked.ids = page.map((c) => c.id);
       const headers = { ...limitHeader };
       if (start + limit < list.length)
-        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${toPageInfo(start + limit, filters)}>; rel="next"`;
       return { headers, body: { customers: page } };
     }
     if (req.method === "POST" && route === "/orders.json") {
@@ -373,6 +408,12 @@ async function startShopify({
     versions,
     customerQueries,
     gql,
+    /** After `after` more requests (past auth and the bucket), the next `count` answer `status` (or each in turn of a list). */
+    failNext(count, status = 500, { after = 0, retryAfter = "1.0" } = {}) {
+      Object.assign(failing, { count, status, after, retryAfter });
+    },
+    /** The requests failNext answered with a failure. */
+    failures: failing.answered,
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {
       pointsNow();

@@ -27,6 +27,8 @@ const HOW = {
   "Schedule, payload and variables": { press: ["Hourly orders"], expect: "succeeded" },
   // Without the Shopify token the pull fails; the webhook trigger (no secret yet) is not pressed.
   "Shopify customers into HubSpot contacts": { press: ["Hourly"], expect: "failed" },
+  // Without the Shopify token the pull fails, before anything reaches Klaviyo.
+  "Shopify customers into Klaviyo profiles": { press: ["Hourly"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
 };
 
