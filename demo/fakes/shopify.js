@@ -11,6 +11,7 @@
 // refunded. A query may cost at most 1,000 points (MAX_COST_EXCEEDED); input arrays at most
 // 250. Every answer carries extensions.cost with throttleStatus. userErrors are per input.
 // failNext(count, status, { after }) answers a failure midway (a 5xx, or a 429 with Retry-After).
+// productSet (identifier.handle: create or update by handle) keeps products readable back.
 // Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
 // supported one, named in X-Shopify-API-Version.
 const { startServer } = require("./http-server");
@@ -58,6 +59,8 @@ async function startShopify({
   const fulfillments = [];
   const versions = [];
   const customerQueries = [];
+  const productSets = [];
+  let variantSeq = 90000;
   // GraphQL cost bucket.
   let available = points;
   let refilled = Date.now();
@@ -341,6 +344,7 @@ async function startShopify({
       fulfillments.push({ ...fulfillment, input });
       return { data: { fulfillmentCreate: { fulfillment, userErrors } }, actual: 10 };
     }
+    if (/\bproductSet\(/.test(query)) return productSet(variables);
     if (/\binventorySetQuantities\(/.test(query)) {
       const input = variables.input ?? {};
       const quantities = Array.isArray(input.quantities) ? input.quantities : [];
@@ -399,9 +403,119 @@ async function startShopify({
     };
   }
 
+  // productSet as documented (2025-04 and later): with identifier.handle (or .id) it updates the
+  // product found, else creates one; list fields are set whole, so variants not in the input are
+  // deleted and those matched by their option values keep their ids and inventory items.
+  function productSet({ identifier = {}, input = {} }) {
+    const out = (product, userErrors) => ({
+      data: {
+        productSet: {
+          product: product && {
+            id: product.id,
+            handle: product.handle,
+            title: product.title,
+            variants: {
+              nodes: product.variants.nodes.map((v) => ({
+                id: v.id,
+                sku: v.sku,
+                inventoryItem: v.inventoryItem,
+              })),
+            },
+          },
+          userErrors,
+        },
+      },
+      actual: 10,
+    });
+    const handle = identifier.handle ?? input.handle;
+    let product = identifier.id
+      ? products.find((p) => p.id === identifier.id)
+      : handle
+        ? products.find((p) => p.handle === handle)
+        : undefined;
+    if (identifier.id && !product)
+      return out(null, [
+        { code: "PRODUCT_DOES_NOT_EXIST", field: ["identifier", "id"], message: "Product does not exist" },
+      ]);
+    const userErrors = [];
+    const title = input.title ?? product?.title;
+    if (!title || !String(title).trim())
+      userErrors.push({ code: "BLANK", field: ["input", "title"], message: "Title can't be blank" });
+    const options = input.productOptions ?? [];
+    const variantsIn = input.variants ?? [];
+    const seen = new Set();
+    variantsIn.forEach((v, i) => {
+      const key = JSON.stringify((v.optionValues ?? []).map((o) => [o.optionName, o.name]));
+      for (const o of v.optionValues ?? []) {
+        const option = options.find((x) => x.name === o.optionName);
+        if (!option || !(option.values ?? []).some((x) => x.name === o.name))
+          userErrors.push({
+            code: "INVALID_VARIANT",
+            field: ["input", "variants", String(i), "optionValues"],
+            message: `Option value '${o.name}' of option '${o.optionName}' is not in productOptions`,
+          });
+      }
+      if (seen.has(key))
+        userErrors.push({
+          code: "INVALID_VARIANT",
+          field: ["input", "variants", String(i)],
+          message: "The variant already exists.",
+        });
+      seen.add(key);
+      if (v.price !== undefined && !(Number(v.price) >= 0))
+        userErrors.push({
+          code: "INVALID_VARIANT",
+          field: ["input", "variants", String(i), "price"],
+          message: "Price must be greater than or equal to 0",
+        });
+    });
+    if (userErrors.length) return out(null, userErrors);
+    const created = !product;
+    if (!product) {
+      product = { id: `gid://shopify/Product/${7000 + products.length}`, variants: { nodes: [] } };
+      products.push(product);
+    }
+    const previous = product.variants.nodes;
+    const optionKey = (list) =>
+      JSON.stringify((list ?? []).map((o) => [o.optionName ?? o.name, o.name ?? o.value]));
+    const nodes = variantsIn.map((v) => {
+      const selectedOptions = (v.optionValues ?? []).map((o) => ({ name: o.optionName, value: o.name }));
+      const key = optionKey(v.optionValues);
+      const had = previous.find(
+        (p) => optionKey(p.selectedOptions?.map((o) => ({ optionName: o.name, name: o.value }))) === key,
+      );
+      const id = had?.id ?? `gid://shopify/ProductVariant/${(variantSeq += 1)}`;
+      return {
+        id,
+        sku: v.sku ?? null,
+        price: v.price === undefined ? (had?.price ?? "0.00") : String(v.price),
+        barcode: v.barcode ?? had?.barcode ?? null,
+        selectedOptions,
+        inventoryItem: had?.inventoryItem ?? { id: id.replace("ProductVariant", "InventoryItem") },
+      };
+    });
+    const { variants: _v, productOptions, ...fields } = input;
+    Object.assign(product, fields, {
+      handle:
+        handle ??
+        product.handle ??
+        String(title)
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, "-"),
+      title,
+      options: productOptions ?? product.options,
+      updatedAt: new Date().toISOString(),
+      variants: { nodes: variantsIn.length ? nodes : previous },
+    });
+    productSets.push({ handle: product.handle, created });
+    return out(product, []);
+  }
+
   return {
     ...server,
     created,
+    products,
+    productSets,
     inventory,
     fulfillments,
     fulfillmentOrders,

@@ -29,6 +29,8 @@ const HOW = {
   "Shopify customers into HubSpot contacts": { press: ["Hourly"], expect: "failed" },
   // Without the Shopify token the pull fails, before anything reaches Klaviyo.
   "Shopify customers into Klaviyo profiles": { press: ["Hourly"], expect: "failed" },
+  // Without the WooCommerce keys the pull fails, before anything reaches Shopify.
+  "WooCommerce products and stock into Shopify": { press: ["Hourly"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
 };
 
