@@ -59,6 +59,7 @@ async function startShopify({
   const fulfillments = [];
   const versions = [];
   const customerQueries = [];
+  const orderQueries = [];
   const productSets = [];
   let variantSeq = 90000;
   // GraphQL cost bucket.
@@ -131,16 +132,24 @@ async function startShopify({
     if (req.method === "GET" && route === "/orders.json") {
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
-      const start = req.query.page_info
-        ? Number(Buffer.from(req.query.page_info, "base64url").toString())
-        : 0;
+      // created_at_min and updated_at_min compare as instants; page_info keeps them.
+      const { start, filters } = fromPageInfo(req.query);
+      const asked = { query: { ...req.query }, ids: [] };
+      orderQueries.push(asked);
+      const at = (key) => (filters[key] ? Date.parse(filters[key]) : undefined);
+      for (const key of ["created_at_min", "updated_at_min"])
+        if (filters[key] && Number.isNaN(at(key)))
+          return { status: 400, body: { errors: { [key]: "is not a valid date" } } };
       const list = orders.filter(
-        (o) => !req.query.created_at_min || o.created_at >= req.query.created_at_min,
+        (o) =>
+          (!filters.created_at_min || Date.parse(o.created_at) >= at("created_at_min")) &&
+          (!filters.updated_at_min || Date.parse(o.updated_at ?? o.created_at) >= at("updated_at_min")),
       );
       const page = list.slice(start, start + limit);
+      asked.ids = page.map((o) => o.id);
       const headers = { ...limitHeader };
       if (start + limit < list.length)
-        headers.link = `<${server.base}/admin/api/${m[1]}/orders.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+        headers.link = `<${server.base}/admin/api/${m[1]}/orders.json?limit=${limit}&page_info=${toPageInfo(start + limit, filters)}>; rel="next"`;
       return { headers, body: { orders: page } };
     }
     if (req.method === "GET" && route === "/customers.json") {
@@ -521,6 +530,7 @@ async function startShopify({
     fulfillmentOrders,
     versions,
     customerQueries,
+    orderQueries,
     gql,
     /** After `after` more requests (past auth and the bucket), the next `count` answer `status` (or each in turn of a list). */
     failNext(count, status = 500, { after = 0, retryAfter = "1.0" } = {}) {

@@ -31,6 +31,8 @@ const HOW = {
   "Shopify customers into Klaviyo profiles": { press: ["Hourly"], expect: "failed" },
   // Without the WooCommerce keys the pull fails, before anything reaches Shopify.
   "WooCommerce products and stock into Shopify": { press: ["Hourly"], expect: "failed" },
+  // Without the Shopify token the pull fails, before anything reaches NetSuite.
+  "Shopify orders into NetSuite sales orders": { press: ["Hourly"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
 };
 

@@ -156,7 +156,22 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
       60000,
       20,
     );
-  const press = async () => ended((await rt.api("POST", `/pw/trigger/${hourly().id}`, {})).json.run.id);
+  // A succeeded run writes the watermark as it ends: the next press waits until it is there.
+  const press = async () => {
+    const run = await ended((await rt.api("POST", `/pw/trigger/${hourly().id}`, {})).json.run.id);
+    const tab = flow.find((n) => n.type === "tab").id;
+    if (run.status === "succeeded")
+      await waitUntil(
+        async () => {
+          const at = (await rt.api("GET", `/context/flow/${tab}/lastSyncedAt`)).json?.msg;
+          return at && Math.abs(Date.parse(at) - run.startedAt) < 50;
+        },
+        "the watermark written",
+        5000,
+        10,
+      );
+    return run;
+  };
   const product = (handle) => {
     const found = shop.products.filter((p) => p.handle === handle);
     assert.equal(found.length, 1, `one Shopify product with the handle ${handle}, not ${found.length}`);
