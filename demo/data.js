@@ -128,7 +128,11 @@ function tiktokOrders(now = Date.now()) {
         full_address: `${line1}, ${city}, ${postcode}`,
         postal_code: postcode,
         region_code: region,
-        district_info: [{ address_level_name: "City", address_name: city }],
+        // TikTok's address levels: L0 the country, L1 the region or state, L3 the city.
+        district_info: [
+          { address_level: "L0", address_level_name: "Country", address_name: region },
+          { address_level: "L3", address_level_name: "City", address_name: city },
+        ],
       },
       payment: {
         currency: CURRENCY[region],

@@ -76,7 +76,8 @@ const SYSTEMS = [
       {
         name: "Orders created",
         rows: rows(f.created),
-        columns: ["id", "name", "email", "total_price", "tags", "line_items"],
+        // REST (POST /orders.json) and GraphQL (orderCreate) orders alike.
+        columns: ["name", "email", "sourceIdentifier", "tags", "lineItems", "line_items", "shippingAddress"],
       },
       { name: "Fulfillments", rows: rows(f.fulfillments) },
       { name: "Inventory set", rows: rows(f.inventory) },

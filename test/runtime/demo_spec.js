@@ -117,6 +117,69 @@ describe("npm run demo", function () {
     assert.match(await shopify.text(), /Orders created <small>\(0\)/);
   });
 
+  it("runs the TikTok Shop blueprint installed on its instances: every demo order arrives in the Shopify stand-in", async function () {
+    // What the Marketplace wizard does: the install plan with the demo instances chosen, then
+    // the tab enabled and a deploy; then the trigger's button.
+    const current = await flows();
+    const existing = current
+      .filter((n) => n.type === "pw-instance")
+      .map((n) => ({ id: n.id, connector: n.connector, name: n.name }));
+    const byConnector = Object.fromEntries(existing.map((e) => [e.connector, e.id]));
+    const plan = await (
+      await fetch(`${editor()}/pw/marketplace/blueprints/tiktok-orders-to-shopify/install`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          choices: { "tiktok-shop": byConnector["tiktok-shop"], shopify: byConnector.shopify },
+          existing,
+          tabLabels: current.filter((n) => n.type === "tab").map((n) => n.label),
+        }),
+      })
+    ).json();
+    assert.ok(
+      plan.instances.every((i) => !i.created),
+      "the demo instances are used, none added",
+    );
+    for (const tab of plan.nodes.filter((n) => n.type === "tab")) tab.disabled = false;
+    const rev = (
+      await (await fetch(`${editor()}/flows`, { headers: { "node-red-api-version": "v2" } })).json()
+    ).rev;
+    const deployed = await fetch(`${editor()}/flows`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "node-red-api-version": "v2" },
+      body: JSON.stringify({ rev, flows: [...current, ...plan.nodes] }),
+    });
+    assert.equal(deployed.status, 200, await deployed.text());
+    const trigger = plan.nodes.find((n) => n.type === "pw-trigger" && !n.webhook);
+    const started = await (await fetch(`${editor()}/pw/trigger/${trigger.id}`, { method: "POST" })).json();
+    const run = await waitUntil(
+      async () => {
+        const r = (await (await fetch(`${editor()}/pw/runs/${started.run.id}`)).json()).run;
+        return r && r.status !== "running" && r.status !== "queued" ? r : undefined;
+      },
+      "the run to end",
+      30000,
+      100,
+    );
+    assert.equal(run.status, "succeeded", JSON.stringify(run.errors));
+    const shopify = await (await fetch(pages()[1][1])).text();
+    assert.match(shopify, /Orders created <small>\(8\)/, "every demo order arrived");
+    assert.match(shopify, /amelia\.hughes@example\.co\.uk/);
+    assert.match(shopify, /TikTok Shop/);
+    // A second press creates nothing twice.
+    const again = await (await fetch(`${editor()}/pw/trigger/${trigger.id}`, { method: "POST" })).json();
+    await waitUntil(
+      async () => {
+        const r = (await (await fetch(`${editor()}/pw/runs/${again.run.id}`)).json()).run;
+        return r && r.status !== "running" && r.status !== "queued" ? r : undefined;
+      },
+      "the second run to end",
+      30000,
+      100,
+    );
+    assert.match(await (await fetch(pages()[1][1])).text(), /Orders created <small>\(8\)/);
+  });
+
   it("reuses its instances after a restart, pointed at the stand-ins' new ports", async function () {
     const before = pages();
     await stop();
