@@ -12,7 +12,7 @@ const { startRedis } = require("../support/redis");
 const { startFlaky, flakyConnector } = require("../fakes/flaky");
 
 const child = path.join(__dirname, "..", "support", "child-runtime.js");
-const LEASE_MS = 1500;
+const LEASE_MS = 2500;
 const PAGES = 8;
 const PAGE_SIZE = 10;
 
@@ -59,6 +59,22 @@ function flows(flakyBase) {
     sink("b1", "tb", "'start ' + msg.pw.run.id + ' ' + Date.now()", ["b2"]),
     delay("b2", "tb", 150, ["b3"]),
     sink("b3", "tb", "'end ' + msg.pw.run.id + ' ' + Date.now()"),
+
+    {
+      id: "wide",
+      type: "pw-trigger",
+      z: "tb",
+      name: "events in",
+      schedules: [],
+      webhook: true,
+      path: "/wide",
+      methods: "POST",
+      replyBody: '{"run":"{{run.id}}"}',
+      wires: [["w1"]],
+    },
+    sink("w1", "tb", "'wstart ' + msg.pw.run.id + ' ' + Date.now()", ["w2"]),
+    delay("w2", "tb", 300, ["w3"]),
+    sink("w3", "tb", "'wend ' + msg.pw.run.id + ' ' + Date.now()"),
 
     { id: "ts", type: "tab", label: "Schedule" },
     {
@@ -145,13 +161,29 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
       50,
     );
 
-  async function burst(targets, count, { onAck } = {}) {
+  /** The most runs going at once, from the start and end lines of all workers (one machine, one clock). */
+  function mostAtOnce(startTag, endTag, ids) {
+    const events = allLines()
+      .map(({ l }) => l.split(" "))
+      .filter(([kind, id]) => (kind === startTag || kind === endTag) && ids.includes(id))
+      .map(([kind, , at]) => ({ start: kind === startTag, at: Number(at) }))
+      .sort((a, b) => a.at - b.at || (a.start ? 1 : -1));
+    let going = 0;
+    let most = 0;
+    for (const e of events) {
+      going += e.start ? 1 : -1;
+      most = Math.max(most, going);
+    }
+    return most;
+  }
+
+  async function burst(targets, count, { onAck, hook = "burst" } = {}) {
     const acked = [];
     await Promise.all(
       Array.from({ length: count }, async (_, n) => {
         const w = targets[n % targets.length];
         try {
-          const res = await fetch(`${w.url}/hooks/burst`, {
+          const res = await fetch(`${w.url}/hooks/${hook}`, {
             method: "POST",
             headers: { "content-type": "application/json" },
             body: JSON.stringify({ n }),
@@ -203,24 +235,26 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
     const ids = starts.map(({ l }) => l.split(" ")[1]).filter((id) => acked.includes(id));
     assert.equal(ids.length, 30, "each run started once");
     assert.equal(new Set(ids).size, 30);
-    // At most 2 going at once (the trigger's concurrency), counted over all workers' clocks (one machine).
-    const events = allLines()
-      .filter(({ l }) => /^(start|end) /.test(l))
-      .map(({ l }) => {
-        const [kind, id, at] = l.split(" ");
-        return { kind, id, at: Number(at) };
-      })
-      .filter((e) => acked.includes(e.id))
-      .sort((a, b) => a.at - b.at || (a.kind === "end" ? -1 : 1));
-    let going = 0;
-    let most = 0;
-    for (const e of events) {
-      going += e.kind === "start" ? 1 : -1;
-      most = Math.max(most, going);
-    }
+    // At most 2 going at once (the trigger's concurrency), counted over all workers.
+    const most = mostAtOnce("start", "end", acked);
     assert.ok(most <= 2, `at most 2 runs of the trigger at once across workers, saw ${most}`);
     const ranOn = new Set(starts.filter(({ l }) => acked.includes(l.split(" ")[1])).map(({ worker }) => worker));
     assert.ok(ranOn.size >= 2, `runs spread over the workers (ran on ${[...ranOn].join(", ")})`);
+  });
+
+  it("holds the overall limit (patchworks.runs.maxConcurrent) across the workers together", async function () {
+    const acked = await burst([workers.A, workers.B, workers.C], 36, { hook: "wide" });
+    assert.equal(acked.length, 36);
+    await waitUntil(
+      () => acked.every((id) => allLines().some(({ l }) => l.startsWith(`wend ${id} `))),
+      "every run to end",
+      30000,
+      50,
+    );
+    const most = mostAtOnce("wstart", "wend", acked);
+    // 6 across all workers, schedule ticks included: never 3 workers × 6.
+    assert.ok(most <= 6, `at most 6 runs at once across workers, saw ${most}`);
+    assert.ok(most >= 3, `runs went in parallel (saw ${most} at once)`);
   });
 
   it("fires a schedule once per tick across the three workers", async function () {
@@ -301,6 +335,39 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
       "every record created once",
     );
     await startWorker(victim.name);
+  });
+
+  it("hands a stopping worker's runs back at once (graceful drain), and another goes on from their checkpoints", async function () {
+    const id = (await api(workers.B, "POST", "/pw/trigger/pull", {})).json.run.id;
+    const hit = await waitUntil(
+      () => allLines().find(({ l }) => l === `page ${id} 2`),
+      "page 2 of the pull",
+      20000,
+      20,
+    );
+    const stopping = workers[hit.worker];
+    stopping.proc.kill("SIGTERM");
+    const exit = await stopping.exited;
+    const exitedAt = Date.now();
+    assert.equal(exit.code, 0, "Node-RED stopped cleanly");
+    const survivor = Object.values(workers).find((w) => w.name !== stopping.name);
+    const resumedAt = await waitUntil(
+      async () => {
+        const r = await run(survivor, id);
+        return r?.worker !== stopping.name && r?.handovers?.length ? Date.now() : undefined;
+      },
+      "another worker to take the run",
+      20000,
+      20,
+    );
+    assert.ok(
+      resumedAt - exitedAt < LEASE_MS,
+      `taken over ${resumedAt - exitedAt} ms after the worker stopped: handed back, not left for its lease to run out`,
+    );
+    const done = await ended(survivor, id, 40000);
+    assert.equal(done.status, "succeeded");
+    assert.match(done.handovers.at(-1), new RegExp(`after worker ${stopping.name} stopped`));
+    await startWorker(stopping.name);
   });
 
   it("loses nothing acknowledged when a worker is killed with SIGKILL during a webhook burst", async function () {
