@@ -154,8 +154,9 @@ export = function (RED: NodeAPI) {
   );
   let scaled: RedisRunService | undefined;
   if (scale && runLog) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { RedisRunService: Service } = require("./lib/scale/run-queue") as typeof import("./lib/scale/run-queue");
+    const { RedisRunService: Service } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("./lib/scale/run-queue") as typeof import("./lib/scale/run-queue");
     scaled = new Service({
       scale,
       tracker,
@@ -192,7 +193,10 @@ export = function (RED: NodeAPI) {
   }
   // Age-based pruning; the count cap is kept as runs arrive.
   setInterval(
-    () => void (runLog ?? store).prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)),
+    () =>
+      void (runLog ?? store)
+        .prune()
+        .catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)),
     60 * 60 * 1000,
   ).unref();
   provideRuns(scaled ?? service);

@@ -126,7 +126,11 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
     proc.stdout.on("data", (d) => (out += d));
     proc.stderr.on("data", (d) => (out += d));
     const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
-    const url = await waitUntil(() => /listening (\S+)/.exec(out)?.[1], `worker ${name} to start (${out})`, 30000);
+    const url = await waitUntil(
+      () => /listening (\S+)/.exec(out)?.[1],
+      `worker ${name} to start (${out})`,
+      30000,
+    );
     workers[name] = { name, userDir, proc, url, exited, out: () => out };
     await waitUntil(
       async () => (await fetch(`${url}/hooks/burst`).catch(() => ({ status: 0 }))).status === 405,
@@ -148,7 +152,8 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
     const file = path.join(workers[name].userDir, "sink.txt");
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
   };
-  const allLines = () => Object.keys(workers).flatMap((name) => lines(name).map((l) => ({ worker: name, l })));
+  const allLines = () =>
+    Object.keys(workers).flatMap((name) => lines(name).map((l) => ({ worker: name, l })));
   const run = async (w, id) => (await api(w, "GET", `/pw/runs/${id}`)).json?.run;
   const ended = (w, id, ms = 30000) =>
     waitUntil(
@@ -238,7 +243,9 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
     // At most 2 going at once (the trigger's concurrency), counted over all workers.
     const most = mostAtOnce("start", "end", acked);
     assert.ok(most <= 2, `at most 2 runs of the trigger at once across workers, saw ${most}`);
-    const ranOn = new Set(starts.filter(({ l }) => acked.includes(l.split(" ")[1])).map(({ worker }) => worker));
+    const ranOn = new Set(
+      starts.filter(({ l }) => acked.includes(l.split(" ")[1])).map(({ worker }) => worker),
+    );
     assert.ok(ranOn.size >= 2, `runs spread over the workers (ran on ${[...ranOn].join(", ")})`);
   });
 
@@ -286,8 +293,13 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
     );
     const other = Object.values(workers).find((w) => w.name !== owner);
     const listed = (await api(other, "GET", "/pw/runs?trigger=slow&status=running")).json.runs;
-    assert.ok(listed.some((r) => r.id === started && r.worker === owner), `worker ${other.name} lists ${owner}'s run`);
-    const byWorker = new Set((await api(other, "GET", "/pw/runs?trigger=hook&limit=1000")).json.runs.map((r) => r.worker));
+    assert.ok(
+      listed.some((r) => r.id === started && r.worker === owner),
+      `worker ${other.name} lists ${owner}'s run`,
+    );
+    const byWorker = new Set(
+      (await api(other, "GET", "/pw/runs?trigger=hook&limit=1000")).json.runs.map((r) => r.worker),
+    );
     assert.ok(byWorker.size >= 2, "the list holds runs of several workers");
 
     const stop = await api(other, "POST", `/pw/runs/${started}/stop`);
@@ -405,7 +417,11 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
     await new Promise((r) => setTimeout(r, 700));
     await redis.start();
     const acked = await pending;
-    assert.equal(acked.length, 6, "the webhooks sent while Redis was down were acknowledged once it was back");
+    assert.equal(
+      acked.length,
+      6,
+      "the webhooks sent while Redis was down were acknowledged once it was back",
+    );
     for (const id of acked) assert.equal((await ended(workers.B, id)).status, "succeeded");
     const more = await burst([workers.B, workers.C], 6);
     for (const id of more) assert.equal((await ended(workers.A, id)).status, "succeeded");

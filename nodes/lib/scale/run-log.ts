@@ -79,7 +79,9 @@ export class RedisRunLog implements RunSink {
     this.keep(record);
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      void this.flush().catch((err: Error) => this.opts.warn?.(`the run log could not be written: ${err.message}`));
+      void this.flush().catch((err: Error) =>
+        this.opts.warn?.(`the run log could not be written: ${err.message}`),
+      );
     }, this.opts.flushMs ?? 50);
   }
 
@@ -89,7 +91,11 @@ export class RedisRunLog implements RunSink {
     this.dirty.delete(record.id);
     this.keep(record);
     await this.writing;
-    await this.redis.pipeline().hset(this.lines, record.id, toLine(record)).zadd(this.ids, 0, record.id).exec();
+    await this.redis
+      .pipeline()
+      .hset(this.lines, record.id, toLine(record))
+      .zadd(this.ids, 0, record.id)
+      .exec();
   }
 
   /** This worker runs it (again): its records are written. */
@@ -213,7 +219,11 @@ export class RedisRunLog implements RunSink {
       });
     }
     if (gone.length === 0) return 0;
-    await this.redis.pipeline().hdel(this.lines, ...gone).zrem(this.ids, ...gone).exec();
+    await this.redis
+      .pipeline()
+      .hdel(this.lines, ...gone)
+      .zrem(this.ids, ...gone)
+      .exec();
     return gone.length;
   }
 

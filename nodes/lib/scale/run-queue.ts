@@ -15,7 +15,13 @@
 import { DelayedError, Queue, WaitingError, Worker, type Job } from "bullmq";
 import type { PwContext } from "../message";
 import { FINAL_STATUSES, type RunRecord } from "../runs/record";
-import { keepBuffers, parse, type Submitted, type SubmitOptions, type TriggerLauncher } from "../runs/service";
+import {
+  keepBuffers,
+  parse,
+  type Submitted,
+  type SubmitOptions,
+  type TriggerLauncher,
+} from "../runs/service";
 import type { RunTracker } from "../runs/tracker";
 import type { IntakeEntry } from "../runs/journal";
 import type { ScopeResult } from "../runs/tracker";
@@ -127,7 +133,11 @@ export class RedisRunService {
       setInterval(() => {
         this.bull
           .getJobCounts("wait", "prioritized", "delayed")
-          .then((c) => (this.queue.queuedCount = this.waiting = (c.wait ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0)))
+          .then(
+            (c) =>
+              (this.queue.queuedCount = this.waiting =
+                (c.wait ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0)),
+          )
           .catch(() => undefined);
       }, 1000),
     );
@@ -153,7 +163,7 @@ export class RedisRunService {
     this.flowsRunning = running;
     // Stopping: claim nothing more until the flows are back (a shutdown never comes back).
     if (!running) void this.worker?.pause(true).catch(() => undefined);
-    else this.worker?.resume();
+    else void Promise.resolve(this.worker?.resume()).catch(() => undefined);
   }
 
   submit(
@@ -163,7 +173,8 @@ export class RedisRunService {
     opts: SubmitOptions,
     send: (message: Record<string, unknown>) => void,
   ): Submitted {
-    if (!opts.once && this.waiting >= this.opts.maxQueued) return { admission: "full", written: Promise.resolve() };
+    if (!opts.once && this.waiting >= this.opts.maxQueued)
+      return { admission: "full", written: Promise.resolve() };
     if (opts.live) return this.startHere(pw, payload, message, opts, send);
     const job: RunJob = {
       runId: pw.run.id,
@@ -177,7 +188,13 @@ export class RedisRunService {
     };
     const written = (async () => {
       if (opts.once) {
-        const first = await this.redis.set(`${this.opts.scale.prefix}:once:${opts.once}`, this.me, "PX", 86_400_000, "NX");
+        const first = await this.redis.set(
+          `${this.opts.scale.prefix}:once:${opts.once}`,
+          this.me,
+          "PX",
+          86_400_000,
+          "NX",
+        );
         if (first !== "OK") return; // another worker's scheduler started this tick's run
       }
       // The record first: the worker that claims the job overwrites "queued" with "running", never the reverse.
@@ -212,7 +229,8 @@ export class RedisRunService {
     const written = this.opts.log.saveNow(record);
     written.then(
       () => send({ ...message, ...opts.live }),
-      (err: Error) => this.opts.tracker.stop(pw.run.id, `the run could not be written to Redis: ${err.message}`),
+      (err: Error) =>
+        this.opts.tracker.stop(pw.run.id, `the run could not be written to Redis: ${err.message}`),
     );
     return { admission: "started", written };
   }
@@ -222,7 +240,9 @@ export class RedisRunService {
     const r = this.running.get(record.id);
     if (r) r.finish(record);
     if (!this.handedBack.has(record.id))
-      void this.redis.publish(this.channel, JSON.stringify({ op: "ended", id: record.id })).catch(() => undefined);
+      void this.redis
+        .publish(this.channel, JSON.stringify({ op: "ended", id: record.id }))
+        .catch(() => undefined);
   }
 
   idle(_runId: string): void {
@@ -240,7 +260,12 @@ export class RedisRunService {
     if (FINAL_STATUSES.has(record.status)) return "not_running";
     if (record.status === "queued") {
       const job = await this.bull.getJob(id);
-      const removed = job ? await job.remove().then(() => true, () => false) : true;
+      const removed = job
+        ? await job.remove().then(
+            () => true,
+            () => false,
+          )
+        : true;
       if (removed) {
         this.opts.tracker.endUnfollowed(record, "stopped", `${reason} while queued`);
         await this.opts.log.flush();
@@ -255,7 +280,8 @@ export class RedisRunService {
     for (const t of this.timers) clearInterval(t);
     await this.worker?.close(true).catch(() => undefined);
     await this.bull.close().catch(() => undefined);
-    for (const c of [this.redis, this.subscriber, this.queueConnection, this.workerConnection]) c.disconnect();
+    for (const c of [this.redis, this.subscriber, this.queueConnection, this.workerConnection])
+      c.disconnect();
   }
 
   /** Runs going on this worker now (for tests and the admin view). */
