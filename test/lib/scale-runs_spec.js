@@ -42,7 +42,7 @@ describe("scale-out runs: pure rules", function () {
       "2026-01-01T00:00:00.000Z taken over by worker w2 after worker w1 stopped; resumed from its checkpoints",
     );
     assert.match(takeoverNote("w2", undefined), /after worker \(unknown\) stopped/);
-    assert.equal(defaultWorkerId("host", 42), "host:42");
+    assert.equal(defaultWorkerId("host", 42), "host-42");
   });
 
   it("reads patchworks.scaleOut: absent is the embedded mode, a URL or object is Redis, bad values are named", function () {

@@ -17,5 +17,5 @@ export function takeoverNote(worker: string, from: string | undefined, at = new 
 
 /** A worker id when settings.js names none: host name and process id, as leases and the run log show it. */
 export function defaultWorkerId(host: string, pid: number): string {
-  return `${host}:${pid}`;
+  return `${host}-${pid}`;
 }
