@@ -247,6 +247,7 @@ function scaleOutWorkload() {
   return {
     workload: `${runs} webhooks, ${r.parallel} in flight, spread round-robin over the workers; each run spins ${r.cpuMsPerRun} ms of CPU in a function node; Node-RED workers in processes of their own sharing one local redis-server`,
     cores: r.cores,
+    loadAverage: r.loadAverage,
     embedded: { runsPerSecond: embedded.runsPerSecond, latencyMs: embedded.latencyMs },
     workers: scaled.map((x) => ({
       workers: x.workers,
@@ -347,5 +348,8 @@ if (results["scale-out"]) {
       `  ${w.workers} worker(s) on Redis: ${w.runsPerSecond} runs/s, ${w.runsPerSecondPerWorker} per worker, ${w.ratioToOneWorker}× one worker; one run alone p50 ${w.latencyMs.p50} ms`,
     );
   console.log(`  Redis adds ${r.latencyAddedByRedisMs} ms to a run sent alone (p50). ${r.note}`);
+  console.log(
+    `  load average during the run: ${r.loadAverage.before.toFixed(1)} → ${r.loadAverage.after.toFixed(1)}`,
+  );
 }
 console.log(`written to ${path.relative(process.cwd(), file)}`);

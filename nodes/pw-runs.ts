@@ -8,7 +8,7 @@ import { RunQueue, type QueuedRun } from "./lib/runs/queue";
 import { RunService } from "./lib/runs/service";
 import { IntakeJournal } from "./lib/runs/journal";
 import { SnapshotStore } from "./lib/runs/snapshots";
-import { RUN_STATUSES, type RunRecord, type RunStatus } from "./lib/runs/record";
+import { FINAL_STATUSES, RUN_STATUSES, type RunRecord, type RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
 import {
   addLogHandler,
@@ -370,7 +370,12 @@ export = function (RED: NodeAPI) {
         res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
         return;
       }
-      const after = await runLog.get(req.params.id);
+      let after = await runLog.get(req.params.id);
+      // The worker running it writes its end within moments: answer with that when it comes.
+      for (let i = 0; i < 40 && outcome === "stopped" && after && !FINAL_STATUSES.has(after.status); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = await runLog.get(req.params.id);
+      }
       if (outcome === "not_running") {
         res
           .status(409)

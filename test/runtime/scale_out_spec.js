@@ -92,6 +92,30 @@ function flows(flakyBase) {
     sink("l1", "tl", "'slow ' + msg.pw.run.id", ["l2"]),
     delay("l2", "tl", 20000),
 
+    { id: "tf", type: "tab", label: "Parent and child" },
+    { id: "parent", type: "pw-trigger", z: "tf", name: "parent flow", schedules: [], wires: [["f1"]] },
+    {
+      id: "f1",
+      type: "pw-run-flow",
+      z: "tf",
+      trigger: "child",
+      mode: "wait",
+      timeoutSec: 20,
+      wires: [["f2"]],
+    },
+    sink("f2", "tf", "'parent ' + msg.pw.run.id + ' ' + msg.runFlow.run + ' ' + JSON.stringify(msg.payload)"),
+    { id: "child", type: "pw-trigger", z: "tf", name: "child flow", schedules: [], wires: [["c1"]] },
+    sink("c1", "tf", "'child ' + msg.pw.run.id", ["c2"]),
+    {
+      id: "c2",
+      type: "function",
+      z: "tf",
+      func: "msg.payload = { doubled: msg.payload.n * 2 }; return msg;",
+      outputs: 1,
+      wires: [["c3"]],
+    },
+    { id: "c3", type: "pw-callback", z: "tf", statusCode: 200, format: "json", headers: [], wires: [[]] },
+
     { id: "tp", type: "tab", label: "Pull" },
     { id: "up", type: "pw-instance", name: "Upstream", connector: "flaky", vars: { base: flakyBase } },
     { id: "pull", type: "pw-trigger", z: "tp", name: "pull items", schedules: [], wires: [["p1"]] },
@@ -304,10 +328,55 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
 
     const stop = await api(other, "POST", `/pw/runs/${started}/stop`);
     assert.equal(stop.status, 200);
+    assert.equal(stop.json.run.status, "stopped", "the answer waits for the owner's word");
     const after = await ended(other, started, 5000);
     assert.equal(after.status, "stopped");
     assert.equal(after.reason, "stopped by a user");
     assert.equal(after.worker, owner);
+
+    // Retry from yet another worker: the retry joins the shared queue and any worker runs it.
+    const third = Object.values(workers).find((w) => w.name !== owner && w.name !== other.name);
+    const retried = await api(third, "POST", `/pw/runs/${started}/retry`);
+    assert.equal(retried.status, 202, JSON.stringify(retried.json));
+    const retry = await waitUntil(
+      async () => {
+        const r = await run(owner === "A" ? workers.B : workers.A, retried.json.run.id);
+        return r?.status === "running" ? r : undefined;
+      },
+      "the retry to run",
+      10000,
+      50,
+    );
+    assert.equal(retry.retryOf, started);
+    assert.equal((await api(workers[owner], "POST", `/pw/runs/${retry.id}/stop`)).json.run.status, "stopped");
+  });
+
+  it("answers a run-flow shape waiting for a child run that another worker ran", async function () {
+    const parents = [];
+    for (let n = 1; n <= 6; n++)
+      parents.push(
+        (await api(workers[["A", "B", "C"][n % 3]], "POST", "/pw/trigger/parent", { n })).json.run.id,
+      );
+    const got = await waitUntil(
+      () => {
+        const found = parents.map((id) => allLines().find(({ l }) => l.startsWith(`parent ${id} `)));
+        return found.every(Boolean) && found;
+      },
+      "every parent to get its child's answer",
+      30000,
+      50,
+    );
+    let crossed = 0;
+    for (const { worker, l } of got) {
+      const [, , childId, answer] = l.split(" ");
+      const child = allLines().find(({ l: c }) => c === `child ${childId}`);
+      const parentRun = await run(workers.A, l.split(" ")[1]);
+      assert.equal(JSON.parse(answer).doubled % 2, 0);
+      assert.ok([2, 4, 6, 8, 10, 12].includes(JSON.parse(answer).doubled), answer);
+      assert.equal((await run(workers.A, childId)).parent, parentRun.id);
+      if (child.worker !== worker) crossed++;
+    }
+    assert.ok(crossed > 0, "some children ran on another worker than their parent");
   });
 
   it("takes over a paginated pull of a worker killed with SIGKILL after its lease, resuming at its page; nothing is created twice", async function () {

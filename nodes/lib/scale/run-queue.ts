@@ -30,6 +30,8 @@ import type { ScaleOutSettings } from "./settings";
 import type { RedisRunLog } from "./run-log";
 import { TriggerSlots } from "./slots";
 import { jobPriority, takeoverNote } from "./naming";
+import { deliverCallback, setCallbackRelay } from "../runs/callbacks";
+import type { CallbackReply } from "../records";
 
 /** What a job carries: the queued run as the embedded journal would write it. */
 type RunJob = Omit<IntakeEntry, "started">;
@@ -54,7 +56,10 @@ export interface ScaleRunsOptions {
   warn(message: string): void;
 }
 
-type ControlMessage = { op: "stop"; id: string; reason: string } | { op: "ended"; id: string };
+type ControlMessage =
+  | { op: "stop"; id: string; reason: string }
+  | { op: "ended"; id: string }
+  | { op: "answer"; id: string; reply: CallbackReply };
 
 export class RedisRunService {
   private readonly launchers = new Map<string, TriggerLauncher>();
@@ -100,6 +105,15 @@ export class RedisRunService {
     await this.bull.setGlobalConcurrency(this.opts.maxConcurrent);
     await this.subscriber.subscribe(this.channel);
     this.subscriber.on("message", (_channel: string, text: string) => this.onControl(text));
+    // A child run's callback answer reaches the run-flow shape waiting for it on any worker.
+    setCallbackRelay({
+      relay: (id, reply) => {
+        void this.redis
+          .publish(this.channel, JSON.stringify({ op: "answer", id, reply }))
+          .catch(() => undefined);
+        return true;
+      },
+    });
     const { leaseMs } = this.opts.scale;
     this.worker = new Worker<RunJob>("runs", (job, token) => this.process(job, token), {
       connection: this.workerConnection,
@@ -277,6 +291,7 @@ export class RedisRunService {
   }
 
   async close(): Promise<void> {
+    setCallbackRelay(undefined);
     for (const t of this.timers) clearInterval(t);
     await this.worker?.close(true).catch(() => undefined);
     await this.bull.close().catch(() => undefined);
@@ -359,6 +374,8 @@ export class RedisRunService {
     }
     if (m.op === "stop") {
       if (this.opts.tracker.isActive(m.id)) this.opts.tracker.stop(m.id, m.reason);
+    } else if (m.op === "answer") {
+      deliverCallback(m.id, m.reply);
     } else if (m.op === "ended") {
       const listeners = this.remoteListeners.get(m.id);
       if (!listeners) return;
