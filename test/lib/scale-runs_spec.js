@@ -104,6 +104,36 @@ describe("scale-out runs: the tracker takes a run over from its checkpoints", fu
   });
 });
 
+describe("scale-out runs: callback answers cross workers", function () {
+  const { awaitCallback, answerCallback, setCallbackRelay, deliverCallback } = lib("runs/callbacks");
+  afterEach(() => setCallbackRelay(undefined));
+
+  it("answers a waiter in this process directly, and relays an answer nobody here waits for", function () {
+    const relayed = [];
+    setCallbackRelay({ relay: (id, reply) => relayed.push([id, reply.payload]) > 0 });
+    const got = [];
+    awaitCallback(
+      "here",
+      1000,
+      (reply) => got.push(reply.payload),
+      () => undefined,
+    );
+    assert.equal(answerCallback("here", { status: 200, headers: {}, payload: 1, format: "json" }), true);
+    assert.equal(answerCallback("elsewhere", { status: 200, headers: {}, payload: 2, format: "json" }), true);
+    assert.deepEqual(got, [1]);
+    assert.deepEqual(relayed, [["elsewhere", 2]]);
+    // A relayed answer arriving at a worker where nobody waits goes no further.
+    assert.equal(
+      deliverCallback("elsewhere", { status: 200, headers: {}, payload: 2, format: "json" }),
+      false,
+    );
+  });
+
+  it("answers false without a relay (the embedded mode) when nobody waits", function () {
+    assert.equal(answerCallback("nobody", { status: 200, headers: {}, payload: 0, format: "json" }), false);
+  });
+});
+
 describe("scale-out runs: the embedded mode loads no Redis client", function () {
   it("requires neither bullmq nor ioredis when the runs plugin and the trigger load without scaleOut", function () {
     const code = `
