@@ -17,6 +17,8 @@ const child = path.join(__dirname, "..", "test", "support", "child-runtime.js");
 const RUNS = Number(process.argv[2] || 600);
 const COUNTS = (process.argv[3] || "1,2,4").split(",").map(Number);
 const PARALLEL = 32;
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
+const TICKS = 100;
 const CPU_MS = Number(process.env.BENCH_SCALE_CPU_MS ?? 2);
 
 const flows = [
@@ -72,6 +74,11 @@ async function startWorker(name, scaleOut) {
   );
   return {
     url,
+    /** CPU time the worker process has used (user + system), in ms, from /proc (Linux). */
+    cpuMs() {
+      const fields = fs.readFileSync(`/proc/${proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+    },
     ends() {
       const file = path.join(userDir, "sink.txt");
       if (!fs.existsSync(file)) return [];
@@ -126,12 +133,16 @@ async function waitEnds(workers, ids) {
 }
 
 /** Throughput with `parallel` in flight, and the latency of runs sent one at a time. */
-async function measure(workers, tag) {
+async function measure(workers, tag, redisCpuMs = async () => 0) {
   // Warm-up: JIT, connections, the first deploy's work.
   await waitEnds(workers, [...(await load(workers, 100, PARALLEL)).keys()]);
+  const cpuBefore = workers.reduce((n, w) => n + w.cpuMs(), 0);
+  const redisBefore = await redisCpuMs();
   const started = Date.now();
   const sent = await load(workers, RUNS, PARALLEL);
   const ends = await waitEnds(workers, [...sent.keys()]);
+  const workerCpuMs = workers.reduce((n, w) => n + w.cpuMs(), 0) - cpuBefore;
+  const redisCpu = (await redisCpuMs()) - redisBefore;
   const last = Math.max(...[...sent.keys()].map((id) => ends.get(id)));
   const runsPerSecond = (RUNS / (last - started)) * 1000;
   // One at a time: from sending the webhook to the run's last node, nothing else going on.
@@ -149,6 +160,11 @@ async function measure(workers, tag) {
     runsPerSecond: Math.round(runsPerSecond),
     runsPerSecondPerWorker: Math.round(runsPerSecond / workers.length),
     latencyMs: { p50: lat[Math.floor(lat.length / 2)], p90: lat[Math.floor(lat.length * 0.9)] },
+    // CPU per run does not depend on what else the machine is doing, unlike runs per second.
+    cpuMsPerRun: {
+      workers: Math.round((workerCpuMs / RUNS) * 100) / 100,
+      redis: Math.round((redisCpu / RUNS) * 100) / 100,
+    },
   };
 }
 
@@ -171,7 +187,18 @@ async function main() {
       Array.from({ length: n }, (_, i) => startWorker(`w${i + 1}`, scaleOut)),
     );
     try {
-      results.push(await measure(workers, "redis"));
+      const { connectRedis } = require("../dist/lib/scale/redis");
+      const info = connectRedis({ host: "127.0.0.1", port: redis.port, db: 0, tls: false }, "bench");
+      const redisCpuMs = async () => {
+        const text = await info.info("cpu");
+        const sec = (k) => Number(new RegExp(`${k}:([0-9.]+)`).exec(text)?.[1] ?? 0);
+        return (sec("used_cpu_user") + sec("used_cpu_sys")) * 1000;
+      };
+      try {
+        results.push(await measure(workers, "redis", redisCpuMs));
+      } finally {
+        info.disconnect();
+      }
     } finally {
       for (const w of workers) await w.stop();
       await redis.close();
