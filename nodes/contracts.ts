@@ -5,7 +5,7 @@ import type { Meta, PwContext, RunInfo } from "./lib/message";
 import type { RequestRecord } from "./lib/records";
 import type { RunRecord } from "./lib/runs/record";
 import type { SubmitOptions, Submitted, TriggerLauncher } from "./lib/runs/service";
-import type { ScopeResult } from "./lib/runs/tracker";
+import type { ScopeResult, StepWork } from "./lib/runs/tracker";
 import type { NotificationRecord } from "./lib/notify";
 import type { Mailer } from "./lib/mailer";
 
@@ -95,6 +95,8 @@ interface NodeTypes {
   "pw-instance": InstanceNode;
   "pw-lookup-table": LookupTableNode;
   "pw-trigger": TriggerNode;
+  /** A legacy service starts its own runs, as a trigger does. */
+  "pw-service": TriggerNode;
   "pw-saved-script": SavedScriptNode;
   "pw-smtp": SmtpNode;
   "pw-notify": NotifyNode;
@@ -126,6 +128,8 @@ export interface ShapeRuns {
   /** Called once when the run ends, with its record. */
   whenFinished(runId: string, listener: (record: RunRecord) => void): void;
   recordRequest(runId: string, node: NodeRef, request: RequestRecord): void;
+  /** Work a shape did inside itself, as a step of its own (a service's pull, map and send). */
+  recordStep(runId: string, node: NodeRef, work: StepWork): void;
   /** Records a shape handed to its failure output (the run ends "completed with failures"). */
   failedRecords(runId: string, count: number): void;
   /** Counts what messages carrying `token` start; calls back when all of it has finished. */

@@ -10,12 +10,12 @@ import {
 import { addCheck } from "./lib/editor-checks";
 import { autoMap, samplePaths } from "./lib/mapping/automap";
 import { buildLookupTable, type LookupTableConfig } from "./lib/mapping/lookup";
-import { EXPRESSION_CAP_MS, type CompileDeps } from "./lib/mapping/transforms";
+import type { CompileDeps } from "./lib/mapping/transforms";
+import { mappingDeps } from "./mapping-deps";
 import { derive } from "./lib/message";
 import { attempt, noPayload, refuseMessages, shapeLabel, startClean } from "./shape";
 import { templateView } from "./template-view";
 import { installAdminErrors } from "./admin-errors";
-import { findNode } from "./contracts";
 import { answerLastSample, forgetSample, keepSample } from "./samples";
 import { checkPermission, DEPLOY } from "./admin-permissions";
 import type { LookupTable } from "./lib/mapping/transforms";
@@ -37,28 +37,9 @@ function runsCode(rules: unknown): boolean {
 }
 
 export = function (RED: NodeAPI) {
-  // settings.js patchworks.map.maxExpressionMs: the most an expression transform may ask for.
-  const asked = (RED.settings as { patchworks?: { map?: { maxExpressionMs?: unknown } } }).patchworks?.map
-    ?.maxExpressionMs;
-  let maxExpressionMs = EXPRESSION_CAP_MS;
-  if (asked !== undefined) {
-    if (Number.isInteger(asked) && (asked as number) > 0) maxExpressionMs = asked as number;
-    else
-      RED.log.warn(
-        `pw-map: patchworks.map.maxExpressionMs in settings.js must be a whole number of ms above 0, not ${JSON.stringify(asked)}; using ${EXPRESSION_CAP_MS}`,
-      );
-  }
   /** Lookup tables are config nodes, found by id among those deployed. */
-  const deps: CompileDeps = {
-    maxExpressionMs,
-    table(id) {
-      const node = findNode(RED, id, "pw-lookup-table");
-      if (!node) return undefined;
-      if (node.problem)
-        throw new Error(`the lookup table "${node.name || id}" cannot be used: ${node.problem}`);
-      return node.table;
-    },
-  };
+  const deps: CompileDeps = mappingDeps(RED, "pw-map");
+  const maxExpressionMs = deps.maxExpressionMs;
   // The map dialog's rules, judged as a deploy would (pw/editor/check, kind "mapping"). A lookup
   // table the editor has but the runtime does not yet (added, not deployed) is judged at deploy.
   const notYetDeployed = (id: string): LookupTable => ({

@@ -420,7 +420,7 @@ export = function (RED: NodeAPI) {
       });
       return;
     }
-    const trigger = findNode(RED, run.trigger, "pw-trigger");
+    const trigger = findNode(RED, run.trigger, "pw-trigger") ?? findNode(RED, run.trigger, "pw-service");
     if (!trigger) {
       res
         .status(409)

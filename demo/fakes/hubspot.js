@@ -15,8 +15,8 @@
 // - Associations v4: POST /crm/v4/associations/{from}/{to}/batch/associate/default with
 //   inputs [{from:{id}, to:{id}}]; an unknown id is an error in a 207 naming it; GET
 //   /crm/v4/objects/{from}/{id}/associations/{to} lists them.
-// - Rate limit: `failNext(n, status)` answers the next n requests with 429 (HubSpot's body and
-//   X-HubSpot-RateLimit-* headers) or a 5xx.
+// - Rate limit: `failNext(n, status, after)` answers the next n requests (after `after` that
+//   pass) with 429 (HubSpot's body and X-HubSpot-RateLimit-* headers) or a 5xx.
 const { startServer } = require("./http-server");
 
 const REQUIRED = { contacts: "email", companies: "name", deals: "dealname" };
@@ -217,8 +217,9 @@ async function startHubSpot({
   };
 
   const server = await startServer((req) => {
-    if (failures.length) {
-      const status = failures.shift();
+    const failing = failures.length ? failures.shift() : undefined;
+    if (failing) {
+      const status = failing;
       if (status === 429)
         return {
           status: 429,
@@ -398,7 +399,9 @@ async function startHubSpot({
     objects,
     associations,
     limits,
-    failNext: (n, status = 429) => (failures = Array(n).fill(status)),
+    /** The next n requests (after `after` that pass) are answered `status`. */
+    failNext: (n, status = 429, after = 0) =>
+      (failures = [...Array(after).fill(undefined), ...Array(n).fill(status)]),
   };
 }
 

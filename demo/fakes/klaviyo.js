@@ -102,6 +102,16 @@ async function startKlaviyo({ apiKey = "pk_test_klaviyo", profiles = [], burst =
       );
     if (fail.count > 0) {
       fail.count -= 1;
+      if (fail.status === 429)
+        return {
+          ...error(
+            429,
+            "throttled",
+            "Request was throttled.",
+            "Request was throttled. Expected available in 1 second.",
+          ),
+          headers: { "retry-after": "1" },
+        };
       return error(fail.status, "error", "A server error occurred.", "A server error occurred.");
     }
     const ok = (status, body) => ({ status, type: JSONAPI, headers: limits, body });

@@ -1,7 +1,8 @@
 // A fake of Shopify's Admin API as documented: X-Shopify-Access-Token on every call.
 // REST: Link-header paging with page_info (limit at most 250), a leaky bucket of 40 draining
 // 2 a second that answers 429 with Retry-After when full, orders created with POST /orders.json,
-// customers listed with GET /customers.json (updated_at_min, the REST form: updated_at).
+// customers listed with GET /customers.json (updated_at_min, the REST form: updated_at);
+// `failNext(n, status, after)` answers the next requests (REST or GraphQL) with a 429 or a 5xx.
 // GraphQL (POST /admin/api/<version>/graphql.json): cost-based throttling as Shopify
 // documents it (shopify.dev/docs/api/usage/limits, .../admin-graphql rate limits): a bucket of
 // points per app and store (maximumAvailable) refilled at restoreRate a second; a query's
@@ -10,8 +11,17 @@
 // error and actualQueryCost null; after it runs the difference to its actual cost is
 // refunded. A query may cost at most 1,000 points (MAX_COST_EXCEEDED); input arrays at most
 // 250. Every answer carries extensions.cost with throttleStatus. userErrors are per input.
+// REST also: PUT /orders/{id}.json (404 for an unknown order), GET /products.json and GET
+// /inventory_levels.json (Link paging; inventory levels need location_ids or inventory_item_ids,
+// else 422), POST /inventory_levels/set.json (422 for an item the store does not know); GraphQL
+// also: location(id) { inventoryLevels } (null for an unknown location).
 // Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
 // supported one, named in X-Shopify-API-Version.
+// REST products (`restProducts`: GET /products.json, updated_at_min, Link paging), one order
+// (GET /orders/{id}.json), an order's fulfillment orders (GET
+// /orders/{id}/fulfillment_orders.json, from `fulfillmentOrders` with an `orderId`), refunds
+// (POST /orders/{id}/refunds.json: refund_line_items of the order's line items, at most the
+// quantity not yet refunded, else 422).
 const { startServer } = require("./http-server");
 
 const SUPPORTED = ["2026-01", "2026-04", "2026-07", "2026-10"];
@@ -32,14 +42,18 @@ async function startShopify({
   products = [],
   variants = [],
   fulfillmentOrders = [],
+  restProducts = [],
+  inventoryLevels = [],
   bucket = 40,
   leakPerSecond = 2,
   points = 2000,
   restoreRate = 100,
 } = {}) {
   const created = [];
+  let drains = 0;
   const inventory = [];
   const fulfillments = [];
+  const refunds = [];
   const versions = [];
   const customerQueries = [];
   // GraphQL cost bucket.
@@ -59,7 +73,18 @@ async function startShopify({
   });
   let level = 0;
   let last = Date.now();
+  // failNext: statuses for the next requests, REST or GraphQL (undefined: that one passes).
+  let failures = [];
   const server = await startServer((req) => {
+    const failing = failures.length ? failures.shift() : undefined;
+    if (failing)
+      return failing === 429
+        ? {
+            status: 429,
+            headers: { "retry-after": "1.0" },
+            body: { errors: "Exceeded 2 calls per second for api client." },
+          }
+        : { status: failing, body: { errors: "Internal Server Error" } };
     const now = Date.now();
     level = Math.max(0, level - ((now - last) / 1000) * leakPerSecond);
     last = now;
@@ -95,8 +120,11 @@ async function startShopify({
       const start = req.query.page_info
         ? Number(Buffer.from(req.query.page_info, "base64url").toString())
         : 0;
+      const updatedMin = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
       const list = orders.filter(
-        (o) => !req.query.created_at_min || o.created_at >= req.query.created_at_min,
+        (o) =>
+          (!req.query.created_at_min || o.created_at >= req.query.created_at_min) &&
+          (updatedMin === undefined || Date.parse(o.updated_at ?? o.created_at) >= updatedMin),
       );
       const page = list.slice(start, start + limit);
       const headers = { ...limitHeader };
@@ -111,19 +139,145 @@ async function startShopify({
       customerQueries.push(asked);
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
-      const since = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
+      // As Shopify does, page_info carries the first page's filters: a next link has only limit and page_info.
+      const [offset, sinceText] = req.query.page_info
+        ? Buffer.from(req.query.page_info, "base64url").toString().split("|")
+        : ["0", req.query.updated_at_min];
+      const since = sinceText ? Date.parse(sinceText) : undefined;
       if (since !== undefined && Number.isNaN(since))
         return { status: 400, body: { errors: { updated_at_min: "is not a valid date" } } };
-      const start = req.query.page_info
-        ? Number(Buffer.from(req.query.page_info, "base64url").toString())
-        : 0;
+      const start = Number(offset);
       const list = customers.filter((c) => since === undefined || Date.parse(c.updated_at) >= since);
       const page = list.slice(start, start + limit);
       asked.ids = page.map((c) => c.id);
       const headers = { ...limitHeader };
+      const info = (at) => Buffer.from(sinceText ? `${at}|${sinceText}` : String(at)).toString("base64url");
       if (start + limit < list.length)
-        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${info(start + limit)}>; rel="next"`;
       return { headers, body: { customers: page } };
+    }
+    // Shopify's page_info cursor carries the filters of the first request: a next-page URL holds
+    // only limit and page_info.
+    const cursor = req.query.page_info
+      ? JSON.parse(Buffer.from(req.query.page_info, "base64url").toString())
+      : { start: 0, filters: req.query };
+    const linked = (name, list) => {
+      const limit = Number(req.query.limit ?? 50);
+      if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
+      const start = cursor.start;
+      const headers = { ...limitHeader };
+      if (start + limit < list.length) {
+        const next = Buffer.from(JSON.stringify({ start: start + limit, filters: cursor.filters })).toString(
+          "base64url",
+        );
+        headers.link = `<${server.base}/admin/api/${m[1]}/${name}.json?limit=${limit}&page_info=${next}>; rel="next"`;
+      }
+      return { headers, body: { [name]: list.slice(start, start + limit) } };
+    };
+    if (req.method === "GET" && route === "/products.json")
+      return linked(
+        "products",
+        restProducts.filter(
+          (p) =>
+            (!cursor.filters.status || (p.status ?? "active") === cursor.filters.status) &&
+            (!cursor.filters.updated_at_min ||
+              Date.parse(p.updated_at) >= Date.parse(cursor.filters.updated_at_min)),
+        ),
+      );
+    if (req.method === "GET" && route === "/inventory_levels.json") {
+      const ids = (k) => (cursor.filters[k] ? String(cursor.filters[k]).split(",").map(Number) : undefined);
+      const locations = ids("location_ids");
+      const items = ids("inventory_item_ids");
+      if (!locations && !items)
+        return {
+          status: 422,
+          body: { errors: { base: ["must include inventory_item_ids or location_ids"] } },
+        };
+      return linked(
+        "inventory_levels",
+        inventoryLevels.filter(
+          (l) =>
+            (!locations || locations.includes(l.location_id)) &&
+            (!items || items.includes(l.inventory_item_id)),
+        ),
+      );
+    }
+    if (req.method === "POST" && route === "/inventory_levels/set.json") {
+      const body = JSON.parse(req.body || "{}");
+      const known = inventoryLevels.find((l) => l.inventory_item_id === body.inventory_item_id);
+      if (!known)
+        return { status: 422, body: { errors: ["Inventory item does not have inventory tracking enabled"] } };
+      let level = inventoryLevels.find(
+        (l) => l.inventory_item_id === body.inventory_item_id && l.location_id === body.location_id,
+      );
+      if (!level)
+        inventoryLevels.push(
+          (level = { inventory_item_id: body.inventory_item_id, location_id: body.location_id }),
+        );
+      Object.assign(level, { available: body.available, updated_at: new Date().toISOString() });
+      return { headers: limitHeader, body: { inventory_level: level } };
+    }
+    const put = /^\/orders\/(\d+)\.json$/.exec(route);
+    if (req.method === "PUT" && put) {
+      const order = [...orders, ...created].find((o) => String(o.id) === put[1]);
+      if (!order) return { status: 404, body: { errors: "Not Found" } };
+      const body = JSON.parse(req.body || "{}");
+      if (!body.order)
+        return { status: 400, body: { errors: { order: "Required parameter missing or invalid" } } };
+      Object.assign(order, body.order, { id: order.id });
+      return { headers: limitHeader, body: { order } };
+    }
+    const one = /^\/orders\/(\d+)(\.json|\/fulfillment_orders\.json|\/refunds\.json)$/.exec(route);
+    if (one) {
+      const order = orders.find((o) => String(o.id) === one[1]);
+      if (!order) return { status: 404, headers: limitHeader, body: { errors: "Not Found" } };
+      if (req.method === "GET" && one[2] === ".json") return { headers: limitHeader, body: { order } };
+      if (req.method === "GET" && one[2] === "/fulfillment_orders.json")
+        return {
+          headers: limitHeader,
+          body: {
+            fulfillment_orders: fulfillmentOrders
+              .filter((f) => String(f.orderId) === one[1])
+              .map((f) => ({
+                id: Number(String(f.id).split("/").pop()),
+                order_id: order.id,
+                status: String(f.status).toLowerCase(),
+              })),
+          },
+        };
+      if (req.method === "POST" && one[2] === "/refunds.json") {
+        const body = JSON.parse(req.body || "{}");
+        const lines = body.refund?.refund_line_items;
+        if (!Array.isArray(lines) || lines.length === 0)
+          return {
+            status: 422,
+            headers: limitHeader,
+            body: { errors: { refund_line_items: ["can't be blank"] } },
+          };
+        for (const l of lines) {
+          const item = (order.line_items ?? []).find((li) => li.id === Number(l.line_item_id));
+          const done = refunds
+            .filter((r) => r.order_id === order.id)
+            .flatMap((r) => r.refund_line_items)
+            .filter((r) => Number(r.line_item_id) === Number(l.line_item_id))
+            .reduce((n, r) => n + Number(r.quantity), 0);
+          if (!item)
+            return {
+              status: 422,
+              headers: limitHeader,
+              body: { errors: { line_item_id: [`${l.line_item_id} is not a line item of the order`] } },
+            };
+          if (done + Number(l.quantity) > item.quantity)
+            return {
+              status: 422,
+              headers: limitHeader,
+              body: { errors: { quantity: ["cannot refund more items than were purchased"] } },
+            };
+        }
+        const refund = { id: 509562969 + refunds.length, order_id: order.id, ...body.refund };
+        refunds.push(refund);
+        return { status: 201, headers: limitHeader, body: { refund } };
+      }
     }
     if (req.method === "POST" && route === "/orders.json") {
       const body = JSON.parse(req.body || "{}");
@@ -158,6 +312,11 @@ async function startShopify({
           extensions: { cost: cost(null) },
         },
       };
+    if (drains > 0) {
+      drains -= 1;
+      pointsNow();
+      available = 0;
+    }
     if (pointsNow() < requested) {
       gql.throttled++;
       return {
@@ -232,8 +391,44 @@ async function startShopify({
       return out;
     }
     if (/\bproductVariants\(/.test(query)) return connection("productVariants", variants);
+    if (/\blocation\(/.test(query)) {
+      const id = Number(/^gid:\/\/shopify\/Location\/(\d+)$/.exec(variables.location ?? "")?.[1]);
+      const here = inventoryLevels.filter((l) => l.location_id === id);
+      if (!here.length) return { data: { location: null }, actual: 1 };
+      const nodes = here.map((l) => ({
+        id: `gid://shopify/InventoryLevel/${l.location_id}?inventory_item_id=${l.inventory_item_id}`,
+        updatedAt: l.updated_at,
+        item: { id: `gid://shopify/InventoryItem/${l.inventory_item_id}`, sku: l.sku ?? null },
+        quantities: [
+          { name: "available", quantity: l.available },
+          { name: "on_hand", quantity: l.available },
+          { name: "committed", quantity: 0 },
+        ],
+      }));
+      const conn = page(nodes, variables);
+      return { data: { location: { inventoryLevels: conn } }, actual: 2 + conn.nodes.length };
+    }
     if (/\borderCreate\(/.test(query)) {
       const order = variables.order ?? {};
+      // An ID that is no global id fails the whole request as a variable error (GraphQL's
+      // input coercion), as a TikTok SKU left where a variant id belongs would.
+      const badId = (order.lineItems ?? []).findIndex(
+        (l) =>
+          l &&
+          l.variantId !== undefined &&
+          !/^gid:\/\/shopify\/ProductVariant\/\d+$/.test(String(l.variantId)),
+      );
+      if (badId >= 0)
+        return {
+          data: undefined,
+          actual: 0,
+          errors: [
+            {
+              message: `Variable $order of type OrderCreateOrderInput! was provided invalid value for lineItems.${badId}.variantId (Invalid global id '${order.lineItems[badId].variantId}')`,
+              extensions: { code: "INVALID_VARIABLE" },
+            },
+          ],
+        };
       const userErrors = [];
       if (!Array.isArray(order.lineItems) || order.lineItems.length === 0)
         userErrors.push({
@@ -247,10 +442,12 @@ async function startShopify({
         ...order,
       };
       created.push(made);
-      return {
-        data: { orderCreate: { order: { id: made.id, name: made.name, email: made.email }, userErrors } },
-        actual: 10,
-      };
+      const answer = { id: made.id, name: made.name, email: made.email };
+      // Fields the prebuilt mutation selects beyond these, when the query asks for them.
+      if (/\bdisplayFinancialStatus\b/.test(query))
+        answer.displayFinancialStatus = String(made.financialStatus ?? "PENDING").toUpperCase();
+      if (/\bsourceIdentifier\b/.test(query)) answer.sourceIdentifier = made.sourceIdentifier ?? null;
+      return { data: { orderCreate: { order: answer, userErrors } }, actual: 10 };
     }
     if (/\bfulfillmentCreate\(/.test(query)) {
       // FulfillmentInput as documented: lineItemsByFulfillmentOrder (required, each with a
@@ -370,9 +567,21 @@ async function startShopify({
     inventory,
     fulfillments,
     fulfillmentOrders,
+    refunds,
     versions,
     customerQueries,
+    /**
+     * The next n requests, REST or GraphQL, after `after` that pass, are answered `status` before
+     * any work: 429 with Retry-After as the REST bucket answers, or a 5xx.
+     */
+    failNext: (n, status = 503, after = 0) =>
+      (failures = [...Array(after).fill(undefined), ...Array(n).fill(status)]),
     gql,
+    orders,
+    restProducts,
+    inventoryLevels,
+    /** Another app empties the bucket just before each of the next n GraphQL queries. */
+    drainBeforeNext: (n = 1) => (drains = n),
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {
       pointsNow();

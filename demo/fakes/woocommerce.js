@@ -188,6 +188,12 @@ async function startWooCommerce({
     if (auth) return auth;
     if (fail.count > 0) {
       fail.count -= 1;
+      if (fail.status === 429)
+        return {
+          status: 429,
+          headers: { "retry-after": "1" },
+          body: { code: "too_many_requests", message: "Too many requests." },
+        };
       return err(fail.status, "internal_server_error", "There has been a critical error on this website.");
     }
     let [, kind, id, sub, subId, batch] = m;

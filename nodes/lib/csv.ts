@@ -1,3 +1,5 @@
+import { setKey } from "./keys";
+
 /**
  * CSV as spreadsheets write it (RFC 4180): commas (or another delimiter), quoted fields with
  * doubled quotes, line breaks inside quotes, CRLF or LF. Lookup tables are imported and
@@ -59,4 +61,37 @@ function quoteField(value: string, delimiter: string): string {
     /^\s|\s$/.test(value)
     ? `"${value.replace(/"/g, '""')}"`
     : value;
+}
+
+/**
+ * CSV with a header row as records: one object per row, keyed by the header's names, every
+ * value text as the CSV has it (a row shorter than the header leaves the rest empty).
+ */
+export function csvRecords(text: string, delimiter = ","): Array<Record<string, string>> {
+  const [header, ...rows] = parseCsv(text, delimiter);
+  if (!header) return [];
+  return rows.map((row) => {
+    const record: Record<string, string> = {};
+    header.forEach((name, i) => setKey(record, name, row[i] ?? ""));
+    return record;
+  });
+}
+
+/**
+ * Records as CSV with a header row: the columns given, or every field the records have in the
+ * order first seen. Objects and lists in a field are written as JSON.
+ */
+export function recordsCsv(records: unknown[], columns?: string[], delimiter = ","): string {
+  const objects = records.map((r) => (r && typeof r === "object" ? (r as Record<string, unknown>) : {}));
+  const names = columns ?? [...new Set(objects.flatMap((o) => Object.keys(o)))];
+  const cell = (v: unknown) => (v && typeof v === "object" ? JSON.stringify(v) : v);
+  return toCsv(
+    [
+      names,
+      ...objects.map((o) =>
+        names.map((n) => cell(Object.prototype.hasOwnProperty.call(o, n) ? o[n] : undefined)),
+      ),
+    ],
+    delimiter,
+  );
 }

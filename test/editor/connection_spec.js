@@ -178,6 +178,36 @@ describe("instance and connection dialogs (Chromium)", function () {
     await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
   });
 
+  it("offers every prebuilt connector in the instance dialog's picker, with help for each of its credentials", async function () {
+    const prebuilt = require("fs")
+      .readdirSync(require("path").join(__dirname, "../../nodes/connectors"))
+      .filter((f) => f.endsWith(".json") && !["schema.json", "taxonomy.json"].includes(f))
+      .map((f) => require(`../../nodes/connectors/${f}`));
+    await ed.openDialog(connId);
+    await page.click("#node-input-btn-instance-add");
+    await page.waitForSelector("#node-config-input-connector", { state: "visible" });
+    const offered = await page.$$eval("#node-config-input-connector option", (os) => os.map((o) => o.value));
+    for (const d of prebuilt) {
+      assert.ok(offered.includes(d.id), `${d.id} in the picker (${offered.join(", ")})`);
+      await page.selectOption("#node-config-input-connector", d.id);
+      const help = await page.$$eval("#pw-instance-about li", (lis) => lis.map((li) => li.textContent));
+      for (const v of d.variables)
+        assert.ok(
+          help.some((h) => h.startsWith(`${v.label}: `) && h.includes(v.help)),
+          `${d.id}: help for "${v.label}"`,
+        );
+      assert.equal(
+        await page.locator(".pw-instance-secret-row:visible").count(),
+        d.variables.filter((v) => v.secret).length,
+        `${d.id}: one secret field per secret`,
+      );
+    }
+    await page.click("#node-config-dialog-cancel");
+    await page.waitForSelector("#node-config-input-connector", { state: "detached" });
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+  });
+
   it("logged no console errors", function () {
     assert.deepEqual(ed.consoleErrors, []);
   });

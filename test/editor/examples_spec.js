@@ -27,7 +27,13 @@ const HOW = {
   "Schedule, payload and variables": { press: ["Hourly orders"], expect: "succeeded" },
   // Without the Shopify token the pull fails; the webhook trigger (no secret yet) is not pressed.
   "Shopify customers into HubSpot contacts": { press: ["Hourly"], expect: "failed" },
+  // Without the Shopify token the product pull fails; webhook triggers (no token yet) are not pressed.
+  "Shopify & Descartes Peoplevox": { press: ["Hourly products"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
+  // Without the TikTok Shop secrets the search fails; the fulfilment webhook (no secret yet) is not posted.
+  "TikTok Shop orders into Shopify": { press: ["Every 15 minutes"], expect: "failed" },
+  // A service shape: without the instances' tokens its runs fail with the reason.
+  "Sync customers with a service": { press: ["Shopify customers → HubSpot"], expect: "failed" },
 };
 
 describe("the examples in the editor (Chromium)", function () {
@@ -99,7 +105,10 @@ describe("the examples in the editor (Chromium)", function () {
     const known = new Set((await runs()).map((r) => r.id));
     for (const label of how.press) {
       const id = await page.evaluate(
-        ({ z, label }) => RED.nodes.filterNodes({ z, type: "pw-trigger" }).find((n) => n.name === label).id,
+        ({ z, label }) =>
+          RED.nodes
+            .filterNodes({ z })
+            .find((n) => (n.type === "pw-trigger" || n.type === "pw-service") && n.name === label).id,
         { z: tab, label },
       );
       await page.locator(`g.red-ui-flow-node-group[id='${id}'] .red-ui-flow-node-button`).click();

@@ -28,10 +28,37 @@ describe("connectors", function () {
         "hubspot",
         "klaviyo",
         "netsuite",
+        "peoplevox",
         "shopify",
         "tiktok-shop",
         "woocommerce",
       ]);
+    });
+
+    it("gives every variable and secret of every prebuilt connector help for the instance dialog", function () {
+      // The pw-instance dialog lists this help under the fields: where the value is found in
+      // the vendor's admin, so nobody has to guess what a "shop cipher" or "token id" is.
+      const missing = Object.values(prebuilt).flatMap((d) =>
+        (d.variables ?? [])
+          .filter((v) => typeof v.help !== "string" || v.help.trim().length < 20)
+          .map((v) => `${d.id}.${v.key}`),
+      );
+      assert.deepEqual(missing, []);
+      const secrets = Object.values(prebuilt).flatMap((d) => (d.variables ?? []).filter((v) => v.secret));
+      assert.ok(secrets.length >= 10, "the secret slots are variables too, and were checked above");
+    });
+
+    it("has an end-to-end spec through the connection shape for every prebuilt connector", function () {
+      // Each of those specs checks it has a case for every endpoint its definition lists, so
+      // a new connector or a new endpoint without an end-to-end test fails one or the other.
+      const fs = require("node:fs");
+      const path = require("node:path");
+      for (const id of Object.keys(prebuilt)) {
+        const file = path.join(__dirname, "..", "runtime", `marketplace_${id.replace(/-/g, "_")}_spec.js`);
+        assert.ok(fs.existsSync(file), `${path.relative(process.cwd(), file)} exists`);
+        const text = fs.readFileSync(file, "utf8");
+        assert.ok(text.includes(`connector: "${id}"`) && text.includes("endToEnd("), `${id}: uses endToEnd`);
+      }
     });
 
     it("names every field that is wrong", function () {
@@ -141,6 +168,20 @@ describe("connectors", function () {
       assert.throws(() => checkParameter(p({ format: "email" }), "bob"), /must be an email address/);
       assert.throws(() => checkParameter(p({}), { a: 1 }), /must be a single value/);
       assert.equal(checkParameter(p({ type: "integer", enum: [10, 50] }), "50"), 50);
+      // unix-time: seconds, or a date and time (a watermark kept as ISO 8601) turned into them.
+      const unix = p({ type: "integer", format: "unix-time" });
+      assert.equal(checkParameter(unix, "1798000000"), 1798000000);
+      assert.equal(checkParameter(unix, "2026-12-01T13:00:00.999Z"), 1796130000);
+      assert.equal(checkParameter(unix, "2026-12-01T14:00:00+01:00"), 1796130000);
+      assert.equal(checkParameter(unix, new Date("2026-12-01T13:00:00Z")), 1796130000);
+      assert.throws(
+        () => checkParameter(unix, "2026-12-01"),
+        /must be a whole number of seconds since 1970 or a date/,
+      );
+      assert.throws(
+        () => checkParameter(p({ type: "integer" }), "2026-12-01T13:00:00Z"),
+        /must be a whole number/,
+      );
       assert.throws(
         () => checkParameter(p({ type: "integer", enum: [10, 50] }), "20"),
         /must be one of 10, 50/,

@@ -48,6 +48,16 @@ describe("http engine", function () {
       assert.equal(server.log.length, 1);
     });
 
+    it("retries a POST that only reads (a search, a GraphQL query) after a 500, as a GET", async function () {
+      handler = (req, log) => (log.length === 1 ? { status: 503 } : { body: { data: { orders: [] } } });
+      const res = await sendRequest(
+        { method: "POST", url: `${server.base}/orders/search`, body: { update_time_ge: 1 } },
+        { ...quick, safe: true },
+      );
+      assert.deepEqual(res.data, { data: { orders: [] } });
+      assert.equal(server.log.length, 2);
+    });
+
     it("retries a POST after a 500 when the API takes an idempotency key, and after a 429", async function () {
       handler = (req, log) => (log.length === 1 ? { status: 500 } : { status: 201, body: { id: 9 } });
       const res = await sendRequest(

@@ -634,6 +634,33 @@ describe("map: field pickers and auto-map", function () {
       assert.ok(!pairs(rules).some(([, t]) => t.startsWith("billing_address") || t === "phone"));
     });
 
+    it("maps a TikTok Shop order from the search to a Shopify GraphQL order by tag (the blueprint's fields)", function () {
+      const from = endpoint("tiktok-shop", "search-orders");
+      const to = endpoint("shopify", "graphql-create-order");
+      const rules = autoMap(from.sample, to.sample, [], false, { source: from.tags, target: to.tags });
+      assert.deepEqual(pairs(rules), [
+        ["id", "sourceIdentifier"],
+        ["buyer_email", "email"],
+        ["payment.currency", "currency"],
+        ["create_time", "processedAt"],
+        ["buyer_email", "customer.toUpsert.email"],
+        ["recipient_address.first_name", "customer.toUpsert.firstName"],
+        ["recipient_address.last_name", "customer.toUpsert.lastName"],
+        ["line_items[*].quantity", "lineItems[*].quantity"],
+        ["line_items[*].sale_price", "lineItems[*].priceSet.shopMoney.amount"],
+        ["recipient_address.first_name", "shippingAddress.firstName"],
+        ["recipient_address.last_name", "shippingAddress.lastName"],
+        ["recipient_address.address_line1", "shippingAddress.address1"],
+        ["recipient_address.address_line2", "shippingAddress.address2"],
+        ["recipient_address.postal_code", "shippingAddress.zip"],
+        ["recipient_address.region_code", "shippingAddress.countryCode"],
+        ["recipient_address.phone_number", "shippingAddress.phone"],
+      ]);
+      // What tags cannot pair is left to the user (the blueprint's rules): the variant by SKU
+      // (a lookup table), the billing address TikTok does not give, totals into lists.
+      assert.ok(!pairs(rules).some(([, t]) => /^(billingAddress|lineItems\[\*\]\.variantId)/.test(t)));
+    });
+
     it("maps a Shopify customer to a Klaviyo profile by tag", function () {
       const from = endpoint("shopify", "graphql-list-customers");
       const rules = autoMap(from.sample, klaviyoProfile, [], false, {

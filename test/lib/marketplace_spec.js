@@ -536,5 +536,110 @@ describe("marketplace connectors", function () {
           /answered 401: .*signature is invalid/.test(err.message) && !err.message.includes("wrong-secret-9"),
       );
     });
+
+    it("refreshes the access token ahead of its expiry once one is saved, and on TikTok's 401 for an expired one", async function () {
+      const store = { saved: undefined, get: () => store.saved, set: async (v) => void (store.saved = v) };
+      const refreshing = async (ttl) => {
+        await t.close();
+        t = await startTikTokShop({
+          ...keys,
+          shopCipher: "GCP_cipher",
+          orders,
+          refreshToken: "rt-1",
+          tokenTtlSec: ttl,
+        });
+        return () =>
+          new ConnectorClient(
+            prebuilt["tiktok-shop"],
+            instance(
+              {
+                ...keys,
+                refreshToken: "rt-1",
+                shopCipher: "GCP_cipher",
+                baseUrl: t.base,
+                authBaseUrl: t.base,
+              },
+              { id: "tts-refresh" },
+            ),
+            { tokens: store },
+          );
+      };
+      // Tokens that live 10 s: inside the 30 s margin, so each call after a refresh refreshes first.
+      const make = await refreshing(10);
+      t.expireAccessToken();
+      await collect(make().receive("get-orders", { params: { ids: "570" } }));
+      assert.deepEqual(
+        t.log.map((e) => [e.path, e.headers["x-tts-access-token"] ?? ""]),
+        [
+          ["/order/202309/orders", keys.accessToken],
+          ["/api/v2/token/refresh", ""],
+          ["/order/202309/orders", "TTP_access_refreshed_1"],
+        ],
+        "the expired token's 401 (code 105002), one refresh, the request again",
+      );
+      assert.equal(JSON.parse(JSON.stringify(store.saved)).refreshToken, "TTP_refresh_rotated_1");
+      t.log.length = 0;
+      await collect(make().receive("get-orders", { params: { ids: "570" } }));
+      assert.deepEqual(
+        t.log.map((e) => e.path),
+        ["/api/v2/token/refresh", "/order/202309/orders"],
+        "refreshed before the request, with the rotated refresh token",
+      );
+      assert.equal(t.log[0].query.refresh_token, "TTP_refresh_rotated_1");
+      // Long-lived tokens are used as saved.
+      const longLived = await refreshing(7 * 24 * 3600);
+      store.saved = undefined;
+      t.expireAccessToken();
+      await collect(longLived().receive("get-orders", { params: { ids: "570" } }));
+      t.log.length = 0;
+      await collect(longLived().receive("get-orders", { params: { ids: "570" } }));
+      assert.deepEqual(
+        t.log.map((e) => e.path),
+        ["/order/202309/orders"],
+      );
+      // New tokens pasted into the instance supersede the ones refreshed from the old.
+      const pasted = new ConnectorClient(
+        prebuilt["tiktok-shop"],
+        instance(
+          {
+            ...keys,
+            accessToken: "TTP_pasted_new",
+            refreshToken: "rt-new",
+            shopCipher: "GCP_cipher",
+            baseUrl: t.base,
+            authBaseUrl: t.base,
+          },
+          { id: "tts-refresh" },
+        ),
+        { tokens: store },
+      );
+      t.log.length = 0;
+      await assert.rejects(
+        collect(pasted.receive("get-orders", { params: { ids: "570" } })),
+        /could not refresh the TikTok Shop access token: .*code 36004006/,
+      );
+      assert.equal(t.log[0].headers["x-tts-access-token"], "TTP_pasted_new");
+      assert.equal(t.log[1].query.refresh_token, "rt-new", "the pasted refresh token, not the saved one");
+      // A refused signature (TikTok's 106xxx codes) is not an expired token: no refresh, the 401 says why.
+      const badSecret = new ConnectorClient(
+        prebuilt["tiktok-shop"],
+        instance({
+          ...keys,
+          appSecret: "wrong-secret-9",
+          refreshToken: "rt-1",
+          shopCipher: "GCP_cipher",
+          baseUrl: t.base,
+          authBaseUrl: t.base,
+        }),
+        { tokens: store },
+      );
+      const refreshes = t.refreshes.length;
+      await assert.rejects(
+        collect(badSecret.receive("get-orders", { params: { ids: "570" } })),
+        (err) =>
+          /answered 401: .*signature is invalid/.test(err.message) && !err.message.includes("wrong-secret-9"),
+      );
+      assert.equal(t.refreshes.length, refreshes);
+    });
   });
 });

@@ -102,7 +102,8 @@ describe("OpenAPI import", function () {
       const list = draft.endpoints.find((e) => e.id === "get-profiles");
       assert.equal(list.records, "data");
       assert.deepEqual(list.pagination, { type: "next_url", path: "links.next" });
-      assert.deepEqual(list.headers, { revision: "2026-07-15" });
+      // Klaviyo answers application/vnd.api+json and documents that Accept: asked for by name.
+      assert.deepEqual(list.headers, { revision: "2026-07-15", Accept: "application/vnd.api+json" });
       assert.equal(list.query["page[size]"], "100", "the largest page the spec allows");
       assert.ok(!list.parameters.some((p) => p.key.startsWith("page[")), "paging is the engine's");
       const sort = list.parameters.find((p) => p.key === "sort");
@@ -110,6 +111,7 @@ describe("OpenAPI import", function () {
       const create = draft.endpoints.find((e) => e.id === "create-profile");
       assert.deepEqual(create.headers, {
         revision: "2026-07-15",
+        Accept: "application/vnd.api+json",
         "content-type": "application/vnd.api+json",
       });
       assert.deepEqual(create.body, { data: { type: "profile", attributes: "{{record}}" } });
@@ -359,6 +361,34 @@ describe("OpenAPI import", function () {
         offsetParam: "offset",
         limitParam: "limit",
         limit: 25,
+      });
+    });
+
+    it("keeps a required Accept header's value, and leaves an optional one and plain JSON to the engine", function () {
+      const accept = (required, type = "application/json") =>
+        fromOpenApi(
+          doc({
+            parameters: [
+              {
+                name: "Accept",
+                in: "header",
+                required,
+                schema: { type: "string", default: "application/hal+json" },
+              },
+            ],
+            responses: {
+              200: { content: { [type]: { schema: { type: "array", items: { type: "object" } } } } },
+            },
+          }),
+        ).endpoints[0];
+      assert.deepEqual(accept(true).headers, { Accept: "application/hal+json" });
+      assert.equal(accept(false).headers, undefined, "an optional Accept is the engine's");
+      assert.ok(
+        !accept(false).parameters?.some((p) => /^accept$/i.test(p.key)),
+        "never a parameter to fill in",
+      );
+      assert.deepEqual(accept(false, "application/vnd.example.v2+json").headers, {
+        Accept: "application/vnd.example.v2+json",
       });
     });
 

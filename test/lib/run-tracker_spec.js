@@ -459,6 +459,23 @@ describe("run tracker signals and requests", function () {
   });
 });
 
+describe("run tracker steps inside a shape", function () {
+  it("adds a shape's own work (a service's pull, map, send) to steps of their own, summed", function () {
+    const { tracker, pw, record } = setup();
+    const pull = { id: "svc:pull", type: "pw-service", name: "svc: pull" };
+    tracker.recordStep(pw.run.id, pull, { messagesOut: 1, recordsOut: 3 });
+    tracker.recordStep(pw.run.id, pull, { messagesOut: 1, recordsOut: 2, errors: 1, timeMs: 7.9 });
+    tracker.recordStep("no-such-run", pull, { recordsOut: 99 });
+    const step = record().steps["svc:pull"];
+    assert.equal(step.name, "svc: pull");
+    assert.equal(step.type, "pw-service");
+    assert.deepEqual(
+      [step.messagesIn, step.messagesOut, step.recordsIn, step.recordsOut, step.errors, step.timeMs],
+      [0, 2, 0, 5, 1, 7],
+    );
+  });
+});
+
 describe("run tracker scopes (branch)", function () {
   const scoped = (pw, token) => ({ payload: {}, pw: { ...pw, scope: [token] } });
   /** The branch shape holds its own message while its outputs run, keeping the run open. */

@@ -205,6 +205,35 @@ describe("pw-trigger webhooks (runtime)", function () {
         .digest("hex");
       assert.equal((await post("/tiktok", body, { Authorization: sig })).status, 401);
     });
+
+    it("refuses an order status change without a signature, or signed over another body, and starts no run", async function () {
+      // TikTok Shop's order status change (type 1), as its webhook delivers it.
+      const change = JSON.stringify({
+        type: 1,
+        tts_notification_id: "7327112393057371910",
+        shop_id: "7494",
+        timestamp: 1798000400,
+        data: { order_id: "577", order_status: "AWAITING_COLLECTION", update_time: 1798000399 },
+      });
+      const before = seen.length;
+      assert.equal((await post("/tiktok", change, {})).status, 401);
+      const other = crypto
+        .createHmac("sha256", "tts-secret")
+        .update("6d3rk2" + body)
+        .digest("hex");
+      assert.equal((await post("/tiktok", change, { Authorization: other })).status, 401);
+      const right = crypto
+        .createHmac("sha256", "tts-secret")
+        .update("6d3rk2" + change)
+        .digest("hex");
+      assert.equal((await post("/tiktok", change, { Authorization: right })).status, 200);
+      await waitUntil(() => seen.length === before + 1, "the one signed run");
+      assert.deepEqual(seen.at(-1).payload.data, {
+        order_id: "577",
+        order_status: "AWAITING_COLLECTION",
+        update_time: 1798000399,
+      });
+    });
   });
 
   describe("bodies, methods, tokens and replies", function () {

@@ -30,6 +30,7 @@ const ALL = [
   "pw-smtp",
   "pw-notify",
   "pw-track-data",
+  "pw-service",
 ].map((n) => node(n));
 
 /** Loads the flow with every node set of this package; credentials keyed by node id. */

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { compileGetter } from "../paths";
 import { escapeXml } from "../templates";
 import { systemClock, type Clock } from "../schedule";
@@ -15,7 +16,7 @@ export interface Authenticator {
   /** Adds credentials to a request about to be sent. */
   prepare(request: HttpRequest): Promise<HttpRequest>;
   /** After a 401: drops a run-time token so the next prepare fetches a new one. True if that may help. */
-  renew(): Promise<boolean>;
+  renew(response?: HttpResponse): Promise<boolean>;
   /** Values to keep out of logs and errors (the last few tokens fetched included). */
   secrets(): string[];
 }
@@ -86,7 +87,17 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
             bodyFormat: login.bodyFormat ?? "json",
             responseFormat: xml ? "xml" : "json",
           });
-          const token = compileGetter(method.tokenPath)(response.data);
+          let token = compileGetter(method.tokenPath)(response.data);
+          if (typeof token === "number") token = String(token);
+          if (typeof token === "string" && method.tokenPattern) {
+            // The token is part of a value (Peoplevox's Detail: "<client id>,<session id>").
+            const m = new RegExp(method.tokenPattern).exec(token);
+            if (!m || !m[1])
+              throw new Error(
+                `the login answered "${token.slice(0, 100)}" at "${method.tokenPath}", which does not match the token pattern`,
+              );
+            token = m[1];
+          }
           if (typeof token !== "string" || token === "")
             throw new Error(`the login answered without a token at "${method.tokenPath}"`);
           const seconds = method.expiresInPath
@@ -158,6 +169,8 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
       };
     }
     case "signed": {
+      if (method.hook === "tiktok-shop" && String(ctx.vars.refreshToken ?? "") !== "")
+        return tiktokShopRefreshing(ctx);
       const hook = SIGNING_HOOKS[method.hook];
       if (!hook)
         throw new Error(
@@ -346,4 +359,143 @@ export function authorizeUrl(
   }
   for (const [k, v] of Object.entries(method.extraParams ?? {})) url.searchParams.set(k, render(v));
   return url.toString();
+}
+
+/**
+ * TikTok Shop with a refresh token: requests are signed by the tiktok-shop hook with the newest
+ * access token; when the saved one is about to expire, or the API answers 401 (an expired or
+ * revoked token), it is refreshed once, however many requests wait, with TikTok's documented
+ * call: GET {authBaseUrl}/api/v2/token/refresh?app_key&app_secret&refresh_token
+ * &grant_type=refresh_token, answered { code: 0, data: { access_token, access_token_expire_in
+ * (a Unix time, not a duration), refresh_token, refresh_token_expire_in } }. The new tokens go
+ * to the encrypted token store, tagged with a hash of the pasted ones so that pasting new
+ * tokens into the instance supersedes them.
+ */
+const RECENT_REFRESH_MS = 5_000;
+
+/** A TikTok Shop answer whose code (106xxx) says the signing was refused, not the token. */
+function signingRefused(body: unknown): boolean {
+  let data = body;
+  if (typeof body === "string") {
+    try {
+      data = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  const code = Number((data as { code?: unknown } | null)?.code);
+  return code >= 106000 && code < 107000;
+}
+
+function tiktokShopRefreshing(ctx: AuthContext): Authenticator {
+  const hook = SIGNING_HOOKS["tiktok-shop"];
+  const clock = ctx.clock ?? systemClock;
+  const store = ctx.tokens;
+  const pastedAccess = String(ctx.vars.accessToken ?? "");
+  const pastedRefresh = String(ctx.vars.refreshToken ?? "");
+  const origin = crypto
+    .createHash("sha256")
+    .update(`tiktok-shop\n${pastedAccess}\n${pastedRefresh}`)
+    .digest("hex")
+    .slice(0, 24);
+  // Without a token store (a dialog's test) the refreshed tokens live as long as this client.
+  let local: StoredTokens | undefined;
+  const saved = (): StoredTokens | undefined => {
+    const t = store ? store.get() : local;
+    return t && t.origin === origin ? t : undefined;
+  };
+  const seen: string[] = [];
+  let refreshing: Promise<string> | undefined;
+  const refresh = async (): Promise<string> => {
+    const url = new URL(
+      joinUrl(String(ctx.vars.authBaseUrl || "https://auth.tiktok-shops.com"), "/api/v2/token/refresh"),
+    );
+    const response = await ctx.send({
+      method: "GET",
+      url: url.toString(),
+      query: {
+        app_key: String(ctx.vars.appKey ?? ""),
+        app_secret: String(ctx.vars.appSecret ?? ""),
+        refresh_token: saved()?.refreshToken ?? pastedRefresh,
+        grant_type: "refresh_token",
+      },
+      responseFormat: "json",
+    });
+    const body = (response.data ?? {}) as {
+      code?: unknown;
+      message?: unknown;
+      data?: Record<string, unknown>;
+    };
+    const d = body.data ?? {};
+    if (body.code !== 0 || typeof d.access_token !== "string" || d.access_token === "")
+      throw new Error(
+        `TikTok Shop's token refresh answered code ${String(body.code)}: ${String(body.message ?? "no message")}. Authorize the shop again and paste the new access and refresh tokens`,
+      );
+    const expireAt = Number(d.access_token_expire_in);
+    const tokens: StoredTokens = {
+      accessToken: d.access_token,
+      refreshToken:
+        typeof d.refresh_token === "string" && d.refresh_token
+          ? d.refresh_token
+          : (saved()?.refreshToken ?? pastedRefresh),
+      expiresAt: Number.isFinite(expireAt) && expireAt > 0 ? expireAt * 1000 : undefined,
+      origin,
+    };
+    seen.push(tokens.accessToken, tokens.refreshToken ?? "");
+    while (seen.length > KEEP_TOKENS * 2) seen.shift();
+    if (store) await store.set(tokens);
+    else local = tokens;
+    return tokens.accessToken;
+  };
+  let refreshedAt = -Infinity;
+  const refreshOnce = (): Promise<string> => {
+    refreshing ??= refresh()
+      .then((token) => {
+        refreshedAt = clock.now();
+        return token;
+      })
+      .catch((err: Error) => {
+        throw new Error(`could not refresh the TikTok Shop access token: ${err.message}`);
+      })
+      .finally(() => {
+        refreshing = undefined;
+      });
+    return refreshing;
+  };
+  const current = async (): Promise<string> => {
+    if (refreshing) return refreshing;
+    const t = saved();
+    if (!t) return pastedAccess;
+    // A token just refreshed is used even if it lives less than the margin (no refresh loop).
+    const recent = clock.now() - refreshedAt < RECENT_REFRESH_MS;
+    if (!recent && t.expiresAt !== undefined && clock.now() >= t.expiresAt - EARLY_MS) return refreshOnce();
+    return t.accessToken;
+  };
+  return {
+    prepare: async (r) => {
+      const accessToken = await current();
+      return hook(r, { vars: { ...ctx.vars, accessToken }, now: clock.now() });
+    },
+    renew: async (response) => {
+      // TikTok's 106xxx codes refuse the request's signing (app key, sign, timestamp): a new
+      // token would not help, and the 401 says what to fix.
+      if (signingRefused(response?.data)) return false;
+      // Requests sent together with the old token meet their 401s one after another: one
+      // refresh answers them all.
+      if (!refreshing && clock.now() - refreshedAt < RECENT_REFRESH_MS) return true;
+      await refreshOnce();
+      return true;
+    },
+    secrets: () => {
+      const t = saved();
+      return [
+        String(ctx.vars.appSecret ?? ""),
+        pastedAccess,
+        pastedRefresh,
+        t?.accessToken ?? "",
+        t?.refreshToken ?? "",
+        ...seen,
+      ].filter((v) => v.length >= 4);
+    },
+  };
 }

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Agent as HttpsAgent } from "node:https";
-import { paginate, type Page, type ResumePoint } from "../http/pagination";
+import { PAGE_MARKER, paginate, type Page, type Pagination, type ResumePoint } from "../http/pagination";
+import { recordsCsv } from "../csv";
+import { compileAnswerCheck, type AnswerCheck } from "./answer-errors";
 import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
 import { compileCostLimit, costBucketFor, type CostBucket, type CostReader } from "../http/cost-limit";
 import { delay } from "../delay";
@@ -14,7 +16,7 @@ import {
   type SendOptions,
 } from "../http/request";
 import type { RequestRecord } from "../records";
-import { compileTemplate, type Escaping, type Template, type TemplateView } from "../templates";
+import { compileTemplate, lookupObject, type Escaping, type Template, type TemplateView } from "../templates";
 import { createAuthenticator, joinUrl, TOKEN_MARKER, type AuthContext, type Authenticator } from "./auth";
 import { endpointOf, type ConnectorDefinition, type Endpoint } from "./definition";
 import { setKey } from "../keys";
@@ -22,8 +24,9 @@ import { compileResults, traced, type ResultsSplitter } from "./results";
 import { checkParameter, pathPlaceholders } from "./parameters";
 
 /**
- * Tries per page of a pull, and the backoff between them. A page is a GET, safe to repeat,
- * and one page that gives up fails the whole pull: with 30% of requests failing for a while,
+ * Tries per page of a pull, and the backoff between them. A page only reads (a GET, or a
+ * search or GraphQL query sent by POST), so it is safe to repeat, and one page that gives up
+ * fails the whole pull: with 30% of requests failing for a while,
  * 3 tries lose a page in 2.7% of cases (a pull of 80 pages then fails 9 times in 10), 8 tries
  * in 0.007% (it succeeds 995 times in 1000, and a Retry resumes the rest). Waits of 0.5, 1,
  * 2, 4 then 8 s (with jitter) ride out a short outage in about 30 s, no more.
@@ -66,6 +69,8 @@ export interface CallOptions {
   firstPageOnly?: boolean;
   /** Receive: go on from this point of an earlier pull (a checkpoint) instead of the first page. */
   resume?: ResumePoint;
+  /** Receive: records per page instead of the endpoint's own (see withPageSize). */
+  pageSize?: number;
 }
 
 /**
@@ -104,6 +109,34 @@ export function missingVariables(
   return `the instance of ${def.name} needs ${missing.map((v) => `"${v.label}"`).join(", ")}`;
 }
 
+/** The query parameters that set a page's size when the pagination names none: the usual names. */
+const PAGE_SIZE_KEYS = ["limit", "per_page", "page_size", "pageSize", "perPage", "count"];
+
+/**
+ * A pull's first request and pagination with `size` records a page: the pagination's own size
+ * parameter (page, offset) or the endpoint's fixed query value of a usual name (Shopify's
+ * `limit=250`). Throws when the endpoint has no page size to set.
+ */
+export function withPageSize(
+  endpoint: Endpoint,
+  request: HttpRequest,
+  size: number | undefined,
+): { request: HttpRequest; pagination: Pagination } {
+  const pagination: Pagination = endpoint.pagination ?? { type: "none" };
+  if (size === undefined) return { request, pagination };
+  if (!Number.isInteger(size) || size < 1)
+    throw new RequestShapeError(`the page size must be a whole number of 1 or more, not ${String(size)}`);
+  if (pagination.type === "page" && pagination.sizeParam)
+    return { request, pagination: { ...pagination, pageSize: size } };
+  if (pagination.type === "offset") return { request, pagination: { ...pagination, limit: size } };
+  const key = PAGE_SIZE_KEYS.find((k) => Object.hasOwn(endpoint.query ?? {}, k));
+  if (!key)
+    throw new RequestShapeError(
+      `"${endpoint.name}" has no page size that can be set (no ${PAGE_SIZE_KEYS.join("/")} query parameter and a pagination without a size); leave the page size blank`,
+    );
+  return { request: { ...request, query: { ...request.query, [key]: size } }, pagination };
+}
+
 export class ConnectorClient {
   private readonly limiter: RateLimiter;
   private readonly auth: Authenticator;
@@ -125,12 +158,17 @@ export class ConnectorClient {
     this.secretValues = (def.variables ?? [])
       .filter((v) => v.secret)
       .map((v) => String(instance.vars[v.key] ?? ""))
-      .filter((s) => s.length >= 4);
+      .filter((s) => s.length >= 4)
+      .flatMap((s) => [s, Buffer.from(s).toString("base64")]);
     const vars = {
       ...Object.fromEntries((def.variables ?? []).map((v) => [v.key, v.default])),
       ...instance.vars,
     };
-    const varView = { vars } as unknown as TemplateView;
+    // Auth templates may need a variable base64-encoded ({{base64.password}}: Peoplevox's Authenticate).
+    const base64 = lookupObject((k) =>
+      vars[k] === undefined || vars[k] === null ? undefined : Buffer.from(String(vars[k])).toString("base64"),
+    );
+    const varView = { vars, base64 } as unknown as TemplateView;
     this.baseUrl = this.template(def.baseUrl)(varView);
     try {
       new URL(this.baseUrl);
@@ -147,18 +185,34 @@ export class ConnectorClient {
       this.costReader = compileCostLimit(def.costLimit);
       this.costBucket = costBucketFor(instance.id);
     }
+    if (def.answerError) this.answerCheck = compileAnswerCheck(def.answerError);
     this.auth = createAuthenticator(method, {
       render: (t, escaping) => this.template(t, escaping ?? "none")(varView),
       vars,
       tokens: extra.tokens,
       baseUrl: this.baseUrl,
-      send: (request) =>
-        sendRequest(request, { ...this.base({}), prepare: undefined, onUnauthorized: undefined }),
+      send: async (request) => {
+        const response = await sendRequest(request, {
+          ...this.base({}),
+          prepare: undefined,
+          onUnauthorized: undefined,
+        });
+        // A login the API refused in a 200 answer (a wrong password) fails with its reason.
+        const failure = this.answerCheck?.(response.data);
+        if (failure)
+          throw new Error(
+            this.show(
+              `${request.method} ${response.url} answered ${response.status} with an error: ${failure.message}`,
+            ),
+          );
+        return response;
+      },
     });
     this.vars = vars;
   }
 
   private readonly vars: Record<string, unknown>;
+  private readonly answerCheck?: AnswerCheck;
 
   endpoint(id: string): Endpoint {
     return endpointOf(this.def, id);
@@ -169,18 +223,24 @@ export class ConnectorClient {
     const endpoint = this.endpoint(endpointId);
     if (endpoint.direction !== "receive")
       throw new Error(`"${endpoint.name}" is a send endpoint: use it to send records`);
-    const request = this.request(endpoint, opts, undefined);
+    const sized = withPageSize(endpoint, this.request(endpoint, opts, undefined), opts.pageSize);
+    let request = sized.request;
+    const paging = endpoint.pagination;
+    // A first page alone (a connection test) still needs its number where the body says so.
+    if (opts.firstPageOnly && paging?.type === "page" && typeof request.body === "string")
+      request = { ...request, body: request.body.split(PAGE_MARKER).join(String(paging.startPage ?? 1)) };
     const base: SendOptions = {
       ...this.base(opts, PAGE_ATTEMPTS),
       backoffMs: PAGE_BACKOFF_MS,
       maxBackoffMs: PAGE_MAX_BACKOFF_MS,
+      // A page is a read whatever its method (a SOAP or search POST): safe to try again after a 5xx.
+      safe: true,
     };
     const send = (r: HttpRequest) => this.call(endpoint, r, base);
-    const pagination = opts.firstPageOnly
-      ? { type: "none" as const }
-      : (endpoint.pagination ?? { type: "none" as const });
+    const pagination = opts.firstPageOnly ? { type: "none" as const } : sized.pagination;
     yield* paginate(request, pagination, send, {
       recordsPath: endpoint.records,
+      recordsFormat: endpoint.recordsFormat,
       maxPages: opts.maxPages ?? endpoint.pagination?.maxPages,
       resume: opts.firstPageOnly ? undefined : opts.resume,
     });
@@ -192,7 +252,8 @@ export class ConnectorClient {
    * the checkpoint the failed pull left; a pull whose filters changed starts afresh.
    */
   pullKey(endpointId: string, opts: CallOptions = {}): string {
-    const r = this.request(this.endpoint(endpointId), opts, undefined);
+    const endpoint = this.endpoint(endpointId);
+    const r = withPageSize(endpoint, this.request(endpoint, opts, undefined), opts.pageSize).request;
     return createHash("sha256")
       .update(JSON.stringify([r.method, r.url, r.query, r.body]))
       .digest("base64url")
@@ -326,6 +387,7 @@ export class ConnectorClient {
    */
   private async call(endpoint: Endpoint, request: HttpRequest, options: SendOptions): Promise<HttpResponse> {
     const attempts = Math.max(1, options.attempts ?? SEND_ATTEMPTS);
+    let relogged = false;
     for (let tries = 1; ; tries++) {
       let release = () => {};
       if (this.costBucket) {
@@ -369,6 +431,28 @@ export class ConnectorClient {
             );
           continue;
         }
+      }
+      const failure = this.answerCheck?.(response.data);
+      if (failure) {
+        // The session expired although the status says 200: log in again once, as after a 401.
+        if (failure.sessionExpired && !relogged) {
+          relogged = true;
+          if (await this.auth.renew()) {
+            tries--;
+            continue;
+          }
+        }
+        throw new HttpError(
+          this.show(
+            `${request.method} ${response.url} answered ${response.status} with an error: ${failure.message}`,
+          ),
+          request.method,
+          response.url,
+          response.status,
+          undefined,
+          tries,
+          "refused",
+        );
       }
       const data = response.data as { data?: unknown; errors?: unknown } | undefined;
       const graphql = typeof (request.body as { query?: unknown } | undefined)?.query === "string";
@@ -431,7 +515,7 @@ export class ConnectorClient {
       record: opts.record,
       secrets: this.secrets(),
       prepare: (r) => this.auth.prepare(r),
-      onUnauthorized: () => this.auth.renew(),
+      onUnauthorized: (response) => this.auth.renew(response),
       resetHeader: this.def.retry?.resetHeader,
       idempotencyHeader: this.def.retry?.idempotencyHeader,
       redirects: this.def.redirects,
@@ -448,6 +532,13 @@ export class ConnectorClient {
       params,
       record,
       auth: { token: TOKEN_MARKER },
+      // Page paging in the body: each page's request puts its number where the marker is.
+      ...(endpoint.pagination?.type === "page" && endpoint.pagination.in === "body"
+        ? { page: { number: PAGE_MARKER, size: endpoint.pagination.pageSize } }
+        : {}),
+      ...(endpoint.csv && record !== undefined
+        ? { csv: recordsCsv(Array.isArray(record) ? record : [record], endpoint.csv.columns) }
+        : {}),
     } as unknown as TemplateView;
     const query: Record<string, unknown> = {};
     const headers: Record<string, string> = {};

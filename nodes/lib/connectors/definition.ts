@@ -1,3 +1,4 @@
+import type { AnswerErrorSpec } from "./answer-errors";
 import fs from "node:fs";
 import path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
@@ -41,6 +42,8 @@ export type AuthMethod =
         headers?: Record<string, string>;
       };
       tokenPath: string;
+      /** A regular expression whose first group is the token within the value at tokenPath. */
+      tokenPattern?: string;
       expiresInPath?: string;
       expiresInSeconds?: number;
       header?: string;
@@ -95,6 +98,10 @@ export interface Endpoint {
   bodyFormat?: "json" | "form" | "xml" | "text";
   parameters?: Parameter[];
   records?: string;
+  /** `csv`: the value at `records` is CSV text with a header row (Peoplevox's GetData Detail). */
+  recordsFormat?: "csv";
+  /** Send endpoints: the record (or batch) is offered to the body template as CSV text with a header row, `{{csv}}`. */
+  csv?: { columns?: string[] };
   pagination?: Pagination & { maxPages?: number };
   batch?: { size: number; wrap?: string };
   wrap?: string;
@@ -132,6 +139,8 @@ export interface ConnectorDefinition {
   costLimit?: CostLimit;
   /** Which redirects to follow (see SendOptions.redirects); default same-origin. */
   redirects?: "same-origin" | "none" | "follow";
+  /** Answers that report a failure with a 2xx status (see answer-errors.ts). */
+  answerError?: AnswerErrorSpec;
   retry?: {
     attempts?: number;
     resetHeader?: { name: string; unit: "seconds" | "epoch_s" | "epoch_ms" };
@@ -187,6 +196,8 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
     (e.parameters ?? []).forEach((p, j) =>
       problems.push(...parameterProblems(p, `endpoints[${i}].parameters[${j}]`)),
     );
+    if (e.csv && e.direction !== "send")
+      problems.push(`endpoints[${i}].csv: only a send endpoint sends its records as CSV`);
     if (e.defaults && e.direction !== "send")
       problems.push(`endpoints[${i}].defaults: only a send endpoint fills in its records`);
     if (e.results) {
@@ -198,6 +209,18 @@ export function validateDefinition(input: unknown): ConnectorDefinition {
         problems.push(`endpoints[${i}].results: ${(err as Error).message}`);
       }
     }
+  });
+  const regex = (text: string | undefined, where: string) => {
+    if (text === undefined) return;
+    try {
+      new RegExp(text);
+    } catch (err) {
+      problems.push(`${where}: not a regular expression: ${(err as Error).message}`);
+    }
+  };
+  if (def.answerError) regex(def.answerError.sessionExpired, "answerError.sessionExpired");
+  def.auth.forEach((a, i) => {
+    if (a.type === "session") regex(a.tokenPattern, `auth[${i}].tokenPattern`);
   });
   if (def.costLimit)
     for (const k of ["available", "maximum", "restoreRate", "requested"] as const)

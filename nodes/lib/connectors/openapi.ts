@@ -318,14 +318,21 @@ export function fromOpenApi(input: unknown): ConnectorDefinition {
         if (prm.in !== "query" && prm.in !== "header" && prm.in !== "path") continue;
         if (prm.in === "path" && !receive) continue; // from the record
         const s = schemaOf(prm.schema);
-        if (prm.in === "header" && /^(authorization|content-type|accept)$/i.test(prm.name as string))
-          continue;
+        if (prm.in === "header" && /^(authorization|content-type)$/i.test(prm.name as string)) continue;
+        // Accept is the engine's unless the API insists on a value of its own (a required header
+        // with a default, as JSON:API vendors document it).
+        if (prm.in === "header" && /^accept$/i.test(prm.name as string) && !prm.required) continue;
         if (prm.in === "header" && prm.required && s?.default !== undefined && s.default !== null) {
           headers[prm.name as string] = String(s.default);
           continue;
         }
         parameters.push(toParameter(prm, s, typeOf));
       }
+      // A vendor media type (application/vnd.api+json …) is what the API answers with: asked for
+      // by name, as some APIs refuse a plain application/json Accept.
+      const answers = response?.type;
+      if (answers && /^application\/[\w.+-]+\+json$/i.test(answers) && !Object.keys(headers).some(isAccept))
+        headers.Accept = answers;
       if (Object.keys(headers).length) endpoint.headers = headers;
 
       if (receive) {
@@ -418,6 +425,8 @@ function toParameter(
   if (typeof s?.maximum === "number") out.maximum = s.maximum;
   return out;
 }
+
+const isAccept = (name: string) => /^accept$/i.test(name);
 
 function pickResponse(
   op: Operation,

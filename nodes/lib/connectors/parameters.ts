@@ -19,7 +19,10 @@ export interface Parameter {
   type?: ParameterType;
   /** The only values the API accepts, exactly as written. */
   enum?: Array<string | number | boolean>;
-  /** A finer format, as OpenAPI says it (email, uuid, int64 …): shown, checked where known. */
+  /**
+   * A finer format, as OpenAPI says it (email, uuid, int64 …): shown, checked where known.
+   * `unix-time` on an integer: seconds since 1970, given as a number or as a date and time.
+   */
   format?: string;
   /** Used when the shape sets nothing and the parameter is required; shown as a hint otherwise. */
   default?: string | number | boolean;
@@ -78,6 +81,17 @@ export function checkParameter(p: Parameter, value: unknown): string | number | 
   let out: string | number | boolean;
   switch (p.type ?? "string") {
     case "integer": {
+      // Unix seconds (TikTok Shop's update_time_ge) also take a date and time, so a watermark
+      // kept as {{run.startedAt}} (ISO 8601) feeds them as it feeds Shopify's updated_at_min.
+      if (p.format === "unix-time" && !/^\s*-?\d+\s*$/.test(String(value))) {
+        const at = value instanceof Date ? value.getTime() : unixTimeOf(String(value).trim());
+        if (!Number.isFinite(at))
+          fail(
+            "a whole number of seconds since 1970 or a date and time with its offset (e.g. 2026-01-01T00:00:00Z)",
+          );
+        out = Math.floor(at / 1000);
+        break;
+      }
       const n = typeof value === "number" ? value : /^\s*-?\d+\s*$/.test(String(value)) ? Number(value) : NaN;
       if (!Number.isSafeInteger(n)) fail("a whole number");
       out = n;
@@ -135,6 +149,13 @@ export function checkParameter(p: Parameter, value: unknown): string | number | 
   }
   if (typeof out === "string") checkFormat(p.format, out, fail);
   return out;
+}
+
+/** Milliseconds of an RFC 3339 date and time (with its offset), NaN for anything else. */
+function unixTimeOf(text: string): number {
+  const m = DATE_TIME.exec(text);
+  if (!m || !realDate(m[1], m[2], m[3]) || Number(m[4]) > 23 || Number(m[5]) > 59) return NaN;
+  return Date.parse(text);
 }
 
 function checkFormat(format: string | undefined, value: string, fail: (what: string) => never): void {

@@ -23,7 +23,7 @@ export interface ResultsSpec {
    * in the order sent, an `error` only on the refused ones). Absent: an error stands for every
    * record of the request.
    */
-  match?: { by: "index" | "trace" | "key" | "position"; path?: string; field?: string };
+  match?: { by: "index" | "trace" | "key" | "position"; path?: string; field?: string; base?: number };
   /** Path to the error text within one error (default `message`). */
   message?: string;
   /**
@@ -83,7 +83,10 @@ export function compileResults(spec: ResultsSpec): ResultsSplitter {
           keys ??= keyIndex(records, fieldOf as Getter);
           for (const i of keys.get(String(ref)) ?? []) hit = add(i, text, true) || hit;
         } else {
-          const i = typeof ref === "number" ? ref : /^\d+$/.test(String(ref).trim()) ? Number(ref) : NaN;
+          // An API that counts from 1 (Peoplevox's LineNo) says so with base: 1.
+          const i =
+            (typeof ref === "number" ? ref : /^\d+$/.test(String(ref).trim()) ? Number(ref) : NaN) -
+            (match.base ?? 0);
           if (Number.isInteger(i) && i >= 0 && i < records.length) hit = add(i, text, true) || hit;
         }
       }

@@ -150,6 +150,6 @@ export const SIGNING_HOOKS: Record<string, (request: HttpRequest, ctx: SigningCo
 
 /** The instance variables each hook signs with: kept out of logs and errors. */
 export const SIGNING_SECRETS: Record<string, string[]> = {
-  "tiktok-shop": ["appSecret", "accessToken"],
+  "tiktok-shop": ["appSecret", "accessToken", "refreshToken"],
   woocommerce: ["consumerSecret"],
 };

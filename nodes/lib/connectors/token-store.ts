@@ -14,6 +14,11 @@ export interface StoredTokens {
   /** Epoch ms; absent when the provider gave no expiry. */
   expiresAt?: number;
   scope?: string;
+  /**
+   * Which pasted credentials these tokens were refreshed from (a hash, never the values): when
+   * the user pastes new ones into the instance, tokens refreshed from the old ones are ignored.
+   */
+  origin?: string;
 }
 
 export class TokenStore {

@@ -1,5 +1,6 @@
 import { compileGetter, type Getter } from "../paths";
 import { redactUrl } from "../redact";
+import { csvRecords } from "../csv";
 import type { HttpRequest, HttpResponse } from "./request";
 
 /**
@@ -18,6 +19,13 @@ export type Pagination =
       startPage?: number;
       /** A response header with the number of pages (WooCommerce's X-WP-TotalPages): the last page is known, no empty page is fetched. */
       totalPagesHeader?: string;
+      /** A path in the answer to the number of records in all pages (Peoplevox's TotalCount): the last page is known. */
+      totalPath?: string;
+      /**
+       * Where the page number goes: `query` (default), or `body`: a JSON body gets it (and the
+       * size) as fields, a text body (a SOAP envelope) where its template says {{page.number}}.
+       */
+      in?: "query" | "body";
     }
   | { type: "offset"; offsetParam: string; limitParam: string; limit: number; hasMorePath?: string }
   | { type: "link" }
@@ -55,6 +63,8 @@ interface WindowState {
 export interface PageOptions {
   /** Where the records are in a response body (empty: the body itself). */
   recordsPath?: string;
+  /** `csv`: the value there is CSV text with a header row (Peoplevox's Detail), each row a record keyed by the header. */
+  recordsFormat?: "csv";
   /** A guard against an API that never stops (default 1000). */
   maxPages?: number;
   /** Start where an earlier pull left off (a page's `resume`), not at the first page. */
@@ -91,6 +101,19 @@ export interface Page {
 
 export class PaginationError extends Error {}
 
+/** Stands for the page number in a rendered text body until each page's request is made (page paging in the body). */
+export const PAGE_MARKER = "\u0000pw-page-number\u0000";
+
+/** The request for page `n`, the number put where the pagination says (query or body). */
+function atPage(first: HttpRequest, p: Extract<Pagination, { type: "page" }>, n: number): HttpRequest {
+  if (p.in !== "body") return { ...first, page: n, query: { ...first.query, [p.pageParam]: n } };
+  if (typeof first.body === "string")
+    return { ...first, page: n, body: first.body.split(PAGE_MARKER).join(String(n)) };
+  const body = { ...((first.body as Record<string, unknown>) ?? {}), [p.pageParam]: n };
+  if (p.sizeParam && p.pageSize) body[p.sizeParam] = p.pageSize;
+  return { ...first, page: n, body };
+}
+
 export function checkPagination(p: Pagination | undefined): Pagination {
   const pagination = p ?? { type: "none" };
   const need = (ok: unknown, what: string) => {
@@ -111,6 +134,7 @@ export function checkPagination(p: Pagination | undefined): Pagination {
       need(pagination.pageParam, "the name of the page parameter");
       if (pagination.pageSize !== undefined)
         need(Number.isInteger(pagination.pageSize) && pagination.pageSize > 0, "a page size of 1 or more");
+      if (pagination.totalPath) need(pagination.pageSize, "a page size to tell the last page from totalPath");
       break;
     case "offset":
       need(pagination.offsetParam && pagination.limitParam, "the names of the offset and limit parameters");
@@ -150,7 +174,7 @@ export async function* paginate(
   opts: PageOptions = {},
 ): AsyncGenerator<Page> {
   const p = checkPagination(pagination);
-  const records = recordsGetter(opts.recordsPath);
+  const records = recordsGetter(opts.recordsPath, opts.recordsFormat);
   const maxPages = opts.maxPages ?? 1000;
   const origin = new URL(first.url).origin;
   const seen = new Set<string>();
@@ -216,7 +240,7 @@ export function resumePointOf(
 ): ResumePoint | undefined {
   switch (p.type) {
     case "page":
-      return { pages, value: Number(next.query?.[p.pageParam]) };
+      return { pages, value: next.page ?? Number(next.query?.[p.pageParam]) };
     case "offset":
       return { pages, value: Number(next.query?.[p.offsetParam]) };
     case "cursor": {
@@ -259,9 +283,14 @@ function resumeRequest(
     case "offset": {
       const value = Number(at.value);
       if (!Number.isFinite(value)) throw bad("has no page or offset");
+      if (p.type === "page" && p.in === "body") return atPage(first, p, value);
       const start = initial(first, p);
       const param = p.type === "page" ? p.pageParam : p.offsetParam;
-      return { ...start, query: { ...start.query, [param]: value } };
+      return {
+        ...start,
+        ...(p.type === "page" ? { page: value } : {}),
+        query: { ...start.query, [param]: value },
+      };
     }
     case "cursor":
       if (p.window && at.value === "") return first;
@@ -291,10 +320,24 @@ function resumeRequest(
   }
 }
 
-function recordsGetter(path: string | undefined): (data: unknown, page: number) => unknown[] {
+function recordsGetter(path: string | undefined, format?: "csv"): (data: unknown, page: number) => unknown[] {
   const get: Getter | undefined = path ? compileGetter(path) : undefined;
   return (data, page) => {
     const found = get ? get(data) : data;
+    if (format === "csv") {
+      if (found === undefined || found === null || found === "") return [];
+      if (typeof found !== "string")
+        throw new PaginationError(
+          `page ${page}: "${path ?? "the body"}" holds ${typeof found}, not the CSV text of the records`,
+        );
+      try {
+        return csvRecords(found);
+      } catch (err) {
+        throw new PaginationError(
+          `page ${page}: the CSV at "${path ?? "the body"}" cannot be read: ${(err as Error).message}`,
+        );
+      }
+    }
     if (Array.isArray(found)) return found;
     if (found === undefined || found === null) {
       if (get)
@@ -310,15 +353,19 @@ function recordsGetter(path: string | undefined): (data: unknown, page: number) 
 
 function initial(first: HttpRequest, p: Pagination): HttpRequest {
   switch (p.type) {
-    case "page":
+    case "page": {
+      const start = p.startPage ?? 1;
+      if (p.in === "body") return atPage(first, p, start);
       return {
         ...first,
+        page: start,
         query: {
           ...first.query,
-          [p.pageParam]: p.startPage ?? 1,
+          [p.pageParam]: start,
           ...(p.sizeParam && p.pageSize ? { [p.sizeParam]: p.pageSize } : {}),
         },
       };
+    }
     case "offset":
       return { ...first, query: { ...first.query, [p.offsetParam]: 0, [p.limitParam]: p.limit } };
     default:
@@ -342,12 +389,19 @@ function nextRequest(
       return undefined;
     case "page": {
       if (list.length === 0 || (p.pageSize !== undefined && list.length < p.pageSize)) return undefined;
-      const page = Number(current.query?.[p.pageParam] ?? p.startPage ?? 1) + 1;
+      const page = (current.page ?? Number(current.query?.[p.pageParam] ?? p.startPage ?? 1)) + 1;
       if (p.totalPagesHeader) {
         const total = Number(response.headers[p.totalPagesHeader.toLowerCase()]);
         if (Number.isFinite(total) && page > total) return undefined;
       }
-      return { ...current, query: { ...current.query, [p.pageParam]: page } };
+      if (p.totalPath && p.pageSize) {
+        const total = Number(compileGetter(p.totalPath)(data));
+        const before = page - (p.startPage ?? 1);
+        if (Number.isFinite(total) && before * p.pageSize >= total) return undefined;
+      }
+      return p.in === "body"
+        ? atPage(first, p, page)
+        : { ...current, page, query: { ...current.query, [p.pageParam]: page } };
     }
     case "offset": {
       if (p.hasMorePath) {

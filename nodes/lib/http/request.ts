@@ -21,6 +21,8 @@ export interface HttpRequest {
   body?: unknown;
   bodyFormat?: "json" | "form" | "xml" | "text";
   responseFormat?: "json" | "xml" | "text";
+  /** The page number this request fetches (page paging); not sent. */
+  page?: number;
 }
 
 export interface SendOptions {
@@ -58,8 +60,11 @@ export interface SendOptions {
   redirects?: RedirectPolicy;
   /** Changes each attempt just before it is sent (auth headers, request signing). */
   prepare?: (request: HttpRequest) => HttpRequest | Promise<HttpRequest>;
+  /** The request only reads (a page of a pull, even by POST): 5xx and lost connections are retried. */
+  safe?: boolean;
   /** A 401 that may be cured (a session or OAuth token to renew): true to try once more. */
-  onUnauthorized?: () => Promise<boolean>;
+  /** Told the 401 answer (its body as text), so an auth method can tell an expired token from a refused signature. */
+  onUnauthorized?: (response: HttpResponse) => Promise<boolean>;
   random?: () => number;
 }
 
@@ -106,6 +111,8 @@ const xmlParser = new XMLParser({
   attributeNamePrefix: "@",
   parseTagValue: true,
   removeNSPrefix: true,
+  // Character references (&#xD;&#xA;, as .NET services write line breaks in text) are text too.
+  htmlEntities: true,
 });
 const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@" });
 
@@ -275,7 +282,9 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
       );
       if (status === 401 && opts.onUnauthorized && !triedAuth) {
         triedAuth = true;
-        if (await opts.onUnauthorized()) {
+        // The body as received (text): the auth method reads what it needs of it.
+        const answer = { status, headers: flatHeaders(response.headers), data: response.data, url: shown() };
+        if (await opts.onUnauthorized(answer)) {
           attempt--; // a renewed login is not a retry of the request
           continue;
         }
@@ -320,8 +329,9 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
 /**
  * Network errors, 429 and 5xx are retried; other 4xx are not. POST and PATCH could create a
  * second order, so they are retried only when the request never left, on 429 (refused before
- * any work), or when they carry an idempotency key the API dedupes on (a declared header
- * alone is not enough: without the key the API cannot tell a retry from a new order).
+ * any work), when they carry an idempotency key the API dedupes on (a declared header alone is
+ * not enough: without the key the API cannot tell a retry from a new order), or when the
+ * caller says the request only reads (a search by POST).
  */
 export function retryable(
   method: string,
@@ -329,7 +339,7 @@ export function retryable(
   code: string | undefined,
   opts: SendOptions,
 ): boolean {
-  const safe = IDEMPOTENT.has(method) || (!!opts.idempotencyHeader && !!opts.idempotencyKey);
+  const safe = !!opts.safe || IDEMPOTENT.has(method) || (!!opts.idempotencyHeader && !!opts.idempotencyKey);
   if (status === undefined) return safe || NOT_SENT.has(code ?? "");
   if (status === 429) return true;
   if (status >= 500) return safe;

@@ -432,6 +432,23 @@ export class RunTracker {
     addRequest(run.table.extra(this.touchRow(run, node, this.now())), request);
   }
 
+  /**
+   * Work a shape does inside itself, shown as a step of its own (a service's pull, map and
+   * send): counts added to the step's row, made when first named.
+   */
+  recordStep(runId: string, node: StepNode, work: StepWork): void {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    const v = run.table.v;
+    const o = this.touchRow(run, node, this.now());
+    v[o + IN] += work.messagesIn ?? 0;
+    v[o + OUT] += work.messagesOut ?? 0;
+    v[o + RECORDS_IN] += work.recordsIn ?? 0;
+    v[o + RECORDS_OUT] += work.recordsOut ?? 0;
+    v[o + ERRORS] += work.errors ?? 0;
+    v[o + TIME] += (work.timeMs ?? 0) | 0;
+  }
+
   /** Records sent to a failure output make the run "completed with failures". */
   failedRecords(runId: string, count: number): void {
     const run = this.runs.get(runId);
@@ -838,6 +855,16 @@ function describe(node: ErrorSource, message: string): string {
 function first<T>(items: Iterable<T>): T {
   for (const item of items) return item;
   throw new Error("empty");
+}
+
+/** What recordStep adds to a step. */
+export interface StepWork {
+  messagesIn?: number;
+  messagesOut?: number;
+  recordsIn?: number;
+  recordsOut?: number;
+  errors?: number;
+  timeMs?: number;
 }
 
 /** A live run's record: steps are read from the run's table when someone looks. */
