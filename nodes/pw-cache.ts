@@ -22,6 +22,7 @@ import { templateView } from "./template-view";
 import { noPayload, refuseMessages, shapeLabel, startClean } from "./shape";
 import { shapeRuns } from "./contracts";
 import { installAdminErrors } from "./admin-errors";
+import { sharedState } from "./lib/scale/state";
 
 interface CacheDef extends NodeDef {
   action: "add" | "load";
@@ -88,6 +89,13 @@ const keysOf = (ctx: Ctx, store: string | undefined) =>
   );
 
 export = function (RED: NodeAPI) {
+  // In the scale-out mode an entry in a store shared by workers (Redis) is changed by one worker at a time.
+  const shared = sharedState(
+    (RED.settings as { patchworks?: { scaleOut?: unknown } }).patchworks?.scaleOut,
+    (m) => RED.log.warn(`pw-cache: ${m}`),
+  );
+  const acrossWorkers = <T>(id: string, work: () => Promise<T>): Promise<T> =>
+    shared ? shared.lock.run(`cache:${id}`, work) : work();
   function PwCache(this: Node, def: CacheDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -177,21 +185,23 @@ export = function (RED: NodeAPI) {
           return;
         }
         const page = def.allPages ? (pwOf(msg).page?.number ?? 1) : undefined;
-        locked(lockId, async () => {
-          const existing = (await getValue(context, target.variable, store)) as CacheEntry | undefined;
-          const entry = addToEntry(existing, json, {
-            cache,
-            key: target.keyText,
-            append: !!def.append,
-            page,
-            runId: target.runId,
-            now: Date.now(),
-            ttlMs,
-            maxBytes,
-          });
-          await setValue(context, target.variable, entry, store);
-          return entry;
-        }).then(
+        locked(lockId, () =>
+          acrossWorkers(lockId, async () => {
+            const existing = (await getValue(context, target.variable, store)) as CacheEntry | undefined;
+            const entry = addToEntry(existing, json, {
+              cache,
+              key: target.keyText,
+              append: !!def.append,
+              page,
+              runId: target.runId,
+              now: Date.now(),
+              ttlMs,
+              maxBytes,
+            });
+            await setValue(context, target.variable, entry, store);
+            return entry;
+          }),
+        ).then(
           (entry) => {
             if (scope === "run" && target.runId && !cleanups.has(target.variable)) {
               cleanups.add(target.variable);

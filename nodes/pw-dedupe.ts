@@ -5,6 +5,7 @@ import type { Request, Response } from "express";
 import {
   DEDUPE_MODES,
   DedupeStore,
+  embeddedPools,
   checkEntity,
   checkPoolName,
   compileKey,
@@ -12,7 +13,9 @@ import {
   ttlSeconds,
   type DedupeMode,
   type KeyReader,
+  type PoolStore,
 } from "./lib/dedupe";
+import { sharedState } from "./lib/scale/state";
 import { parseCsv, toCsv } from "./lib/csv";
 import { derive, pwOf } from "./lib/message";
 import { noPayload, refuseMessages, sendOn, shapeLabel, startClean } from "./shape";
@@ -36,14 +39,18 @@ interface DedupeDef extends NodeDef {
 const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 
 /** One store per user directory, shared by every de-dupe shape and the admin routes. */
-const stores = new Map<string, DedupeStore>();
+const stores = new Map<string, PoolStore>();
 
-function storeFor(RED: NodeAPI): DedupeStore {
+/** The pools: files under the user directory, or Redis in the scale-out mode (one pool for all workers). */
+function storeFor(RED: NodeAPI): PoolStore {
+  const scaleOut = (RED.settings as { patchworks?: { scaleOut?: unknown } }).patchworks?.scaleOut;
+  const shared = sharedState(scaleOut, (m) => RED.log.warn(`pw-dedupe: ${m}`));
+  if (shared) return shared.pools;
   const userDir =
     (RED.settings as { userDir?: string }).userDir ?? path.join(os.tmpdir(), `pw-userdir-${process.pid}`);
   const dir = path.join(userDir, "patchworks", "dedupe");
   let store = stores.get(dir);
-  if (!store) stores.set(dir, (store = new DedupeStore(dir)));
+  if (!store) stores.set(dir, (store = embeddedPools(new DedupeStore(dir))));
   return store;
 }
 
@@ -111,11 +118,8 @@ export = function (RED: NodeAPI) {
       }
       store
         .pool(poolName)
-        .then((pool) => {
-          // Synchronous from here to the end of process(): no other message comes between.
-          const result = pool.process(entity, keys, mode, ttl);
-          return result.durable.then(() => result);
-        })
+        // Atomic in either store: no other message (of this worker or another) comes between.
+        .then((pool) => pool.checkAndSet(entity, keys, mode, ttl))
         .then(
           (result) => {
             const kept: unknown[] = [];
@@ -175,8 +179,11 @@ function adminRoutes(RED: NodeAPI): void {
   const write = RED.auth.needsPermission("pw-dedupe.write");
   const bad = (res: Response, status: number, message: string) =>
     res.status(status).json({ error: status === 404 ? "not_found" : "bad_request", message });
-  const failed = (res: Response, err: unknown) =>
-    res.status(500).json({ error: "internal_error", message: (err as Error).message });
+  const failed = (res: Response, err: unknown) => {
+    // A CSV export that fails part way (Redis gone) can only be cut short.
+    if (res.headersSent) res.end();
+    else res.status(500).json({ error: "internal_error", message: (err as Error).message });
+  };
   const named = (req: Request, res: Response): string | undefined => {
     try {
       return checkPoolName(req.params.pool);
@@ -205,19 +212,17 @@ function adminRoutes(RED: NodeAPI): void {
     const entity = typeof req.query.entity === "string" ? req.query.entity : undefined;
     storeFor(RED)
       .existing(name)
-      .then(
-        (pool) => {
-          if (!pool) return bad(res, 404, `there is no data pool "${name}"`);
-          const keys = [];
-          for (const e of pool.entries(entity)) {
-            if (q && !e.key.toLowerCase().includes(q)) continue;
-            keys.push({ value: e.key, entity: e.entity, expiresAt: new Date(e.expiresAt).toISOString() });
-            if (keys.length >= limit) break;
-          }
-          res.json({ pool: pool.info(), keys });
-        },
-        (err) => failed(res, err),
-      );
+      .then(async (pool) => {
+        if (!pool) return bad(res, 404, `there is no data pool "${name}"`);
+        const keys = [];
+        for await (const e of pool.entries(entity)) {
+          if (q && !e.key.toLowerCase().includes(q)) continue;
+          keys.push({ value: e.key, entity: e.entity, expiresAt: new Date(e.expiresAt).toISOString() });
+          if (keys.length >= limit) break;
+        }
+        res.json({ pool: await pool.info(), keys });
+      })
+      .catch((err) => failed(res, err));
   });
 
   RED.httpAdmin.get("/pw/dedupe/pools/:pool/csv", read, (req: Request, res: Response) => {
@@ -225,26 +230,24 @@ function adminRoutes(RED: NodeAPI): void {
     if (name === undefined) return;
     storeFor(RED)
       .existing(name)
-      .then(
-        (pool) => {
-          if (!pool) return bad(res, 404, `there is no data pool "${name}"`);
-          res.setHeader("content-type", "text/csv; charset=utf-8");
-          res.setHeader(
-            "content-disposition",
-            `attachment; filename="${name.replace(/[^A-Za-z0-9_-]+/g, "_")}.csv"`,
-          );
-          let rows: unknown[][] = [["value", "entity"]];
-          for (const e of pool.entries()) {
-            rows.push([e.key, e.entity]);
-            if (rows.length >= 10000) {
-              res.write(toCsv(rows));
-              rows = [];
-            }
+      .then(async (pool) => {
+        if (!pool) return bad(res, 404, `there is no data pool "${name}"`);
+        res.setHeader("content-type", "text/csv; charset=utf-8");
+        res.setHeader(
+          "content-disposition",
+          `attachment; filename="${name.replace(/[^A-Za-z0-9_-]+/g, "_")}.csv"`,
+        );
+        let rows: unknown[][] = [["value", "entity"]];
+        for await (const e of pool.entries()) {
+          rows.push([e.key, e.entity]);
+          if (rows.length >= 10000) {
+            res.write(toCsv(rows));
+            rows = [];
           }
-          res.end(rows.length ? toCsv(rows) : "");
-        },
-        (err) => failed(res, err),
-      );
+        }
+        res.end(rows.length ? toCsv(rows) : "");
+      })
+      .catch((err) => failed(res, err));
   });
 
   RED.httpAdmin.post("/pw/dedupe/pools/:pool/csv", write, (req: Request, res: Response) => {
@@ -287,7 +290,7 @@ function adminRoutes(RED: NodeAPI): void {
       .then(async (pool) => {
         let added = 0;
         for (const [entity, keys] of byEntity) added += await pool.add(entity, keys, ttl);
-        res.json({ added, skipped: rows.length - added, pool: pool.info() });
+        res.json({ added, skipped: rows.length - added, pool: await pool.info() });
       })
       .catch((err) => failed(res, err));
   });
@@ -299,9 +302,9 @@ function adminRoutes(RED: NodeAPI): void {
       .existing(name)
       .then(async (pool) => {
         if (!pool) return bad(res, 404, `there is no data pool "${name}"`);
-        const cleared = pool.info().keys;
+        const cleared = (await pool.info()).keys;
         await pool.clear();
-        res.json({ cleared, pool: pool.info() });
+        res.json({ cleared, pool: await pool.info() });
       })
       .catch((err) => failed(res, err));
   });

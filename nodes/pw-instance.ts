@@ -9,7 +9,8 @@ import { authorizeUrl, tokensFrom } from "./lib/connectors/auth";
 import { ConnectorClient, missingVariables, type Instance } from "./lib/connectors/client";
 import { addCheck } from "./lib/editor-checks";
 import { loadPrebuilt, type AuthMethod, type ConnectorDefinition } from "./lib/connectors/definition";
-import { TokenStore, type StoredTokens } from "./lib/connectors/token-store";
+import { TokenStore, type InstanceTokens, type StoredTokens } from "./lib/connectors/token-store";
+import { sharedState } from "./lib/scale/state";
 import { builtConnectors, findBuilt } from "./lib/connectors/registry";
 import { summariseConnector, summariseDraft } from "./lib/connectors/summary";
 import { validateDefinition } from "./lib/connectors/definition";
@@ -67,9 +68,11 @@ export = function (RED: NodeAPI) {
     userDir?: string;
     credentialSecret?: string | false;
     httpAdminRoot?: string | false;
-    patchworks?: { publicBaseUrl?: string; connectorsDir?: string };
+    patchworks?: { publicBaseUrl?: string; connectorsDir?: string; scaleOut?: unknown };
     get?: (k: string) => unknown;
   };
+  // The scale-out mode (settings.js) keeps rate-limit buckets and OAuth tokens in Redis for all workers.
+  const shared = sharedState(settings.patchworks?.scaleOut, (m) => RED.log.warn(`pw-instance: ${m}`));
   // The prebuilt connectors, and any in the directory settings.js names (patchworks.connectorsDir).
   const prebuilt = new Map(loadPrebuilt().map((d) => [d.id, d]));
   if (settings.patchworks?.connectorsDir) {
@@ -82,9 +85,8 @@ export = function (RED: NodeAPI) {
     }
   }
   let store: TokenStore | undefined;
-  /** OAuth tokens, encrypted under the credential secret (or a key of our own when Node-RED has none). */
-  const tokenStore = (): TokenStore => {
-    if (store) return store;
+  /** The credential secret (or a key of our own when Node-RED has none): tokens are encrypted under it. */
+  const tokenSecret = (): string => {
     const dir = path.join(settings.userDir ?? process.cwd(), "patchworks");
     let secret =
       typeof settings.credentialSecret === "string"
@@ -97,14 +99,24 @@ export = function (RED: NodeAPI) {
         fs.writeFileSync(keyFile, crypto.randomBytes(32).toString("hex"), { mode: 0o600 });
       secret = fs.readFileSync(keyFile, "utf8");
     }
-    return (store = new TokenStore(path.join(dir, "tokens.json"), secret, (m) =>
-      RED.log.error(`pw-instance: ${m}`),
-    ));
+    return secret;
   };
-  const tokensOf = (instanceId: string) => ({
-    get: () => tokenStore().get(instanceId),
-    set: (t: StoredTokens) => tokenStore().set(instanceId, t),
-  });
+  const embeddedTokens = (): TokenStore =>
+    (store ??= new TokenStore(
+      path.join(settings.userDir ?? process.cwd(), "patchworks", "tokens.json"),
+      tokenSecret(),
+      (m) => RED.log.error(`pw-instance: ${m}`),
+    ));
+  /** OAuth tokens: a file under the user directory, or Redis in the scale-out mode. */
+  const tokenStore = () =>
+    shared ? shared.tokens(tokenSecret(), (m) => RED.log.error(`pw-instance: ${m}`)) : embeddedTokens();
+  const tokensOf = (instanceId: string): InstanceTokens =>
+    shared
+      ? shared.tokens(tokenSecret(), (m) => RED.log.error(`pw-instance: ${m}`)).forInstance(instanceId)
+      : {
+          get: () => embeddedTokens().get(instanceId),
+          set: (t: StoredTokens) => embeddedTokens().set(instanceId, t),
+        };
 
   /** Secret variables' values from a node's credential slots. */
   const fromSlots = (

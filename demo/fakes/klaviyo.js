@@ -8,8 +8,14 @@
 // /api/profiles/{id} (the body's data.id must be the path's). Subscriptions: POST
 // /api/profile-subscription-bulk-create-jobs (202, no body; at most 1000 profiles, each with an
 // email or phone number; the list in relationships.list) which records the consent on the
-// profiles so it can be read back. Events: POST /api/events (202, no body; a metric name and a
-// profile identifier are required). Errors are JSON:API `errors[]` with id, status, code, title,
+// profiles so it can be read back; with historical_import each profile needs a past
+// consented_at, and without it a consented_at is refused (as Klaviyo documents); subscribing
+// lifts an UNSUBSCRIBE suppression. POST /api/profile-subscription-bulk-delete-jobs (202; at
+// most 100 profiles; a profile not found by its email is created) sets email marketing consent
+// to UNSUBSCRIBED with an UNSUBSCRIBE suppression and removes the profile from the list.
+// POST /api/profile-import creates or updates a profile found by id, email, phone_number or
+// external_id (201 created, 200 updated; subscriptions are not accepted there).
+// Events: POST /api/events (202, no body; a metric name and a profile identifier are required). Errors are JSON:API `errors[]` with id, status, code, title,
 // detail and source.pointer. Rate limits as Klaviyo documents them: a fixed 1-second burst
 // window (per the test's `burst`), 429 with Retry-After and the error code "throttled"; other
 // answers carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset. `failNext(n, status)`
@@ -41,7 +47,7 @@ function error(status, code, title, detail, pointer) {
 }
 
 async function startKlaviyo({ apiKey = "pk_test_klaviyo", profiles = [], burst = 1000 } = {}) {
-  const state = { profiles: [], events: [], jobs: [] };
+  const state = { profiles: [], events: [], jobs: [], imports: [] };
   let seq = 0;
   const newId = () => `01K${String(++seq).padStart(23, "0")}`;
   for (const p of profiles) state.profiles.push({ id: p.id ?? newId(), attributes: { ...p.attributes } });
@@ -268,16 +274,137 @@ async function startKlaviyo({ apiKey = "pk_test_klaviyo", profiles = [], burst =
           "Each profile needs an email or a phone_number.",
           `/data/attributes/profiles/data/${bad}/attributes`,
         );
+      const historical = data.attributes.historical_import === true;
+      for (const [n, i] of items.entries()) {
+        const at = i.attributes.subscriptions?.email?.marketing?.consented_at;
+        const pointer = `/data/attributes/profiles/data/${n}/attributes/subscriptions/email/marketing/consented_at`;
+        if (historical && (at === undefined || Number.isNaN(Date.parse(at)) || Date.parse(at) > Date.now()))
+          return error(
+            400,
+            "invalid",
+            "Invalid input.",
+            "consented_at must be a date and time in the past when historical_import is true.",
+            pointer,
+          );
+        if (!historical && at !== undefined)
+          return error(
+            400,
+            "invalid",
+            "Invalid input.",
+            "consented_at may only be provided when historical_import is true.",
+            pointer,
+          );
+      }
       for (const i of items) {
         let p = state.profiles.find((x) => x.attributes.email === i.attributes.email);
         if (!p) state.profiles.push((p = { id: newId(), attributes: { email: i.attributes.email } }));
         p.attributes.subscriptions = i.attributes.subscriptions ?? {
           email: { marketing: { consent: "SUBSCRIBED" } },
         };
+        p.suppression = (p.suppression ?? []).filter((s) => s.reason !== "UNSUBSCRIBE");
         p.lists = [...new Set([...(p.lists ?? []), list])];
       }
-      state.jobs.push({ list, count: items.length, source: data.attributes.custom_source });
+      state.jobs.push({
+        kind: "subscribe",
+        list,
+        count: items.length,
+        source: data.attributes.custom_source,
+        historical,
+      });
       return { status: 202, headers: limits, body: "" };
+    }
+    if (req.method === "POST" && req.path === "/api/profile-subscription-bulk-delete-jobs") {
+      const data = body.data;
+      if (!data || data.type !== "profile-subscription-bulk-delete-job")
+        return error(
+          400,
+          "invalid",
+          "Invalid input.",
+          "'data.type' must be profile-subscription-bulk-delete-job.",
+          "/data/type",
+        );
+      const list = data.relationships?.list?.data?.id;
+      const items = data.attributes?.profiles?.data;
+      if (!Array.isArray(items) || items.length === 0 || items.length > 100)
+        return error(
+          400,
+          "invalid",
+          "Invalid input.",
+          "Between 1 and 100 profiles may be unsubscribed in one job.",
+          "/data/attributes/profiles/data",
+        );
+      const bad = items.findIndex((i) => !i?.attributes?.email && !i?.attributes?.phone_number);
+      if (bad >= 0)
+        return error(
+          400,
+          "invalid",
+          "Invalid input.",
+          "Each profile needs an email or a phone_number.",
+          `/data/attributes/profiles/data/${bad}/attributes`,
+        );
+      const now = new Date().toISOString();
+      for (const i of items) {
+        let p = state.profiles.find((x) => x.attributes.email === i.attributes.email);
+        if (!p) state.profiles.push((p = { id: newId(), attributes: { email: i.attributes.email } }));
+        p.attributes.subscriptions = {
+          ...p.attributes.subscriptions,
+          email: { marketing: { consent: "UNSUBSCRIBED", consent_timestamp: now } },
+        };
+        p.suppression = [
+          ...(p.suppression ?? []).filter((s) => s.reason !== "UNSUBSCRIBE"),
+          { reason: "UNSUBSCRIBE", timestamp: now },
+        ];
+        if (list) p.lists = (p.lists ?? []).filter((l) => l !== list);
+      }
+      state.jobs.push({ kind: "unsubscribe", list, count: items.length });
+      return { status: 202, headers: limits, body: "" };
+    }
+    if (req.method === "POST" && req.path === "/api/profile-import") {
+      const data = body.data;
+      if (!data || data.type !== "profile" || !data.attributes)
+        return error(400, "invalid", "Invalid input.", "'data' must be a profile with attributes.", "/data");
+      const a = data.attributes;
+      if (!a.email && !a.phone_number && !a.external_id && !data.id)
+        return error(
+          400,
+          "invalid",
+          "Invalid input.",
+          "One of email, phone_number or external_id is required.",
+          "/data/attributes",
+        );
+      if (a.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a.email))
+        return error(
+          400,
+          "invalid",
+          "Invalid input.",
+          `Invalid email address: ${a.email}`,
+          "/data/attributes/email",
+        );
+      if ("subscriptions" in a)
+        return error(
+          400,
+          "invalid",
+          "Invalid input.",
+          "'subscriptions' is not a valid field for the resource 'profile'.",
+          "/data/attributes/subscriptions",
+        );
+      const now = new Date().toISOString();
+      const found =
+        (data.id && state.profiles.find((p) => p.id === data.id)) ||
+        (a.email && state.profiles.find((p) => p.attributes.email === a.email)) ||
+        (a.phone_number && state.profiles.find((p) => p.attributes.phone_number === a.phone_number)) ||
+        (a.external_id && state.profiles.find((p) => p.attributes.external_id === a.external_id));
+      if (found) {
+        const { properties, ...rest } = a;
+        Object.assign(found.attributes, rest, { updated: now });
+        if (properties) found.attributes.properties = { ...found.attributes.properties, ...properties };
+        state.imports.push({ id: found.id, created: false });
+        return ok(200, { data: resource(found) });
+      }
+      const p = { id: newId(), attributes: { ...a, created: now, updated: now } };
+      state.profiles.push(p);
+      state.imports.push({ id: p.id, created: true });
+      return ok(201, { data: resource(p) });
     }
     if (req.method === "POST" && req.path === "/api/events") {
       const a = body.data?.attributes;

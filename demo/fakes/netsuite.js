@@ -13,6 +13,13 @@
 // - SuiteQL: POST /services/rest/query/v1/suiteql with `Prefer: transient` (required here, as
 //   NetSuite documents it) and { q }, paged like lists; a tiny SELECT … FROM <table> [WHERE
 //   field = 'value'] is understood. Past 100,000 rows is a 400.
+// - Upsert by external id: PUT /services/rest/record/v1/<type>/eid:<externalId> creates the record
+//   with that externalId or updates the one that has it (204 with a Location either way); a body
+//   externalId other than the URL's is 400.
+// - A customer with isPerson true needs firstName and lastName instead of companyName. With
+//   `references: true`, a sales order's entity must be a customer and each line's item an
+//   inventory item of the account (400 "Invalid Field Value", naming the field), as NetSuite checks.
+// - SuiteQL WHERE also takes LOWER(field) = 'value' (case-insensitive) and '' for a quote.
 // - `failNext(n, status)`: the next n requests answer 429 CONCURRENCY_LIMIT_EXCEEDED (NetSuite's
 //   concurrency governance; it sends no Retry-After) or a 5xx.
 const crypto = require("node:crypto");
@@ -51,11 +58,13 @@ async function startNetSuite({
   token = "tk-test",
   tokenSecret = "ts-test",
   records = {},
+  references = false,
   clock = () => Date.now(),
 } = {}) {
   const data = { customer: [], salesOrder: [], inventoryItem: [], ...records };
   const nonces = new Set();
   const jobs = new Map();
+  const upserts = [];
   let nextId = 1000;
   let failures = [];
   let base;
@@ -117,8 +126,10 @@ async function startNetSuite({
   };
 
   const validate = (type, record, creating) => {
-    const need = REQUIRED[type];
-    if (creating && (record[need] === undefined || record[need] === ""))
+    const needs =
+      type === "customer" && record.isPerson === true ? ["firstName", "lastName"] : [REQUIRED[type]];
+    const need = needs.find((n) => record[n] === undefined || record[n] === "");
+    if (creating && need)
       return problem(
         400,
         "Bad Request",
@@ -128,6 +139,24 @@ async function startNetSuite({
       );
     if (record.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(record.email))
       return problem(400, "Bad Request", `Invalid email address: ${record.email}.`, "USER_ERROR", "email");
+    if (references && type === "salesOrder") {
+      const invalid = (value, field) =>
+        problem(
+          400,
+          "Bad Request",
+          `Error while accessing a resource. Invalid Field Value ${value} for the following field: ${field}`,
+          "USER_ERROR",
+          field,
+        );
+      const entity = record.entity?.id;
+      if (entity !== undefined && !data.customer.some((c) => c.id === String(entity)))
+        return invalid(entity, "entity");
+      for (const [i, line] of (record.item?.items ?? []).entries()) {
+        const item = line?.item?.id;
+        if (!data.inventoryItem.some((x) => x.id === String(item)))
+          return invalid(item, `item.items[${i}].item`);
+      }
+    }
     return undefined;
   };
   const create = (type, record) => {
@@ -182,6 +211,26 @@ async function startNetSuite({
         const made = create(type, body);
         return { status: 204, headers: { location: `${base}/services/rest/record/v1/${m[1]}/${made.id}` } };
       }
+      const eid = m[2] && /^eid:(.+)$/.exec(decodeURIComponent(m[2]));
+      if (req.method === "PUT" && eid) {
+        if (body.externalId !== undefined && String(body.externalId) !== eid[1])
+          return problem(
+            400,
+            "Bad Request",
+            `The externalId in the body (${body.externalId}) is not the one in the URL (${eid[1]}).`,
+            "USER_ERROR",
+            "externalId",
+          );
+        const had = data[type].find((r) => r.externalId === eid[1]);
+        const bad = validate(type, body, !had);
+        if (bad) return bad;
+        const now = new Date(clock()).toISOString();
+        const rec = had
+          ? Object.assign(had, body, { externalId: eid[1], lastModifiedDate: now })
+          : create(type, { ...body, externalId: eid[1] });
+        upserts.push({ type, externalId: eid[1], id: rec.id, created: !had });
+        return { status: 204, headers: { location: `${base}/services/rest/record/v1/${m[1]}/${rec.id}` } };
+      }
       if (req.method === "PATCH" && m[2]) {
         if (!found)
           return problem(
@@ -220,7 +269,7 @@ async function startNetSuite({
         );
       const { q } = JSON.parse(req.body || "{}");
       const sql =
-        /^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(\w+)\s*=\s*'([^']*)')?(?:\s+ORDER BY\s+(\w+))?\s*$/i.exec(
+        /^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(\w+|LOWER\(\w+\))\s*=\s*'((?:[^']|'')*)')?(?:\s+ORDER BY\s+(\w+))?\s*$/i.exec(
           q ?? "",
         );
       if (!sql)
@@ -240,7 +289,16 @@ async function startNetSuite({
           "INVALID_PARAMETER",
         );
       const cols = sql[1].trim() === "*" ? undefined : sql[1].split(",").map((c) => c.trim());
-      let rows = data[type].filter((r) => !sql[3] || String(r[sql[3]]) === sql[4]);
+      const lowered = sql[3] && /^LOWER\((\w+)\)$/i.exec(sql[3]);
+      const field = lowered ? lowered[1] : sql[3];
+      const wanted = sql[4]?.replace(/''/g, "'");
+      const column = (r) => Object.keys(r).find((k) => k.toLowerCase() === String(field).toLowerCase());
+      let rows = data[type].filter((r) => {
+        if (!sql[3]) return true;
+        const v = r[column(r)];
+        if (v === undefined || v === null) return false;
+        return lowered ? String(v).toLowerCase() === wanted : String(v) === wanted;
+      });
       if (sql[5]) rows = [...rows].sort((a, b) => (String(a[sql[5]]) < String(b[sql[5]]) ? -1 : 1));
       const lower = (r) =>
         Object.fromEntries(
@@ -258,6 +316,7 @@ async function startNetSuite({
     ...server,
     data,
     jobs,
+    upserts,
     failNext: (n, status = 429) => (failures = Array(n).fill(status)),
   };
 }

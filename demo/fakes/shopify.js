@@ -15,6 +15,7 @@
 // /inventory_levels.json (Link paging; inventory levels need location_ids or inventory_item_ids,
 // else 422), POST /inventory_levels/set.json (422 for an item the store does not know); GraphQL
 // also: location(id) { inventoryLevels } (null for an unknown location).
+// productSet (identifier.handle: create or update by handle) keeps products readable back.
 // Versions: YYYY-MM in the path; one Shopify no longer supports is answered by the oldest
 // supported one, named in X-Shopify-API-Version.
 // REST products (`restProducts`: GET /products.json, updated_at_min, Link paging), one order
@@ -33,6 +34,21 @@ function queryCost(query, variables) {
     m[1].startsWith("$") ? Number(variables[m[1].slice(1)] ?? 0) : Number(m[1]),
   );
   return firsts.reduceRight((inner, n) => 2 + n * (1 + inner), 0) || 1;
+}
+
+/** A REST cursor: the next record's position and the filters of the first page's request. */
+function toPageInfo(start, filters) {
+  return Buffer.from(JSON.stringify({ start, filters })).toString("base64url");
+}
+function fromPageInfo(query) {
+  if (!query.page_info) {
+    const { limit, page_info, ...filters } = query;
+    return { start: 0, filters };
+  }
+  const text = Buffer.from(query.page_info, "base64url").toString();
+  if (/^\d+$/.test(text)) return { start: Number(text), filters: {} };
+  const { start, filters } = JSON.parse(text);
+  return { start, filters };
 }
 
 async function startShopify({
@@ -56,6 +72,9 @@ async function startShopify({
   const refunds = [];
   const versions = [];
   const customerQueries = [];
+  const orderQueries = [];
+  const productSets = [];
+  let variantSeq = 90000;
   // GraphQL cost bucket.
   let available = points;
   let refilled = Date.now();
@@ -73,18 +92,11 @@ async function startShopify({
   });
   let level = 0;
   let last = Date.now();
-  // failNext: statuses for the next requests, REST or GraphQL (undefined: that one passes).
-  let failures = [];
+  /** REST calls answered 429 because the leaky bucket was full. */
+  const rest = { throttled: 0 };
+  // failNext: after `after` more requests, the next `count` answer `status` (a 429 with Retry-After).
+  const failing = { after: 0, count: 0, status: 500, retryAfter: "1.0", answered: [] };
   const server = await startServer((req) => {
-    const failing = failures.length ? failures.shift() : undefined;
-    if (failing)
-      return failing === 429
-        ? {
-            status: 429,
-            headers: { "retry-after": "1.0" },
-            body: { errors: "Exceeded 2 calls per second for api client." },
-          }
-        : { status: failing, body: { errors: "Internal Server Error" } };
     const now = Date.now();
     level = Math.max(0, level - ((now - last) / 1000) * leakPerSecond);
     last = now;
@@ -93,7 +105,8 @@ async function startShopify({
         status: 401,
         body: { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" },
       };
-    if (level + 1 > bucket)
+    if (level + 1 > bucket) {
+      rest.throttled++;
       return {
         status: 429,
         headers: { "retry-after": "1.0" },
@@ -102,11 +115,30 @@ async function startShopify({
             "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
         },
       };
+    }
     const m = /^\/admin\/api\/(\d{4}-\d{2})(\/.*)$/.exec(req.path);
     if (!m) return { status: 404, body: { errors: "Not Found" } };
     const version = SUPPORTED.includes(m[1]) ? m[1] : SUPPORTED[0];
     versions.push(version);
     const route = m[2];
+    if (failing.after > 0) failing.after -= 1;
+    else if (failing.count > 0) {
+      const status = Array.isArray(failing.status)
+        ? failing.status[failing.answered.length % failing.status.length]
+        : failing.status;
+      failing.count -= 1;
+      failing.answered.push({ method: req.method, route, query: { ...req.query }, status });
+      return status === 429
+        ? {
+            status: 429,
+            headers: { "retry-after": failing.retryAfter },
+            body: {
+              errors:
+                "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
+            },
+          }
+        : { status, body: { errors: "Internal Server Error" } };
+    }
     if (req.method === "POST" && route === "/graphql.json")
       return graphql(JSON.parse(req.body || "{}"), version);
     level += 1;
@@ -117,19 +149,24 @@ async function startShopify({
     if (req.method === "GET" && route === "/orders.json") {
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
-      const start = req.query.page_info
-        ? Number(Buffer.from(req.query.page_info, "base64url").toString())
-        : 0;
-      const updatedMin = req.query.updated_at_min ? Date.parse(req.query.updated_at_min) : undefined;
+      // created_at_min and updated_at_min compare as instants; page_info keeps them.
+      const { start, filters } = fromPageInfo(req.query);
+      const asked = { query: { ...req.query }, ids: [] };
+      orderQueries.push(asked);
+      const at = (key) => (filters[key] ? Date.parse(filters[key]) : undefined);
+      for (const key of ["created_at_min", "updated_at_min"])
+        if (filters[key] && Number.isNaN(at(key)))
+          return { status: 400, body: { errors: { [key]: "is not a valid date" } } };
       const list = orders.filter(
         (o) =>
-          (!req.query.created_at_min || o.created_at >= req.query.created_at_min) &&
-          (updatedMin === undefined || Date.parse(o.updated_at ?? o.created_at) >= updatedMin),
+          (!filters.created_at_min || Date.parse(o.created_at) >= at("created_at_min")) &&
+          (!filters.updated_at_min || Date.parse(o.updated_at ?? o.created_at) >= at("updated_at_min")),
       );
       const page = list.slice(start, start + limit);
+      asked.ids = page.map((o) => o.id);
       const headers = { ...limitHeader };
       if (start + limit < list.length)
-        headers.link = `<${server.base}/admin/api/${m[1]}/orders.json?limit=${limit}&page_info=${Buffer.from(String(start + limit)).toString("base64url")}>; rel="next"`;
+        headers.link = `<${server.base}/admin/api/${m[1]}/orders.json?limit=${limit}&page_info=${toPageInfo(start + limit, filters)}>; rel="next"`;
       return { headers, body: { orders: page } };
     }
     if (req.method === "GET" && route === "/customers.json") {
@@ -139,37 +176,29 @@ async function startShopify({
       customerQueries.push(asked);
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
-      // As Shopify does, page_info carries the first page's filters: a next link has only limit and page_info.
-      const [offset, sinceText] = req.query.page_info
-        ? Buffer.from(req.query.page_info, "base64url").toString().split("|")
-        : ["0", req.query.updated_at_min];
-      const since = sinceText ? Date.parse(sinceText) : undefined;
+      // As Shopify's cursors do, page_info carries the first request's filters.
+      const { start, filters } = fromPageInfo(req.query);
+      const since = filters.updated_at_min ? Date.parse(filters.updated_at_min) : undefined;
       if (since !== undefined && Number.isNaN(since))
         return { status: 400, body: { errors: { updated_at_min: "is not a valid date" } } };
-      const start = Number(offset);
       const list = customers.filter((c) => since === undefined || Date.parse(c.updated_at) >= since);
       const page = list.slice(start, start + limit);
       asked.ids = page.map((c) => c.id);
       const headers = { ...limitHeader };
-      const info = (at) => Buffer.from(sinceText ? `${at}|${sinceText}` : String(at)).toString("base64url");
       if (start + limit < list.length)
-        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${info(start + limit)}>; rel="next"`;
+        headers.link = `<${server.base}/admin/api/${m[1]}/customers.json?limit=${limit}&page_info=${toPageInfo(start + limit, filters)}>; rel="next"`;
       return { headers, body: { customers: page } };
     }
     // Shopify's page_info cursor carries the filters of the first request: a next-page URL holds
     // only limit and page_info.
-    const cursor = req.query.page_info
-      ? JSON.parse(Buffer.from(req.query.page_info, "base64url").toString())
-      : { start: 0, filters: req.query };
+    const cursor = fromPageInfo(req.query);
     const linked = (name, list) => {
       const limit = Number(req.query.limit ?? 50);
       if (limit > 250) return { status: 400, body: { errors: { limit: "must be at most 250" } } };
       const start = cursor.start;
       const headers = { ...limitHeader };
       if (start + limit < list.length) {
-        const next = Buffer.from(JSON.stringify({ start: start + limit, filters: cursor.filters })).toString(
-          "base64url",
-        );
+        const next = toPageInfo(start + limit, cursor.filters);
         headers.link = `<${server.base}/admin/api/${m[1]}/${name}.json?limit=${limit}&page_info=${next}>; rel="next"`;
       }
       return { headers, body: { [name]: list.slice(start, start + limit) } };
@@ -503,6 +532,7 @@ async function startShopify({
       fulfillments.push({ ...fulfillment, input });
       return { data: { fulfillmentCreate: { fulfillment, userErrors } }, actual: 10 };
     }
+    if (/\bproductSet\(/.test(query)) return productSet(variables);
     if (/\binventorySetQuantities\(/.test(query)) {
       const input = variables.input ?? {};
       const quantities = Array.isArray(input.quantities) ? input.quantities : [];
@@ -561,9 +591,119 @@ async function startShopify({
     };
   }
 
+  // productSet as documented (2025-04 and later): with identifier.handle (or .id) it updates the
+  // product found, else creates one; list fields are set whole, so variants not in the input are
+  // deleted and those matched by their option values keep their ids and inventory items.
+  function productSet({ identifier = {}, input = {} }) {
+    const out = (product, userErrors) => ({
+      data: {
+        productSet: {
+          product: product && {
+            id: product.id,
+            handle: product.handle,
+            title: product.title,
+            variants: {
+              nodes: product.variants.nodes.map((v) => ({
+                id: v.id,
+                sku: v.sku,
+                inventoryItem: v.inventoryItem,
+              })),
+            },
+          },
+          userErrors,
+        },
+      },
+      actual: 10,
+    });
+    const handle = identifier.handle ?? input.handle;
+    let product = identifier.id
+      ? products.find((p) => p.id === identifier.id)
+      : handle
+        ? products.find((p) => p.handle === handle)
+        : undefined;
+    if (identifier.id && !product)
+      return out(null, [
+        { code: "PRODUCT_DOES_NOT_EXIST", field: ["identifier", "id"], message: "Product does not exist" },
+      ]);
+    const userErrors = [];
+    const title = input.title ?? product?.title;
+    if (!title || !String(title).trim())
+      userErrors.push({ code: "BLANK", field: ["input", "title"], message: "Title can't be blank" });
+    const options = input.productOptions ?? [];
+    const variantsIn = input.variants ?? [];
+    const seen = new Set();
+    variantsIn.forEach((v, i) => {
+      const key = JSON.stringify((v.optionValues ?? []).map((o) => [o.optionName, o.name]));
+      for (const o of v.optionValues ?? []) {
+        const option = options.find((x) => x.name === o.optionName);
+        if (!option || !(option.values ?? []).some((x) => x.name === o.name))
+          userErrors.push({
+            code: "INVALID_VARIANT",
+            field: ["input", "variants", String(i), "optionValues"],
+            message: `Option value '${o.name}' of option '${o.optionName}' is not in productOptions`,
+          });
+      }
+      if (seen.has(key))
+        userErrors.push({
+          code: "INVALID_VARIANT",
+          field: ["input", "variants", String(i)],
+          message: "The variant already exists.",
+        });
+      seen.add(key);
+      if (v.price !== undefined && !(Number(v.price) >= 0))
+        userErrors.push({
+          code: "INVALID_VARIANT",
+          field: ["input", "variants", String(i), "price"],
+          message: "Price must be greater than or equal to 0",
+        });
+    });
+    if (userErrors.length) return out(null, userErrors);
+    const created = !product;
+    if (!product) {
+      product = { id: `gid://shopify/Product/${7000 + products.length}`, variants: { nodes: [] } };
+      products.push(product);
+    }
+    const previous = product.variants.nodes;
+    const optionKey = (list) =>
+      JSON.stringify((list ?? []).map((o) => [o.optionName ?? o.name, o.name ?? o.value]));
+    const nodes = variantsIn.map((v) => {
+      const selectedOptions = (v.optionValues ?? []).map((o) => ({ name: o.optionName, value: o.name }));
+      const key = optionKey(v.optionValues);
+      const had = previous.find(
+        (p) => optionKey(p.selectedOptions?.map((o) => ({ optionName: o.name, name: o.value }))) === key,
+      );
+      const id = had?.id ?? `gid://shopify/ProductVariant/${(variantSeq += 1)}`;
+      return {
+        id,
+        sku: v.sku ?? null,
+        price: v.price === undefined ? (had?.price ?? "0.00") : String(v.price),
+        barcode: v.barcode ?? had?.barcode ?? null,
+        selectedOptions,
+        inventoryItem: had?.inventoryItem ?? { id: id.replace("ProductVariant", "InventoryItem") },
+      };
+    });
+    const { variants: _v, productOptions, ...fields } = input;
+    Object.assign(product, fields, {
+      handle:
+        handle ??
+        product.handle ??
+        String(title)
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, "-"),
+      title,
+      options: productOptions ?? product.options,
+      updatedAt: new Date().toISOString(),
+      variants: { nodes: variantsIn.length ? nodes : previous },
+    });
+    productSets.push({ handle: product.handle, created });
+    return out(product, []);
+  }
+
   return {
     ...server,
     created,
+    products,
+    productSets,
     inventory,
     fulfillments,
     fulfillmentOrders,
@@ -571,17 +711,24 @@ async function startShopify({
     versions,
     customerQueries,
     /**
-     * The next n requests, REST or GraphQL, after `after` that pass, are answered `status` before
-     * any work: 429 with Retry-After as the REST bucket answers, or a 5xx.
+     * After `after` more requests (past auth and the bucket; a number or { after, retryAfter }),
+     * the next `count`, REST or GraphQL, answer `status` (or each in turn of a list): a 5xx, or
+     * 429 with Retry-After as the REST bucket answers.
      */
-    failNext: (n, status = 503, after = 0) =>
-      (failures = [...Array(after).fill(undefined), ...Array(n).fill(status)]),
+    failNext(count, status = 503, options = {}) {
+      const { after = 0, retryAfter = "1.0" } = typeof options === "number" ? { after: options } : options;
+      Object.assign(failing, { count, status, after, retryAfter });
+    },
+    /** The requests failNext answered with a failure. */
+    failures: failing.answered,
+    orderQueries,
     gql,
     orders,
     restProducts,
     inventoryLevels,
     /** Another app empties the bucket just before each of the next n GraphQL queries. */
     drainBeforeNext: (n = 1) => (drains = n),
+    rest,
     /** Another app (or shape) spends points: the bucket runs low. */
     spend(n) {
       pointsNow();

@@ -14,7 +14,8 @@
 // woocommerce_rest_request_entity_too_large), answered 200 with one item per input in order,
 // a refused one as { id, error: { code, message, data: { status } } }. State is kept so what
 // was sent reads back. Hosts rate-limit WooCommerce (core does not): `limit` requests a second
-// answer 429 with Retry-After. `failNext(n, status)` makes the next n requests fail.
+// answer 429 with Retry-After. `failNext(n, status, { after })` makes n requests fail, after
+// `after` more have answered (a 5xx, or a 429 with Retry-After, midway through a pull).
 const crypto = require("node:crypto");
 const { startServer } = require("./http-server");
 
@@ -60,7 +61,7 @@ async function startWooCommerce({
     );
   }
   const nonces = new Set();
-  const fail = { count: 0, status: 500 };
+  const fail = { count: 0, status: 500, after: 0, retryAfter: "1", answered: [] };
   let second = 0;
   let inSecond = 0;
 
@@ -186,15 +187,20 @@ async function startWooCommerce({
         ? err(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
         : err(401, "woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.");
     if (auth) return auth;
-    if (fail.count > 0) {
+    if (fail.after > 0) fail.after -= 1;
+    else if (fail.count > 0) {
+      const status = Array.isArray(fail.status)
+        ? fail.status[fail.answered.length % fail.status.length]
+        : fail.status;
       fail.count -= 1;
-      if (fail.status === 429)
+      fail.answered.push({ method: req.method, path: req.path, query: { ...req.query }, status });
+      if (status === 429)
         return {
           status: 429,
-          headers: { "retry-after": "1" },
+          headers: { "retry-after": fail.retryAfter },
           body: { code: "too_many_requests", message: "Too many requests." },
         };
-      return err(fail.status, "internal_server_error", "There has been a critical error on this website.");
+      return err(status, "internal_server_error", "There has been a critical error on this website.");
     }
     let [, kind, id, sub, subId, batch] = m;
     let list = store[kind];
@@ -288,10 +294,12 @@ async function startWooCommerce({
   return {
     ...server,
     store,
-    failNext(count, status = 500) {
-      fail.count = count;
-      fail.status = status;
+    /** After `after` more requests, the next `count` answer `status` (or each in turn of a list; 429 with Retry-After). */
+    failNext(count, status = 500, { after = 0, retryAfter = "1" } = {}) {
+      Object.assign(fail, { count, status, after, retryAfter });
     },
+    /** The requests failNext answered with a failure. */
+    failures: fail.answered,
     setLimit(n) {
       limit = n;
     },

@@ -489,3 +489,74 @@ export class DedupeStore {
     );
   }
 }
+
+/** A live key of a pool, for inspecting and exporting. */
+export interface PoolEntry {
+  entity: string;
+  key: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/**
+ * A data pool as the de-dupe shape and the admin routes use it, wherever it is kept: the
+ * embedded pool (memory and a log under the user directory) or Redis (the scale-out mode,
+ * one pool for every worker). `checkAndSet` is atomic in both: two messages, on one worker or
+ * on two, never both pass the same key.
+ */
+export interface SharedPool {
+  readonly name: string;
+  checkAndSet(
+    entity: string,
+    keys: Array<string | undefined>,
+    mode: DedupeMode,
+    ttlSec: number,
+  ): Promise<{ passed: boolean[]; tracked: number }>;
+  info(): Promise<PoolInfo>;
+  entries(entity?: string): AsyncIterable<PoolEntry>;
+  /** Adds keys not already live (an import); resolves with how many were added. */
+  add(entity: string, keys: string[], ttlSec: number): Promise<number>;
+  clear(): Promise<void>;
+}
+
+export interface PoolStore {
+  /** The pool, made when it does not exist yet. */
+  pool(name: string): Promise<SharedPool>;
+  /** The pool if it exists; undefined otherwise. */
+  existing(name: string): Promise<SharedPool | undefined>;
+  names(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** The embedded store behind the PoolStore interface (resolves once what a call tracked is on disk). */
+export function embeddedPools(store: DedupeStore): PoolStore {
+  const wrappers = new WeakMap<DedupePool, SharedPool>();
+  const wrap = (pool: DedupePool): SharedPool => {
+    let w = wrappers.get(pool);
+    if (!w) {
+      w = {
+        name: pool.name,
+        async checkAndSet(entity, keys, mode, ttlSec) {
+          // Synchronous to the end of process(): no other message comes between.
+          const result = pool.process(entity, keys, mode, ttlSec);
+          await result.durable;
+          return { passed: result.passed, tracked: result.tracked };
+        },
+        info: async () => pool.info(),
+        async *entries(entity) {
+          yield* pool.entries(entity);
+        },
+        add: (entity, keys, ttlSec) => pool.add(entity, keys, ttlSec),
+        clear: () => pool.clear(),
+      };
+      wrappers.set(pool, w);
+    }
+    return w;
+  };
+  return {
+    pool: (name) => store.pool(name).then(wrap),
+    existing: (name) => store.existing(name).then((p) => (p ? wrap(p) : undefined)),
+    names: () => store.names(),
+    close: () => store.close(),
+  };
+}

@@ -29,6 +29,12 @@ const HOW = {
   "Shopify customers into HubSpot contacts": { press: ["Hourly"], expect: "failed" },
   // Without the Shopify token the product pull fails; webhook triggers (no token yet) are not pressed.
   "Shopify & Descartes Peoplevox": { press: ["Hourly products"], expect: "failed" },
+  // Without the Shopify token the pull fails, before anything reaches Klaviyo.
+  "Shopify customers into Klaviyo profiles": { press: ["Hourly"], expect: "failed" },
+  // Without the WooCommerce keys the pull fails, before anything reaches Shopify.
+  "WooCommerce products and stock into Shopify": { press: ["Hourly"], expect: "failed" },
+  // Without the Shopify token the pull fails, before anything reaches NetSuite.
+  "Shopify orders into NetSuite sales orders": { press: ["Hourly"], expect: "failed" },
   "Webhook with Shopify signature": { post: "/shopify/orders-create" },
   // Without the TikTok Shop secrets the search fails; the fulfilment webhook (no secret yet) is not posted.
   "TikTok Shop orders into Shopify": { press: ["Every 15 minutes"], expect: "failed" },

@@ -11,6 +11,10 @@ const { root } = require("./dist");
 async function main() {
   const userDir = process.argv[2];
   const extra = JSON.parse(process.argv[3] || "{}");
+  // A context store module given as { require: path } (settings JSON cannot carry a function).
+  for (const store of Object.values(extra.contextStorage ?? {}))
+    if (store && typeof store.module === "object" && store.module.require)
+      store.module = require(store.module.require);
   const RED = require("node-red");
   const express = require("express");
   const app = express();

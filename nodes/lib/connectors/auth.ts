@@ -5,7 +5,7 @@ import { systemClock, type Clock } from "../schedule";
 import type { HttpRequest, HttpResponse } from "../http/request";
 import type { AuthMethod } from "./definition";
 import { oauth1Header, SIGNING_HOOKS, SIGNING_SECRETS, type OAuth1Keys } from "./signing";
-import type { StoredTokens } from "./token-store";
+import type { InstanceTokens, StoredTokens } from "./token-store";
 
 /**
  * Auth methods applied to each request. Tokens obtained at run time (a session login, an
@@ -27,7 +27,7 @@ export interface AuthContext {
   /** The instance's variables, for signing hooks. */
   vars: Record<string, unknown>;
   /** The instance's saved OAuth 2 tokens (see TokenStore). */
-  tokens?: { get(): StoredTokens | undefined; set(tokens: StoredTokens): Promise<void> };
+  tokens?: InstanceTokens;
   baseUrl: string;
   /** Sends a request without auth (logins, token calls), with the instance's retries and limits. */
   send(request: HttpRequest): Promise<HttpResponse>;
@@ -271,8 +271,8 @@ function authorizationCode(method: CodeMethod, ctx: AuthContext): Authenticator 
   if (!store) throw new Error("OAuth 2 sign-in needs the token store");
   const clock = ctx.clock ?? systemClock;
   let refreshing: Promise<string> | undefined;
-  const refresh = async (): Promise<string> => {
-    const saved = store.get();
+  /** The provider's new tokens for the saved refresh token. */
+  const refreshed = async (saved: StoredTokens | undefined): Promise<StoredTokens> => {
     if (!saved?.refreshToken)
       throw new Error(
         "the authorization has expired and there is no refresh token: press Authorize in the instance's settings",
@@ -290,14 +290,22 @@ function authorizationCode(method: CodeMethod, ctx: AuthContext): Authenticator 
         client_secret: ctx.render(method.clientSecret),
       },
     });
-    const tokens = tokensFrom(response.data, clock.now(), saved.refreshToken);
+    return tokensFrom(response.data, clock.now(), saved.refreshToken);
+  };
+  const stale = (saved: StoredTokens): boolean =>
+    saved.expiresAt !== undefined && clock.now() >= saved.expiresAt - EARLY_MS;
+  const refresh = async (): Promise<string> => {
+    // A store shared by workers: one of them refreshes (a refresh token used twice may be revoked).
+    if (store.refreshOnce) return (await store.refreshOnce(stale, refreshed)).accessToken;
+    const tokens = await refreshed(store.get());
     await store.set(tokens);
     return tokens.accessToken;
   };
+  const saved = () => (store.load ? store.load() : Promise.resolve(store.get()));
   const current = async (): Promise<string> => {
-    const saved = store.get();
-    if (!saved) throw new Error("not authorized yet: press Authorize in the instance's settings");
-    if (saved.expiresAt === undefined || clock.now() < saved.expiresAt - EARLY_MS) return saved.accessToken;
+    const tokens = await saved();
+    if (!tokens) throw new Error("not authorized yet: press Authorize in the instance's settings");
+    if (!stale(tokens)) return tokens.accessToken;
     refreshing ??= refresh().finally(() => {
       refreshing = undefined;
     });
@@ -306,9 +314,9 @@ function authorizationCode(method: CodeMethod, ctx: AuthContext): Authenticator 
   return {
     prepare: async (r) => withHeader(r, "Authorization", `Bearer ${await current()}`),
     renew: async () => {
-      const saved = store.get();
-      if (!saved?.refreshToken) return false;
-      await store.set({ ...saved, expiresAt: 0 });
+      const tokens = await saved();
+      if (!tokens?.refreshToken) return false;
+      await store.set({ ...tokens, expiresAt: 0 });
       return true;
     },
     secrets: () => {

@@ -3,8 +3,8 @@ import type { Agent as HttpsAgent } from "node:https";
 import { PAGE_MARKER, paginate, type Page, type Pagination, type ResumePoint } from "../http/pagination";
 import { recordsCsv } from "../csv";
 import { compileAnswerCheck, type AnswerCheck } from "./answer-errors";
-import { limiterFor, type Limit, type RateLimiter } from "../http/rate-limit";
-import { compileCostLimit, costBucketFor, type CostBucket, type CostReader } from "../http/cost-limit";
+import { limiterFor, type Limit, type Limiter } from "../http/rate-limit";
+import { compileCostLimit, costBucketFor, type CostLimiter, type CostReader } from "../http/cost-limit";
 import { delay } from "../delay";
 import { maskSecrets } from "../redact";
 import {
@@ -138,7 +138,7 @@ export function withPageSize(
 }
 
 export class ConnectorClient {
-  private readonly limiter: RateLimiter;
+  private readonly limiter: Limiter;
   private readonly auth: Authenticator;
   private readonly baseUrl: string;
   private readonly secretValues: string[];
@@ -375,7 +375,7 @@ export class ConnectorClient {
   }
 
   private readonly costReader?: CostReader;
-  private readonly costBucket?: CostBucket;
+  private readonly costBucket?: CostLimiter;
   /** What each endpoint's query asked for last time: what its next request is expected to cost. */
   private readonly costs = new Map<string, number>();
 

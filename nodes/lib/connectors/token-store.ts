@@ -21,6 +21,47 @@ export interface StoredTokens {
   origin?: string;
 }
 
+/**
+ * One instance's tokens as the OAuth 2 sign-in uses them. The embedded store answers `get` from
+ * memory; a store shared by workers (Redis) also has `load` (read afresh, then `get` returns what
+ * was read) and `refreshOnce` (one worker of all refreshes; the others wait for and read its token).
+ */
+export interface InstanceTokens {
+  get(): StoredTokens | undefined;
+  set(tokens: StoredTokens): Promise<void>;
+  load?(): Promise<StoredTokens | undefined>;
+  refreshOnce?(
+    stale: (saved: StoredTokens) => boolean,
+    refresh: (saved: StoredTokens | undefined) => Promise<StoredTokens>,
+  ): Promise<StoredTokens>;
+}
+
+/** The key tokens are encrypted with, from Node-RED's credential secret (the same on every worker). */
+export function tokenKey(secret: string): Buffer {
+  return crypto.createHash("sha256").update(`pw-token-store:${secret}`).digest();
+}
+
+export function sealTokens(key: Buffer, plain: unknown): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv("aes-256-gcm", key, iv);
+  const data = Buffer.concat([cipher.update(JSON.stringify(plain), "utf8"), cipher.final()]);
+  return JSON.stringify({
+    iv: iv.toString("base64"),
+    tag: cipher.getAuthTag().toString("base64"),
+    data: data.toString("base64"),
+  });
+}
+
+/** Throws when the text was sealed under another key or is damaged. */
+export function openTokens(key: Buffer, text: string): unknown {
+  const { iv, tag, data } = JSON.parse(text) as { iv: string; tag: string; data: string };
+  const decipher = crypto.createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
+  decipher.setAuthTag(Buffer.from(tag, "base64"));
+  return JSON.parse(
+    Buffer.concat([decipher.update(Buffer.from(data, "base64")), decipher.final()]).toString("utf8"),
+  );
+}
+
 export class TokenStore {
   private readonly key: Buffer;
   /** By instance id; a Map, so an id is only ever a key. */
@@ -34,7 +75,7 @@ export class TokenStore {
     private readonly warn: (message: string) => void = () => {},
   ) {
     if (!secret) throw new Error("the token store needs Node-RED's credential secret");
-    this.key = crypto.createHash("sha256").update(`pw-token-store:${secret}`).digest();
+    this.key = tokenKey(secret);
     this.load();
   }
 
@@ -60,12 +101,7 @@ export class TokenStore {
       return;
     }
     try {
-      const { iv, tag, data } = JSON.parse(text) as { iv: string; tag: string; data: string };
-      const decipher = crypto.createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"));
-      decipher.setAuthTag(Buffer.from(tag, "base64"));
-      const plain = JSON.parse(
-        Buffer.concat([decipher.update(Buffer.from(data, "base64")), decipher.final()]).toString("utf8"),
-      ) as Record<string, StoredTokens>;
+      const plain = openTokens(this.key, text) as Record<string, StoredTokens>;
       this.tokens = new Map(Object.entries(plain));
     } catch (err) {
       // A changed credential secret or a damaged file. Kept aside, never overwritten: with the
@@ -86,17 +122,7 @@ export class TokenStore {
   }
 
   private save(): Promise<void> {
-    const iv = crypto.randomBytes(12);
-    const cipher = crypto.createCipheriv("aes-256-gcm", this.key, iv);
-    const data = Buffer.concat([
-      cipher.update(JSON.stringify(Object.fromEntries(this.tokens)), "utf8"),
-      cipher.final(),
-    ]);
-    const text = JSON.stringify({
-      iv: iv.toString("base64"),
-      tag: cipher.getAuthTag().toString("base64"),
-      data: data.toString("base64"),
-    });
+    const text = sealTokens(this.key, Object.fromEntries(this.tokens));
     this.writing = this.writing.then(async () => {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;

@@ -57,12 +57,28 @@ export function compileCostLimit(spec: CostLimit): CostReader {
   };
 }
 
+/** What a request on a cost-limited API waits on: the embedded CostBucket, or the scale-out mode's in Redis. */
+export interface CostLimiter {
+  /** Waits until `cost` points are free, then reserves them; returns the release. */
+  acquire(cost: number, signal?: AbortSignal): Promise<() => void>;
+  /** The API's word on the bucket, from an answer. */
+  update(reading: CostReading): void;
+  /** After a THROTTLED answer: how long until the query's cost is back in the bucket. */
+  throttledWait(reading: CostReading): number;
+}
+
+/** After a THROTTLED answer: how long until the query's cost is back in the bucket. */
+export function throttledWaitOf(reading: CostReading): number {
+  const cost = Math.min(reading.requested ?? reading.maximum, reading.maximum);
+  return Math.max(100, Math.ceil(((cost - reading.available) / reading.restoreRate) * 1000));
+}
+
 /**
  * One bucket per instance (an app on a store), shared by every shape using it. Requests are
  * let through in arrival order; each reserves its expected cost until its answer tells what
  * is really left.
  */
-export class CostBucket {
+export class CostBucket implements CostLimiter {
   private available?: number;
   private maximum?: number;
   private rate?: number;
@@ -114,16 +130,22 @@ export class CostBucket {
 
   /** After a THROTTLED answer: how long until the query's cost is back in the bucket. */
   throttledWait(reading: CostReading): number {
-    const cost = Math.min(reading.requested ?? reading.maximum, reading.maximum);
-    return Math.max(100, Math.ceil(((cost - reading.available) / reading.restoreRate) * 1000));
+    return throttledWaitOf(reading);
   }
 }
 
-const buckets = new Map<string, CostBucket>();
+const buckets = new Map<string, CostLimiter>();
+let factory: ((instanceId: string) => CostLimiter) | undefined;
 
-export function costBucketFor(instanceId: string): CostBucket {
+/** Chooses where cost buckets are kept from now on (settings.js decides once, at start-up). */
+export function useCostFactory(make: ((instanceId: string) => CostLimiter) | undefined): void {
+  factory = make;
+  buckets.clear();
+}
+
+export function costBucketFor(instanceId: string): CostLimiter {
   let b = buckets.get(instanceId);
-  if (!b) buckets.set(instanceId, (b = new CostBucket()));
+  if (!b) buckets.set(instanceId, (b = factory ? factory(instanceId) : new CostBucket()));
   return b;
 }
 

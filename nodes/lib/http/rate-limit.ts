@@ -18,6 +18,42 @@ const PERIOD_MS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_0
 
 export class RateLimitAborted extends Error {}
 
+/**
+ * What a request waits on before it goes. The embedded RateLimiter below counts in this process;
+ * the scale-out mode's counts in Redis, so every worker draws from the same buckets.
+ */
+export interface Limiter {
+  readonly limited: boolean;
+  /** Resolves when the request may go; rejects with RateLimitAborted if the signal aborts first. */
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** The API said "wait" (a 429 with Retry-After): nobody sharing the buckets sends for `ms`. */
+  pause?(ms: number): void;
+}
+
+/** Makes the limiter of an instance (the scale-out mode's shared one); undefined: the embedded one. */
+export type LimiterFactory = (instanceId: string, limits: Limit[]) => Limiter;
+
+let factory: LimiterFactory | undefined;
+
+/** Chooses where buckets are counted from now on (settings.js decides once, at start-up). */
+export function useLimiterFactory(make: LimiterFactory | undefined): void {
+  factory = make;
+  shared.clear();
+}
+
+const PERIODS = Object.keys(PERIOD_MS);
+
+/** Throws unless the limits can make buckets (the same check as the embedded limiter makes). */
+export function checkLimits(limits: Limit[]): void {
+  for (const limit of limits)
+    if (!(limit.requests > 0) || !PERIODS.includes(limit.period))
+      throw new Error(
+        `a rate limit needs a positive number of requests per second, minute, hour or day (got ${JSON.stringify(limit)})`,
+      );
+}
+
+export const periodMs = (period: Limit["period"]): number => PERIOD_MS[period];
+
 class Bucket {
   private tokens: number;
   private updated: number;
@@ -54,7 +90,7 @@ class Bucket {
   }
 }
 
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   private readonly buckets: Bucket[];
   /** Requests waiting, served in arrival order so no caller starves. */
   private readonly queue: Array<{
@@ -141,14 +177,14 @@ export class RateLimiter {
  * instance (a new node, the same id) finds its limiter here with what it has counted; a
  * removed one is forgotten (releaseLimiter).
  */
-const shared = new Map<string, { key: string; limiter: RateLimiter }>();
+const shared = new Map<string, { key: string; limiter: Limiter }>();
 
-export function limiterFor(instanceId: string, limits: Limit[], clock?: Clock): RateLimiter {
+export function limiterFor(instanceId: string, limits: Limit[], clock?: Clock): Limiter {
   const key = JSON.stringify(limits);
   const found = shared.get(instanceId);
   // Changed limits (a redeploy with new settings) start fresh buckets.
   if (found && found.key === key) return found.limiter;
-  const limiter = new RateLimiter(limits, clock);
+  const limiter = factory && limits.length > 0 ? factory(instanceId, limits) : new RateLimiter(limits, clock);
   shared.set(instanceId, { key, limiter });
   return limiter;
 }

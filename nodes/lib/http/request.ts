@@ -4,7 +4,7 @@ import { XMLBuilder, XMLParser } from "fast-xml-parser";
 import type { Agent as HttpsAgent } from "node:https";
 import { delay } from "../delay";
 import type { RequestRecord } from "../records";
-import type { RateLimiter } from "./rate-limit";
+import type { Limiter } from "./rate-limit";
 import { isSecretKey, maskSecrets, redactUrl } from "../redact";
 import { setKey } from "../keys";
 
@@ -45,7 +45,7 @@ export interface SendOptions {
   /** The key for this one logical request (a batch is one), e.g. rendered from a connector's template. */
   idempotencyKey?: string;
   signal?: AbortSignal;
-  limiter?: RateLimiter;
+  limiter?: Limiter;
   /** Values never to show (tokens, keys): replaced by *** in recorded URLs and errors. */
   secrets?: string[];
   /** Told of every request, for the run log. */
@@ -302,6 +302,8 @@ export async function sendRequest(input: HttpRequest, opts: SendOptions = {}): P
         );
         break;
       }
+      // Everyone drawing from the instance's buckets holds off too (other workers included).
+      if (status === 429) opts.limiter?.pause?.(wait);
       // A stop during the wait is caught at the top of the loop.
       await delay(wait, opts.signal);
       continue;
