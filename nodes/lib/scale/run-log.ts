@@ -66,8 +66,8 @@ export class RedisRunLog implements RunSink {
     private readonly redis: Redis,
     private readonly opts: RunLogOptions,
   ) {
-    this.lines = `${opts.prefix}:runs:lines`;
-    this.ids = `${opts.prefix}:runs:ids`;
+    this.lines = `${opts.prefix}:log:lines`;
+    this.ids = `${opts.prefix}:log:ids`;
   }
 
   /** Runs handed back to the queue: this worker's tracker may still end them, but that is not their end. */

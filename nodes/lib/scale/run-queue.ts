@@ -94,7 +94,7 @@ export class RedisRunService {
     for (const c of [this.redis, this.subscriber, this.queueConnection, this.workerConnection])
       c.on("error", () => undefined); // ioredis reconnects; a restart is logged once below
     this.slots = new TriggerSlots(this.redis, scale.prefix, scale.leaseMs);
-    this.channel = `${scale.prefix}:runs:control`;
+    this.channel = `${scale.prefix}:control`;
     this.bull = new Queue<RunJob>("runs", { connection: this.queueConnection, prefix: scale.prefix });
     this.bull.on("error", () => undefined);
     this.tracker = this.trackerView(opts.tracker);
