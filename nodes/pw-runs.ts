@@ -372,7 +372,7 @@ export = function (RED: NodeAPI) {
       }
       let after = await runLog.get(req.params.id);
       // The worker running it writes its end within moments: answer with that when it comes.
-      for (let i = 0; i < 40 && outcome === "stopped" && after && !FINAL_STATUSES.has(after.status); i++) {
+      for (let i = 0; i < 100 && outcome === "stopped" && after && !FINAL_STATUSES.has(after.status); i++) {
         await new Promise((r) => setTimeout(r, 50));
         after = await runLog.get(req.params.id);
       }
