@@ -226,6 +226,61 @@ function dedupeWorkload() {
   };
 }
 
+/**
+ * Scale-out (issue 19): the same webhook flow with 2 ms of CPU work per run on one embedded
+ * runtime and on 1, 2 and 4 workers sharing a Redis (bench/scale-out.js).
+ */
+function scaleOutWorkload() {
+  const runs = Number(process.env.BENCH_SCALE_RUNS || 600);
+  const r = JSON.parse(
+    execFileSync(process.execPath, [path.join(__dirname, "scale-out.js"), String(runs), "1,2,4"], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    })
+      .trim()
+      .split("\n")
+      .pop(),
+  );
+  const embedded = r.results.find((x) => x.tag === "embedded");
+  const scaled = r.results.filter((x) => x.tag === "redis");
+  const one = scaled.find((x) => x.workers === 1);
+  return {
+    workload: `${runs} webhooks, ${r.parallel} in flight, spread round-robin over the workers; each run spins ${r.cpuMsPerRun} ms of CPU in a function node; Node-RED workers in processes of their own sharing one local redis-server`,
+    cores: r.cores,
+    loadAverage: r.loadAverage,
+    embedded: {
+      runsPerSecond: embedded.runsPerSecond,
+      latencyMs: embedded.latencyMs,
+      cpuMsPerRun: embedded.cpuMsPerRun.workers,
+    },
+    workers: scaled.map((x) => ({
+      workers: x.workers,
+      runsPerSecond: x.runsPerSecond,
+      runsPerSecondPerWorker: x.runsPerSecondPerWorker,
+      ratioToOneWorker: round(x.runsPerSecond / one.runsPerSecond, 2),
+      latencyMs: x.latencyMs,
+      cpuMsPerRun: x.cpuMsPerRun,
+      /** Runs per second if each worker had a core of its own and Redis one more: from CPU per run, not wall time. */
+      projectedRunsPerSecondOnOwnCores: Math.round(
+        Math.min(
+          (x.workers * 1000) / x.cpuMsPerRun.workers,
+          x.cpuMsPerRun.redis > 0 ? 1000 / x.cpuMsPerRun.redis : Infinity,
+        ),
+      ),
+    })),
+    /** What the shared queue and run log cost in CPU per run, workers and Redis together, over the embedded mode. */
+    cpuMsAddedPerRunByRedis: round(
+      one.cpuMsPerRun.workers + one.cpuMsPerRun.redis - embedded.cpuMsPerRun.workers,
+      2,
+    ),
+    /** What the shared queue and run log add to one run, sent alone, against the embedded mode (p50). */
+    latencyAddedByRedisMs: one.latencyMs.p50 - embedded.latencyMs.p50,
+    note: `${r.cores} cores: the workers, redis-server and the load generator share them, so 2 workers can at best double one and 4 cannot beat 2; the ratio shows what the shared queue costs, not how far it scales (a core per worker, or several machines, is needed for that)`,
+    measuredAt: new Date().toISOString(),
+    node: process.version,
+  };
+}
+
 const file = path.join(__dirname, "results.json");
 const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
 const only = process.env.BENCH_ONLY;
@@ -256,6 +311,7 @@ if (!only || only === "shapes") Object.assign(results, flowShapes());
 if (!only || only === "map") results.map = mapWorkload();
 if (!only || only === "intake") results["runs-intake"] = intakeWorkload();
 if (!only || only === "dedupe") results.dedupe = dedupeWorkload();
+if (!only || only === "scale-out") results["scale-out"] = scaleOutWorkload();
 fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 
 if (results.map) {
@@ -296,6 +352,23 @@ if (results.dedupe) {
   console.log(`dedupe: ${r.workload}`);
   console.log(
     `  ours ${r.ms.ours} ms (check only ${r.ms.filterOnly} ms), plain Set ${r.ms.plainSet} ms: ${r.timesThePlainSet}× the Set's time; heap per million keys ${r.heapMBPerMillionKeys.ours} MB (Set ${r.heapMBPerMillionKeys.plainSet} MB); log ${r.logMBForPool} MB, read back in ${r.reloadMsAfterRestart} ms after a restart (target: ${r.target})`,
+  );
+}
+if (results["scale-out"]) {
+  const r = results["scale-out"];
+  console.log(`scale-out: ${r.workload}`);
+  console.log(
+    `  embedded (one process, no Redis): ${r.embedded.runsPerSecond} runs/s, one run alone p50 ${r.embedded.latencyMs.p50} ms, ${r.embedded.cpuMsPerRun} ms CPU per run`,
+  );
+  for (const w of r.workers)
+    console.log(
+      `  ${w.workers} worker(s) on Redis: ${w.runsPerSecond} runs/s, ${w.runsPerSecondPerWorker} per worker, ${w.ratioToOneWorker}× one worker; one run alone p50 ${w.latencyMs.p50} ms; CPU per run ${w.cpuMsPerRun.workers} ms in workers + ${w.cpuMsPerRun.redis} ms in Redis (on a core per worker: ~${w.projectedRunsPerSecondOnOwnCores} runs/s)`,
+    );
+  console.log(
+    `  Redis adds ${r.latencyAddedByRedisMs} ms to a run sent alone (p50) and ${r.cpuMsAddedPerRunByRedis} ms of CPU per run. ${r.note}`,
+  );
+  console.log(
+    `  load average during the run: ${r.loadAverage.before.toFixed(1)} → ${r.loadAverage.after.toFixed(1)}`,
   );
 }
 console.log(`written to ${path.relative(process.cwd(), file)}`);

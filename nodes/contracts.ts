@@ -164,7 +164,8 @@ export interface ShapeRuns {
 /** What a trigger may ask of the run service. */
 export interface TriggerRuns {
   registerTrigger(id: string, launcher: TriggerLauncher): void;
-  unregisterTrigger(id: string, launcher: TriggerLauncher): void;
+  /** In scale-out mode resolves once the trigger's runs still going here are handed back to the shared queue. */
+  unregisterTrigger(id: string, launcher: TriggerLauncher): void | Promise<void>;
   submit(
     pw: PwContext,
     payload: unknown,

@@ -8,7 +8,7 @@ import { RunQueue, type QueuedRun } from "./lib/runs/queue";
 import { RunService } from "./lib/runs/service";
 import { IntakeJournal } from "./lib/runs/journal";
 import { SnapshotStore } from "./lib/runs/snapshots";
-import { RUN_STATUSES, type RunRecord, type RunStatus } from "./lib/runs/record";
+import { FINAL_STATUSES, RUN_STATUSES, type RunRecord, type RunStatus } from "./lib/runs/record";
 import { installAdminErrors } from "./admin-errors";
 import {
   addLogHandler,
@@ -21,6 +21,12 @@ import {
 } from "./node-red-internals";
 import { findNode, provideRuns } from "./contracts";
 import type { PwMessage } from "./lib/message";
+import os from "node:os";
+import { readScaleOut, type ScaleOutSettings } from "./lib/scale/settings";
+import { defaultWorkerId } from "./lib/scale/naming";
+// Types only: bullmq and ioredis are loaded (below, with require) only when scale-out is on.
+import type { RedisRunLog } from "./lib/scale/run-log";
+import type { RedisRunService } from "./lib/scale/run-queue";
 
 /** `patchworks.runs` in settings.js; every limit has a stated default. */
 interface RunSettings {
@@ -74,6 +80,31 @@ export = function (RED: NodeAPI) {
     );
     return;
   }
+  // Scale-out mode (patchworks.scaleOut): the run queue and run log live in Redis, shared by workers.
+  let scale: ScaleOutSettings | null = null;
+  try {
+    scale = readScaleOut(
+      (RED.settings as { patchworks?: { scaleOut?: unknown } }).patchworks?.scaleOut,
+      defaultWorkerId(os.hostname(), process.pid),
+    );
+  } catch (err) {
+    RED.log.error(`pw-runs: ${(err as Error).message}; running embedded (one process) instead`);
+  }
+  let runLog: RedisRunLog | undefined;
+  if (scale) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { RedisRunLog: Log } = require("./lib/scale/run-log") as typeof import("./lib/scale/run-log");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { connectRedis } = require("./lib/scale/redis") as typeof import("./lib/scale/redis");
+    const connection = connectRedis(scale.redis, `${scale.prefix}:${scale.workerId}:log`);
+    connection.on("error", () => undefined);
+    runLog = new Log(connection, {
+      prefix: scale.prefix,
+      maxRuns: settings.maxRuns ?? 10000,
+      maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
+      warn: (message) => RED.log.warn(`pw-runs: ${message}`),
+    });
+  }
   const store = new FileRunStore({
     dir: path.join(userDir, "patchworks", "runs"),
     maxAgeMs: (settings.retentionDays ?? 14) * 24 * 60 * 60 * 1000,
@@ -85,7 +116,8 @@ export = function (RED: NodeAPI) {
   let publishTimer: NodeJS.Timeout | undefined;
   const sink = {
     save(record: RunRecord) {
-      store.save(record);
+      if (runLog) runLog.save(record);
+      else store.save(record);
       changes++;
       publishTimer ??= setTimeout(() => {
         publishTimer = undefined;
@@ -107,9 +139,9 @@ export = function (RED: NodeAPI) {
     lateWindowMs: settings.lateWindowSec === undefined ? undefined : settings.lateWindowSec * 1000,
     lateRunsKept: settings.lateRunsKept,
     inputCapBytes: settings.inputCapBytes,
-    onEnd: (record) => service.ended(record),
-    onIdle: (runId) => service.idle(runId),
-    previous: (id) => store.get(id),
+    onEnd: (record) => (scaled ?? service).ended(record),
+    onIdle: (runId) => (scaled ?? service).idle(runId),
+    previous: (id) => (runLog ? runLog.cached(id) : store.get(id)),
   });
   // Every accepted run is written here before it is acknowledged or launched (journal.ts).
   const journal = new IntakeJournal(path.join(userDir, "patchworks", "intake.jsonl"));
@@ -120,11 +152,32 @@ export = function (RED: NodeAPI) {
   const service = new RunService(tracker, queue, store, journal, undefined, (message) =>
     RED.log.warn(`pw-runs: ${message}`),
   );
-  const opened = Promise.all([store.open(), snapshots.open()])
-    .then(async () => {
-      service.recover(await journal.load(), store.interrupted);
-      await adoptQueueFile(path.join(userDir, "patchworks", "queue.json"));
-    })
+  let scaled: RedisRunService | undefined;
+  if (scale && runLog) {
+    const { RedisRunService: Service } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("./lib/scale/run-queue") as typeof import("./lib/scale/run-queue");
+    scaled = new Service({
+      scale,
+      tracker,
+      log: runLog,
+      maxConcurrent: settings.maxConcurrent ?? 20,
+      maxQueued: settings.maxQueued ?? 1000,
+      warn: (message) => RED.log.warn(`pw-runs: ${message}`),
+    });
+    RED.log.info(
+      `pw-runs: scale-out mode: worker ${scale.workerId}, Redis ${scale.redis.host}:${scale.redis.port}, prefix ${scale.prefix}`,
+    );
+  }
+  const opened = (
+    scaled
+      ? Promise.all([snapshots.open(), scaled.start()])
+      : Promise.all([store.open(), snapshots.open()]).then(async () => {
+          service.recover(await journal.load(), store.interrupted);
+          await adoptQueueFile(path.join(userDir, "patchworks", "queue.json"));
+        })
+  )
+    .then(() => undefined)
     .catch((err: Error) => RED.log.error(`pw-runs: the run store could not be opened: ${err.message}`));
 
   /** The queue file of earlier versions: its runs join the journal, then it goes. */
@@ -140,14 +193,20 @@ export = function (RED: NodeAPI) {
   }
   // Age-based pruning; the count cap is kept as runs arrive.
   setInterval(
-    () => void store.prune().catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)),
+    () =>
+      void (runLog ?? store)
+        .prune()
+        .catch((err: Error) => RED.log.warn(`pw-runs: pruning failed: ${err.message}`)),
     60 * 60 * 1000,
   ).unref();
-  provideRuns(service);
-  RED.events.on("flows:started", () => service.setFlowsRunning(true));
+  provideRuns(scaled ?? service);
+  RED.events.on("flows:started", () => (scaled ?? service).setFlowsRunning(true));
   // Flows stop on every redeploy and when Node-RED shuts down: write what is pending then.
+  // Scale-out: a stopping worker claims no more runs; its triggers hand theirs back as they close.
+  RED.events.on("flows:stopping", () => scaled?.setFlowsRunning(false));
   RED.events.on("flows:stopped", () => {
-    service.setFlowsRunning(false);
+    (scaled ?? service).setFlowsRunning(false);
+    if (scaled) return;
     // Synchronously: Node-RED may exit right after, without waiting for us. The journal's
     // final lines are what keeps a finished run from running again after the restart.
     try {
@@ -272,12 +331,16 @@ export = function (RED: NodeAPI) {
       return;
     }
     // The statuses too: the sidebar's filter offers them, and the runtime knows them.
-    res.json({ runs: store.list(filter), statuses: STATUSES });
+    const runs = runLog ? await runLog.list(filter) : store.list(filter);
+    res.json({ runs, statuses: STATUSES });
   });
+
+  /** A run of any worker in scale-out mode; of this runtime's store otherwise. */
+  const findRun = async (id: string) => (runLog ? await runLog.get(id) : store.get(id));
 
   RED.httpAdmin.get("/pw/runs/:id", read, async (req: Request, res: Response) => {
     await opened;
-    const run = store.get(req.params.id);
+    const run = await findRun(req.params.id);
     if (!run) {
       res
         .status(404)
@@ -289,7 +352,7 @@ export = function (RED: NodeAPI) {
 
   RED.httpAdmin.get("/pw/runs/:id/payloads", read, async (req: Request, res: Response) => {
     await opened;
-    const run = store.get(req.params.id);
+    const run = await findRun(req.params.id);
     if (!run) {
       res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
       return;
@@ -300,6 +363,28 @@ export = function (RED: NodeAPI) {
 
   RED.httpAdmin.post("/pw/runs/:id/stop", write, async (req: Request, res: Response) => {
     await opened;
+    if (scaled && runLog) {
+      // It may run on another worker: that worker is told through Redis and stops it.
+      const outcome = await scaled.stop(req.params.id, "stopped by a user");
+      if (outcome === "not_found") {
+        res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
+        return;
+      }
+      let after = await runLog.get(req.params.id);
+      // The worker running it writes its end within moments: answer with that when it comes.
+      for (let i = 0; i < 100 && outcome === "stopped" && after && !FINAL_STATUSES.has(after.status); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = await runLog.get(req.params.id);
+      }
+      if (outcome === "not_running") {
+        res
+          .status(409)
+          .json({ error: "not_running", message: `Run ${req.params.id} already ended (${after?.status}).` });
+        return;
+      }
+      res.json({ run: after });
+      return;
+    }
     const run = store.get(req.params.id);
     if (!run) {
       res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
@@ -323,7 +408,7 @@ export = function (RED: NodeAPI) {
   });
 
   RED.httpAdmin.post("/pw/runs/:id/retry", write, async (req: Request, res: Response) => {
-    const run = store.get(req.params.id);
+    const run = await findRun(req.params.id);
     if (!run) {
       res.status(404).json({ error: "not_found", message: `No run has id ${req.params.id}.` });
       return;

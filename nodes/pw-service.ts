@@ -176,6 +176,7 @@ export = function (RED: NodeAPI) {
     function fire(
       via: NonNullable<RunInfo["via"]>,
       retryOf?: string,
+      once?: string,
     ): { pw: PwContext; written: Promise<void> } {
       const pw = startRun({ flow: node.z ?? "", trigger: node.id, via, retryOf });
       const message = { payload: {}, pw };
@@ -189,7 +190,7 @@ export = function (RED: NodeAPI) {
         pw,
         {},
         message,
-        { rank: manual ? MANUAL_RANK : rank, limit: 1, snapshots },
+        { rank: manual ? MANUAL_RANK : rank, limit: 1, snapshots, once },
         launch,
       );
       if (admission === "full")
@@ -418,9 +419,11 @@ export = function (RED: NodeAPI) {
     });
 
     if (compiled.schedules.length > 0) {
-      scheduler = new Scheduler(compiled.schedules, () => {
+      scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
         try {
-          fire("schedule").written.catch((err: Error) =>
+          // With several workers every one's scheduler fires: the tick starts one run.
+          const tick = `${node.id}:${schedule.cron}:${new Date(at).toISOString()}`;
+          fire("schedule", undefined, tick).written.catch((err: Error) =>
             node.error(`${label}: the scheduled run could not be written to disk: ${err.message}`),
           );
         } catch (err) {
@@ -434,9 +437,11 @@ export = function (RED: NodeAPI) {
 
     node.on("close", (removed: boolean, done: () => void) => {
       scheduler?.stop();
-      triggerRuns()?.unregisterTrigger(node.id, launcher);
+      // Scale-out mode: its runs still going here go back to the shared queue first.
+      const handedBack = triggerRuns()?.unregisterTrigger(node.id, launcher);
       if (removed) state.forget(node.id);
-      done();
+      if (handedBack) handedBack.then(done, done);
+      else done();
     });
   }
 

@@ -92,6 +92,7 @@ export = function (RED: NodeAPI) {
       extras: Record<string, unknown> = {},
       from: { parent?: PwContext; retryOf?: string; meta?: Meta } = {},
       live?: Record<string, unknown>,
+      once?: string,
     ): { pw: PwContext; admission: Admission; written: Promise<void> } => {
       const pw = startRun({
         flow: node.z ?? "",
@@ -112,7 +113,7 @@ export = function (RED: NodeAPI) {
         pw,
         payload,
         message,
-        { rank: manual ? MANUAL_RANK : rank, limit: limitFor(via), live, snapshots },
+        { rank: manual ? MANUAL_RANK : rank, limit: limitFor(via), live, snapshots, once },
         (m) => node.send(m as NodeMessage),
       );
       if (admission === "queued")
@@ -205,10 +206,15 @@ export = function (RED: NodeAPI) {
 
     if (compiled.schedules.length > 0) {
       scheduler = new Scheduler(compiled.schedules, (schedule, at) => {
+        const tick = new Date(at).toISOString();
         const { admission, written } = fire(
           "schedule",
           {},
-          { schedule: { cron: schedule.cron, tz: schedule.tz, at: new Date(at).toISOString() } },
+          { schedule: { cron: schedule.cron, tz: schedule.tz, at: tick } },
+          {},
+          undefined,
+          // With several workers every one's scheduler fires: the tick starts one run.
+          `${node.id}:${schedule.cron}:${tick}`,
         );
         written.catch((err: Error) =>
           node.error(`${label}: the scheduled run could not be written to disk: ${err.message}`),
@@ -368,13 +374,15 @@ export = function (RED: NodeAPI) {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       scheduler?.stop();
-      triggerRuns()?.unregisterTrigger(node.id, launcher);
+      // Scale-out mode: runs of this trigger still going here go back to the shared queue.
+      const handedBack = triggerRuns()?.unregisterTrigger(node.id, launcher);
       unmount?.();
       if (webhook && unmount) {
         releasePath(webhook.path, node.id);
         releaseCapture((nodeRoot || "/").replace(/\/+$/, "") + webhook.path);
       }
-      done();
+      if (handedBack) handedBack.then(done, done);
+      else done();
     });
   }
 

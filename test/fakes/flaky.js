@@ -1,7 +1,8 @@
 // A loopback upstream that fails on purpose, the same way for the same seed: a list API paged
 // by an opaque cursor, and a batch create that dedupes on an Idempotency-Key header (as Stripe
 // and Shopify's GraphQL do: a key seen before gets the first answer again, nothing is created
-// twice). Failures, drawn with `rate` from `modes`:
+// twice). `pageDelayMs` makes each page of the list slow (a pull that takes a while, for tests
+// that kill a worker in the middle of one). Failures, drawn with `rate` from `modes`:
 //   429       refused before any work, with Retry-After (seconds, may be fractional)
 //   500       refused before any work
 //   500-after the batch is accepted, then the answer is 500
@@ -32,6 +33,7 @@ async function startFlaky({
   modes = ALL_MODES,
   retryAfter = "0.02",
   failWhen,
+  pageDelayMs = 0,
 } = {}) {
   const random = seeded(seed);
   /** Every accepted record, duplicates included, in order. */
@@ -51,9 +53,10 @@ async function startFlaky({
     if (mode === "drop" || mode === "drop-after") return { drop: true };
     return { status: 500, body: { error: "internal error" } };
   };
-  const server = await startServer((req) => {
+  const server = await startServer(async (req) => {
     stats.requests++;
     if (req.method === "GET" && req.path === "/items") {
+      if (pageDelayMs > 0) await new Promise((r) => setTimeout(r, pageDelayMs));
       const mode = pick(req);
       if (mode) return fail(mode === "500-after" ? "500" : mode === "drop-after" ? "drop" : mode);
       const limit = Math.min(Number(req.query.limit ?? 50), 250);

@@ -26,8 +26,29 @@ export function awaitCallback(
   waiting.set(runId, { onAnswer, timer });
 }
 
+/**
+ * Scale-out mode: the run-flow shape waiting for a child may be on another worker than the
+ * child. An answer nobody waits for here goes to the relay, which hands it to every worker.
+ */
+export interface CallbackRelay {
+  /** Passes the answer on; true when another worker may be waiting for it. */
+  relay(runId: string, reply: CallbackReply): boolean;
+}
+
+let relay: CallbackRelay | undefined;
+
+export function setCallbackRelay(r: CallbackRelay | undefined): void {
+  relay = r;
+}
+
 /** Delivers the answer of a run. False when nobody waits (already answered, timed out, or never asked). */
 export function answerCallback(runId: string, reply: CallbackReply): boolean {
+  if (deliverCallback(runId, reply)) return true;
+  return relay?.relay(runId, reply) ?? false;
+}
+
+/** Delivers an answer to whoever waits in this process only (a relayed answer). */
+export function deliverCallback(runId: string, reply: CallbackReply): boolean {
   const entry = waiting.get(runId);
   if (!entry) return false;
   forgetCallback(runId);

@@ -104,6 +104,10 @@ export interface RunRecord {
   trackedDropped?: number;
   /** What notify shapes sent for the run, and how each channel went (the latest NOTIFICATIONS_PER_RUN). */
   notifications?: NotificationRecord[];
+  /** Scale-out mode: the worker running it (the one that last took it). */
+  worker?: string;
+  /** Scale-out mode: the run log of hand-overs ("taken over by worker B after worker A stopped"). */
+  handovers?: string[];
 }
 
 /** Notifications a run log keeps; the earliest go first. */

@@ -28,6 +28,12 @@ export interface SubmitOptions {
   limit: number;
   /** Properties that cannot be stored (a held HTTP request): kept in memory, lost on restart. */
   live?: Record<string, unknown>;
+  /**
+   * Scale-out mode: a key that admits the run once across all workers (a schedule's tick:
+   * every worker's scheduler fires, one run starts). The embedded service has one scheduler per
+   * trigger and ignores it.
+   */
+  once?: string;
   snapshots?: SnapshotMode;
 }
 
@@ -309,7 +315,8 @@ export class RunService {
   }
 }
 
-function parse(entry: IntakeEntry): {
+/** A queued run's message as it was submitted (Buffers revived). */
+export function parse(entry: IntakeEntry): {
   pw: PwContext;
   payload: unknown;
   message: Record<string, unknown> & { pw: PwContext };
@@ -330,7 +337,7 @@ const CREDENTIAL_HEADERS = new Set(["authorization", "proxy-authorization", "coo
  * How a run's message is written to the journal: Buffers as base64 (the raw webhook body), and
  * a webhook's Authorization and Cookie headers left out (the trigger already checked them).
  */
-function keepBuffers(this: Record<string, unknown>, key: string, value: unknown): unknown {
+export function keepBuffers(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const raw = this[key];
   if (Buffer.isBuffer(raw)) return { $buffer: raw.toString("base64") };
   if (key === "headers" && value && typeof value === "object" && !Array.isArray(value)) {

@@ -456,6 +456,8 @@ export function toLine(r: RunRecord): string {
   if (r.tracked !== undefined) head += `,"tracked":${JSON.stringify(r.tracked)}`;
   if (r.trackedDropped !== undefined) head += `,"trackedDropped":${r.trackedDropped}`;
   if (r.notifications !== undefined) head += `,"notifications":${JSON.stringify(r.notifications)}`;
+  if (r.worker !== undefined) head += `,"worker":${JSON.stringify(r.worker)}`;
+  if (r.handovers !== undefined) head += `,"handovers":${JSON.stringify(r.handovers)}`;
   const { payloadJson, meta, truncated, bytes } = r.input;
   const input =
     payloadJson === undefined
@@ -496,7 +498,7 @@ export function fromLine(line: string): RunRecord {
 }
 
 /** Built field by field: a live record's steps are made on reading, and a summary needs only their count. */
-function summarise(r: RunRecord): RunSummary {
+export function summarise(r: RunRecord): RunSummary {
   const steps = table(r);
   const s: RunSummary = {
     id: r.id,
@@ -517,15 +519,17 @@ function summarise(r: RunRecord): RunSummary {
   if (r.durationMs !== undefined) s.durationMs = r.durationMs;
   if (r.reason !== undefined) s.reason = r.reason;
   if (r.snapshots !== undefined) s.snapshots = r.snapshots;
+  if (r.worker !== undefined) s.worker = r.worker;
+  if (r.handovers !== undefined) s.handovers = r.handovers;
   return s;
 }
 
 /** The run tracked the value under this name (case ignored, as the index compares). */
-function trackedUnder(r: RunRecord | undefined, name: string, value: string): boolean {
+export function trackedUnder(r: RunRecord | undefined, name: string, value: string): boolean {
   const key = trackedKey(value);
   return (r?.tracked?.[name] ?? []).some((v) => trackedKey(v) === key);
 }
 
-function searchable(r: RunRecord): string {
+export function searchable(r: RunRecord): string {
   return `${r.id} ${r.input.payloadJson ?? ""} ${JSON.stringify(r.input.meta)} ${r.errors.map((e) => e.message).join(" ")} ${r.reason ?? ""}`;
 }

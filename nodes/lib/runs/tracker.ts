@@ -520,6 +520,22 @@ export class RunTracker {
   }
 
   /**
+   * A run taken over from a worker that stopped (scale-out mode) goes on from the checkpoints
+   * that worker left, as a retry goes on from the run it retries; the note goes in its log.
+   */
+  takeOver(runId: string, checkpoints: Record<string, unknown> | undefined, note: string): void {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    (run.record.handovers ??= []).push(note);
+    const entries = Object.entries(checkpoints ?? {}).slice(0, CHECKPOINT_MAX_KEYS);
+    if (entries.length > 0) {
+      run.inherited = new Map(entries);
+      run.record.checkpoints = Object.fromEntries(entries);
+    }
+    this.sink.save(run.record);
+  }
+
+  /**
    * A retry takes over the checkpoints of the run it retries, unless that run succeeded
    * (retrying a success starts over). They are its own from the start, so a retry that fails
    * before a shape gets going still leaves that shape's point for the next retry.
@@ -873,6 +889,8 @@ class LiveRecord implements RunRecord {
   tracked?: RunRecord["tracked"];
   trackedDropped?: number;
   notifications?: RunRecord["notifications"];
+  worker?: string;
+  handovers?: string[];
   readonly [STEP_TABLE]: StepTable;
 
   constructor(pw: PwContext, now: number, input: RunRecord["input"], table: StepTable) {
