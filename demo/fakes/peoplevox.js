@@ -11,8 +11,12 @@
 // `soap` is a devDependency: require this file only where it is installed (tests, the demo
 // from a checkout).
 //
-// Switches: `failNext(n, kind, after)` (kind "fault": a SOAP fault with 500; "http": a plain 503;
-// "slow": answers after `slowMs`), `expireSessions()`, `seed(template, rows)`, `rows(template)`.
+// Switches: `failNext(n, kind, after, operation)` (kind "fault": a SOAP fault with 500; "http": a
+// plain 503; "slow": answers after `slowMs`; "expired": the session, valid until then, is
+// refused as expired, as when the user signs in elsewhere mid-run; `operation`, e.g. "GetData", counts only the POSTs
+// of that SOAP operation, so a switch can skip the login each run starts with),
+// `expireSessions()`, `seed(template, rows)`, `rows(template)`. `log` lists every POST as
+// { at, operation, failed }.
 const http = require("node:http");
 const fs = require("node:fs");
 const path = require("node:path");
@@ -115,7 +119,10 @@ async function startPeoplevox({
   const deliveries = [];
   let nextSubscription = 1;
   let failures = []; // one entry per coming POST: null (answer), "fault", "slow" or "http"
+  let failOnly; // the SOAP operation the failures count, or every POST
+  const log = [];
   let current; // the failure the SOAP operation of this request is to show
+  let expireThis = false; // this request's session is refused as expired
 
   const table = (name) => {
     if (!tables.has(name)) tables.set(name, new Map());
@@ -134,6 +141,10 @@ async function startPeoplevox({
   const refused = (name, detail) => result(name, { ResponseId: -1, Detail: detail });
   /** The session check every call but Authenticate makes. */
   const session = (headers) => {
+    if (expireThis) {
+      expireThis = false;
+      return false;
+    }
     const creds = headers && headers.UserSessionCredentials;
     const id = creds && String(creds.SessionId ?? "");
     const until = id ? sessions.get(id) : undefined;
@@ -257,7 +268,12 @@ async function startPeoplevox({
   // Each POST takes its switch here, before the SOAP layer; a plain 503 answers here, as a
   // load balancer's would.
   soapServer.authorizeConnection = (req, res) => {
-    current = req.method === "POST" ? (failures.shift() ?? undefined) : undefined;
+    const operation = /\/([A-Za-z]+)"?$/.exec(String(req.headers.soapaction ?? ""))?.[1];
+    const counts = req.method === "POST" && (!failOnly || operation === failOnly);
+    current = counts ? (failures.shift() ?? undefined) : undefined;
+    if (req.method === "POST") log.push({ at: Date.now(), operation, failed: current });
+    expireThis = current === "expired";
+    if (expireThis) current = undefined;
     if (current !== "http") return true;
     current = undefined;
     res.writeHead(503, { "content-type": "text/html" });
@@ -278,6 +294,7 @@ async function startPeoplevox({
     username,
     password,
     calls,
+    log,
     deliveries,
     subscriptions,
     seed(template, rows) {
@@ -286,9 +303,10 @@ async function startPeoplevox({
     rows(template) {
       return [...table(template).values()];
     },
-    /** The next n requests fail as `kind`, after `after` requests that answer. */
-    failNext(n, kind = "fault", after = 0) {
+    /** The next n requests (of `operation`, when given) fail as `kind`, after `after` that answer. */
+    failNext(n, kind = "fault", after = 0, operation = undefined) {
       failures = [...Array(after).fill(null), ...Array(n).fill(kind)];
+      failOnly = operation;
     },
     expireSessions() {
       for (const id of sessions.keys()) sessions.set(id, 0);
