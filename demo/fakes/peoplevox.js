@@ -11,10 +11,10 @@
 // `soap` is a devDependency: require this file only where it is installed (tests, the demo
 // from a checkout).
 //
-// Switches: `failNext(n, kind, after, operation)` (kind "fault": a SOAP fault with 500; "http": a
-// plain 503; "slow": answers after `slowMs`; "expired": the session, valid until then, is
-// refused as expired, as when the user signs in elsewhere mid-run; `operation`, e.g. "GetData", counts only the POSTs
-// of that SOAP operation, so a switch can skip the login each run starts with),
+// Switches: `failNext(n, kind, after, operation)` (kind "fault": a SOAP fault with 500; "http":
+// a plain 503; "slow": answers after `slowMs`; "expired": the session, valid until then, is
+// refused as expired, as when the user signs in elsewhere mid-run; `operation`, e.g. "GetData",
+// counts only that SOAP operation's POSTs, so a switch can skip the sign-in a run starts with),
 // `expireSessions()`, `seed(template, rows)`, `rows(template)`. `log` lists every POST as
 // { at, operation, failed }.
 const http = require("node:http");

@@ -5,12 +5,13 @@
 //
 // How Peoplevox's limit shows: it publishes no rate limit and sends no 429 or rate headers (see
 // docs/connectors/peoplevox.md, Limits); the connector holds itself to 5 calls a second per
-// instance, and a busy Peoplevox answers a SOAP fault (HTTP 500, "Service busy"). So, as the
-// suite allows for vendors without rate-limit headers (NetSuite, TikTok Shop: no Retry-After to
-// wait for), each read first meets that fault and the shape tries the page again; a send cannot
-// be repeated after a fault (SaveData has no idempotency key), so each send first meets what
-// Peoplevox answers before doing anything, an expired session (ResponseId -1 in a 200): the shape
-// signs in again once and repeats the call. A test of its own checks the 5 calls a second.
+// instance, and the fake shows a busy service as a SOAP fault (HTTP 500, "Service busy"), as
+// Peoplevox documents no throttling answer. So, as the suite allows for vendors without
+// rate-limit headers (NetSuite, TikTok Shop: no Retry-After to wait for), each read first meets
+// that fault and the shape tries the page again; a send cannot be repeated after a fault
+// (SaveData has no idempotency key), so each send first meets what Peoplevox answers before doing
+// anything, an expired session (ResponseId -1 in a 200): the shape signs in again once and
+// repeats the call. A test of its own checks the 5 calls a second.
 const assert = require("node:assert/strict");
 const { endToEnd } = require("../support/marketplace");
 const { startPeoplevox } = require("../../demo/fakes/peoplevox");
