@@ -6,7 +6,8 @@
 // template's rows as CSV text in Detail with TotalCount; SaveData takes CSV, creates or updates
 // rows by the template's key and lists refused lines in Statuses (LineNo counts data lines from
 // 1). SubscribeEvent (GET to a callback URL) and SubscribePostEvent (POST of form parameters)
-// register callbacks that `emit(eventType, data)` calls, filling {Field} placeholders.
+// register callbacks that `emit(eventType, data)` calls, filling {Field} placeholders; an event
+// type Peoplevox does not document is refused.
 //
 // `soap` is a devDependency: require this file only where it is installed (tests, the demo
 // from a checkout).
@@ -33,6 +34,18 @@ const KEYS = {
   "Despatch packages": ["DespatchNumber"],
   Customers: ["CustomerReference"],
 };
+/** The event types Peoplevox documents; it refuses a subscription to any other. */
+const EVENT_TYPES = [
+  "AvailabilityChanges",
+  "SalesOrderStatusChanges",
+  "GoodsReceived",
+  "TrackingNumberReceived",
+  "IncrementalChanges",
+  "Returns",
+  "DespatchPackageTrackingNumberReceived",
+  "OnDespatchOrderReceived",
+  "DespatchPackageDespatched",
+];
 /** Columns a saved row must have (Peoplevox refuses the line otherwise). */
 const REQUIRED = {
   "Item types": ["ItemCode", "Name"],
@@ -232,6 +245,8 @@ async function startPeoplevox({
     SubscribeEvent: async (args, cb, headers) => {
       calls.push(["SubscribeEvent", args.eventType, args.callbackUrl]);
       if (!session(headers)) return refused("SubscribeEvent", "System : Security - Invalid Session");
+      if (!EVENT_TYPES.includes(args.eventType))
+        return refused("SubscribeEvent", `Invalid event type: ${args.eventType ?? ""}`);
       const id = nextSubscription++;
       subscriptions.set(id, { eventType: args.eventType, url: args.callbackUrl, filter: args.filter ?? "" });
       return result("SubscribeEvent", { Detail: String(id) });
@@ -239,6 +254,8 @@ async function startPeoplevox({
     SubscribePostEvent: async (args, cb, headers) => {
       calls.push(["SubscribePostEvent", args.eventType, args.postUrl]);
       if (!session(headers)) return refused("SubscribePostEvent", "System : Security - Invalid Session");
+      if (!EVENT_TYPES.includes(args.eventType))
+        return refused("SubscribePostEvent", `Invalid event type: ${args.eventType ?? ""}`);
       const id = nextSubscription++;
       subscriptions.set(id, {
         eventType: args.eventType,

@@ -179,13 +179,19 @@ const CASES = {
         callbackUrl: "http://127.0.0.1:9/stock?sku={ItemCode}",
         filter: "",
       },
+      { eventType: "StockTake", callbackUrl: "http://127.0.0.1:9/stock-take", filter: "" },
     ],
-    check: ({ fake, records }) => {
+    status: withFailures,
+    check: ({ fake, records, failed }) => {
       const id = Number(subscriptionOf(records));
       assert.deepEqual(
         { ...fake.subscriptions.get(id) },
         { eventType: "AvailabilityChanges", url: "http://127.0.0.1:9/stock?sku={ItemCode}", filter: "" },
       );
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].record.eventType, "StockTake");
+      assert.match(failed[0].error, /Invalid event type: StockTake/);
+      assert.equal(failed[0].outcome, "refused");
     },
   },
   "subscribe-post-event": {
@@ -197,8 +203,13 @@ const CASES = {
         postParams: "sku={ItemCode}&quantity={Quantity}",
         filter: "",
       },
+      { eventType: "", postUrl: "http://127.0.0.1:9/nothing", postParams: "", filter: "" },
     ],
-    check: ({ fake, records }) => {
+    status: withFailures,
+    check: ({ fake, records, failed }) => {
+      assert.equal(failed.length, 1);
+      assert.match(failed[0].error, /Invalid event type/);
+      assert.equal(failed[0].outcome, "refused");
       const s = fake.subscriptions.get(Number(subscriptionOf(records)));
       assert.deepEqual(
         [s.eventType, s.url, s.post, s.params],
