@@ -6,13 +6,18 @@
 // template's rows as CSV text in Detail with TotalCount; SaveData takes CSV, creates or updates
 // rows by the template's key and lists refused lines in Statuses (LineNo counts data lines from
 // 1). SubscribeEvent (GET to a callback URL) and SubscribePostEvent (POST of form parameters)
-// register callbacks that `emit(eventType, data)` calls, filling {Field} placeholders.
+// register callbacks that `emit(eventType, data)` calls, filling {Field} placeholders; an event
+// type Peoplevox does not document is refused.
 //
 // `soap` is a devDependency: require this file only where it is installed (tests, the demo
 // from a checkout).
 //
-// Switches: `failNext(n, kind, after)` (kind "fault": a SOAP fault with 500; "http": a plain 503;
-// "slow": answers after `slowMs`), `expireSessions()`, `seed(template, rows)`, `rows(template)`.
+// Switches: `failNext(n, kind, after, operation)` (kind "fault": a SOAP fault with 500; "http":
+// a plain 503; "slow": answers after `slowMs`; "expired": the session, valid until then, is
+// refused as expired, as when the user signs in elsewhere mid-run; `operation`, e.g. "GetData",
+// counts only that SOAP operation's POSTs, so a switch can skip the sign-in a run starts with),
+// `expireSessions()`, `seed(template, rows)`, `rows(template)`. `log` lists every POST as
+// { at, operation, failed }.
 const http = require("node:http");
 const fs = require("node:fs");
 const path = require("node:path");
@@ -29,6 +34,18 @@ const KEYS = {
   "Despatch packages": ["DespatchNumber"],
   Customers: ["CustomerReference"],
 };
+/** The event types Peoplevox documents; it refuses a subscription to any other. */
+const EVENT_TYPES = [
+  "AvailabilityChanges",
+  "SalesOrderStatusChanges",
+  "GoodsReceived",
+  "TrackingNumberReceived",
+  "IncrementalChanges",
+  "Returns",
+  "DespatchPackageTrackingNumberReceived",
+  "OnDespatchOrderReceived",
+  "DespatchPackageDespatched",
+];
 /** Columns a saved row must have (Peoplevox refuses the line otherwise). */
 const REQUIRED = {
   "Item types": ["ItemCode", "Name"],
@@ -115,7 +132,10 @@ async function startPeoplevox({
   const deliveries = [];
   let nextSubscription = 1;
   let failures = []; // one entry per coming POST: null (answer), "fault", "slow" or "http"
+  let failOnly; // the SOAP operation the failures count, or every POST
+  const log = [];
   let current; // the failure the SOAP operation of this request is to show
+  let expireThis = false; // this request's session is refused as expired
 
   const table = (name) => {
     if (!tables.has(name)) tables.set(name, new Map());
@@ -134,6 +154,10 @@ async function startPeoplevox({
   const refused = (name, detail) => result(name, { ResponseId: -1, Detail: detail });
   /** The session check every call but Authenticate makes. */
   const session = (headers) => {
+    if (expireThis) {
+      expireThis = false;
+      return false;
+    }
     const creds = headers && headers.UserSessionCredentials;
     const id = creds && String(creds.SessionId ?? "");
     const until = id ? sessions.get(id) : undefined;
@@ -221,6 +245,8 @@ async function startPeoplevox({
     SubscribeEvent: async (args, cb, headers) => {
       calls.push(["SubscribeEvent", args.eventType, args.callbackUrl]);
       if (!session(headers)) return refused("SubscribeEvent", "System : Security - Invalid Session");
+      if (!EVENT_TYPES.includes(args.eventType))
+        return refused("SubscribeEvent", `Invalid event type: ${args.eventType ?? ""}`);
       const id = nextSubscription++;
       subscriptions.set(id, { eventType: args.eventType, url: args.callbackUrl, filter: args.filter ?? "" });
       return result("SubscribeEvent", { Detail: String(id) });
@@ -228,6 +254,8 @@ async function startPeoplevox({
     SubscribePostEvent: async (args, cb, headers) => {
       calls.push(["SubscribePostEvent", args.eventType, args.postUrl]);
       if (!session(headers)) return refused("SubscribePostEvent", "System : Security - Invalid Session");
+      if (!EVENT_TYPES.includes(args.eventType))
+        return refused("SubscribePostEvent", `Invalid event type: ${args.eventType ?? ""}`);
       const id = nextSubscription++;
       subscriptions.set(id, {
         eventType: args.eventType,
@@ -257,7 +285,12 @@ async function startPeoplevox({
   // Each POST takes its switch here, before the SOAP layer; a plain 503 answers here, as a
   // load balancer's would.
   soapServer.authorizeConnection = (req, res) => {
-    current = req.method === "POST" ? (failures.shift() ?? undefined) : undefined;
+    const operation = /\/([A-Za-z]+)"?$/.exec(String(req.headers.soapaction ?? ""))?.[1];
+    const counts = req.method === "POST" && (!failOnly || operation === failOnly);
+    current = counts ? (failures.shift() ?? undefined) : undefined;
+    if (req.method === "POST") log.push({ at: Date.now(), operation, failed: current });
+    expireThis = current === "expired";
+    if (expireThis) current = undefined;
     if (current !== "http") return true;
     current = undefined;
     res.writeHead(503, { "content-type": "text/html" });
@@ -278,6 +311,7 @@ async function startPeoplevox({
     username,
     password,
     calls,
+    log,
     deliveries,
     subscriptions,
     seed(template, rows) {
@@ -286,9 +320,10 @@ async function startPeoplevox({
     rows(template) {
       return [...table(template).values()];
     },
-    /** The next n requests fail as `kind`, after `after` requests that answer. */
-    failNext(n, kind = "fault", after = 0) {
+    /** The next n requests (of `operation`, when given) fail as `kind`, after `after` that answer. */
+    failNext(n, kind = "fault", after = 0, operation = undefined) {
       failures = [...Array(after).fill(null), ...Array(n).fill(kind)];
+      failOnly = operation;
     },
     expireSessions() {
       for (const id of sessions.keys()) sessions.set(id, 0);
