@@ -42,7 +42,8 @@ describe("package in a real runtime", function () {
 
   it("serves icons, message catalogs and the examples", async function () {
     const icons = (await rt.api("GET", "/icons")).json[MODULE];
-    assert.deepEqual(icons.sort(), TYPES.map((t) => `${t}.svg`).sort());
+    // An icon per shape, and the Marketplace sidebar's own.
+    assert.deepEqual(icons.sort(), [...TYPES, "pw-marketplace"].map((t) => `${t}.svg`).sort());
     assert.equal((await rt.api("GET", `/icons/${MODULE}/pw-trigger.svg`)).status, 200);
     const catalog = (await rt.api("GET", `/nodes/${MODULE}/pw-trigger/messages?lng=en-US`)).json;
     assert.equal(catalog["pw-trigger"].auth.shopify, "Shopify signature (X-Shopify-Hmac-Sha256)");
