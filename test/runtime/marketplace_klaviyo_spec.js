@@ -67,7 +67,66 @@ const CASES = {
         const p = fake.state.profiles.find((x) => x.attributes.email === email);
         assert.deepEqual(p.lists, ["Y6nRLr"], `${email} on the list`);
       }
-      assert.deepEqual(fake.state.jobs.at(-1), { list: "Y6nRLr", count: 2, source: "E2E" });
+      // Consent given just now: historical_import left unset is not a historical import.
+      assert.deepEqual(fake.state.jobs.at(-1), {
+        kind: "subscribe",
+        list: "Y6nRLr",
+        count: 2,
+        source: "E2E",
+        historical: false,
+      });
+    },
+  },
+  "unsubscribe-profiles": {
+    params: { list_id: "Y6nRLr" },
+    payload: [
+      { type: "profile", attributes: { email: "p2@x.com" } },
+      { type: "profile", attributes: { email: "unknown@k.test" } },
+    ],
+    check: ({ fake }) => {
+      // Account-wide: consent UNSUBSCRIBED with an UNSUBSCRIBE suppression, off the list; a
+      // profile Klaviyo does not know is made, then unsubscribed.
+      for (const email of ["p2@x.com", "unknown@k.test"]) {
+        const p = fake.state.profiles.find((x) => x.attributes.email === email);
+        assert.equal(p.attributes.subscriptions.email.marketing.consent, "UNSUBSCRIBED", email);
+        assert.deepEqual(
+          p.suppression.map((s) => s.reason),
+          ["UNSUBSCRIBE"],
+          email,
+        );
+        assert.ok(!(p.lists ?? []).includes("Y6nRLr"), `${email} off the list`);
+      }
+      assert.deepEqual(fake.state.jobs.at(-1), { kind: "unsubscribe", list: "Y6nRLr", count: 2 });
+    },
+  },
+  "upsert-profile": {
+    payload: [
+      { email: "p8@x.com", last_name: "Upserted", properties: { tier: "gold" } },
+      { email: "upserted@k.test", first_name: "Up" },
+      { email: "not-an-email", first_name: "Bad" },
+    ],
+    status: withFailures,
+    check: ({ fake, failed }) => {
+      const byEmail = (email) => fake.state.profiles.filter((p) => p.attributes.email === email);
+      // The known profile is updated in place (200), the new one created (201): never a second.
+      assert.equal(byEmail("p8@x.com").length, 1);
+      assert.deepEqual(
+        [byEmail("p8@x.com")[0].attributes.last_name, byEmail("p8@x.com")[0].attributes.properties],
+        ["Upserted", { tier: "gold" }],
+      );
+      assert.equal(byEmail("upserted@k.test")[0].attributes.first_name, "Up");
+      assert.deepEqual(
+        fake.state.imports
+          .slice(-2)
+          .map((i) => i.created)
+          .sort(),
+        [false, true],
+      );
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].status, 400);
+      assert.match(failed[0].error, /answered 400: .*Invalid email address: not-an-email/);
+      assert.equal(failed[0].outcome, "refused");
+      assert.equal(byEmail("not-an-email").length, 0);
     },
   },
   "create-event": {
@@ -114,12 +173,27 @@ endToEnd({
       assert.ok(!ctx.fake.state.profiles.some((p) => p.attributes.email === "ok@k.test"));
     });
 
+    it("refuses a whole unsubscribe job that holds a profile without an identifier, unsubscribing none", async function () {
+      const out = await ctx.call("unsubscribe-profiles", {
+        params: { list_id: "Y6nRLr" },
+        payload: [
+          { type: "profile", attributes: { email: "p9@x.com" } },
+          { type: "profile", attributes: {} },
+        ],
+      });
+      assert.equal(out.run.status, withFailures);
+      assert.equal(out.failed.length, 2, "Klaviyo refuses the job, not one profile");
+      assert.match(out.failed[0].error, /answered 400: .*Each profile needs an email or a phone_number/);
+      const p9 = ctx.fake.state.profiles.find((p) => p.attributes.email === "p9@x.com");
+      assert.equal(p9.attributes.subscriptions, undefined, "p9 untouched");
+    });
+
     it("retries a GET that met a 5xx, and reports a PATCH or POST that met one as of unknown outcome", async function () {
       ctx.fake.failNext(1, 503);
       const list = await ctx.call("list-profiles");
       assert.equal(list.run.status, "succeeded");
       assert.equal(list.requests[0].attempts, 2);
-      assert.equal(list.records.length, 152, "every profile, the two made by the cases included");
+      assert.equal(list.records.length, 154, "every profile, the four made by the cases included");
       // PATCH and POST are not idempotent: repeated only on a 429 or before they were sent.
       ctx.fake.failNext(1, 500);
       const id = ctx.fake.state.profiles[4].id;

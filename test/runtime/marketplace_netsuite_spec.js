@@ -108,6 +108,37 @@ const CASES = {
       assert.match(failed[0].error, /The record instance does not exist/);
     },
   },
+  "upsert-sales-order": {
+    // Sent twice: the second finds the first by its external id and updates it, never a second order.
+    payload: [
+      { externalId: "shopify-order-1001", entity: { id: "1" }, otherRefNum: "#1001", memo: "first" },
+      { externalId: "shopify-order-1001", memo: "again" },
+      { externalId: "shopify-order-1002", memo: "no customer" },
+    ],
+    status: withFailures,
+    check: ({ fake, records, failed }) => {
+      const made = fake.data.salesOrder.filter((o) => o.externalId === "shopify-order-1001");
+      assert.equal(made.length, 1, "one order for one external id");
+      assert.deepEqual([made[0].otherRefNum, made[0].memo], ["#1001", "again"]);
+      assert.deepEqual(
+        fake.upserts.map((u) => [u.externalId, u.created]),
+        [
+          ["shopify-order-1001", true],
+          ["shopify-order-1001", false],
+        ],
+      );
+      // 204 with a Location either way, whose last part is the order's internal id.
+      assert.deepEqual(
+        records.map((r) => r.location.split("/").pop()),
+        [made[0].id, made[0].id],
+      );
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].status, 400);
+      assert.match(failed[0].error, /Please enter value\(s\) for: entity/);
+      assert.equal(failed[0].outcome, "refused");
+      assert.ok(!fake.data.salesOrder.some((o) => o.externalId === "shopify-order-1002"));
+    },
+  },
   suiteql: {
     params: { q: "SELECT id, companyName FROM customer ORDER BY id" },
     check: ({ records, pages }) => {

@@ -33,6 +33,13 @@ const orders = range(300, (i) => ({
   created_at: "2026-11-27T10:00:00Z",
   updatedAt: "2026-11-27T10:00:00Z",
 }));
+// The order the refund case refunds: two of one line item, one of another.
+Object.assign(orders[5], {
+  line_items: [
+    { id: 466157049, variant_id: 39072856, quantity: 2, price: "199.00" },
+    { id: 518995019, variant_id: 49148385, quantity: 1, price: "9.50" },
+  ],
+});
 const CASES = {
   "list-orders": {
     check: ({ pages, records }) => {
@@ -168,6 +175,110 @@ const CASES = {
       assert.equal(failed[0].record.email, "nolines@s.test");
     },
   },
+  "get-order": {
+    params: { order_id: orders[7].id },
+    check: ({ records }) => assert.deepEqual([records.length, records[0].name], [1, "#1008"]),
+  },
+  "list-fulfillment-orders": {
+    params: { order_id: orders[4].id },
+    check: ({ records }) =>
+      // The first was closed by graphql-create-fulfillment above.
+      assert.deepEqual(
+        records.map((f) => [gid("FulfillmentOrder", f.id), f.order_id, f.status]),
+        [
+          [gid("FulfillmentOrder", 1), orders[4].id, "closed"],
+          [gid("FulfillmentOrder", 2), orders[4].id, "closed"],
+        ],
+      ),
+  },
+  "create-refund": {
+    payload: [
+      {
+        order_id: orders[5].id,
+        note: "damaged",
+        refund_line_items: [{ line_item_id: 466157049, quantity: 1, restock_type: "return" }],
+      },
+      {
+        order_id: orders[5].id,
+        refund_line_items: [{ line_item_id: 466157049, quantity: 1, restock_type: "no_restock" }],
+      },
+      // Both of the first line item are refunded already.
+      {
+        order_id: orders[5].id,
+        refund_line_items: [{ line_item_id: 466157049, quantity: 1, restock_type: "no_restock" }],
+      },
+    ],
+    status: withFailures,
+    check: ({ fake, records, failed }) => {
+      assert.deepEqual(
+        fake.refunds.map((r) => [r.order_id, r.refund_line_items[0].quantity]),
+        [
+          [orders[5].id, 1],
+          [orders[5].id, 1],
+        ],
+      );
+      assert.equal(fake.refunds[0].note, "damaged");
+      assert.deepEqual(
+        records.map((r) => r.refund.id),
+        fake.refunds.map((r) => r.id),
+      );
+      refusedOne(failed, /answered 422: .*cannot refund more items than were purchased/, 422);
+    },
+  },
+  "graphql-set-product": {
+    tooMany: throttled,
+    payload: [
+      {
+        handle: "e2e-tee",
+        title: "E2E Tee",
+        productOptions: [{ name: "Size", values: [{ name: "S" }, { name: "M" }] }],
+        variants: [
+          { optionValues: [{ optionName: "Size", name: "S" }], sku: "TEE-S", price: "10.00" },
+          { optionValues: [{ optionName: "Size", name: "M" }], sku: "TEE-M", price: "10.00" },
+        ],
+      },
+      // The same handle again: the product is updated, the M variant deleted, S kept.
+      {
+        handle: "e2e-tee",
+        title: "E2E Tee (v2)",
+        productOptions: [{ name: "Size", values: [{ name: "S" }] }],
+        variants: [{ optionValues: [{ optionName: "Size", name: "S" }], sku: "TEE-S2", price: "12.00" }],
+      },
+      {
+        handle: "e2e-bad",
+        title: "Bad",
+        productOptions: [{ name: "Size", values: [{ name: "S" }] }],
+        variants: [{ optionValues: [{ optionName: "Size", name: "XL" }], sku: "BAD-XL" }],
+      },
+    ],
+    status: withFailures,
+    check: ({ fake, records, failed }) => {
+      const tees = fake.products.filter((p) => p.handle === "e2e-tee");
+      assert.equal(tees.length, 1, "one product for one handle");
+      assert.deepEqual(
+        fake.productSets.filter((p) => p.handle === "e2e-tee").map((p) => p.created),
+        [true, false],
+      );
+      assert.equal(tees[0].title, "E2E Tee (v2)");
+      assert.deepEqual(
+        tees[0].variants.nodes.map((v) => [v.sku, v.price]),
+        [["TEE-S2", "12.00"]],
+      );
+      // The S variant kept its id and inventory item across both sets.
+      // Each answer lists the variants with their SKU and inventory item (what setting stock
+      // needs); the S variant keeps its id and inventory item across both sets.
+      const [first, second] = records.map((r) => r.data.productSet.product);
+      assert.equal(first.id, second.id);
+      assert.deepEqual(
+        first.variants.nodes.map((v) => v.sku),
+        ["TEE-S", "TEE-M"],
+      );
+      assert.deepEqual(second.variants.nodes, [{ ...first.variants.nodes[0], sku: "TEE-S2" }]);
+      assert.equal(tees[0].variants.nodes[0].inventoryItem.id, first.variants.nodes[0].inventoryItem.id);
+      assert.ok(!fake.products.some((p) => p.handle === "e2e-bad"), "a refused set makes nothing");
+      refusedOne(failed, /Option value 'XL' of option 'Size' is not in productOptions/);
+    },
+  },
 };
 
 endToEnd({
@@ -203,8 +314,8 @@ endToEnd({
         updatedAt: "2026-11-27T10:00:00Z",
       })),
       fulfillmentOrders: [
-        { id: gid("FulfillmentOrder", 1), status: "OPEN" },
-        { id: gid("FulfillmentOrder", 2), status: "CLOSED" },
+        { id: gid("FulfillmentOrder", 1), status: "OPEN", orderId: orders[4].id },
+        { id: gid("FulfillmentOrder", 2), status: "CLOSED", orderId: orders[4].id },
       ],
       restoreRate: 1000,
     }),

@@ -120,15 +120,27 @@ endToEnd({
   tooMany: (fake) => fake.failNext(1, 429),
   secrets: [APP_SECRET, TOKEN],
   more(ctx) {
-    it("fails a search on a 5xx without repeating the POST, and retries a GET that met one", async function () {
-      ctx.fake.failNext(1, 503);
+    it("retries a search POST page that met a 5xx (a page only reads) and delivers every product once; retries a GET that met one", async function () {
+      const SEARCH = "/product/202312/products/search";
+      const from = ctx.fake.log.length;
+      // The first page goes through, the second meets a 503 once.
+      ctx.fake.failNext(1, 503, 1);
       const search = await ctx.call("search-products");
-      assert.equal(search.run.status, "failed");
-      assert.match(search.run.errors[0].message, /answered 503/);
+      assert.equal(search.run.status, "succeeded", JSON.stringify(search.run.errors));
       assert.deepEqual(
         search.requests.map((r) => [r.status, r.attempts]),
-        [[503, 1]],
-        "a POST is not repeated after a 5xx",
+        [
+          [200, 1],
+          [200, 2],
+        ],
+        "the second page was tried again after its 503",
+      );
+      const posts = ctx.fake.log.slice(from).filter((e) => e.method === "POST" && e.path === SEARCH);
+      assert.equal(posts.length, 3, "two pages, one of them twice");
+      assert.deepEqual(
+        search.records.map((p) => p.id),
+        products.map((p) => p.id),
+        "every product delivered once, in order",
       );
       ctx.fake.failNext(1, 500);
       const get = await ctx.call("get-orders", { params: { ids: orders[0].id } });
@@ -210,7 +222,9 @@ endToEnd({
       });
     });
 
-    it("reports a send that met a 5xx as of unknown outcome on the failure output", async function () {
+    it("reports a send POST that met a 5xx as of unknown outcome on the failure output, never repeating it", async function () {
+      const from = ctx.fake.log.length;
+      const shipped = ctx.fake.shipped.length;
       ctx.fake.failNext(1, 502);
       const out = await ctx.call("ship-package", {
         payload: [{ package_id: "p-5xx", tracking_number: "T1", shipping_provider_id: "S1" }],
@@ -219,6 +233,12 @@ endToEnd({
       assert.equal(out.failed[0].outcome, "unknown");
       assert.equal(out.failed[0].status, 502);
       assert.equal(out.run.status, "completed with failures");
+      assert.equal(
+        ctx.fake.log.slice(from).filter((e) => e.path === "/fulfillment/202309/packages/p-5xx/ship").length,
+        1,
+        "the ship POST was sent once",
+      );
+      assert.equal(ctx.fake.shipped.length, shipped);
     });
   },
 });
