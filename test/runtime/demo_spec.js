@@ -151,7 +151,19 @@ describe("npm run demo", function () {
     });
     assert.equal(deployed.status, 200, await deployed.text());
     const trigger = plan.nodes.find((n) => n.type === "pw-trigger" && !n.webhook);
-    const started = await (await fetch(`${editor()}/pw/trigger/${trigger.id}`, { method: "POST" })).json();
+    // The deploy has answered; the new flows may still be starting.
+    let answer;
+    const press = () =>
+      waitUntil(
+        async () => {
+          answer = await (await fetch(`${editor()}/pw/trigger/${trigger.id}`, { method: "POST" })).json();
+          return answer.run ? answer : undefined;
+        },
+        "the trigger to start a run",
+        15000,
+        100,
+      ).catch((err) => assert.fail(`${err.message}: ${JSON.stringify(answer)}`));
+    const started = await press();
     const run = await waitUntil(
       async () => {
         const r = (await (await fetch(`${editor()}/pw/runs/${started.run.id}`)).json()).run;
@@ -167,7 +179,7 @@ describe("npm run demo", function () {
     assert.match(shopify, /amelia\.hughes@example\.co\.uk/);
     assert.match(shopify, /TikTok Shop/);
     // A second press creates nothing twice.
-    const again = await (await fetch(`${editor()}/pw/trigger/${trigger.id}`, { method: "POST" })).json();
+    const again = await press();
     await waitUntil(
       async () => {
         const r = (await (await fetch(`${editor()}/pw/runs/${again.run.id}`)).json()).run;
