@@ -4,7 +4,7 @@
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const { spawnSync } = require("child_process");
+const { spawn } = require("child_process");
 
 const root = path.join(__dirname, "..");
 const mocha = require.resolve("mocha/bin/mocha.js");
@@ -29,38 +29,70 @@ const groups = {
   editor: specs("editor").map((f) => [f]),
 };
 
-const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
-const total = { passes: 0, failures: 0, pending: 0 };
-const failedRuns = [];
-for (const name of wanted) {
-  if (!groups[name]) {
-    console.error(`unknown test group "${name}"; use: ${Object.keys(groups).join(" ")}`);
-    process.exit(2);
+// Runtime specs mostly wait (on timers, sockets, child processes): two run at once, each
+// printed whole when it ends. PW_TEST_JOBS=1 runs them one by one.
+const JOBS = { runtime: Math.max(1, Number(process.env.PW_TEST_JOBS ?? 2)) };
+
+/** One mocha process over `files`; resolves to its stats and whether it passed. */
+function runFiles(name, files, inherit) {
+  const statsFile = path.join(os.tmpdir(), `pw-stats-${process.pid}-${Date.now()}-${Math.random()}.json`);
+  const timeout = name === "unit" || name === "security" ? "10000" : "60000";
+  const child = spawn(
+    process.execPath,
+    [mocha, "--reporter", reporter, "--timeout", timeout, "--exit", ...files],
+    {
+      cwd: root,
+      stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PW_STATS_FILE: statsFile },
+    },
+  );
+  const out = [];
+  if (!inherit) {
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => out.push(d));
   }
-  for (const files of groups[name]) {
-    if (files.length === 0) continue;
-    const statsFile = path.join(os.tmpdir(), `pw-stats-${process.pid}-${Date.now()}.json`);
-    const timeout = name === "unit" || name === "security" ? "10000" : "60000";
-    const result = spawnSync(
-      process.execPath,
-      [mocha, "--reporter", reporter, "--timeout", timeout, "--exit", ...files],
-      { cwd: root, stdio: "inherit", env: { ...process.env, PW_STATS_FILE: statsFile } },
-    );
-    let stats;
-    try {
-      stats = JSON.parse(fs.readFileSync(statsFile, "utf8"));
-      fs.rmSync(statsFile);
-    } catch {
-      stats = { passes: 0, failures: 1, pending: 0 };
-    }
-    total.passes += stats.passes;
-    total.failures += stats.failures;
-    total.pending += stats.pending;
-    if (result.status !== 0 || stats.failures > 0) failedRuns.push(files.join(" "));
-  }
+  return new Promise((resolve) =>
+    child.on("close", (status) => {
+      if (!inherit) process.stdout.write(Buffer.concat(out));
+      let stats;
+      try {
+        stats = JSON.parse(fs.readFileSync(statsFile, "utf8"));
+        fs.rmSync(statsFile);
+      } catch {
+        stats = { passes: 0, failures: 1, pending: 0 };
+      }
+      resolve({ files, stats, ok: status === 0 && stats.failures === 0 });
+    }),
+  );
 }
-if (failedRuns.length) console.log(`\nFailed: ${failedRuns.join("; ")}`);
-console.log(
-  `\n${total.passes} passed, ${total.failures} failed${total.pending ? `, ${total.pending} skipped` : ""}`,
-);
-process.exit(failedRuns.length ? 1 : 0);
+
+async function main() {
+  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
+  const total = { passes: 0, failures: 0, pending: 0 };
+  const failedRuns = [];
+  for (const name of wanted) {
+    if (!groups[name]) {
+      console.error(`unknown test group "${name}"; use: ${Object.keys(groups).join(" ")}`);
+      process.exit(2);
+    }
+    const queue = groups[name].filter((files) => files.length);
+    const jobs = JOBS[name] ?? 1;
+    const worker = async () => {
+      while (queue.length) {
+        const { files, stats, ok } = await runFiles(name, queue.shift(), jobs === 1);
+        total.passes += stats.passes;
+        total.failures += stats.failures;
+        total.pending += stats.pending;
+        if (!ok) failedRuns.push(files.join(" "));
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, worker));
+  }
+  if (failedRuns.length) console.log(`\nFailed: ${failedRuns.join("; ")}`);
+  console.log(
+    `\n${total.passes} passed, ${total.failures} failed${total.pending ? `, ${total.pending} skipped` : ""}`,
+  );
+  process.exit(failedRuns.length ? 1 : 0);
+}
+
+main();
