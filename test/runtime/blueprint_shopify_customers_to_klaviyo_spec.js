@@ -8,7 +8,7 @@
 // Klaviyo refuses is reported by notify and that run leaves the watermark where it was.
 const assert = require("node:assert/strict");
 const { startRuntime } = require("../support/runtime");
-const { waitUntil } = require("../support/wait");
+const { importBlueprint, pressTrigger } = require("../support/blueprint");
 const { startShopify } = require("../../demo/fakes/shopify");
 const { startKlaviyo } = require("../../demo/fakes/klaviyo");
 
@@ -109,16 +109,7 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     });
     kl.state.profiles[0].lists = [LIST];
     rt = await startRuntime({ patchworks: { runs: { settleMs: 40 } } });
-    const example = (
-      await rt.api(
-        "GET",
-        `/library/examples/flows/node-red-contrib-patchworks/Blueprints/${encodeURIComponent(NAME)}`,
-      )
-    ).json;
-    assert.ok(Array.isArray(example), "the blueprint is among the examples");
-    for (const n of example.filter((n) => n.type === "pw-instance"))
-      assert.ok(!("credentials" in n), `no secret ships with the instance "${n.name}"`);
-    flow = structuredClone(example);
+    flow = await importBlueprint(rt, NAME);
     // What a user types into the two instance dialogs and the list id of the consent shapes.
     Object.assign(
       flow.find((n) => n.type === "pw-instance" && n.connector === "shopify"),
@@ -139,32 +130,13 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
   });
 
   const hourly = () => flow.find((n) => n.type === "pw-trigger" && n.name === "Hourly");
-  const ended = (id) =>
-    waitUntil(
-      async () => {
-        const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
-        return r && r.status !== "running" && r.status !== "queued" ? r : undefined;
-      },
-      `run ${id}`,
-      30000,
-      20,
-    );
+  const TIMEOUT = 30000;
   // A succeeded run writes the watermark as it ends: the next press waits until it is there.
-  const press = async () => {
-    const run = await ended((await rt.api("POST", `/pw/trigger/${hourly().id}`, {})).json.run.id);
-    const tab = flow.find((n) => n.type === "tab").id;
-    if (run.status === "succeeded")
-      await waitUntil(
-        async () => {
-          const at = (await rt.api("GET", `/context/flow/${tab}/lastSyncedAt`)).json?.msg;
-          return at && Math.abs(Date.parse(at) - run.startedAt) < 50;
-        },
-        "the watermark written",
-        5000,
-        10,
-      );
-    return run;
-  };
+  const press = () =>
+    pressTrigger(rt, hourly().id, {
+      timeout: TIMEOUT,
+      watermark: { tab: flow.find((n) => n.type === "tab").id, key: "lastSyncedAt" },
+    });
   const marketing = (email) => one(email).attributes.subscriptions?.email?.marketing;
 
   let first;

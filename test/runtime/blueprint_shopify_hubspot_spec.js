@@ -9,6 +9,7 @@ const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
+const { importBlueprint, pressTrigger } = require("../support/blueprint");
 const { startShopify } = require("../../demo/fakes/shopify");
 const { startHubSpot } = require("../../demo/fakes/hubspot");
 
@@ -68,16 +69,7 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
       ],
     });
     rt = await startRuntime({ functionGlobalContext: { seen }, patchworks: { runs: { settleMs: 40 } } });
-    const example = (
-      await rt.api(
-        "GET",
-        `/library/examples/flows/node-red-contrib-patchworks/Blueprints/${encodeURIComponent(NAME)}`,
-      )
-    ).json;
-    assert.ok(Array.isArray(example), "the blueprint is among the examples");
-    for (const n of example.filter((n) => n.type === "pw-instance"))
-      assert.ok(!("credentials" in n), `no secret ships with the instance "${n.name}"`);
-    flow = structuredClone(example);
+    flow = await importBlueprint(rt, NAME);
     // What a user types into the two instance dialogs and the webhook trigger's secret.
     Object.assign(
       flow.find((n) => n.type === "pw-instance" && n.connector === "shopify"),
@@ -100,17 +92,7 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
   });
 
   const hourly = () => flow.find((n) => n.type === "pw-trigger" && n.name === "Hourly");
-  const ended = (id) =>
-    waitUntil(
-      async () => {
-        const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
-        return r && r.status !== "running" && r.status !== "queued" ? r : undefined;
-      },
-      `run ${id}`,
-      10000,
-      20,
-    );
-  const press = async () => ended((await rt.api("POST", `/pw/trigger/${hourly().id}`, {})).json.run.id);
+  const press = () => pressTrigger(rt, hourly().id, { timeout: 10000 });
 
   let first;
   it("pulls every customer on the first run and upserts each as a contact, mapped", async function () {

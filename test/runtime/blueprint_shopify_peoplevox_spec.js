@@ -9,6 +9,7 @@
 const assert = require("node:assert/strict");
 const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
+const { importBlueprint, pressTrigger } = require("../support/blueprint");
 const { startShopify } = require("../../demo/fakes/shopify");
 const { startPeoplevox } = require("../../demo/fakes/peoplevox");
 
@@ -83,17 +84,8 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     shop = await startShopify({ token: TOKEN, restProducts, orders, fulfillmentOrders });
     pvx = await startPeoplevox({ clientId: "acme", username: "integration", password: PVX_PASSWORD });
     rt = await startRuntime({ patchworks: { runs: { settleMs: 40 } } });
-    const example = (
-      await rt.api(
-        "GET",
-        `/library/examples/flows/node-red-contrib-patchworks/Blueprints/${encodeURIComponent(NAME)}`,
-      )
-    ).json;
-    assert.ok(Array.isArray(example), "the blueprint is among the examples");
-    for (const n of example.filter((n) => n.type === "pw-instance"))
-      assert.ok(!("credentials" in n), `no secret ships with the instance "${n.name}"`);
-    assert.ok(!JSON.stringify(example).includes("secret_0"));
-    flow = structuredClone(example);
+    flow = await importBlueprint(rt, NAME);
+    assert.ok(!JSON.stringify(flow).includes("secret_0"));
     Object.assign(
       flow.find((n) => n.type === "pw-instance" && n.connector === "shopify"),
       { vars: { shop: new URL(shop.base).host, scheme: "http" }, credentials: { secret_0: TOKEN } },
@@ -122,18 +114,7 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
   });
 
   const trigger = (name) => flow.find((n) => n.type === "pw-trigger" && n.name === name);
-  const ended = (id) =>
-    waitUntil(
-      async () => {
-        const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
-        return r && r.status !== "running" && r.status !== "queued" ? r : undefined;
-      },
-      `run ${id}`,
-      20000,
-      20,
-    );
-  const press = async (name) =>
-    ended((await rt.api("POST", `/pw/trigger/${trigger(name).id}`, {})).json.run.id);
+  const press = (name) => pressTrigger(rt, trigger(name).id, { timeout: 20000 });
   const saves = (template) => pvx.calls.filter((c) => c[0] === "SaveData" && c[1] === template).length;
 
   it("puts every Shopify variant into Peoplevox as an item type, and a second run sends nothing", async function () {

@@ -12,6 +12,7 @@ const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const { startRuntime } = require("../support/runtime");
 const { waitUntil } = require("../support/wait");
+const { importBlueprint, runEnded, pressTrigger } = require("../support/blueprint");
 const { startShopify } = require("../../demo/fakes/shopify");
 const { startTikTokShop } = require("../../demo/fakes/tiktok-shop");
 
@@ -116,20 +117,11 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     shop = await startShopify({ token: TOKEN });
     tt = await startTikTokShop({ ...APP, orders, shopCipher: CIPHER });
     rt = await startRuntime({ patchworks: { runs: { settleMs: 40 } } });
-    const example = (
-      await rt.api(
-        "GET",
-        `/library/examples/flows/node-red-contrib-patchworks/Blueprints/${encodeURIComponent(NAME)}`,
-      )
-    ).json;
-    assert.ok(Array.isArray(example), "the blueprint is among the examples");
-    for (const n of example.filter((n) => n.type === "pw-instance"))
-      assert.ok(!("credentials" in n), `no secret ships with the instance "${n.name}"`);
+    flow = await importBlueprint(rt, NAME);
     assert.ok(
-      !JSON.stringify(example).includes(APP.appSecret) && example.some((n) => n.type === "comment"),
+      !JSON.stringify(flow).includes(APP.appSecret) && flow.some((n) => n.type === "comment"),
       "a comment says what to fill in",
     );
-    flow = structuredClone(example);
     // What a user types into the two instance dialogs, the SKU table and the webhook's secret.
     Object.assign(
       flow.find((n) => n.type === "pw-instance" && n.connector === "tiktok-shop"),
@@ -172,18 +164,8 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
     return flow.find((n) => n.type === "pw-lookup-table" && /SKU/.test(n.name));
   }
   const schedule = () => flow.find((n) => n.type === "pw-trigger" && n.name === "Every 15 minutes");
-  const run = (id) => rt.api("GET", `/pw/runs/${id}`).then((r) => r.json?.run);
-  const ended = (id) =>
-    waitUntil(
-      async () => {
-        const r = await run(id);
-        return r && r.status !== "running" && r.status !== "queued" ? r : undefined;
-      },
-      `run ${id}`,
-      30000,
-      20,
-    );
-  const press = async () => ended((await rt.api("POST", `/pw/trigger/${schedule().id}`, {})).json.run.id);
+  const ended = (id) => runEnded(rt, id, 30000);
+  const press = () => pressTrigger(rt, schedule().id, { timeout: 30000 });
   const since = () => tt.searches.at(-1).body.update_time_ge;
 
   let first;

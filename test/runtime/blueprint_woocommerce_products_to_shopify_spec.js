@@ -8,7 +8,7 @@
 // runs out of tries, and a product Shopify refuses (reported by notify), leave the watermark.
 const assert = require("node:assert/strict");
 const { startRuntime } = require("../support/runtime");
-const { waitUntil } = require("../support/wait");
+const { importBlueprint, pressTrigger } = require("../support/blueprint");
 const { startWooCommerce } = require("../../demo/fakes/woocommerce");
 const { startShopify } = require("../../demo/fakes/shopify");
 
@@ -116,16 +116,7 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
       ],
     });
     rt = await startRuntime({ patchworks: { runs: { settleMs: 40 } } });
-    const example = (
-      await rt.api(
-        "GET",
-        `/library/examples/flows/node-red-contrib-patchworks/Blueprints/${encodeURIComponent(NAME)}`,
-      )
-    ).json;
-    assert.ok(Array.isArray(example), "the blueprint is among the examples");
-    for (const n of example.filter((n) => n.type === "pw-instance"))
-      assert.ok(!("credentials" in n), `no secret ships with the instance "${n.name}"`);
-    flow = structuredClone(example);
+    flow = await importBlueprint(rt, NAME);
     // What a user types into the instance dialogs and the location shape. The WooCommerce store
     // is plain HTTP here, so the instance uses its OAuth 1.0a method (auth 1).
     Object.assign(
@@ -146,32 +137,13 @@ describe(`the blueprint "${NAME}" (runtime, against the fakes)`, function () {
   });
 
   const hourly = () => flow.find((n) => n.type === "pw-trigger" && n.name === "Hourly");
-  const ended = (id) =>
-    waitUntil(
-      async () => {
-        const r = (await rt.api("GET", `/pw/runs/${id}`)).json?.run;
-        return r && r.status !== "running" && r.status !== "queued" ? r : undefined;
-      },
-      `run ${id}`,
-      60000,
-      20,
-    );
+  const TIMEOUT = 60000;
   // A succeeded run writes the watermark as it ends: the next press waits until it is there.
-  const press = async () => {
-    const run = await ended((await rt.api("POST", `/pw/trigger/${hourly().id}`, {})).json.run.id);
-    const tab = flow.find((n) => n.type === "tab").id;
-    if (run.status === "succeeded")
-      await waitUntil(
-        async () => {
-          const at = (await rt.api("GET", `/context/flow/${tab}/lastSyncedAt`)).json?.msg;
-          return at && Math.abs(Date.parse(at) - run.startedAt) < 50;
-        },
-        "the watermark written",
-        5000,
-        10,
-      );
-    return run;
-  };
+  const press = () =>
+    pressTrigger(rt, hourly().id, {
+      timeout: TIMEOUT,
+      watermark: { tab: flow.find((n) => n.type === "tab").id, key: "lastSyncedAt" },
+    });
   const product = (handle) => {
     const found = shop.products.filter((p) => p.handle === handle);
     assert.equal(found.length, 1, `one Shopify product with the handle ${handle}, not ${found.length}`);
