@@ -60,6 +60,29 @@ async function startKlaviyo({ apiKey = "pk_test_klaviyo", profiles = [], burst =
     attributes: p.attributes,
     links: { self: `${server.base}/api/profiles/${p.id}/` },
   });
+  /** Klaviyo's 400 for a profile input it cannot take, or undefined (an import may name the profile by id). */
+  const refuseProfile = (data, idIdentifies) => {
+    if (!data || data.type !== "profile" || !data.attributes)
+      return error(400, "invalid", "Invalid input.", "'data' must be a profile with attributes.", "/data");
+    const a = data.attributes;
+    if (!a.email && !a.phone_number && !a.external_id && !(idIdentifies && data.id))
+      return error(
+        400,
+        "invalid",
+        "Invalid input.",
+        "One of email, phone_number or external_id is required.",
+        "/data/attributes",
+      );
+    if (a.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a.email))
+      return error(
+        400,
+        "invalid",
+        "Invalid input.",
+        `Invalid email address: ${a.email}`,
+        "/data/attributes/email",
+      );
+    return undefined;
+  };
   const server = await startServer((req) => {
     const now = Date.now();
     if (now - windowStart >= 1000) {
@@ -184,25 +207,9 @@ async function startKlaviyo({ apiKey = "pk_test_klaviyo", profiles = [], burst =
     }
     if (req.method === "POST" && /^\/api\/profiles\/?$/.test(req.path)) {
       const data = body.data;
-      if (!data || data.type !== "profile" || !data.attributes)
-        return error(400, "invalid", "Invalid input.", "'data' must be a profile with attributes.", "/data");
+      const refused = refuseProfile(data, false);
+      if (refused) return refused;
       const a = data.attributes;
-      if (!a.email && !a.phone_number && !a.external_id)
-        return error(
-          400,
-          "invalid",
-          "Invalid input.",
-          "One of email, phone_number or external_id is required.",
-          "/data/attributes",
-        );
-      if (a.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a.email))
-        return error(
-          400,
-          "invalid",
-          "Invalid input.",
-          `Invalid email address: ${a.email}`,
-          "/data/attributes/email",
-        );
       const dup = a.email && state.profiles.find((p) => p.attributes.email === a.email);
       if (dup) {
         const out = error(
@@ -361,25 +368,9 @@ async function startKlaviyo({ apiKey = "pk_test_klaviyo", profiles = [], burst =
     }
     if (req.method === "POST" && req.path === "/api/profile-import") {
       const data = body.data;
-      if (!data || data.type !== "profile" || !data.attributes)
-        return error(400, "invalid", "Invalid input.", "'data' must be a profile with attributes.", "/data");
+      const refused = refuseProfile(data, true);
+      if (refused) return refused;
       const a = data.attributes;
-      if (!a.email && !a.phone_number && !a.external_id && !data.id)
-        return error(
-          400,
-          "invalid",
-          "Invalid input.",
-          "One of email, phone_number or external_id is required.",
-          "/data/attributes",
-        );
-      if (a.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a.email))
-        return error(
-          400,
-          "invalid",
-          "Invalid input.",
-          `Invalid email address: ${a.email}`,
-          "/data/attributes/email",
-        );
       if ("subscriptions" in a)
         return error(
           400,
