@@ -4,10 +4,9 @@ import type { ResumePoint } from "./lib/http/pagination";
 import { derive, readPw, runIdOf } from "./lib/message";
 import type { RequestRecord } from "./lib/records";
 import { findNode, shapeRuns } from "./contracts";
-import { compileTemplate } from "./lib/templates";
 import { noPayload, refuseMessages, sendOn, shapeLabel, startClean, showStopped } from "./shape";
 import { templateView } from "./template-view";
-import { setKey } from "./lib/keys";
+import { compileParams, type EndpointParam } from "./endpoint-params";
 
 /**
  * The connection shape: calls one endpoint of an instance. Receive endpoints send one message
@@ -40,16 +39,11 @@ function isCheckpoint(value: unknown): value is PullCheckpoint {
     (c.done === true || (!!c.next && typeof c.next === "object" && Number.isInteger(c.next.pages)))
   );
 }
-interface Param {
-  key: string;
-  valueType: string;
-  value: string;
-}
 
 interface ConnectionDef extends NodeDef {
   instance: string;
   endpoint: string;
-  params?: Param[];
+  params?: EndpointParam[];
   combine?: boolean;
   concurrency?: number | string;
   failureOutput?: boolean;
@@ -67,7 +61,7 @@ export = function (RED: NodeAPI) {
     let client: ConnectorClient;
     let direction: "receive" | "send";
     let endpointName: string;
-    const templates = new Map<string, ReturnType<typeof compileTemplate>>();
+    let paramsFor: (msg: NodeMessage) => Record<string, unknown>;
     try {
       if (!instance) throw new Error("choose an instance (the account to connect with)");
       if (!instance.client)
@@ -78,8 +72,7 @@ export = function (RED: NodeAPI) {
       const endpoint = client.endpoint(def.endpoint);
       direction = endpoint.direction;
       endpointName = endpoint.name;
-      for (const p of def.params ?? [])
-        if (p.valueType === "template") templates.set(p.key, compileTemplate(p.value ?? ""));
+      paramsFor = compileParams(RED, node, def.params);
     } catch (err) {
       refuseMessages(node, label, "pw-connection.status.bad-config", err);
       return;
@@ -92,23 +85,6 @@ export = function (RED: NodeAPI) {
     };
     const concurrency = Math.max(1, Number(def.concurrency) || 1);
     const outputs = direction === "send" && def.failureOutput ? 2 : 1;
-
-    const paramsFor = (msg: NodeMessage): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
-      for (const p of def.params ?? []) {
-        const template = templates.get(p.key);
-        const value = template
-          ? template(templateView(RED, node, msg))
-          : RED.util.evaluateNodeProperty(
-              p.value,
-              p.valueType === "str" || !p.valueType ? "str" : p.valueType,
-              node,
-              msg,
-            );
-        if (value !== undefined && value !== "") setKey(out, p.key, value);
-      }
-      return out;
-    };
 
     node.on("input", (msg, send, done) => {
       const runId = runIdOf(msg);

@@ -79,8 +79,10 @@ export = function (RED: NodeAPI) {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const problem = requestProblem(body);
     if (problem) return res.status(400).json({ error: "bad_request", message: problem });
+    // Only the request's own fields: newId (a test's counter) is never taken from the body.
+    const { choices, existing, tabLabels } = body as InstallRequest;
     try {
-      res.json(prepareInstall(b.manifest, b.flow, body as InstallRequest));
+      res.json(prepareInstall(b.manifest, b.flow, { choices, existing, tabLabels }));
     } catch (err) {
       if (!(err instanceof InstallError)) throw err;
       res.status(400).json({ error: "bad_request", message: err.message });

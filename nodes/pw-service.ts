@@ -7,7 +7,6 @@ import { ServiceState } from "./lib/service-state";
 import { formatFireTime, Scheduler } from "./lib/schedule";
 import { compileMapping, type MapRule, type Mapping } from "./lib/mapping/mapping";
 import { withPageSize, type ConnectorClient } from "./lib/connectors/client";
-import { compileTemplate } from "./lib/templates";
 import { derive, readPw, runIdOf, startRun, type PwContext, type RunInfo } from "./lib/message";
 import { addCheck, type CheckProblem } from "./lib/editor-checks";
 import { MANUAL_RANK, priorityRank } from "./lib/runs/queue";
@@ -21,6 +20,7 @@ import { templateView } from "./template-view";
 import { mappingDeps } from "./mapping-deps";
 import { setKey } from "./lib/keys";
 import { installAdminErrors } from "./admin-errors";
+import { compileParams, type EndpointParam } from "./endpoint-params";
 
 /**
  * The legacy Patchworks service: one shape that, on its schedule or its button, pulls a
@@ -32,16 +32,10 @@ import { installAdminErrors } from "./admin-errors";
  * client and the runs service are those every other shape uses.
  */
 
-interface Param {
-  key: string;
-  valueType: string;
-  value: string;
-}
-
 interface ServiceDef extends NodeDef, ServiceSettings {
   source: string;
   sourceEndpoint: string;
-  params?: Param[];
+  params?: EndpointParam[];
   rules: MapRule[];
   target: string;
   targetEndpoint: string;
@@ -99,7 +93,7 @@ export = function (RED: NodeAPI) {
      * the reason, so the Runs sidebar and the alert show it rather than nothing happening.
      */
     const unusable: string[] = [];
-    const templates = new Map<string, ReturnType<typeof compileTemplate>>();
+    let paramsFor: (msg: NodeMessage) => Record<string, unknown>;
     try {
       compiled = compileService(def);
       source = clientOf(def.source, "source");
@@ -122,8 +116,7 @@ export = function (RED: NodeAPI) {
         if (to.direction !== "send")
           throw new Error(`the target endpoint "${to.name}" lists records: choose one that sends them`);
       }
-      for (const p of def.params ?? [])
-        if (p.valueType === "template") templates.set(p.key, compileTemplate(p.value ?? ""));
+      paramsFor = compileParams(RED, node, def.params);
       try {
         mapping = compileMapping(def.rules, { wrapInput: false, wrapOutput: false }, deps);
       } catch (err) {
@@ -227,23 +220,6 @@ export = function (RED: NodeAPI) {
           shape: "dot",
           text: `next: ${formatFireTime(next.at, next.schedule.tz)}`,
         });
-    };
-
-    const paramsFor = (msg: NodeMessage): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
-      for (const p of def.params ?? []) {
-        const template = templates.get(p.key);
-        const value = template
-          ? template(templateView(RED, node, msg))
-          : RED.util.evaluateNodeProperty(
-              p.value,
-              p.valueType === "str" || !p.valueType ? "str" : p.valueType,
-              node,
-              msg,
-            );
-        if (value !== undefined && value !== "") setKey(out, p.key, value);
-      }
-      return out;
     };
 
     /** Maps a page; a record the mapping refuses fails alone, the rest go on. */

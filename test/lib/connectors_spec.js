@@ -1366,6 +1366,28 @@ describe("connectors", function () {
       assert.ok(auth.secrets().includes("tok-2") && auth.secrets().includes("client-secret"));
     });
 
+    it("a session login whose answer does not match the token pattern fails without showing the answer", async function () {
+      const auth = createAuthenticator(
+        {
+          type: "session",
+          tokenPath: "Detail",
+          tokenPattern: "^[^,]*,(.+)$",
+          login: { method: "POST", path: "/login" },
+        },
+        {
+          render: (t) => t,
+          vars: {},
+          baseUrl: "http://127.0.0.1:9",
+          send: async () => ({ status: 200, headers: {}, url: "", data: { Detail: "session-7f3a9c" } }),
+        },
+      );
+      await assert.rejects(auth.prepare({ method: "GET", url: "http://x/" }), (err) => {
+        assert.match(err.message, /does not match the token pattern/);
+        assert.ok(!err.message.includes("session-7f3a9c"), err.message);
+        return true;
+      });
+    });
+
     it("keeps the last few tokens masked, not every one fetched in a long life", async function () {
       const clock = fakeClock(0);
       let fetched = 0;

@@ -189,4 +189,9 @@ describe("pw-service (node)", function () {
     await load(flow({ schedules: [{ type: "minutes", every: 90 }] }), creds);
     assert.match(helper.getNode("svc").problem, /every N minutes must be a whole number from 1 to 59/);
   });
+
+  it("parses a JSON parameter once at deploy, refusing one that is not JSON", async function () {
+    await load(flow({ params: [{ key: "ids", valueType: "json", value: "[1, 2" }] }), creds);
+    assert.match(helper.getNode("svc").problem, /the parameter "ids" is not JSON/);
+  });
 });

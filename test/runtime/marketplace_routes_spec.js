@@ -135,6 +135,9 @@ describe("Marketplace admin routes (runtime, adminAuth on)", function () {
     await bad({ existing: [{ id: 1 }] }, /existing\[0\]: an instance needs a string id and connector/);
     await bad({ tabLabels: "x" }, /tabLabels: a list/);
     await bad({ choices: { shopify: "gone000000000000" } }, /is not in the workspace/);
+    // A newId in the body is not the route's to take (it would be called as a function: a 500).
+    const odd = await as("reader", "POST", `/pw/marketplace/blueprints/${ID}/install`, { newId: "x" });
+    assert.equal(odd.status, 200, odd.text);
     const res = await rt.api("POST", `/pw/marketplace/blueprints/${ID}/install`, "{ not json", {
       Authorization: `Bearer ${tokens.reader}`,
     });

@@ -92,9 +92,10 @@ export function createAuthenticator(method: AuthMethod, ctx: AuthContext): Authe
           if (typeof token === "string" && method.tokenPattern) {
             // The token is part of a value (Peoplevox's Detail: "<client id>,<session id>").
             const m = new RegExp(method.tokenPattern).exec(token);
+            // Not the value itself: it holds the session (not yet among the secrets masked).
             if (!m || !m[1])
               throw new Error(
-                `the login answered "${token.slice(0, 100)}" at "${method.tokenPath}", which does not match the token pattern`,
+                `the login's answer at "${method.tokenPath}" (${token.length} characters) does not match the token pattern ${method.tokenPattern}`,
               );
             token = m[1];
           }
