@@ -19,6 +19,20 @@ const byType = (nodes, type) => nodes.filter((n) => n.type === type);
 const blueprintIds = new Set(flow.map((n) => n.id));
 
 describe("marketplace install (prepareInstall)", function () {
+  it("keeps a setting named __proto__ in a flow as data, never a prototype", function () {
+    const withProto = flow.map((n) =>
+      n.type === "pw-map"
+        ? JSON.parse(JSON.stringify(n).replace(/^\{/, '{"__proto__":{"polluted":true},'))
+        : n,
+    );
+    const plan = prepareInstall(manifest, withProto, { newId: counter() });
+    const map = byType(plan.nodes, "pw-map")[0];
+    assert.ok(Object.hasOwn(map, "__proto__"), "kept as an own key");
+    assert.equal(Object.getPrototypeOf(map), Object.prototype);
+    assert.equal(map.polluted, undefined);
+    assert.equal({}.polluted, undefined);
+  });
+
   it("creates new instances from the blueprint when the workspace has none, tabs disabled", function () {
     const plan = prepareInstall(manifest, flow, { newId: counter() });
     assert.equal(plan.nodes.length, flow.length);

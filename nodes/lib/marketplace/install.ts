@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import type { BlueprintManifest, FlowNode } from "./manifest";
+import { setKey } from "../keys";
 
 /**
  * Preparing a blueprint's flow for import into a workspace: the instances the user already
@@ -144,7 +145,8 @@ function remap(value: unknown, ids: ReadonlyMap<string, string>, key?: string): 
   if (Array.isArray(value)) return value.map((v) => remap(v, ids));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = k === "info" ? v : remap(v, ids, k);
+    // A flow's keys are data: one named __proto__ stays a key of this copy.
+    for (const [k, v] of Object.entries(value)) setKey(out, k, k === "info" ? v : remap(v, ids, k));
     return out;
   }
   return value;
