@@ -537,6 +537,51 @@ describe("marketplace connectors", function () {
       );
     });
 
+    it("refreshes once for workers sharing a token store: the others take the new tokens", async function () {
+      await t.close();
+      t = await startTikTokShop({ ...keys, shopCipher: "GCP_cipher", orders, refreshToken: "rt-1" });
+      // Two workers' views of one shared store (as Redis gives them): refreshOnce lets one
+      // refresh at a time, and a worker that finds the tokens already replaced takes them.
+      const shared = { saved: undefined, lock: Promise.resolve() };
+      const view = () => {
+        const v = {
+          known: undefined,
+          get: () => v.known,
+          set: async (tokens) => void (shared.saved = v.known = tokens),
+          load: async () => (v.known = shared.saved),
+          refreshOnce: (stale, refresh) => {
+            const turn = shared.lock.then(async () => {
+              const saved = await v.load();
+              if (saved && !stale(saved)) return saved;
+              const tokens = await refresh(saved);
+              await v.set(tokens);
+              return tokens;
+            });
+            shared.lock = turn.catch(() => {});
+            return turn;
+          },
+        };
+        return v;
+      };
+      const worker = () =>
+        new ConnectorClient(
+          prebuilt["tiktok-shop"],
+          instance(
+            { ...keys, refreshToken: "rt-1", shopCipher: "GCP_cipher", baseUrl: t.base, authBaseUrl: t.base },
+            { id: "tts-shared" },
+          ),
+          { tokens: view() },
+        );
+      t.expireAccessToken();
+      const [a, b] = [worker(), worker()];
+      await Promise.all([
+        collect(a.receive("get-orders", { params: { ids: "570" } })),
+        collect(b.receive("get-orders", { params: { ids: "570" } })),
+      ]);
+      assert.equal(t.refreshes.length, 1, "one refresh for both workers (TikTok rotates the refresh token)");
+      assert.equal(shared.saved.refreshToken, "TTP_refresh_rotated_1");
+    });
+
     it("refreshes the access token ahead of its expiry once one is saved, and on TikTok's 401 for an expired one", async function () {
       const store = { saved: undefined, get: () => store.saved, set: async (v) => void (store.saved = v) };
       const refreshing = async (ttl) => {

@@ -415,7 +415,9 @@ function tiktokShopRefreshing(ctx: AuthContext): Authenticator {
   };
   const seen: string[] = [];
   let refreshing: Promise<string> | undefined;
-  const refresh = async (): Promise<string> => {
+  /** New tokens from TikTok for the saved refresh token (the pasted one when none is saved). */
+  const newTokens = async (prev: StoredTokens | undefined): Promise<StoredTokens> => {
+    const mine = prev && prev.origin === origin ? prev : undefined;
     const url = new URL(
       joinUrl(String(ctx.vars.authBaseUrl || "https://auth.tiktok-shops.com"), "/api/v2/token/refresh"),
     );
@@ -425,7 +427,7 @@ function tiktokShopRefreshing(ctx: AuthContext): Authenticator {
       query: {
         app_key: String(ctx.vars.appKey ?? ""),
         app_secret: String(ctx.vars.appSecret ?? ""),
-        refresh_token: saved()?.refreshToken ?? pastedRefresh,
+        refresh_token: mine?.refreshToken ?? pastedRefresh,
         grant_type: "refresh_token",
       },
       responseFormat: "json",
@@ -446,14 +448,26 @@ function tiktokShopRefreshing(ctx: AuthContext): Authenticator {
       refreshToken:
         typeof d.refresh_token === "string" && d.refresh_token
           ? d.refresh_token
-          : (saved()?.refreshToken ?? pastedRefresh),
+          : (mine?.refreshToken ?? pastedRefresh),
       expiresAt: Number.isFinite(expireAt) && expireAt > 0 ? expireAt * 1000 : undefined,
       origin,
     };
+    return tokens;
+  };
+  const refresh = async (): Promise<string> => {
+    const replacing = saved()?.accessToken ?? pastedAccess;
+    let tokens: StoredTokens;
+    if (store?.refreshOnce) {
+      // A store shared by workers: one of them refreshes and the others take its tokens (TikTok
+      // rotates the refresh token, so one used twice would leave every worker signed out).
+      tokens = await store.refreshOnce((s) => s.origin !== origin || s.accessToken === replacing, newTokens);
+    } else {
+      tokens = await newTokens(saved());
+      if (store) await store.set(tokens);
+      else local = tokens;
+    }
     seen.push(tokens.accessToken, tokens.refreshToken ?? "");
     while (seen.length > KEEP_TOKENS * 2) seen.shift();
-    if (store) await store.set(tokens);
-    else local = tokens;
     return tokens.accessToken;
   };
   let refreshedAt = -Infinity;
