@@ -233,4 +233,24 @@ describe("scale-out runs: Redis parts", function () {
     await w1.flush();
     assert.equal((await w2.get("0003")).status, "running");
   });
+
+  it("acknowledges a run only once Redis took its line, and writes a batch Redis refused later", async function () {
+    const { RedisRunLog } = lib("scale/run-log");
+    const conn = connect();
+    const log = new RedisRunLog(conn, { prefix: "l2", maxRuns: 10, maxAgeMs: 60000, flushMs: 10 });
+    // A key of the wrong type: Redis refuses the HSET (as it would an OOM or a read-only replica).
+    await conn.set("l2:log:lines", "not a hash");
+    await assert.rejects(log.saveNow(record("0001")), /WRONGTYPE/);
+    log.save(record("0002"));
+    await assert.rejects(log.flush(), /WRONGTYPE/);
+    await conn.del("l2:log:lines");
+    await log.saveNow(record("0003"));
+    await log.flush();
+    assert.deepEqual(
+      (await log.list()).map((r) => r.id),
+      ["0003", "0002"],
+      "the refused batch is written with the next flush; the earlier failure does not block later writes",
+    );
+    log.close();
+  });
 });
