@@ -234,6 +234,33 @@ describe("scale-out runs: Redis parts", function () {
     assert.equal((await w2.get("0003")).status, "running");
   });
 
+  it("warns, and does not reject unhandled, when the end of a run on another worker cannot be read", async function () {
+    const { RedisRunService } = lib("scale/run-queue");
+    const warnings = [];
+    const service = new RedisRunService({
+      scale: readScaleOut({ redis: `redis://127.0.0.1:${redis.port}/0`, prefix: "q1", workerId: "w1" }, "x"),
+      tracker: { whenFinished() {} },
+      log: { get: () => Promise.reject(new Error("the line is damaged")) },
+      maxConcurrent: 1,
+      maxQueued: 10,
+      warn: (m) => warnings.push(m),
+    });
+    const unhandled = [];
+    const onUnhandled = (err) => unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await service.start();
+      service.tracker.whenFinished("r1", () => {});
+      await connect().publish("q1:control", JSON.stringify({ op: "ended", id: "r1" }));
+      for (let i = 0; i < 50 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(unhandled, []);
+      assert.match(warnings.join("\n"), /the end of run r1 could not be read: the line is damaged/);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await service.close();
+    }
+  });
+
   it("acknowledges a run only once Redis took its line, and writes a batch Redis refused later", async function () {
     const { RedisRunLog } = lib("scale/run-log");
     const conn = connect();

@@ -133,7 +133,7 @@ export class RedisRunService {
       down = true;
     });
     this.workerConnection.on("ready", () => (down = false));
-    void this.worker.run();
+    this.worker.run().catch((err: Error) => this.opts.warn(`the run queue stopped: ${err.message}`));
     // Slot leases of runs going here, renewed well within their lease; the waiting count for triggers.
     this.timers.push(
       setInterval(
@@ -241,11 +241,13 @@ export class RedisRunService {
     const record = this.opts.tracker.begin(pw, payload, undefined, opts.snapshots);
     record.worker = this.me;
     const written = this.opts.log.saveNow(record);
-    written.then(
-      () => send({ ...message, ...opts.live }),
-      (err: Error) =>
-        this.opts.tracker.stop(pw.run.id, `the run could not be written to Redis: ${err.message}`),
-    );
+    written
+      .then(
+        () => send({ ...message, ...opts.live }),
+        (err: Error) =>
+          this.opts.tracker.stop(pw.run.id, `the run could not be written to Redis: ${err.message}`),
+      )
+      .catch((err: Error) => this.opts.warn(`run ${pw.run.id} could not start: ${err.message}`));
     return { admission: "started", written };
   }
 
@@ -380,9 +382,13 @@ export class RedisRunService {
       const listeners = this.remoteListeners.get(m.id);
       if (!listeners) return;
       this.remoteListeners.delete(m.id);
-      void this.opts.log.get(m.id).then((record) => {
-        if (record) for (const l of listeners) l(record);
-      });
+      // A rejection here has no one to catch it: Node-RED would exit on it.
+      this.opts.log
+        .get(m.id)
+        .then((record) => {
+          if (record) for (const l of listeners) l(record);
+        })
+        .catch((err: Error) => this.opts.warn(`the end of run ${m.id} could not be read: ${err.message}`));
     }
   }
 
