@@ -402,6 +402,14 @@ describe("scale-out shared state (Redis)", function () {
       }
     });
 
+    it("lands one worker's writes in the order they were made, a path write followed by a whole one included", async function () {
+      const first = call(store.set, "flowO", "order.status", "picked");
+      const second = call(store.set, "flowO", "order", "cancelled");
+      await Promise.all([first, second]);
+      assert.equal(store.get("flowO", "order"), "cancelled", "its copy");
+      assert.deepEqual(await call(store.get, "flowO", "order"), ["cancelled"], "Redis");
+    });
+
     it("keeps every scope through Node-RED's clean unless told to clean (another worker may run newer flows)", async function () {
       await call(store.set, "flowK", "v", 1);
       await store.clean([]);
