@@ -228,6 +228,18 @@ describe("scale-out shared state (Redis)", function () {
       await pool.clear();
       assert.equal((await pool.info()).keys, 0);
     });
+
+    it("names a pool in Redis once per worker, not with every message's check", async function () {
+      const conn = worker("dd-once");
+      const store = new RedisPoolStore(conn, prefix());
+      const sadds = async () =>
+        Number(/cmdstat_sadd:calls=(\d+)/.exec(await conn.info("commandstats"))?.[1] ?? 0);
+      const before = await sadds();
+      for (let i = 0; i < 5; i++)
+        await (await store.pool("per-message")).checkAndSet("", [`k${i}`], "filter-and-track", 60);
+      assert.equal((await sadds()) - before, 1);
+      assert.deepEqual(await store.names(), ["per-message"]);
+    });
   });
 
   describe("OAuth tokens", function () {
