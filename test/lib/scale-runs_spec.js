@@ -234,7 +234,7 @@ describe("scale-out runs: Redis parts", function () {
     assert.equal((await w2.get("0003")).status, "running");
   });
 
-  it("warns, and does not reject unhandled, when the end of a run on another worker cannot be read", async function () {
+  it("warns, and neither throws nor rejects unhandled, when a control message cannot be handled", async function () {
     const { RedisRunService } = lib("scale/run-queue");
     const warnings = [];
     const service = new RedisRunService({
@@ -255,6 +255,10 @@ describe("scale-out runs: Redis parts", function () {
       for (let i = 0; i < 50 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(unhandled, []);
       assert.match(warnings.join("\n"), /the end of run r1 could not be read: the line is damaged/);
+      // A handler that throws (this fake tracker has no isActive) throws inside ioredis: warned, not fatal.
+      await connect().publish("q1:control", JSON.stringify({ op: "stop", id: "r2", reason: "x" }));
+      for (let i = 0; i < 50 && warnings.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(warnings[1], /a stop message for run r2 failed/);
     } finally {
       process.off("unhandledRejection", onUnhandled);
       await service.close();

@@ -422,6 +422,17 @@ describe("scale-out shared state (Redis)", function () {
       assert.deepEqual(await call(store.get, "flowO", "order"), ["cancelled"], "Redis");
     });
 
+    it("survives a change on its channel that is not JSON, reading its copy again instead", async function () {
+      await call(store.set, "flowJ", "v", 1);
+      const pub = worker("ctx-bad");
+      await pub.publish(
+        `${ctxPrefix}:ctx:changes`,
+        JSON.stringify({ o: "elsewhere", s: "flowJ", f: "v", v: "{not json" }),
+      );
+      await call(store.set, "flowJ", "v", 2);
+      await waitUntil(() => store.get("flowJ", "v") === 2, "the store to go on");
+    });
+
     it("keeps every scope through Node-RED's clean unless told to clean (another worker may run newer flows)", async function () {
       await call(store.set, "flowK", "v", 1);
       await store.clean([]);

@@ -146,7 +146,17 @@ class RedisContextStore {
     }
     if (change.o === this.origin) return;
     if (change.f === undefined) this.copy.delete(change.s);
-    else this.remember(change.s, change.f, change.v == null ? DELETE : JSON.parse(change.v));
+    else {
+      let value: unknown = DELETE;
+      try {
+        if (change.v != null) value = JSON.parse(change.v);
+      } catch {
+        // Thrown here, it would reach ioredis's socket handler and end Node-RED: the copy reads it again instead.
+        this.reload().catch(() => undefined);
+        return;
+      }
+      this.remember(change.s, change.f, value);
+    }
   }
 
   private remember(scope: string, field: string, value: unknown): void {

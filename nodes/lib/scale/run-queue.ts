@@ -374,6 +374,15 @@ export class RedisRunService {
     } catch {
       return;
     }
+    // What throws here throws inside ioredis's socket handler, where nothing catches it: Node-RED would exit.
+    try {
+      this.control(m);
+    } catch (err) {
+      this.opts.warn(`a ${String(m?.op)} message for run ${String(m?.id)} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private control(m: ControlMessage): void {
     if (m.op === "stop") {
       if (this.opts.tracker.isActive(m.id)) this.opts.tracker.stop(m.id, m.reason);
     } else if (m.op === "answer") {
