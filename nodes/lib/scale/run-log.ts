@@ -140,10 +140,15 @@ export class RedisRunLog implements RunSink {
       })
       .catch((err: Error) => {
         // Not lost: written with the next flush, unless a newer record or a hand-back came meanwhile.
+        let again = 0;
         for (const record of batch)
-          if (!this.dirty.has(record.id) && !this.forgotten.has(record.id)) this.dirty.set(record.id, record);
+          if (!this.dirty.has(record.id) && !this.forgotten.has(record.id)) {
+            this.dirty.set(record.id, record);
+            again++;
+          }
         if (this.dirty.size > 0) this.later(1000);
-        throw err;
+        // Nothing of it left to write: not an error for those who wait (this.writing must not stay rejected).
+        if (again > 0) throw err;
       });
     this.writing = write;
     return write;
