@@ -94,8 +94,20 @@ export = function (RED: NodeAPI) {
     (RED.settings as { patchworks?: { scaleOut?: unknown } }).patchworks?.scaleOut,
     (m) => RED.log.warn(`pw-cache: ${m}`),
   );
-  const acrossWorkers = <T>(id: string, work: () => Promise<T>): Promise<T> =>
-    shared ? shared.lock.run(`cache:${id}`, work) : work();
+  /**
+   * Is the context store (a name; undefined: the default) one of Node-RED's built-in ones (memory,
+   * localfilesystem: named by a string), each worker's own? Then a lock across workers would guard
+   * nothing, and would hold every message's cache change up on Redis. Read once per shape, at deploy.
+   */
+  const workerOwn = (store: string | undefined): boolean => {
+    const cfg = (RED.settings as { contextStorage?: Record<string, unknown> }).contextStorage;
+    const names = Object.keys(cfg ?? {});
+    if (!cfg || names.length === 0) return true;
+    let name = store ?? (Object.hasOwn(cfg, "default") ? "default" : names[0]);
+    if (name === "default" && typeof cfg.default === "string") name = cfg.default;
+    const entry = Object.hasOwn(cfg, name) ? (cfg[name] as { module?: unknown } | undefined) : undefined;
+    return !!entry && typeof entry === "object" && typeof entry.module === "string";
+  };
   function PwCache(this: Node, def: CacheDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -141,6 +153,9 @@ export = function (RED: NodeAPI) {
       return;
     }
     const context = scope === "global" ? node.context().global : node.context().flow;
+    const lock = shared && !workerOwn(store) ? shared.lock : undefined;
+    const acrossWorkers = <T>(id: string, work: () => Promise<T>): Promise<T> =>
+      lock ? lock.run(`cache:${id}`, work) : work();
     const placeScope = scope === "global" ? "global" : "flow";
     const placeId = `${store ?? ""}|${placeScope === "global" ? "global" : (node as Node & { z: string }).z}`;
     places.set(placeId, {

@@ -233,4 +233,55 @@ describe("scale-out runs: Redis parts", function () {
     await w1.flush();
     assert.equal((await w2.get("0003")).status, "running");
   });
+
+  it("warns, and neither throws nor rejects unhandled, when a control message cannot be handled", async function () {
+    const { RedisRunService } = lib("scale/run-queue");
+    const warnings = [];
+    const service = new RedisRunService({
+      scale: readScaleOut({ redis: `redis://127.0.0.1:${redis.port}/0`, prefix: "q1", workerId: "w1" }, "x"),
+      tracker: { whenFinished() {} },
+      log: { get: () => Promise.reject(new Error("the line is damaged")) },
+      maxConcurrent: 1,
+      maxQueued: 10,
+      warn: (m) => warnings.push(m),
+    });
+    const unhandled = [];
+    const onUnhandled = (err) => unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await service.start();
+      service.tracker.whenFinished("r1", () => {});
+      await connect().publish("q1:control", JSON.stringify({ op: "ended", id: "r1" }));
+      for (let i = 0; i < 50 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(unhandled, []);
+      assert.match(warnings.join("\n"), /the end of run r1 could not be read: the line is damaged/);
+      // A handler that throws (this fake tracker has no isActive) throws inside ioredis: warned, not fatal.
+      await connect().publish("q1:control", JSON.stringify({ op: "stop", id: "r2", reason: "x" }));
+      for (let i = 0; i < 50 && warnings.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(warnings[1], /a stop message for run r2 failed/);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await service.close();
+    }
+  });
+
+  it("acknowledges a run only once Redis took its line, and writes a batch Redis refused later", async function () {
+    const { RedisRunLog } = lib("scale/run-log");
+    const conn = connect();
+    const log = new RedisRunLog(conn, { prefix: "l2", maxRuns: 10, maxAgeMs: 60000, flushMs: 10 });
+    // A key of the wrong type: Redis refuses the HSET (as it would an OOM or a read-only replica).
+    await conn.set("l2:log:lines", "not a hash");
+    await assert.rejects(log.saveNow(record("0001")), /WRONGTYPE/);
+    log.save(record("0002"));
+    await assert.rejects(log.flush(), /WRONGTYPE/);
+    await conn.del("l2:log:lines");
+    await log.saveNow(record("0003"));
+    await log.flush();
+    assert.deepEqual(
+      (await log.list()).map((r) => r.id),
+      ["0003", "0002"],
+      "the refused batch is written with the next flush; the earlier failure does not block later writes",
+    );
+    log.close();
+  });
 });

@@ -228,6 +228,18 @@ describe("scale-out shared state (Redis)", function () {
       await pool.clear();
       assert.equal((await pool.info()).keys, 0);
     });
+
+    it("names a pool in Redis once per worker, not with every message's check", async function () {
+      const conn = worker("dd-once");
+      const store = new RedisPoolStore(conn, prefix());
+      const sadds = async () =>
+        Number(/cmdstat_sadd:calls=(\d+)/.exec(await conn.info("commandstats"))?.[1] ?? 0);
+      const before = await sadds();
+      for (let i = 0; i < 5; i++)
+        await (await store.pool("per-message")).checkAndSet("", [`k${i}`], "filter-and-track", 60);
+      assert.equal((await sadds()) - before, 1);
+      assert.deepEqual(await store.names(), ["per-message"]);
+    });
   });
 
   describe("OAuth tokens", function () {
@@ -400,6 +412,25 @@ describe("scale-out shared state (Redis)", function () {
       } finally {
         await other.close();
       }
+    });
+
+    it("lands one worker's writes in the order they were made, a path write followed by a whole one included", async function () {
+      const first = call(store.set, "flowO", "order.status", "picked");
+      const second = call(store.set, "flowO", "order", "cancelled");
+      await Promise.all([first, second]);
+      assert.equal(store.get("flowO", "order"), "cancelled", "its copy");
+      assert.deepEqual(await call(store.get, "flowO", "order"), ["cancelled"], "Redis");
+    });
+
+    it("survives a change on its channel that is not JSON, reading its copy again instead", async function () {
+      await call(store.set, "flowJ", "v", 1);
+      const pub = worker("ctx-bad");
+      await pub.publish(
+        `${ctxPrefix}:ctx:changes`,
+        JSON.stringify({ o: "elsewhere", s: "flowJ", f: "v", v: "{not json" }),
+      );
+      await call(store.set, "flowJ", "v", 2);
+      await waitUntil(() => store.get("flowJ", "v") === 2, "the store to go on");
     });
 
     it("keeps every scope through Node-RED's clean unless told to clean (another worker may run newer flows)", async function () {

@@ -63,8 +63,21 @@ class RedisContextStore {
   private readonly origin = randomUUID();
   /** The in-memory copy: scope → variable → value. */
   private readonly copy = new Map<string, Map<string, unknown>>();
-  /** Writes of a path inside a variable, one at a time (WATCH is per connection). */
+  /** The latest path write of each variable still on its way: an earlier one does not overwrite the copy a later set made. */
+  private readonly latest = new Map<string, number>();
+  private writes = 0;
+  /**
+   * This store's writes, one at a time and in the order they were made: a later set of a variable
+   * never lands before an earlier one, and a path write's WATCH…EXEC has the connection to itself
+   * (WATCH is per connection; another write's EXEC would drop it).
+   */
   private writing: Promise<unknown> = Promise.resolve();
+
+  private inTurn(work: () => Promise<void>): Promise<void> {
+    const turn = this.writing.then(work, work);
+    this.writing = turn.catch(() => undefined);
+    return turn;
+  }
 
   constructor(private readonly config: StoreConfig) {
     const prefix = config.prefix ?? "pw";
@@ -133,7 +146,17 @@ class RedisContextStore {
     }
     if (change.o === this.origin) return;
     if (change.f === undefined) this.copy.delete(change.s);
-    else this.remember(change.s, change.f, change.v == null ? DELETE : JSON.parse(change.v));
+    else {
+      let value: unknown = DELETE;
+      try {
+        if (change.v != null) value = JSON.parse(change.v);
+      } catch {
+        // Thrown here, it would reach ioredis's socket handler and end Node-RED: the copy reads it again instead.
+        this.reload().catch(() => undefined);
+        return;
+      }
+      this.remember(change.s, change.f, value);
+    }
   }
 
   private remember(scope: string, field: string, value: unknown): void {
@@ -212,51 +235,70 @@ class RedisContextStore {
       const v = i < values.length ? values[i] : null;
       const path = paths[i];
       const field = (path[0] as { key: string }).key;
+      const which = `${scope}\u0000${field}`;
+      const mark = ++this.writes;
+      this.latest.set(which, mark);
+      const isLatest = () => this.latest.get(which) === mark;
+      const done = () => {
+        if (isLatest()) this.latest.delete(which);
+      };
       if (path.length === 1) {
         // JSON now, so a value changed by its owner after the set is not what gets stored.
         const text = v === undefined ? null : JSON.stringify(v);
         this.remember(scope, field, text == null ? DELETE : JSON.parse(text));
         writes.push(async () => {
-          if (text == null) await this.conn.hdel(hash, field);
-          else await this.conn.hset(hash, field, text);
-          await this.publish({ s: scope, f: field, v: text });
+          try {
+            if (text == null) await this.conn.hdel(hash, field);
+            else await this.conn.hset(hash, field, text);
+            await this.publish({ s: scope, f: field, v: text });
+          } finally {
+            done();
+          }
         });
       } else {
         const target = v === undefined ? DELETE : v === null ? null : JSON.parse(JSON.stringify(v));
         this.remember(scope, field, setPath(this.copy.get(scope)?.get(field), path.slice(1), target));
-        writes.push(() => this.setInside(scope, field, path.slice(1), target));
+        writes.push(() => this.setInside(scope, field, path.slice(1), target, isLatest).finally(done));
       }
     }
     const work = async () => {
       await this.conn.sadd(this.scopesKey, scope);
       for (const write of writes) await write();
     };
-    work().then(
+    this.inTurn(work).then(
       () => callback?.(),
       (err: Error) => callback?.(err),
     );
   }
 
   /** Read, change, write back under WATCH; again if another writer came between. */
-  private setInside(scope: string, field: string, rest: Segment[], value: unknown): Promise<void> {
+  private async setInside(
+    scope: string,
+    field: string,
+    rest: Segment[],
+    value: unknown,
+    latest: () => boolean,
+  ): Promise<void> {
     const hash = this.hashOf(scope);
-    const attempt = async (): Promise<void> => {
-      for (let tries = 0; tries < 50; tries++) {
-        await this.conn.watch(hash);
+    for (let tries = 0; tries < 50; tries++) {
+      await this.conn.watch(hash);
+      let json: string;
+      let root: unknown;
+      try {
         const text = await this.conn.hget(hash, field);
-        const root = setPath(text == null ? undefined : JSON.parse(text), rest, value);
-        const json = JSON.stringify(root);
-        if (await this.conn.multi().hset(hash, field, json).exec()) {
-          this.remember(scope, field, root);
-          await this.publish({ s: scope, f: field, v: json });
-          return;
-        }
+        root = setPath(text == null ? undefined : JSON.parse(text), rest, value);
+        json = JSON.stringify(root);
+      } catch (err) {
+        await this.conn.unwatch();
+        throw err;
       }
-      throw new Error(`the context variable "${field}" kept changing under this write: try again`);
-    };
-    const turn = this.writing.then(attempt, attempt);
-    this.writing = turn.catch(() => undefined);
-    return turn;
+      if (await this.conn.multi().hset(hash, field, json).exec()) {
+        if (latest()) this.remember(scope, field, root);
+        await this.publish({ s: scope, f: field, v: json });
+        return;
+      }
+    }
+    throw new Error(`the context variable "${field}" kept changing under this write: try again`);
   }
 
   keys(scope: string, callback?: Callback): unknown {
@@ -270,8 +312,10 @@ class RedisContextStore {
 
   async delete(scope: string): Promise<void> {
     this.copy.delete(scope);
-    await this.conn.multi().del(this.hashOf(scope)).srem(this.scopesKey, scope).exec();
-    await this.publish({ s: scope });
+    await this.inTurn(async () => {
+      await this.conn.multi().del(this.hashOf(scope)).srem(this.scopesKey, scope).exec();
+      await this.publish({ s: scope });
+    });
   }
 
   /** Forgets the scopes of nodes and flows no longer deployed (global stays), when the config says so. */

@@ -86,10 +86,22 @@ export class RedisPoolStore implements PoolStore {
     this.poolsKey = `${prefix}:dd:pools`;
   }
 
-  async pool(name: string): Promise<SharedPool> {
+  /** Pools named in Redis by this worker: a de-dupe shape asks for its pool with every message, and needs one SADD, not one each. */
+  private readonly known = new Map<string, Promise<SharedPool>>();
+
+  pool(name: string): Promise<SharedPool> {
     checkPoolName(name);
-    await this.redis.sadd(this.poolsKey, name);
-    return new RedisPool(this.redis, `${this.prefix}:dd:{${hash(name)}}`, name);
+    let pool = this.known.get(name);
+    if (!pool) {
+      const made = this.redis
+        .sadd(this.poolsKey, name)
+        .then(() => new RedisPool(this.redis, `${this.prefix}:dd:{${hash(name)}}`, name));
+      this.known.set(name, (pool = made));
+      made.catch(() => {
+        if (this.known.get(name) === made) this.known.delete(name);
+      });
+    }
+    return pool;
   }
 
   async existing(name: string): Promise<SharedPool | undefined> {

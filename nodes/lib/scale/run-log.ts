@@ -53,6 +53,12 @@ export function matches(r: RunRecord, filter: RunFilter): boolean {
   return true;
 }
 
+/** A pipeline's replies: the first command Redis refused is thrown (exec itself resolves with them). */
+function written(replies: Array<[Error | null, unknown]> | null): void {
+  if (!replies) throw new Error("Redis did not run the writes");
+  for (const [err] of replies) if (err) throw err;
+}
+
 export class RedisRunLog implements RunSink {
   private readonly dirty = new Map<string, RunRecord>();
   /** Records read or written lately, for the tracker's synchronous look-ups (a retry's checkpoints). */
@@ -77,12 +83,16 @@ export class RedisRunLog implements RunSink {
     if (this.forgotten.has(record.id)) return;
     this.dirty.set(record.id, record);
     this.keep(record);
+    this.later(this.opts.flushMs ?? 50);
+  }
+
+  private later(ms: number): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.flush().catch((err: Error) =>
         this.opts.warn?.(`the run log could not be written: ${err.message}`),
       );
-    }, this.opts.flushMs ?? 50);
+    }, ms);
   }
 
   /** Writes one record now; resolves once Redis has it (acknowledge the run then). */
@@ -90,12 +100,15 @@ export class RedisRunLog implements RunSink {
     this.forgotten.delete(record.id);
     this.dirty.delete(record.id);
     this.keep(record);
-    await this.writing;
-    await this.redis
-      .pipeline()
-      .hset(this.lines, record.id, toLine(record))
-      .zadd(this.ids, 0, record.id)
-      .exec();
+    // After the writes before it (a batch that failed does not stop this one).
+    await this.writing.catch(() => undefined);
+    written(
+      await this.redis
+        .pipeline()
+        .hset(this.lines, record.id, toLine(record))
+        .zadd(this.ids, 0, record.id)
+        .exec(),
+    );
   }
 
   /** This worker runs it (again): its records are written. */
@@ -115,15 +128,30 @@ export class RedisRunLog implements RunSink {
     if (this.dirty.size === 0) return this.writing;
     const batch = [...this.dirty.values()];
     this.dirty.clear();
-    this.writing = this.writing.then(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const record of batch) {
-        pipeline.hset(this.lines, record.id, toLine(record));
-        pipeline.zadd(this.ids, 0, record.id);
-      }
-      await pipeline.exec();
-    });
-    return this.writing;
+    const write = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        const pipeline = this.redis.pipeline();
+        for (const record of batch) {
+          pipeline.hset(this.lines, record.id, toLine(record));
+          pipeline.zadd(this.ids, 0, record.id);
+        }
+        written(await pipeline.exec());
+      })
+      .catch((err: Error) => {
+        // Not lost: written with the next flush, unless a newer record or a hand-back came meanwhile.
+        let again = 0;
+        for (const record of batch)
+          if (!this.dirty.has(record.id) && !this.forgotten.has(record.id)) {
+            this.dirty.set(record.id, record);
+            again++;
+          }
+        if (this.dirty.size > 0) this.later(1000);
+        // Nothing of it left to write: not an error for those who wait (this.writing must not stay rejected).
+        if (again > 0) throw err;
+      });
+    this.writing = write;
+    return write;
   }
 
   /** The cached record (synchronous; see fetch). */

@@ -133,7 +133,7 @@ export class RedisRunService {
       down = true;
     });
     this.workerConnection.on("ready", () => (down = false));
-    void this.worker.run();
+    this.worker.run().catch((err: Error) => this.opts.warn(`the run queue stopped: ${err.message}`));
     // Slot leases of runs going here, renewed well within their lease; the waiting count for triggers.
     this.timers.push(
       setInterval(
@@ -241,11 +241,13 @@ export class RedisRunService {
     const record = this.opts.tracker.begin(pw, payload, undefined, opts.snapshots);
     record.worker = this.me;
     const written = this.opts.log.saveNow(record);
-    written.then(
-      () => send({ ...message, ...opts.live }),
-      (err: Error) =>
-        this.opts.tracker.stop(pw.run.id, `the run could not be written to Redis: ${err.message}`),
-    );
+    written
+      .then(
+        () => send({ ...message, ...opts.live }),
+        (err: Error) =>
+          this.opts.tracker.stop(pw.run.id, `the run could not be written to Redis: ${err.message}`),
+      )
+      .catch((err: Error) => this.opts.warn(`run ${pw.run.id} could not start: ${err.message}`));
     return { admission: "started", written };
   }
 
@@ -372,6 +374,15 @@ export class RedisRunService {
     } catch {
       return;
     }
+    // What throws here throws inside ioredis's socket handler, where nothing catches it: Node-RED would exit.
+    try {
+      this.control(m);
+    } catch (err) {
+      this.opts.warn(`a ${String(m?.op)} message for run ${String(m?.id)} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private control(m: ControlMessage): void {
     if (m.op === "stop") {
       if (this.opts.tracker.isActive(m.id)) this.opts.tracker.stop(m.id, m.reason);
     } else if (m.op === "answer") {
@@ -380,9 +391,13 @@ export class RedisRunService {
       const listeners = this.remoteListeners.get(m.id);
       if (!listeners) return;
       this.remoteListeners.delete(m.id);
-      void this.opts.log.get(m.id).then((record) => {
-        if (record) for (const l of listeners) l(record);
-      });
+      // A rejection here has no one to catch it: Node-RED would exit on it.
+      this.opts.log
+        .get(m.id)
+        .then((record) => {
+          if (record) for (const l of listeners) l(record);
+        })
+        .catch((err: Error) => this.opts.warn(`the end of run ${m.id} could not be read: ${err.message}`));
     }
   }
 
