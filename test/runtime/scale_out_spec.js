@@ -322,10 +322,16 @@ describe("scale-out on Redis: three workers share one run queue and one run log 
       50,
     );
     const other = Object.values(workers).find((w) => w.name !== owner);
-    const listed = (await api(other, "GET", "/pw/runs?trigger=slow&status=running")).json.runs;
-    assert.ok(
-      listed.some((r) => r.id === started && r.worker === owner),
-      `worker ${other.name} lists ${owner}'s run`,
+    // The owner writes its run's lines to the shared log in batches (a few ms): the other
+    // worker lists the run once that write has landed.
+    await waitUntil(
+      async () =>
+        (await api(other, "GET", "/pw/runs?trigger=slow&status=running")).json.runs.some(
+          (r) => r.id === started && r.worker === owner,
+        ),
+      `worker ${other.name} to list ${owner}'s run`,
+      5000,
+      50,
     );
     const byWorker = new Set(
       (await api(other, "GET", "/pw/runs?trigger=hook&limit=1000")).json.runs.map((r) => r.worker),
